@@ -1,0 +1,280 @@
+"""SQLAlchemy 2 typed models of the local store.
+
+Times are naive datetimes in Asia/Ho_Chi_Minh local time (the counter's wall clock),
+which is what every printed form and the national sync vocabulary use.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class StationSettings(Base):
+    """One row: who this counter PC is (provisioning data)."""
+
+    __tablename__ = "station_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    agency_name: Mapped[str] = mapped_column(String(200))
+    parent_name: Mapped[str] = mapped_column(String(200), default="")
+    place_name: Mapped[str] = mapped_column(String(100))
+    station_digit: Mapped[int] = mapped_column(Integer)
+    receipt_page_size: Mapped[str] = mapped_column(String(4), default="A4")
+    book_number: Mapped[str] = mapped_column(String(20), default="01")
+    tracking_url: Mapped[str] = mapped_column(String(300), default="")
+    upload_limit_mb: Mapped[int] = mapped_column(Integer, default=10)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Clerk(Base):
+    __tablename__ = "clerks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Procedure(Base):
+    __tablename__ = "procedures"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_folded: Mapped[str] = mapped_column(Text)
+    field_code: Mapped[str] = mapped_column(String(20), default="")
+    field_name: Mapped[str] = mapped_column(String(200), default="")
+    level: Mapped[str] = mapped_column(String(40), default="")
+    time_limit_amount: Mapped[float] = mapped_column(Float, default=0)
+    time_limit_unit: Mapped[str] = mapped_column(String(20))
+    time_limit_text: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[list[Any]] = mapped_column(default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    catalog_version: Mapped[str] = mapped_column(String(40), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    components: Mapped[list[ProcedureComponent]] = relationship(
+        order_by="ProcedureComponent.position", cascade="all, delete-orphan"
+    )
+    fees: Mapped[list[ProcedureFee]] = relationship(
+        order_by="ProcedureFee.position", cascade="all, delete-orphan"
+    )
+
+
+class ProcedureComponent(Base):
+    __tablename__ = "procedure_components"
+    __table_args__ = (UniqueConstraint("procedure_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    originals: Mapped[int] = mapped_column(Integer, default=0)
+    certified_copies: Mapped[int] = mapped_column(Integer, default=0)
+    photocopies: Mapped[int] = mapped_column(Integer, default=0)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProcedureFee(Base):
+    __tablename__ = "procedure_fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40), default="")
+    name: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(20), default="le_phi")
+    note: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FavouriteProcedure(Base):
+    __tablename__ = "favourite_procedures"
+
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("clerks.id"), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(
+        ForeignKey("procedures.code", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Applicant(Base):
+    """A person who owns or submits dossiers (chủ hồ sơ / người nộp)."""
+
+    __tablename__ = "applicants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    id_number: Mapped[str] = mapped_column(String(20), default="", index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(5), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(30), default="", index=True)
+    email: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Blob(Base):
+    """A content-addressed file in the blob store (blobs/ab/cdef...)."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Dossier(Base):
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        Index("ix_dossiers_received_at", "received_at"),
+        Index("ix_dossiers_status", "status"),
+    )
+
+    # Integer key: SQLite's FTS5 index needs a stable content rowid.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Client-chosen UUID: the idempotency key for sync.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    # NULL for a refusal: refusing consumes no dossier code.
+    code: Mapped[str | None] = mapped_column(String(60), unique=True)
+    slip_number: Mapped[str] = mapped_column(String(60), default="")
+    status: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[int] = mapped_column(Integer, default=1)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code"))
+    procedure_name: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("applicants.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    appointment_at: Mapped[datetime | None] = mapped_column(DateTime)
+    time_limit_amount: Mapped[float] = mapped_column(Float, default=0)
+    time_limit_unit: Mapped[str] = mapped_column(String(20), default="")
+    set_count: Mapped[int] = mapped_column(Integer, default=1)
+    delivery: Mapped[str] = mapped_column(String(10), default="counter")
+    delivery_address: Mapped[str] = mapped_column(Text, default="")
+    fee_total: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    book_number: Mapped[str] = mapped_column(String(20), default="")
+    sequence_number: Mapped[int | None] = mapped_column(Integer)
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("clerks.id"))
+    slip_blob: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    owner: Mapped[Applicant] = relationship(foreign_keys=[owner_id])
+    submitter: Mapped[Applicant | None] = relationship(foreign_keys=[submitter_id])
+    clerk: Mapped[Clerk] = relationship()
+    components: Mapped[list[DossierComponent]] = relationship(
+        order_by="DossierComponent.position", cascade="all, delete-orphan"
+    )
+
+
+class DossierComponent(Base):
+    __tablename__ = "dossier_components"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    component_code: Mapped[str] = mapped_column(String(40), default="")
+    name: Mapped[str] = mapped_column(Text)
+    originals: Mapped[int] = mapped_column(Integer, default=0)
+    certified_copies: Mapped[int] = mapped_column(Integer, default=0)
+    photocopies: Mapped[int] = mapped_column(Integer, default=0)
+    provided: Mapped[bool] = mapped_column(Boolean, default=True)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+
+
+class OutboxEntry(Base):
+    """Transactional outbox: written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(60))
+    operation: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Append-only: a trigger refuses UPDATE and DELETE on SQLite."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CalendarOverrideRow(Base):
+    """Provincial calendar overrides: extra days off and make-up working days."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(4))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class DailyCounter(Base):
+    """Per-station daily sequence. Incremented in the transaction that stores the dossier."""
+
+    __tablename__ = "daily_counters"
+
+    series: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
