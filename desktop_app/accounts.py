@@ -1,0 +1,119 @@
+"""Clerk accounts and offline login."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from desktop_app.context import AppContext
+from desktop_app.domain.errors import DomainError
+from desktop_app.domain.text import nfc
+from desktop_app.passwords import hash_password, verify_password
+from local_db import repositories as repo
+from local_db.models import Clerk
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD = 6
+
+
+class Role(StrEnum):
+    CLERK = "clerk"
+    SCANNER = "scanner"
+    SUPERVISOR = "supervisor"
+    TECHNICIAN = "technician"
+
+    @property
+    def label_vi(self) -> str:
+        return {
+            Role.CLERK: "Cán bộ tiếp nhận",
+            Role.SCANNER: "Cán bộ số hóa",
+            Role.SUPERVISOR: "Lãnh đạo / giám sát",
+            Role.TECHNICIAN: "Kỹ thuật viên",
+        }[self]
+
+
+class AccountError(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class ClerkInfo:
+    id: int
+    username: str
+    full_name: str
+    role: Role
+
+
+def _info(row: Clerk) -> ClerkInfo:
+    return ClerkInfo(row.id, row.username, row.full_name, Role(row.role))
+
+
+class AccountService:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def has_clerks(self) -> bool:
+        with self.ctx.db.read() as s:
+            return repo.count_clerks(s) > 0
+
+    def list_clerks(self) -> list[ClerkInfo]:
+        with self.ctx.db.read() as s:
+            return [_info(c) for c in repo.list_clerks(s)]
+
+    def create_clerk(
+        self,
+        username: str,
+        full_name: str,
+        password: str,
+        role: Role,
+        created_by: int | None = None,
+    ) -> ClerkInfo:
+        username = username.strip().lower()
+        full_name = nfc(full_name)
+        if not username or not username.replace(".", "").replace("_", "").isalnum():
+            raise AccountError(
+                "Tên đăng nhập chỉ gồm chữ không dấu, chữ số, dấu chấm hoặc gạch dưới.",
+                f"bad username {username!r}",
+            )
+        if not full_name:
+            raise AccountError("Vui lòng nhập họ và tên cán bộ.", "empty full name")
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(
+                f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.", "password too short"
+            )
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            if repo.clerk_by_username(s, username) is not None:
+                raise AccountError(
+                    f"Tên đăng nhập “{username}” đã có người dùng.", f"duplicate {username}"
+                )
+            row = Clerk(
+                username=username,
+                full_name=full_name,
+                role=role.value,
+                password_hash=hash_password(password),
+                active=True,
+                created_at=now,
+            )
+            s.add(row)
+            s.flush()
+            repo.add_audit(s, now, created_by, "clerk_created", "clerk", str(row.id),
+                           {"username": username, "role": role.value})
+            info = _info(row)
+        log.info("clerk created id=%s role=%s", info.id, info.role)
+        return info
+
+    def authenticate(self, username: str, password: str) -> ClerkInfo:
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            row = repo.clerk_by_username(s, username.strip())
+            if row is None or not row.active or not verify_password(password, row.password_hash):
+                log.warning("login failed for username=%r", username.strip())
+                raise AccountError(
+                    "Sai tên đăng nhập hoặc mật khẩu.", f"login failed {username.strip()!r}"
+                )
+            row.last_login_at = now
+            repo.add_audit(s, now, row.id, "login", "clerk", str(row.id))
+            return _info(row)

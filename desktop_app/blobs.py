@@ -1,0 +1,69 @@
+"""Content-addressed blob store: ``blobs/ab/cdef…`` named by SHA-256.
+
+A file is written to a temporary name in the same directory, fsynced, then renamed, so a
+power cut leaves either the whole file or nothing under its final name."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from desktop_app.domain.errors import DomainError
+
+
+class BlobStoreError(DomainError):
+    pass
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:]
+
+    def put_bytes(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path_for(sha)
+        if target.exists() and target.stat().st_size == len(data):
+            return sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            raise BlobStoreError(
+                "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi).",
+                f"blob write {target}: {exc!r}",
+            ) from exc
+        return sha
+
+    def read_bytes(self, sha256: str) -> bytes:
+        data = self.path_for(sha256).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise BlobStoreError(
+                "Tệp trong kho lưu trữ bị hỏng (mã kiểm tra không khớp).",
+                f"blob {sha256} hash mismatch",
+            )
+        return data
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return  # Windows cannot open directories for fsync; NTFS journals the rename.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,69 @@
+"""The application context: data directory, database, blob store, clock and calendar.
+
+Built once by the GUI, the CLI or a test and passed to services (no hidden singletons)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop_app.blobs import BlobStore
+from desktop_app.clock import Clock, SystemClock
+from desktop_app.domain.calendar import CalendarOverride, WorkingCalendar
+from desktop_app.paths import DataPaths, default_data_dir, default_db_url
+from local_db import repositories as repo
+from local_db.engine import Database
+from local_db.migrate import MigrationReport, upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    paths: DataPaths
+    db: Database
+    blobs: BlobStore
+    clock: Clock
+    migration: MigrationReport
+    _calendar: WorkingCalendar | None = field(default=None, repr=False)
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """Holidays from the `holidays` package plus the provincial overrides in the DB."""
+        if self._calendar is None:
+            with self.db.read() as s:
+                overrides = [
+                    CalendarOverride(day=row.day, kind=row.kind, note=row.note)  # type: ignore[arg-type]
+                    for row in repo.calendar_overrides(s)
+                ]
+            self._calendar = WorkingCalendar(overrides)
+        return self._calendar
+
+    def invalidate_calendar(self) -> None:
+        self._calendar = None
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_context(
+    data_dir: Path | None = None,
+    db_url: str | None = None,
+    clock: Clock | None = None,
+    load_sample_catalog: bool = True,
+) -> AppContext:
+    """Open (creating if needed) the data directory and database, migrating with a backup."""
+    paths = DataPaths(data_dir or default_data_dir())
+    paths.ensure()
+    db = Database(db_url or default_db_url(paths))
+    report = upgrade(db, backup_dir=paths.backups)
+    if report.upgraded:
+        log.info("schema %s -> %s (backup: %s)", report.from_revision, report.to_revision,
+                 report.backup)
+    ctx = AppContext(paths, db, BlobStore(paths.blobs), clock or SystemClock(), report)
+    if load_sample_catalog:
+        from desktop_app.catalog import CatalogService
+
+        CatalogService(ctx).ensure_sample_catalog()
+    return ctx

@@ -1,0 +1,310 @@
+"""Receive, request a supplement, or refuse a dossier at the counter.
+
+Each action is one database transaction: the dossier, its code (daily counter), its
+appointment, the printed slip (as a blob), an outbox entry for sync and an audit entry
+commit together or not at all."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from desktop_app.accounts import ClerkInfo
+from desktop_app.catalog import CatalogService, ProcedureInfo
+from desktop_app.context import AppContext
+from desktop_app.documents.slips import (
+    AgencyHeader,
+    ComponentLine,
+    FeeLine,
+    ReceiptData,
+    RefusalData,
+    SupplementData,
+    SupplementItem,
+    render_receipt,
+    render_refusal,
+    render_supplement_request,
+)
+from desktop_app.domain.calendar import compute_appointment
+from desktop_app.domain.dossier_code import make_dossier_code
+from desktop_app.domain.dossier_status import DossierStatus
+from desktop_app.domain.text import fold, nfc
+from desktop_app.intake.drafts import DraftError, IntakeDraft, PersonInfo
+from desktop_app.station import StationInfo, StationService
+from desktop_app.sync.national import dossier_document
+from local_db import repositories as repo
+from local_db.models import Applicant, Dossier, DossierComponent
+
+log = logging.getLogger(__name__)
+
+
+class IntakeKind(StrEnum):
+    RECEIVED = "received"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    kind: IntakeKind
+    dossier_id: int
+    dossier_uuid: str
+    code: str | None
+    slip_number: str
+    status: DossierStatus
+    received_at: datetime
+    appointment_at: datetime | None
+    slip_pdf: bytes
+    slip_sha256: str
+
+    @property
+    def reference(self) -> str:
+        """What the clerk reads out: the dossier code, or the slip number without one."""
+        return self.code or self.slip_number
+
+
+def search_text(code: str | None, slip: str, *people: PersonInfo | None) -> str:
+    parts = [code or "", slip]
+    for p in people:
+        if p is not None:
+            parts += [p.full_name, p.id_number, p.phone]
+    return fold(" ".join(x for x in parts if x))
+
+
+def _upsert_applicant(s: Session, person: PersonInfo, now: datetime) -> Applicant:
+    """Reuse the applicant row of a known ID number so look-ups by person work later."""
+    row = repo.applicant_by_id_number(s, person.id_number)
+    if row is None:
+        row = Applicant(created_at=now)
+        s.add(row)
+    row.full_name = person.full_name
+    row.id_number = person.id_number
+    row.birth_date = person.birth_date or row.birth_date
+    row.sex = person.sex or row.sex
+    row.address = person.address or row.address
+    row.phone = person.phone or row.phone
+    row.email = person.email or row.email
+    row.updated_at = now
+    return row
+
+
+class IntakeService:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.catalog = CatalogService(ctx)
+        self.stations = StationService(ctx)
+
+    # --- previews (no writes) ---------------------------------------------------------
+
+    def appointment_for(self, proc: ProcedureInfo, at: datetime | None = None) -> datetime:
+        return compute_appointment(
+            at or self.ctx.clock.now(), proc.time_limit_amount, proc.time_limit_unit,
+            self.ctx.calendar,
+        )
+
+    # --- actions ------------------------------------------------------------------------
+
+    def receive(self, draft: IntakeDraft, clerk: ClerkInfo) -> IntakeOutcome:
+        draft = draft.normalised()
+        problems = draft.receive_problems()
+        if problems:
+            raise DraftError(problems)
+        return self._record(draft, clerk, IntakeKind.RECEIVED, reason="")
+
+    def request_supplement(self, draft: IntakeDraft, clerk: ClerkInfo, reason: str
+                           ) -> IntakeOutcome:
+        draft = draft.normalised()
+        problems = draft.applicant_problems()
+        if not any(c.problem or (c.required and not c.provided) for c in draft.components):
+            problems.append("Hãy đánh dấu ít nhất một thành phần còn thiếu hoặc cần bổ sung.")
+        if problems:
+            raise DraftError(problems)
+        return self._record(draft, clerk, IntakeKind.SUPPLEMENT_REQUESTED, reason=nfc(reason))
+
+    def refuse(self, draft: IntakeDraft, clerk: ClerkInfo, reason: str) -> IntakeOutcome:
+        draft = draft.normalised()
+        problems = draft.owner.problems("chủ hồ sơ")
+        if not nfc(reason):
+            problems.append("Phiếu từ chối phải ghi rõ lý do từ chối.")
+        if problems:
+            raise DraftError(problems)
+        return self._record(draft, clerk, IntakeKind.REFUSED, reason=nfc(reason))
+
+    def _record(self, draft: IntakeDraft, clerk: ClerkInfo, kind: IntakeKind, reason: str
+                ) -> IntakeOutcome:
+        station = self.stations.require()
+        proc = self.catalog.get(draft.procedure_code)
+        now = self.ctx.clock.now()
+        appointment = self.appointment_for(proc, now) if kind is IntakeKind.RECEIVED else None
+        status = {
+            IntakeKind.RECEIVED: DossierStatus.RECEIVED,
+            IntakeKind.SUPPLEMENT_REQUESTED: DossierStatus.SUPPLEMENT_REQUESTED,
+            IntakeKind.REFUSED: DossierStatus.NOT_ACCEPTED,
+        }[kind]
+        fee_total = proc.fee_total if kind is IntakeKind.RECEIVED else 0
+        with self.ctx.db.write() as s:
+            code: str | None = None
+            sequence: int | None = None
+            if kind is IntakeKind.RECEIVED:
+                # Taken inside this transaction: a crash or rollback gives the number back,
+                # and nothing was printed with it.
+                seq = repo.next_counter(s, f"dossier-{station.station_digit}", now.date())
+                code = str(make_dossier_code(station.agency_code, now.date(),
+                                             station.station_digit, seq))
+                sequence = repo.next_counter(s, "book", now.date().replace(month=1, day=1))
+                slip_number = code
+            else:
+                prefix = "BS" if kind is IntakeKind.SUPPLEMENT_REQUESTED else "TC"
+                seq = repo.next_counter(s, f"{prefix}-{station.station_digit}", now.date())
+                slip_number = f"{prefix}-{now:%y%m%d}-{station.station_digit}{seq:03d}"
+            owner = _upsert_applicant(s, draft.owner, now)
+            submitter: Applicant | None = None
+            sub = draft.submitter
+            if sub is not None and not (sub.id_number and sub.id_number == draft.owner.id_number):
+                submitter = _upsert_applicant(s, sub, now)
+            s.flush()
+            dossier = Dossier(
+                uuid=str(uuid.uuid4()),
+                code=code,
+                slip_number=slip_number,
+                status=int(status),
+                channel=1,
+                procedure_code=proc.code,
+                procedure_name=proc.name,
+                owner=owner,
+                submitter=submitter,
+                received_at=now,
+                appointment_at=appointment,
+                time_limit_amount=proc.time_limit_amount,
+                time_limit_unit=proc.time_limit_unit.value,
+                set_count=draft.set_count,
+                delivery=draft.delivery.value,
+                delivery_address=draft.delivery_address,
+                fee_total=fee_total,
+                reason=reason,
+                note=draft.note,
+                book_number=station.book_number if sequence else "",
+                sequence_number=sequence,
+                clerk_id=clerk.id,
+                search_text=search_text(code, slip_number, draft.owner, draft.submitter),
+                created_at=now,
+                updated_at=now,
+            )
+            for pos, c in enumerate(draft.components):
+                dossier.components.append(
+                    DossierComponent(
+                        component_code=c.code,
+                        name=c.name,
+                        originals=c.originals if c.provided else 0,
+                        certified_copies=c.certified_copies if c.provided else 0,
+                        photocopies=c.photocopies if c.provided else 0,
+                        provided=c.provided,
+                        problem=c.problem,
+                        position=pos,
+                    )
+                )
+            s.add(dossier)
+            s.flush()
+            pdf = self._render(kind, draft, proc, station, clerk, dossier, reason)
+            sha = self.ctx.blobs.put_bytes(pdf)
+            repo.ensure_blob(s, sha, len(pdf), "application/pdf", now)
+            dossier.slip_blob = sha
+            repo.add_outbox(s, "dossier", dossier.uuid, kind.value,
+                            dossier_document(dossier, station.agency_code), now)
+            repo.add_audit(
+                s, now, clerk.id, f"dossier_{kind.value}", "dossier", dossier.uuid,
+                {"code": code, "slip_number": slip_number, "procedure": proc.code,
+                 "appointment": appointment.isoformat() if appointment else None,
+                 "slip_sha256": sha},
+            )
+            outcome = IntakeOutcome(kind, dossier.id, dossier.uuid, code, slip_number, status,
+                                    now, appointment, pdf, sha)
+        log.info("dossier %s %s by clerk %s", outcome.reference, kind.value, clerk.id)
+        return outcome
+
+    # --- printing -----------------------------------------------------------------------
+
+    def _render(self, kind: IntakeKind, draft: IntakeDraft, proc: ProcedureInfo,
+                station: StationInfo, clerk: ClerkInfo, dossier: Dossier, reason: str) -> bytes:
+        header = AgencyHeader(station.agency_name, station.parent_name, station.place_name)
+        who = draft.applicant
+        size = station.receipt_page_size  # "A4" | "A5"
+        if kind is IntakeKind.RECEIVED:
+            assert dossier.code and dossier.appointment_at and dossier.sequence_number
+            data = ReceiptData(
+                header=header,
+                dossier_code=dossier.code,
+                received_at=dossier.received_at,
+                appointment_at=dossier.appointment_at,
+                applicant_name=who.full_name,
+                id_number=who.id_number,
+                address=who.address,
+                phone=who.phone,
+                email=who.email,
+                procedure_name=proc.name,
+                procedure_code=proc.code,
+                components=[
+                    ComponentLine(c.name, c.originals, c.certified_copies, c.photocopies)
+                    for c in draft.components if c.provided
+                ],
+                set_count=draft.set_count,
+                time_limit_text=proc.time_limit_label,
+                delivery_text=draft.delivery.label_vi
+                + (f": {draft.delivery_address}" if draft.delivery_address else ""),
+                fees=[FeeLine(f.name, f.amount) for f in proc.fees],
+                book_number=dossier.book_number,
+                sequence_number=dossier.sequence_number,
+                clerk_name=clerk.full_name,
+                qr_payload=receipt_qr_payload(station, dossier.code),
+                owner_name=draft.owner.full_name if draft.submitter else None,
+            )
+            return render_receipt(data, size)  # type: ignore[arg-type]
+        if kind is IntakeKind.SUPPLEMENT_REQUESTED:
+            items = [
+                SupplementItem(c.name, c.problem or "Chưa nộp thành phần hồ sơ này")
+                for c in draft.components
+                if c.problem or (c.required and not c.provided)
+            ]
+            sup = SupplementData(
+                header=header,
+                number=dossier.slip_number,
+                issued_at=dossier.received_at,
+                applicant_name=who.full_name,
+                id_number=who.id_number,
+                address=who.address,
+                phone=who.phone,
+                procedure_name=proc.name,
+                items=items,
+                reason=reason,
+                rules_reference="; ".join(proc.legal_basis)
+                or "Bộ thủ tục hành chính niêm yết tại Bộ phận Một cửa",
+                official_name=clerk.full_name,
+                official_phone="",
+            )
+            return render_supplement_request(sup, size)  # type: ignore[arg-type]
+        ref = RefusalData(
+            header=header,
+            number=dossier.slip_number,
+            issued_at=dossier.received_at,
+            applicant_name=who.full_name,
+            id_number=who.id_number,
+            address=who.address,
+            phone=who.phone,
+            procedure_name=proc.name,
+            reason=reason,
+            official_name=clerk.full_name,
+        )
+        return render_refusal(ref, size)  # type: ignore[arg-type]
+
+
+def receipt_qr_payload(station: StationInfo, code: str) -> str:
+    """The receipt's QR: the tracking URL with the code when the province has one."""
+    if station.tracking_url:
+        sep = "&" if "?" in station.tracking_url else "?"
+        return f"{station.tracking_url}{sep}ma={code}"
+    return code
+

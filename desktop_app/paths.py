@@ -1,0 +1,45 @@
+"""Where the data lives: the data directory, the database URL, backups and blobs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+APP_NAME = "MotCuaOffline"
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "motcua.sqlite3"
+
+    @property
+    def backups(self) -> Path:
+        return self.root / "backups"
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def ensure(self) -> None:
+        for p in (self.root, self.backups, self.blobs, self.logs):
+            p.mkdir(parents=True, exist_ok=True)
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("MOTCUA_DATA_DIR")
+    return Path(env) if env else Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_db_url(paths: DataPaths) -> str:
+    return os.environ.get("MOTCUA_DB_URL") or f"sqlite:///{paths.database}"
