@@ -50,6 +50,25 @@ def _info(row: Clerk) -> ClerkInfo:
     return ClerkInfo(row.id, row.username, row.full_name, Role(row.role))
 
 
+def check_new_clerk(username: str, full_name: str, password: str) -> tuple[str, str]:
+    """Validate a new account's fields; returns the normalised username and full name."""
+    username = username.strip().lower()
+    full_name = nfc(full_name)
+    bare = username.replace(".", "").replace("_", "")
+    if not username or not bare.isascii() or not bare.isalnum():
+        raise AccountError(
+            "Tên đăng nhập chỉ gồm chữ không dấu, chữ số, dấu chấm hoặc gạch dưới.",
+            f"bad username {username!r}",
+        )
+    if not full_name:
+        raise AccountError("Vui lòng nhập họ và tên cán bộ.", "empty full name")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.", "password too short"
+        )
+    return username, full_name
+
+
 class AccountService:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -70,19 +89,7 @@ class AccountService:
         role: Role,
         created_by: int | None = None,
     ) -> ClerkInfo:
-        username = username.strip().lower()
-        full_name = nfc(full_name)
-        if not username or not username.replace(".", "").replace("_", "").isalnum():
-            raise AccountError(
-                "Tên đăng nhập chỉ gồm chữ không dấu, chữ số, dấu chấm hoặc gạch dưới.",
-                f"bad username {username!r}",
-            )
-        if not full_name:
-            raise AccountError("Vui lòng nhập họ và tên cán bộ.", "empty full name")
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(
-                f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.", "password too short"
-            )
+        username, full_name = check_new_clerk(username, full_name, password)
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
             if repo.clerk_by_username(s, username) is not None:

@@ -50,7 +50,13 @@ class BlobStore:
         return sha
 
     def read_bytes(self, sha256: str) -> bytes:
-        data = self.path_for(sha256).read_bytes()
+        try:
+            data = self.path_for(sha256).read_bytes()
+        except OSError as exc:
+            raise BlobStoreError(
+                "Không đọc được tệp trong kho lưu trữ (tệp bị thiếu hoặc không có quyền đọc).",
+                f"blob read {sha256}: {exc!r}",
+            ) from exc
         if hashlib.sha256(data).hexdigest() != sha256:
             raise BlobStoreError(
                 "Tệp trong kho lưu trữ bị hỏng (mã kiểm tra không khớp).",

@@ -222,6 +222,10 @@ class CatalogService:
         result.sort(key=lambda p: not p.favourite)
         return result
 
+    def exists(self, code: str) -> bool:
+        with self.ctx.db.read() as s:
+            return repo.procedure(s, code) is not None
+
     def get(self, code: str) -> ProcedureInfo:
         with self.ctx.db.read() as s:
             row = repo.procedure(s, code)

@@ -182,6 +182,21 @@ def outbox_for(session: Session, entity_type: str, entity_id: str) -> Sequence[O
     return session.scalars(stmt).all()
 
 
+def sync_states(session: Session, entity_ids: Sequence[str]) -> dict[str, str]:
+    """Per dossier UUID, the least advanced state of its outbox entries."""
+    if not entity_ids:
+        return {}
+    rank = {"failed": 0, "pending": 1, "sending": 2, "sent": 3}
+    out: dict[str, str] = {}
+    stmt = select(OutboxEntry.entity_id, OutboxEntry.state).where(
+        OutboxEntry.entity_type == "dossier", OutboxEntry.entity_id.in_(list(entity_ids))
+    )
+    for entity_id, state in session.execute(stmt):
+        if entity_id not in out or rank.get(state, 0) < rank.get(out[entity_id], 0):
+            out[entity_id] = state
+    return out
+
+
 def add_audit(
     session: Session,
     now: datetime,

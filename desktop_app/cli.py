@@ -1,0 +1,49 @@
+"""The `motcua` command. Without arguments it starts the counter GUI; sub-commands are
+the technicians' and scripts' interface (documented in the README)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from desktop_app.commands import calendar_cmd, demo_cmd, id_qr_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="motcua",
+        description="Một Cửa Offline — tiếp nhận hồ sơ thủ tục hành chính không cần mạng. "
+        "Chạy không tham số để mở giao diện.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="ghi nhật ký chi tiết")
+    sub = parser.add_subparsers(dest="command", metavar="LỆNH")
+    gui = sub.add_parser("gui", help="mở giao diện quầy (mặc định)")
+    gui.set_defaults(func=_run_gui)
+    demo_cmd.add_parsers(sub)
+    calendar_cmd.add_parsers(sub)
+    id_qr_cmd.add_parsers(sub)
+    return parser
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    from ui.app import run_gui
+
+    return run_gui()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func = getattr(args, "func", _run_gui)
+    return int(func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Read side of dossiers: home counts, search, detail with history, stored slips.
+
+Returns plain dataclasses so the Qt layer never touches ORM objects or sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from desktop_app.context import AppContext
+from desktop_app.domain.dossier_status import DossierStatus
+from desktop_app.domain.errors import DomainError
+from desktop_app.domain.text import fold
+from local_db import repositories as repo
+from local_db.models import Dossier
+
+AUDIT_LABELS_VI = {
+    "dossier_received": "Tiếp nhận hồ sơ, in giấy tiếp nhận và hẹn trả kết quả",
+    "dossier_supplement_requested": "Lập phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "dossier_refused": "Lập phiếu từ chối tiếp nhận hồ sơ",
+    "slip_reprinted": "In lại phiếu",
+}
+
+OUTBOX_LABELS_VI = {
+    "pending": "Chưa đồng bộ",
+    "sending": "Đang gửi",
+    "failed": "Gửi lỗi, sẽ thử lại",
+    "sent": "Đã đồng bộ",
+}
+
+
+@dataclass(frozen=True)
+class DossierRow:
+    id: int
+    reference: str  # dossier code, or the slip number when no code was consumed
+    code: str | None
+    status: DossierStatus
+    owner_name: str
+    owner_id_number: str
+    owner_phone: str
+    procedure_name: str
+    received_at: datetime
+    appointment_at: datetime | None
+    sync_state: str
+
+    @property
+    def status_label(self) -> str:
+        return self.status.label_vi
+
+    @property
+    def sync_label(self) -> str:
+        return OUTBOX_LABELS_VI.get(self.sync_state, self.sync_state)
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    name: str
+    originals: int
+    certified_copies: int
+    photocopies: int
+    provided: bool
+    problem: str
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    who: str
+    what: str
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    full_name: str
+    id_number: str
+    birth_date: date | None
+    sex: str
+    address: str
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
+class DossierDetail:
+    row: DossierRow
+    uuid: str
+    slip_number: str
+    procedure_code: str
+    owner: PersonRow
+    submitter: PersonRow | None
+    components: tuple[ComponentRow, ...]
+    set_count: int
+    delivery: str
+    delivery_address: str
+    fee_total: int
+    reason: str
+    note: str
+    book_number: str
+    sequence_number: int | None
+    clerk_name: str
+    has_slip: bool
+    history: tuple[HistoryRow, ...]
+
+
+@dataclass(frozen=True)
+class HomeCounts:
+    received_today: int
+    supplement_today: int
+    refused_today: int
+    due_today: int
+    unsynced: int
+    oldest_unsynced: datetime | None
+
+
+class DossierNotFound(DomainError):
+    pass
+
+
+def _person(a: object | None) -> PersonRow | None:
+    if a is None:
+        return None
+    return PersonRow(a.full_name, a.id_number, a.birth_date, a.sex, a.address,  # type: ignore[attr-defined]
+                     a.phone, a.email)  # type: ignore[attr-defined]
+
+
+def _row(d: Dossier, sync_state: str) -> DossierRow:
+    return DossierRow(
+        id=d.id,
+        reference=d.code or d.slip_number,
+        code=d.code,
+        status=DossierStatus(d.status),
+        owner_name=d.owner.full_name,
+        owner_id_number=d.owner.id_number,
+        owner_phone=d.owner.phone,
+        procedure_name=d.procedure_name,
+        received_at=d.received_at,
+        appointment_at=d.appointment_at,
+        sync_state=sync_state,
+    )
+
+
+class DossierQueries:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def home_counts(self) -> HomeCounts:
+        today = self.ctx.clock.now().date()
+        start = datetime.combine(today, datetime.min.time())
+        end = start + timedelta(days=1)
+        with self.ctx.db.read() as s:
+            return HomeCounts(
+                received_today=repo.count_dossiers_between(
+                    s, start, end, [int(DossierStatus.RECEIVED)]),
+                supplement_today=repo.count_dossiers_between(
+                    s, start, end, [int(DossierStatus.SUPPLEMENT_REQUESTED)]),
+                refused_today=repo.count_dossiers_between(
+                    s, start, end, [int(DossierStatus.NOT_ACCEPTED)]),
+                due_today=repo.count_due_between(s, start, end),
+                unsynced=repo.pending_outbox_count(s),
+                oldest_unsynced=repo.oldest_pending_outbox(s),
+            )
+
+    def search(self, query: str, limit: int = 200) -> list[DossierRow]:
+        """By code, slip number, name (with or without diacritics), ID number or phone."""
+        with self.ctx.db.read() as s:
+            rows = repo.search_dossiers(s, fold(query), limit)
+            states = repo.sync_states(s, [d.uuid for d in rows])
+            return [_row(d, states.get(d.uuid, "pending")) for d in rows]
+
+    def detail(self, dossier_id: int) -> DossierDetail:
+        with self.ctx.db.read() as s:
+            d = repo.dossier_by_id(s, dossier_id)
+            if d is None:
+                raise DossierNotFound("Không tìm thấy hồ sơ.", f"dossier id {dossier_id}")
+            states = repo.sync_states(s, [d.uuid])
+            names = {c.id: c.full_name for c in repo.list_clerks(s)}
+            history = tuple(
+                HistoryRow(a.at, names.get(a.clerk_id or -1, "Hệ thống"),
+                           AUDIT_LABELS_VI.get(a.action, a.action))
+                for a in repo.audit_for(s, "dossier", d.uuid)
+            )
+            outbox = repo.outbox_for(s, "dossier", d.uuid)
+            sync_history = tuple(
+                HistoryRow(o.sent_at or o.created_at, "Hệ thống",
+                           f"Đồng bộ lên hệ thống một cửa tỉnh: "
+                           f"{OUTBOX_LABELS_VI.get(o.state, o.state).lower()}"
+                           + (f" ({o.last_error})" if o.last_error else ""))
+                for o in outbox
+            )
+            return DossierDetail(
+                row=_row(d, states.get(d.uuid, "pending")),
+                uuid=d.uuid,
+                slip_number=d.slip_number,
+                procedure_code=d.procedure_code,
+                owner=_person(d.owner),  # type: ignore[arg-type]
+                submitter=_person(d.submitter),
+                components=tuple(
+                    ComponentRow(c.name, c.originals, c.certified_copies, c.photocopies,
+                                 c.provided, c.problem)
+                    for c in d.components
+                ),
+                set_count=d.set_count,
+                delivery=d.delivery,
+                delivery_address=d.delivery_address,
+                fee_total=d.fee_total,
+                reason=d.reason,
+                note=d.note,
+                book_number=d.book_number,
+                sequence_number=d.sequence_number,
+                clerk_name=d.clerk.full_name,
+                has_slip=d.slip_blob is not None,
+                history=tuple(sorted(history + sync_history, key=lambda h: h.at)),
+            )
+
+    def slip_pdf(self, dossier_id: int) -> bytes:
+        """The PDF exactly as it was printed at the counter (from the blob store)."""
+        with self.ctx.db.read() as s:
+            d = repo.dossier_by_id(s, dossier_id)
+            if d is None or d.slip_blob is None:
+                raise DossierNotFound("Hồ sơ này không có phiếu đã in.",
+                                      f"dossier id {dossier_id} has no slip")
+            sha = d.slip_blob
+        return self.ctx.blobs.read_bytes(sha)

@@ -1,0 +1,70 @@
+"""GUI entry point: open the local store, first-run setup or login, then the main window."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+
+from PySide6.QtWidgets import QApplication, QDialog
+
+from desktop_app.context import AppContext, open_context
+from desktop_app.domain.errors import DomainError
+from desktop_app.station import StationService
+from ui import messages
+from ui.first_run import FirstRunDialog
+from ui.login import LoginDialog
+from ui.main_window import MainWindow
+from ui.style import apply_style
+from ui.wedge import WedgeScanFilter
+
+log = logging.getLogger(__name__)
+
+
+def _log_to_file(ctx: AppContext) -> None:
+    handler = logging.handlers.RotatingFileHandler(
+        ctx.paths.logs / "motcua.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level, logging.INFO) or logging.INFO)
+
+
+def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
+    """First-run setup if needed, login, and the main window (None if the user quits)."""
+    stations = StationService(ctx)
+    station = stations.get()
+    if station is None:
+        if FirstRunDialog(ctx).exec() != QDialog.DialogCode.Accepted:
+            return None
+        station = stations.require()
+    login = LoginDialog(ctx, station.agency_name)
+    if login.exec() != QDialog.DialogCode.Accepted or login.clerk is None:
+        return None
+    window = MainWindow(ctx, login.clerk, station)
+    wedge = WedgeScanFilter(window)
+    wedge.install(app)
+    wedge.scanned.connect(window.on_scanned)
+    window.show()
+    return window
+
+
+def run_gui(argv: list[str] | None = None) -> int:
+    app = QApplication(argv or sys.argv[:1])
+    app.setApplicationName("Một Cửa Offline")
+    app.setOrganizationName("MotCuaOffline")
+    apply_style(app)
+    try:
+        ctx = open_context()
+    except DomainError as exc:
+        log.error("cannot open data: %s", exc.detail)
+        messages.error(None, exc.message_vi, "Không mở được dữ liệu")
+        return 1
+    _log_to_file(ctx)
+    try:
+        window = start(app, ctx)
+        if window is None:
+            return 0
+        return app.exec()
+    finally:
+        ctx.close()

@@ -1,0 +1,224 @@
+"""Dossier look-up: search as you type (on a worker) and a detail view with history."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.dossiers import DossierDetail, DossierQueries, DossierRow
+from ui.workers import Runner
+
+HEADERS = ("Mã hồ sơ / số phiếu", "Chủ hồ sơ", "Số định danh", "Thủ tục", "Tiếp nhận",
+           "Hẹn trả", "Trạng thái", "Đồng bộ")
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class DossierTableModel(QAbstractTableModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[DossierRow] = []
+
+    def set_rows(self, rows: list[DossierRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                r.reference,
+                r.owner_name,
+                r.owner_id_number,
+                r.procedure_name,
+                f"{r.received_at:%d/%m/%Y %H:%M}",
+                f"{r.appointment_at:%d/%m/%Y %H:%M}" if r.appointment_at else "",
+                r.status_label,
+                r.sync_label,
+            )[index.column()]
+        if role == Qt.ItemDataRole.UserRole:
+            return r.id
+        return None
+
+
+class DossierDetailDialog(QDialog):
+    reprint = Signal(int)
+
+    def __init__(self, detail: DossierDetail, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.detail = detail
+        r = detail.row
+        self.setWindowTitle(f"Hồ sơ {r.reference}")
+        self.resize(820, 760)
+        body = QTextBrowser()
+        body.setHtml(detail_html(detail))
+        slip_btn = QPushButton("&Xem / in lại phiếu")
+        slip_btn.setEnabled(detail.has_slip)
+        slip_btn.clicked.connect(lambda: self.reprint.emit(r.id))
+        close_btn = QPushButton("Đó&ng")
+        close_btn.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(slip_btn)
+        buttons.addWidget(close_btn)
+        layout = QVBoxLayout(self)
+        layout.addWidget(body, 1)
+        layout.addLayout(buttons)
+        slip_btn.setFocus()
+
+
+def detail_html(d: DossierDetail) -> str:
+    r = d.row
+    def row(k: str, v: str) -> str:
+        return f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>"
+
+    rows = [
+        row("Mã hồ sơ", r.code or "(không cấp mã — " + d.slip_number + ")"),
+        row("Trạng thái", r.status_label),
+        row("Thủ tục", f"{r.procedure_name} ({d.procedure_code})"),
+        row("Chủ hồ sơ", f"{d.owner.full_name} — {d.owner.id_number}"),
+        row("Địa chỉ", d.owner.address),
+        row("Điện thoại", d.owner.phone),
+    ]
+    if d.submitter:
+        rows.append(row("Người nộp thay", f"{d.submitter.full_name} — {d.submitter.id_number}"))
+    rows += [
+        row("Tiếp nhận lúc", f"{r.received_at:%H:%M ngày %d/%m/%Y}"),
+        row("Hẹn trả", f"{r.appointment_at:%H:%M ngày %d/%m/%Y}" if r.appointment_at else "—"),
+        row("Cán bộ tiếp nhận", d.clerk_name),
+        row("Sổ theo dõi", f"Quyển {d.book_number}, số {d.sequence_number}"
+            if d.sequence_number else "—"),
+        row("Phí, lệ phí", f"{d.fee_total:,} đồng".replace(",", ".")),
+        row("Đồng bộ", r.sync_label),
+    ]
+    if d.reason:
+        rows.append(row("Lý do", d.reason))
+    comps = "".join(
+        f"<li>{escape(c.name)} — "
+        + (f"{c.originals} bản chính, {c.certified_copies} bản sao CT, {c.photocopies} bản photo"
+           if c.provided else "<i>chưa nộp</i>")
+        + (f" <span style='color:#b00020'>({escape(c.problem)})</span>" if c.problem else "")
+        + "</li>"
+        for c in d.components
+    )
+    history = "".join(
+        f"<tr><td>{h.at:%d/%m/%Y %H:%M}</td><td>{escape(h.who)}</td><td>{escape(h.what)}</td></tr>"
+        for h in d.history
+    )
+    return (f"<h2>{escape(r.reference)}</h2><table cellpadding='3'>{''.join(rows)}</table>"
+            f"<h3>Thành phần hồ sơ</h3><ul>{comps}</ul>"
+            f"<h3>Lịch sử</h3><table cellpadding='3'>{history}</table>")
+
+
+class DossierListPage(QWidget):
+    open_slip = Signal(int)
+
+    def __init__(self, queries: DossierQueries, runner: Runner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.queries = queries
+        self.runner = runner
+        self._generation = 0
+        title = QLabel("Tra cứu hồ sơ")
+        title.setObjectName("pageTitle")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(
+            "Mã hồ sơ, họ tên (có dấu hoặc không dấu), số định danh hoặc số điện thoại")
+        self.search.setClearButtonEnabled(True)
+        self.status = QLabel()
+        self.status.setObjectName("hint")
+        self.model = DossierTableModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.activated.connect(self.open_detail)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.search)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+        hint = QLabel("↓ để vào danh sách · Enter để xem chi tiết hồ sơ")
+        hint.setObjectName("hint")
+        layout.addWidget(hint)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(200)
+        self._debounce.timeout.connect(self.refresh)
+        self.search.textChanged.connect(self._debounce.start)
+        self.search.returnPressed.connect(self._enter_table)
+
+    def _enter_table(self) -> None:
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Down and self.search.hasFocus():
+            self._enter_table()
+            return
+        super().keyPressEvent(event)
+
+    def refresh(self) -> None:
+        self._generation += 1
+        generation = self._generation
+        query = self.search.text()
+        self.status.setText("Đang tìm…")
+
+        def done(rows: list[DossierRow]) -> None:
+            if generation != self._generation:
+                return  # a newer search is on its way; drop this stale answer
+            self.model.set_rows(rows)
+            self.table.resizeColumnsToContents()
+            self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+            self.status.setText(f"{len(rows)} hồ sơ" + (" (hiển thị 200 hồ sơ mới nhất)"
+                                                         if len(rows) >= 200 else ""))
+
+        def failed(message: str, detail: str) -> None:
+            self.status.setText(message)
+
+        self.runner.submit(lambda: self.queries.search(query), done, failed)
+
+    def open_detail(self, index: QModelIndex) -> None:
+        dossier_id = self.model.data(index, Qt.ItemDataRole.UserRole)
+
+        def show(detail: DossierDetail) -> None:
+            dialog = DossierDetailDialog(detail, self)
+            dialog.reprint.connect(self.open_slip)
+            dialog.exec()
+
+        self.runner.submit(lambda: self.queries.detail(dossier_id), show,
+                           lambda m, d: self.status.setText(m))

@@ -1,0 +1,67 @@
+"""Offline login against the locally stored salted password hashes."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.accounts import AccountService, ClerkInfo
+from desktop_app.context import AppContext
+from desktop_app.domain.errors import DomainError
+
+
+class LoginDialog(QDialog):
+    def __init__(self, ctx: AppContext, agency_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.clerk: ClerkInfo | None = None
+        self.setWindowTitle("Đăng nhập — Một Cửa Offline")
+        self.setMinimumWidth(420)
+
+        title = QLabel("Một Cửa Offline")
+        title.setObjectName("pageTitle")
+        subtitle = QLabel(agency_name or "Bộ phận tiếp nhận và trả kết quả")
+        subtitle.setObjectName("hint")
+        self.username = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("&Tên đăng nhập:", self.username)
+        form.addRow("&Mật khẩu:", self.password)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Đăng nhập")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Thoát")
+        buttons.accepted.connect(self._login)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(subtitle)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.username.setFocus()
+
+    def _login(self) -> None:
+        try:
+            self.clerk = AccountService(self.ctx).authenticate(self.username.text(),
+                                                               self.password.text())
+        except DomainError as exc:
+            self.error.setText(exc.message_vi)
+            self.password.selectAll()
+            self.password.setFocus()
+            return
+        self.accept()

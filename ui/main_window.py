@@ -1,0 +1,141 @@
+"""Main window: navigation (F1 home, F2 new dossier, F3 look-up), status bar with the
+signed-in clerk and the sync queue, and the ID-card scan routed to the intake wizard."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
+
+from desktop_app.accounts import ClerkInfo
+from desktop_app.context import AppContext
+from desktop_app.dossiers import DossierQueries, HomeCounts
+from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
+from desktop_app.station import StationInfo
+from ui import messages
+from ui.dossier_list import DossierListPage
+from ui.home_page import HomePage
+from ui.intake_page import IntakePage
+from ui.slip_preview import SlipPreviewDialog
+from ui.workers import Runner
+
+SLIP_TITLES = {
+    IntakeKind.RECEIVED: "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    IntakeKind.SUPPLEMENT_REQUESTED: "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    IntakeKind.REFUSED: "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
+}
+
+
+class MainWindow(QMainWindow):
+    HOME, INTAKE, LOOKUP = range(3)
+
+    def __init__(self, ctx: AppContext, clerk: ClerkInfo, station: StationInfo) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.clerk = clerk
+        self.runner = Runner(self)
+        self.queries = DossierQueries(ctx)
+        self.setWindowTitle(f"Một Cửa Offline — {station.agency_name}")
+        self.resize(1280, 860)
+
+        self.home = HomePage()
+        self.home.greeting.setText(
+            f"{station.agency_name} · quầy số {station.station_digit} · "
+            f"cán bộ: {clerk.full_name} ({clerk.role.label_vi})")
+        self.intake = IntakePage(IntakeService(ctx), clerk, self.runner)
+        self.lookup = DossierListPage(self.queries, self.runner)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.addItems(["Trang chủ  (F1)", "Tiếp nhận hồ sơ  (F2)", "Tra cứu hồ sơ  (F3)"])
+        self.nav.setFixedWidth(230)
+        self.pages = QStackedWidget()
+        for page in (self.home, self.intake, self.lookup):
+            self.pages.addWidget(page)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self.sync_label = QLabel()
+        self.statusBar().addPermanentWidget(self.sync_label)
+        self.statusBar().showMessage(f"Đăng nhập: {clerk.full_name}")
+
+        self.nav.currentRowChanged.connect(self.show_page)
+        self.home.new_dossier.connect(lambda: self.show_page(self.INTAKE))
+        self.home.find_dossier.connect(lambda: self.show_page(self.LOOKUP))
+        self.intake.finished.connect(self.on_outcome)
+        self.lookup.open_slip.connect(self.show_stored_slip)
+        QShortcut(QKeySequence("F1"), self).activated.connect(lambda: self.show_page(self.HOME))
+        QShortcut(QKeySequence("F2"), self).activated.connect(lambda: self.show_page(self.INTAKE))
+        QShortcut(QKeySequence("F3"), self).activated.connect(lambda: self.show_page(self.LOOKUP))
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(30_000)
+        self.timer.timeout.connect(self.refresh_counts)
+        self.timer.start()
+        self.show_page(self.HOME)
+
+    def show_page(self, index: int) -> None:
+        if self.nav.currentRow() != index:
+            self.nav.setCurrentRow(index)  # re-enters through currentRowChanged
+            return
+        self.pages.setCurrentIndex(index)
+        if index == self.HOME:
+            self.refresh_counts()
+            self.home.new_btn.setFocus()
+        elif index == self.INTAKE:
+            if self.intake.step == 0:
+                self.intake.proc_step.search.setFocus()
+        else:
+            self.lookup.search.setFocus()
+            self.lookup.search.selectAll()
+            self.lookup.refresh()
+
+    def on_scanned(self, payload: str) -> None:
+        """An ID card was scanned somewhere: the intake wizard takes it."""
+        if self.pages.currentIndex() != self.INTAKE:
+            self.show_page(self.INTAKE)
+        self.intake.on_scanned(payload)
+
+    def refresh_counts(self) -> None:
+        self.runner.submit(self.queries.home_counts, self._show_counts,
+                           lambda m, d: self.sync_label.setText(m))
+
+    def _show_counts(self, counts: HomeCounts) -> None:
+        self.home.show_counts(counts)
+        self.sync_label.setText(
+            f"Ngoại tuyến · {counts.unsynced} chưa đồng bộ" if counts.unsynced
+            else "Ngoại tuyến · hàng đợi trống")
+
+    def on_outcome(self, outcome: IntakeOutcome) -> None:
+        self.refresh_counts()
+        self.statusBar().showMessage(
+            f"Đã lưu {SLIP_TITLES[outcome.kind].lower()}: {outcome.reference}", 15_000)
+        self._preview(outcome.slip_pdf, SLIP_TITLES[outcome.kind], outcome.reference)
+
+    def show_stored_slip(self, dossier_id: int) -> None:
+        def show(pdf: bytes) -> None:
+            self._preview(pdf, "Phiếu đã in của hồ sơ", str(dossier_id))
+
+        self.runner.submit(lambda: self.queries.slip_pdf(dossier_id), show,
+                           lambda m, d: messages.error(self, m))
+
+    def _preview(self, pdf: bytes, title: str, reference: str) -> None:
+        dialog = SlipPreviewDialog(pdf, f"{title} — {reference}", f"{reference}.pdf", self)
+        self.last_preview = dialog
+        dialog.open()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if self.runner.busy():
+            self.runner.wait(10_000)  # let a Receive in flight commit before quitting
+        event.accept()

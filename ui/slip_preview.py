@@ -1,0 +1,125 @@
+"""Print preview of a slip (QtPdf) and printing through Qt's print support."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
+from PySide6.QtGui import QImage, QKeySequence, QPageLayout, QPageSize, QPainter, QShortcut
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import messages
+
+log = logging.getLogger(__name__)
+
+
+def load_pdf(data: bytes, parent: QWidget | None = None) -> tuple[QPdfDocument, QBuffer]:
+    """A QPdfDocument reading from memory (the buffer must outlive the document)."""
+    doc = QPdfDocument(parent)
+    buffer = QBuffer(parent)
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    doc.load(buffer)
+    return doc, buffer
+
+
+def print_pdf(doc: QPdfDocument, printer: QPrinter) -> int:
+    """Render each page at the printer's resolution, keeping the PDF's own scale (100%)."""
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise OSError("không mở được máy in")
+    try:
+        dpi = printer.resolution()
+        for i in range(doc.pageCount()):
+            if i:
+                printer.newPage()
+            points = doc.pagePointSize(i)
+            size = QSize(round(points.width() * dpi / 72), round(points.height() * dpi / 72))
+            image: QImage = doc.render(i, size)
+            painter.drawImage(0, 0, image)
+    finally:
+        painter.end()
+    return doc.pageCount()
+
+
+class SlipPreviewDialog(QDialog):
+    def __init__(self, pdf: bytes, title: str, suggested_name: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.pdf = pdf
+        self.suggested_name = suggested_name
+        self.setWindowTitle(title)
+        self.resize(900, 1000)
+        self.doc, self._buffer = load_pdf(pdf, self)
+        self.view = QPdfView(self)
+        self.view.setDocument(self.doc)
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+
+        heading = QLabel(title)
+        heading.setObjectName("stepTitle")
+        pages = QLabel(f"{self.doc.pageCount()} trang — Liên 1 lưu tại bộ phận một cửa, "
+                       "Liên 2 giao người nộp hồ sơ.")
+        pages.setObjectName("hint")
+        self.print_btn = QPushButton("&In phiếu  (Ctrl+P)")
+        self.print_btn.setObjectName("primary")
+        self.save_btn = QPushButton("&Lưu PDF…")
+        close_btn = QPushButton("Đó&ng  (Esc)")
+        self.print_btn.clicked.connect(self.print_slip)
+        self.save_btn.clicked.connect(self.save_pdf)
+        close_btn.clicked.connect(self.accept)
+        QShortcut(QKeySequence.StandardKey.Print, self).activated.connect(self.print_slip)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(pages)
+        buttons.addStretch()
+        buttons.addWidget(self.save_btn)
+        buttons.addWidget(close_btn)
+        buttons.addWidget(self.print_btn)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        self.print_btn.setFocus()
+        self.print_btn.setDefault(True)
+
+    def print_slip(self) -> None:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        first = self.doc.pagePointSize(0)
+        size_id = QPageSize.PageSizeId.A5 if first.height() < 700 else QPageSize.PageSizeId.A4
+        printer.setPageLayout(QPageLayout(QPageSize(size_id), QPageLayout.Orientation.Portrait,
+                                          printer.pageLayout().margins()))
+        printer.setFullPage(True)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle("In phiếu")
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        try:
+            print_pdf(self.doc, printer)
+        except OSError as exc:
+            log.error("printing failed: %r", exc)
+            messages.error(self, "Không in được phiếu. Hãy kiểm tra máy in (đã bật, còn giấy, "
+                                 "đã kết nối) rồi in lại; phiếu đã được lưu trong hồ sơ.")
+
+    def save_pdf(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Lưu phiếu", self.suggested_name,
+                                              "Tệp PDF (*.pdf)")
+        if not path:
+            return
+        try:
+            Path(path).write_bytes(self.pdf)
+        except OSError as exc:
+            log.error("save pdf %s failed: %r", path, exc)
+            messages.error(self, f"Không lưu được tệp: {exc.strerror or exc}.")

@@ -1,0 +1,86 @@
+"""Run core calls off the UI thread (QThreadPool) and deliver results back on it."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from desktop_app.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR_VI = (
+    "Đã xảy ra lỗi không mong muốn. Dữ liệu đã nhập vẫn còn nguyên; hãy thử lại hoặc báo "
+    "kỹ thuật viên (chi tiết đã ghi vào nhật ký)."
+)
+
+
+class _Signals(QObject):
+    done = Signal(object)
+    failed = Signal(str, str)  # Vietnamese message for the clerk, detail for the log
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
+        super().__init__()
+        self.fn = fn
+        self.signals = signals
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except DomainError as exc:
+            log.warning("%s: %s", type(exc).__name__, exc.detail or exc.message_vi)
+            self.signals.failed.emit(exc.message_vi, exc.detail)
+        except OSError as exc:
+            log.exception("I/O error in background job")
+            if exc.errno == 28:
+                msg = "Ổ đĩa đã đầy. Hãy giải phóng dung lượng rồi thử lại; chưa có gì bị mất."
+            else:
+                msg = f"Lỗi đọc/ghi tệp: {exc.strerror or exc}. Chưa có gì bị mất."
+            self.signals.failed.emit(msg, repr(exc))
+        except Exception as exc:
+            log.error("background job failed: %s", traceback.format_exc())
+            self.signals.failed.emit(GENERIC_ERROR_VI, repr(exc))
+        else:
+            self.signals.done.emit(result)
+
+
+class Runner(QObject):
+    """Owns the signal objects of running jobs so they live until delivered."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool.globalInstance()
+        self._live: set[_Signals] = set()
+
+    def submit(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[str, str], None],
+    ) -> None:
+        signals = _Signals()
+        self._live.add(signals)
+
+        def finish_ok(result: Any) -> None:
+            self._live.discard(signals)
+            on_done(result)
+
+        def finish_err(message: str, detail: str) -> None:
+            self._live.discard(signals)
+            on_error(message, detail)
+
+        signals.done.connect(finish_ok)
+        signals.failed.connect(finish_err)
+        self.pool.start(_Job(fn, signals))
+
+    def busy(self) -> bool:
+        return bool(self._live)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self.pool.waitForDone(msecs)
