@@ -27,7 +27,9 @@ class WedgeScanFilter(QObject):
         super().__init__(parent)
         self._buffer: list[str] = []
         self._last = 0.0
-        self._snapshot: tuple[QObject, str] | None = None
+        # Text of the focused field before each digit run began: a payload may follow
+        # what the clerk typed by hand moments before.
+        self._snapshots: dict[int, tuple[QObject, str] | None] = {}
         self.enabled = True
 
     def install(self, app: QApplication) -> None:
@@ -50,32 +52,32 @@ class WedgeScanFilter(QObject):
             payload = "".join(self._buffer)
             start = _payload_start(payload)
             self._buffer.clear()
+            snapshots, self._snapshots = self._snapshots, {}
             if start is not None:
-                self._restore()
-                self._snapshot = None
+                _restore(snapshots.get(start))
                 self.scanned.emit(payload[start:])
                 return True
-            self._snapshot = None
             return False
         text = event.text()
         if text and text.isprintable():
-            if not self._buffer:
-                self._snapshot = _snapshot(QApplication.focusWidget())
+            if text.isdigit() and not (self._buffer and self._buffer[-1].isdigit()):
+                self._snapshots[len(self._buffer)] = _snapshot(QApplication.focusWidget())
             self._buffer.append(text)
         return False
 
     def _reset(self) -> None:
         self._buffer.clear()
-        self._snapshot = None
+        self._snapshots = {}
 
-    def _restore(self) -> None:
-        if self._snapshot is None:
-            return
-        widget, text = self._snapshot
-        if isinstance(widget, QLineEdit):
-            widget.setText(text)
-        elif isinstance(widget, QPlainTextEdit | QTextEdit):
-            widget.setPlainText(text)
+
+def _restore(snapshot: tuple[QObject, str] | None) -> None:
+    if snapshot is None:
+        return
+    widget, text = snapshot
+    if isinstance(widget, QLineEdit):
+        widget.setText(text)
+    elif isinstance(widget, QPlainTextEdit | QTextEdit):
+        widget.setPlainText(text)
 
 
 def _snapshot(widget: object) -> tuple[QObject, str] | None:
