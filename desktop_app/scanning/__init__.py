@@ -1,0 +1,1 @@
+"""Capture, image pipeline and barcode reading for digitization."""
