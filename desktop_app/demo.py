@@ -90,6 +90,8 @@ def _draft(catalog: CatalogService, code: str, payload: str, phone: str) -> Inta
     proc = catalog.get(code)
     draft = IntakeDraft.for_procedure(proc)
     draft.owner = PersonInfo.from_card(parse_citizen_qr(payload), phone=phone)
+    for c in draft.components:
+        c.provided = c.required
     return draft
 
 

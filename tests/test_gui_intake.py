@@ -111,6 +111,8 @@ def test_receive_a_dossier_with_the_keyboard_only(qtbot, window: MainWindow,  # 
         assert d.owner.phone == "0912345678"
         assert s.scalar(select(func.count()).select_from(OutboxEntry)) == 1
     preview.accept()
+    # Focus returns to the procedure search for the next citizen.
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is intake.proc_step.search)
 
     # The look-up page finds it by name typed without diacritics.
     key(qtbot, Qt.Key.Key_F3)

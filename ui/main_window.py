@@ -133,7 +133,14 @@ class MainWindow(QMainWindow):
     def _preview(self, pdf: bytes, title: str, reference: str) -> None:
         dialog = SlipPreviewDialog(pdf, f"{title} — {reference}", f"{reference}.pdf", self)
         self.last_preview = dialog
+        dialog.finished.connect(self._after_preview)
         dialog.open()
+
+    def _after_preview(self) -> None:
+        # Back to the keyboard flow: the next citizen starts at the procedure search.
+        self.activateWindow()
+        if self.pages.currentIndex() == self.INTAKE:
+            self.intake.proc_step.search.setFocus()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         if self.runner.busy():
