@@ -22,17 +22,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from desktop_app.accounts import AccountService, Role  # noqa: E402
-from desktop_app.catalog import CatalogService  # noqa: E402
-from desktop_app.clock import FixedClock  # noqa: E402
-from desktop_app.context import AppContext, open_context  # noqa: E402
-from desktop_app.domain.text import fold  # noqa: E402
-from desktop_app.dossiers import DossierQueries  # noqa: E402
-from desktop_app.intake.drafts import IntakeDraft, PersonInfo  # noqa: E402
-from desktop_app.intake.service import IntakeService  # noqa: E402
-from desktop_app.station import StationInfo, StationService  # noqa: E402
+from desktop_app.accounts import AccountService, Role
+from desktop_app.catalog import CatalogService
+from desktop_app.clock import FixedClock
+from desktop_app.context import AppContext, open_context
+from desktop_app.domain.text import fold
+from desktop_app.dossiers import DossierQueries
+from desktop_app.intake.drafts import IntakeDraft, PersonInfo
+from desktop_app.intake.service import IntakeService
+from desktop_app.station import StationInfo, StationService
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
           "Dương", "Lý", "Nông", "Lục", "Triệu", "Ma", "Hà", "Đàm", "Lường"]

@@ -79,7 +79,10 @@ class ProcedureInfo:
         if self.time_limit_unit is TimeUnit.SAME_DAY:
             return "Trong ngày (nhận sau 15 giờ trả trong ngày làm việc tiếp theo)"
         amount = self.time_limit_amount
-        shown = f"{int(amount):02d}" if float(amount).is_integer() else f"{amount:g}".replace(".", ",")
+        if float(amount).is_integer():
+            shown = f"{int(amount):02d}"
+        else:
+            shown = f"{amount:g}".replace(".", ",")
         return f"{shown} {self.time_limit_unit.label_vi}"
 
 
@@ -230,7 +233,8 @@ class CatalogService:
         with self.ctx.db.read() as s:
             row = repo.procedure(s, code)
             if row is None:
-                raise CatalogError(f"Không tìm thấy thủ tục mã {code}.", f"unknown procedure {code}")
+                raise CatalogError(f"Không tìm thấy thủ tục mã {code}.",
+                                   f"unknown procedure {code}")
             return _info(row)
 
     def set_favourite(self, clerk_id: int, code: str, on: bool) -> None:

@@ -264,9 +264,9 @@ def test_home_counts(ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,
 def test_audit_log_is_append_only(ctx: AppContext, intake: IntakeService,
                                   clerk: ClerkInfo) -> None:
     intake.receive(complete_draft(intake), clerk)
-    with pytest.raises(Exception, match="append-only|audit"), ctx.db.write() as s:
+    with pytest.raises(Exception, match=r"append-only|audit"), ctx.db.write() as s:
         s.execute(text("UPDATE audit_log SET action = 'x'"))
-    with pytest.raises(Exception, match="append-only|audit"), ctx.db.write() as s:
+    with pytest.raises(Exception, match=r"append-only|audit"), ctx.db.write() as s:
         s.execute(text("DELETE FROM audit_log"))
 
 

@@ -141,12 +141,13 @@ class ProcedureStep(QWidget):
         layout.addWidget(hint)
         self.search.textChanged.connect(self.refresh)
         self.search.returnPressed.connect(self._choose_current)
-        self.results.itemActivated.connect(lambda item: self.chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.results.itemActivated.connect(
+            lambda item: self.chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.search.installEventFilter(self)
         fav = QShortcut(QKeySequence("Ctrl+D"), self)
         fav.activated.connect(self.toggle_favourite)
 
-    def eventFilter(self, obj: object, event: object) -> bool:  # noqa: N802 (Qt API)
+    def eventFilter(self, obj: object, event: object) -> bool:
         from PySide6.QtCore import QEvent
         from PySide6.QtGui import QKeyEvent
 

@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
         if self.pages.currentIndex() == self.INTAKE:
             self.intake.proc_step.search.setFocus()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.runner.busy():
             self.runner.wait(10_000)  # let a Receive in flight commit before quitting
         event.accept()

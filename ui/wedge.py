@@ -35,7 +35,7 @@ class WedgeScanFilter(QObject):
     def install(self, app: QApplication) -> None:
         app.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if not self.enabled or event.type() != QEvent.Type.KeyPress:
             return False
         # Each key press is delivered to the focus widget and then propagates to its
@@ -91,7 +91,7 @@ def _snapshot(widget: object) -> tuple[QObject, str] | None:
 def _payload_start(buffer: str) -> int | None:
     """Where a citizen QR payload starts inside what was typed since the last pause."""
     for i in range(len(buffer) - 11):
-        if buffer[i].isdigit() and (i == 0 or not buffer[i - 1].isdigit()):
-            if looks_like_citizen_qr(buffer[i:]):
-                return i
+        starts_run = buffer[i].isdigit() and (i == 0 or not buffer[i - 1].isdigit())
+        if starts_run and looks_like_citizen_qr(buffer[i:]):
+            return i
     return None

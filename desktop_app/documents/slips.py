@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from xml.sax.saxutils import escape
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.lib import colors
@@ -353,7 +353,8 @@ def render_receipt(data: ReceiptData, page_size: PageSize = "A4") -> bytes:
             Paragraph(f"Mã hồ sơ: <b>{_t(data.dossier_code)}</b>", st.center),
             Paragraph(f"({_t(COPIES[copy])})", st.italic_center),
         ]
-        title_table = Table([[Spacer(qr_size, qr_size), title_block, _Qr(data.qr_payload, qr_size)]],
+        qr = _Qr(data.qr_payload, qr_size)
+        title_table = Table([[Spacer(qr_size, qr_size), title_block, qr]],
                             colWidths=[qr_size + 2 * mm, width - 2 * qr_size - 4 * mm,
                                        qr_size + 2 * mm])
         title_table.setStyle(TableStyle([

@@ -7,6 +7,7 @@ off, extra working days). Times are naive local times (Asia/Ho_Chi_Minh)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -50,7 +51,7 @@ class WorkingHours:
 
     def __post_init__(self) -> None:
         order = [self.morning_start, self.morning_end, self.afternoon_start, self.afternoon_end]
-        if any(a >= b for a, b in zip(order, order[1:], strict=False)):
+        if any(a >= b for a, b in itertools.pairwise(order)):
             raise DomainError(
                 "Giờ làm việc không hợp lệ: giờ bắt đầu phải trước giờ kết thúc và buổi sáng "
                 "trước buổi chiều.",
