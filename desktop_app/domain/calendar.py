@@ -216,7 +216,10 @@ def compute_appointment(received: datetime, amount: float, unit: TimeUnit,
         return calendar.end_of_day(calendar.next_working_day(due.date()))
     t = due.time()
     if t > hours.afternoon_end:
-        return calendar.end_of_day(due.date())
+        end = calendar.end_of_day(due.date())
+        # Zero days after closing time: the end of today has passed, so tomorrow's end.
+        return end if end >= received else calendar.end_of_day(
+            calendar.next_working_day(due.date()))
     if t < hours.morning_start:
         return datetime.combine(due.date(), hours.morning_start)
     if hours.morning_end < t < hours.afternoon_start:

@@ -21,8 +21,10 @@ _DATE = re.compile(r"(\d{2})(\d{2})(\d{4})")
 # UTF-8 bytes read as Latin-1/CP1252: "Nguyá»…n", "Ä\x90á»" …
 _MOJIBAKE = re.compile(r"[ÃÄÆá][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
                        r"\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
-# Telex/VNI typed through a wedge with the Vietnamese IME on, or a US layout: "Nguye64n".
-_VNI_TELEX = re.compile(r"[a-zA-Z][1-9][a-zA-Z]|[aeo]{2}[sfrxj]\b|dd[a-z]", re.IGNORECASE)
+# Telex/VNI keystrokes left in a name by a wedge typing through a Vietnamese IME:
+# "Nguye64n" (VNI), "Nguyeenx", "Vawn" (Telex). Vietnamese spelling has no w/f/j/z and
+# never doubles a/e/o or d, so these are safe signs.
+_VNI_TELEX = re.compile(r"[a-z][1-9][a-z]?|[wfjz]|aa|ee|oo|dd", re.IGNORECASE)
 
 
 class CitizenQrError(DomainError):
