@@ -165,7 +165,7 @@ class _Styles:
 
 
 def _styles(size: PageSize) -> _Styles:
-    fs = 12.5 if size == "A4" else 9.5
+    fs = 12.5 if size == "A4" else 9
     lead = fs * 1.3
     base = ParagraphStyle("base", fontName=SERIF, fontSize=fs, leading=lead,
                           alignment=TA_JUSTIFY, spaceAfter=fs * 0.25)
@@ -347,16 +347,20 @@ def render_receipt(data: ReceiptData, page_size: PageSize = "A4") -> bytes:
     """Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả, two copies."""
 
     def story(copy: int, width: float, st: _Styles) -> list[Flowable]:
-        qr_size = 26 * mm if page_size == "A4" else 22 * mm
+        qr_size = 26 * mm if page_size == "A4" else 21 * mm
         title_block = [
             Paragraph("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", st.title),
             Paragraph(f"Mã hồ sơ: <b>{_t(data.dossier_code)}</b>", st.center),
             Paragraph(f"({_t(COPIES[copy])})", st.italic_center),
         ]
         qr = _Qr(data.qr_payload, qr_size)
-        title_table = Table([[Spacer(qr_size, qr_size), title_block, qr]],
-                            colWidths=[qr_size + 2 * mm, width - 2 * qr_size - 4 * mm,
-                                       qr_size + 2 * mm])
+        if page_size == "A4":  # centred title between a spacer and the QR
+            title_table = Table([[Spacer(qr_size, qr_size), title_block, qr]],
+                                colWidths=[qr_size + 2 * mm, width - 2 * qr_size - 4 * mm,
+                                           qr_size + 2 * mm])
+        else:  # A5 is too narrow for that: title and QR side by side
+            title_table = Table([[title_block, qr]],
+                                colWidths=[width - qr_size - 2 * mm, qr_size + 2 * mm])
         title_table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), SERIF),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -418,7 +422,7 @@ def render_receipt(data: ReceiptData, page_size: PageSize = "A4") -> bytes:
             f"Số thứ tự: {data.sequence_number}", p))
         out.append(_signatures("NGƯỜI NỘP HỒ SƠ", data.applicant_name, "NGƯỜI TIẾP NHẬN HỒ SƠ",
                                data.clerk_name, width, st,
-                               16 * mm if page_size == "A4" else 11 * mm))
+                               16 * mm if page_size == "A4" else 8 * mm))
         out.append(CondPageBreak(12 * mm))
         out.append(Paragraph(
             "<i>Ghi chú: Giấy tiếp nhận hồ sơ và hẹn trả kết quả được lập thành 02 liên; "
@@ -478,7 +482,7 @@ def render_supplement_request(data: SupplementData, page_size: PageSize = "A4") 
                       + " để được hướng dẫn.", p),
             _signatures("NGƯỜI NỘP HỒ SƠ", data.applicant_name, "NGƯỜI HƯỚNG DẪN",
                         data.official_name, width, st,
-                        16 * mm if page_size == "A4" else 11 * mm),
+                        16 * mm if page_size == "A4" else 8 * mm),
         ]
         return out
 
@@ -508,7 +512,7 @@ def render_refusal(data: RefusalData, page_size: PageSize = "A4") -> bytes:
             Paragraph("Xin thông báo để Ông/Bà được biết và thực hiện.", p),
             _signatures("NGƯỜI NỘP HỒ SƠ", data.applicant_name, "NGƯỜI TIẾP NHẬN HỒ SƠ",
                         data.official_name, width, st,
-                        16 * mm if page_size == "A4" else 11 * mm),
+                        16 * mm if page_size == "A4" else 8 * mm),
         ]
 
     return _render(page_size, "Phiếu từ chối tiếp nhận giải quyết hồ sơ", data.number,
