@@ -1,0 +1,91 @@
+"""The technicians' command line: demo, deadline, calendar, id-qr (run as real processes)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from desktop_app.scanning.barcodes import make_qr_image
+
+CARD = ("001099012345|123456789|Nguyễn Văn An|01011990|Nam|"
+        "Thôn Bản Mòng, Xã Chiềng Cơi, Sơn La|15082021")
+
+
+def motcua(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, MOTCUA_DATA_DIR=str(data_dir), PYTHONIOENCODING="utf-8")
+    env.pop("MOTCUA_DB_URL", None)
+    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=120, encoding="utf-8")
+
+
+def test_demo_writes_receipts_and_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "desktop_app.cli", "demo", "--out",
+                             str(out)], capture_output=True, text=True, env=env, timeout=120,
+                            encoding="utf-8")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    kinds = [d["kind"] for d in summary["dossiers"]]
+    assert kinds.count("received") >= 3
+    assert "supplement_requested" in kinds and "refused" in kinds
+    codes = [d["code"] for d in summary["dossiers"] if d["code"]]
+    assert len(codes) == len(set(codes)) == kinds.count("received")
+    for d in summary["dossiers"]:
+        pdf = Path(d["file"]).read_bytes()
+        reader = PdfReader(io.BytesIO(pdf))
+        assert len(reader.pages) >= 2
+        assert (d["code"] or d["slip_number"]) in reader.pages[0].extract_text()
+    refused = next(d for d in summary["dossiers"] if d["kind"] == "refused")
+    assert refused["code"] is None
+
+
+def test_deadline(tmp_path: Path) -> None:
+    r = motcua("deadline", "--from", "2023-10-27 09:32", "--amount", "5", "--unit",
+               "working_days", "--json", data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["appointment"] == "2023-11-03 09:32:00"
+    r = motcua("deadline", "--from", "27/10/2023", data_dir=tmp_path)
+    assert r.returncode == 2 and "không hợp lệ" in r.stderr
+
+
+def test_calendar_year(tmp_path: Path) -> None:
+    r = motcua("calendar", "2024", "--json", data_dir=tmp_path)
+    data = json.loads(r.stdout)
+    assert data["working_days"] == 251
+    days = {e["day"]: e for e in data["exceptions"]}
+    assert days["2024-05-04"]["working"] is True
+    assert days["2024-02-12"]["working"] is False
+    human = motcua("calendar", "2024", data_dir=tmp_path).stdout
+    assert "251 ngày làm việc" in human and "Tết" in human
+
+
+def test_id_qr_from_text_and_image(tmp_path: Path) -> None:
+    r = motcua("id-qr", CARD, "--json", data_dir=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout)["full_name"] == "Nguyễn Văn An"
+    image = tmp_path / "card.png"
+    make_qr_image(CARD).save(image)
+    r = motcua("id-qr", str(image), data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "Họ và tên:       Nguyễn Văn An" in r.stdout
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("001099012345|123456789|Nguyễn Văn An|31021990|Nam|Sơn La|15082021", "không tồn tại"),
+    ("blank.png", "Không tìm thấy mã QR"),
+])
+def test_id_qr_errors(tmp_path: Path, source: str, message: str) -> None:
+    if source.endswith(".png"):
+        from PIL import Image
+
+        Image.new("L", (400, 400), 255).save(tmp_path / source)
+        source = str(tmp_path / source)
+    r = motcua("id-qr", source, data_dir=tmp_path)
+    assert r.returncode == 2 and message in r.stderr
