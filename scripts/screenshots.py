@@ -12,17 +12,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop_app.accounts import AccountService  # noqa: E402
-from desktop_app.context import open_context  # noqa: E402
-from desktop_app.demo import DEMO_CARDS, run_demo  # noqa: E402
-from desktop_app.station import StationService  # noqa: E402
-from ui.first_run import FirstRunDialog  # noqa: E402
-from ui.login import LoginDialog  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
-from ui.style import apply_style  # noqa: E402
+from desktop_app.accounts import AccountService
+from desktop_app.context import open_context
+from desktop_app.demo import DEMO_CARDS, run_demo
+from desktop_app.station import StationService
+from ui.first_run import FirstRunDialog
+from ui.login import LoginDialog
+from ui.main_window import MainWindow
+from ui.style import apply_style
 
 
 def settle(app: QApplication, ms: int = 300) -> None:

@@ -7,6 +7,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from desktop_app.domain.errors import DomainError
@@ -67,13 +68,16 @@ class Runner(QObject):
         signals = _Signals()
         self._live.add(signals)
 
+        # A result may arrive after the window that asked for it was closed: drop it.
         def finish_ok(result: Any) -> None:
-            self._live.discard(signals)
-            on_done(result)
+            if shiboken6.isValid(self):
+                self._live.discard(signals)
+                on_done(result)
 
         def finish_err(message: str, detail: str) -> None:
-            self._live.discard(signals)
-            on_error(message, detail)
+            if shiboken6.isValid(self):
+                self._live.discard(signals)
+                on_error(message, detail)
 
         signals.done.connect(finish_ok)
         signals.failed.connect(finish_err)
