@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.accounts import AccountService
@@ -26,8 +26,10 @@ from ui.style import apply_style
 
 
 def settle(app: QApplication, ms: int = 300) -> None:
-    QTimer.singleShot(ms, app.quit)
-    app.exec()
+    # A local loop: QApplication.quit() would close every window (Qt 6).
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
 
 
 def shot(app: QApplication, widget: QWidget, path: Path) -> None:
@@ -82,6 +84,7 @@ def main() -> None:
         settle(app, 500)
         preview = win.last_preview
         preview.resize(900, 950)
+        settle(app, 2500)  # QPdfView renders pages on its own thread
         shot(app, preview, out / "09-receipt-preview.png")
         preview.accept()
         win.show_page(win.LOOKUP)

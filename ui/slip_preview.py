@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage, QKeySequence, QPageLayout, QPageSize, QPainter, QShortcut
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
@@ -25,14 +27,17 @@ from ui import messages
 log = logging.getLogger(__name__)
 
 
-def load_pdf(data: bytes, parent: QWidget | None = None) -> tuple[QPdfDocument, QBuffer]:
-    """A QPdfDocument reading from memory (the buffer must outlive the document)."""
+def load_pdf(data: bytes, parent: QWidget | None = None) -> tuple[QPdfDocument, Path]:
+    """A QPdfDocument on a private temporary copy of ``data``.
+
+    Loaded from a file rather than a QBuffer: QPdfView renders pages on a worker thread,
+    and pages of a buffer-backed document came out blank there."""
+    fd, name = tempfile.mkstemp(prefix="motcua-slip-", suffix=".pdf")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
     doc = QPdfDocument(parent)
-    buffer = QBuffer(parent)
-    buffer.setData(QByteArray(data))
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    doc.load(buffer)
-    return doc, buffer
+    doc.load(name)
+    return doc, Path(name)
 
 
 def print_pdf(doc: QPdfDocument, printer: QPrinter) -> int:
@@ -62,7 +67,8 @@ class SlipPreviewDialog(QDialog):
         self.suggested_name = suggested_name
         self.setWindowTitle(title)
         self.resize(900, 1000)
-        self.doc, self._buffer = load_pdf(pdf, self)
+        self.doc, self._file = load_pdf(pdf, self)
+        self.finished.connect(self._discard_copy)
         self.view = QPdfView(self)
         self.view.setDocument(self.doc)
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
@@ -94,6 +100,11 @@ class SlipPreviewDialog(QDialog):
         layout.addLayout(buttons)
         self.print_btn.setFocus()
         self.print_btn.setDefault(True)
+
+    def _discard_copy(self) -> None:
+        self.view.setDocument(None)  # type: ignore[arg-type]
+        self.doc.close()
+        self._file.unlink(missing_ok=True)
 
     def print_slip(self) -> None:
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
