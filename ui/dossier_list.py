@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.domain.text import vnd
 from desktop_app.dossiers import DossierDetail, DossierQueries, DossierRow
 from ui.workers import Runner
 
@@ -125,7 +126,7 @@ def detail_html(d: DossierDetail) -> str:
         row("Cán bộ tiếp nhận", d.clerk_name),
         row("Sổ theo dõi", f"Quyển {d.book_number}, số {d.sequence_number}"
             if d.sequence_number else "—"),
-        row("Phí, lệ phí", f"{d.fee_total:,} đồng".replace(",", ".")),
+        row("Phí, lệ phí", vnd(d.fee_total)),
         row("Đồng bộ", r.sync_label),
     ]
     if d.reason:

@@ -41,16 +41,13 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import ProcedureInfo
 from desktop_app.domain.citizen_qr import CitizenCard, parse_citizen_qr
 from desktop_app.domain.errors import DomainError
+from desktop_app.domain.text import vnd
 from desktop_app.intake.drafts import ComponentEntry, Delivery, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeOutcome, IntakeService
 from ui import messages
 from ui.workers import Runner
 
 STEPS = ("Thủ tục", "Người nộp", "Thành phần hồ sơ", "Lệ phí, nhận kết quả", "Xem lại")
-
-
-def vnd(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".") + " đồng"
 
 
 def _parse_date(text: str) -> date | None:
@@ -605,28 +602,25 @@ class IntakePage(QWidget):
             self, "Yêu cầu bổ sung, hoàn thiện hồ sơ",
             "Lý do (ghi cụ thể thành phần cần bổ sung ở bước Thành phần hồ sơ):",
             "Hồ sơ chưa đầy đủ, hợp lệ theo quy định")
-        if not ok:
-            return
-        try:
-            draft = self.draft()
-        except DomainError as exc:
-            self.error.setText(exc.message_vi)
-            return
-        self._run(lambda: self.service.request_supplement(draft, self.clerk, reason))
+        draft = self._draft_or_show_error() if ok else None
+        if draft is not None:
+            self._run(lambda: self.service.request_supplement(draft, self.clerk, reason))
 
     def refuse(self) -> None:
         if self.procedure is None:
             return
         reason, ok = QInputDialog.getMultiLineText(
             self, "Từ chối tiếp nhận hồ sơ", "Lý do từ chối (in trên phiếu):", "")
-        if not ok:
-            return
+        draft = self._draft_or_show_error() if ok else None
+        if draft is not None:
+            self._run(lambda: self.service.refuse(draft, self.clerk, reason))
+
+    def _draft_or_show_error(self) -> IntakeDraft | None:
         try:
-            draft = self.draft()
+            return self.draft()
         except DomainError as exc:
             self.error.setText(exc.message_vi)
-            return
-        self._run(lambda: self.service.refuse(draft, self.clerk, reason))
+            return None
 
     def _run(self, action: object) -> None:
         if self.saving:

@@ -37,6 +37,7 @@ from reportlab.platypus import (
 )
 
 from desktop_app.documents.fonts import SERIF, SERIF_BOLD, SERIF_ITALIC, register_fonts
+from desktop_app.domain.text import vnd
 
 PageSize = Literal["A4", "A5"]
 
@@ -127,10 +128,6 @@ class RefusalData:
     procedure_name: str
     reason: str
     official_name: str
-
-
-def vnd(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".") + " đồng"
 
 
 def _t(text: str | int | None) -> str:
@@ -522,5 +519,5 @@ def render_refusal(data: RefusalData, page_size: PageSize = "A4") -> bytes:
 __all__ = [
     "AgencyHeader", "ComponentLine", "FeeLine", "ReceiptData", "RefusalData",
     "SupplementData", "SupplementItem", "render_receipt", "render_refusal",
-    "render_supplement_request", "vnd",
+    "render_supplement_request",
 ]

@@ -24,3 +24,8 @@ def fold(text: str | None) -> str:
     decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.lower()).strip()
+
+
+def vnd(amount: int) -> str:
+    """Vietnamese money: 12.000 đồng (dot as the thousands separator)."""
+    return f"{amount:,}".replace(",", ".") + " đồng"
