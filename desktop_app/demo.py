@@ -22,7 +22,7 @@ from desktop_app.station import StationInfo, StationService
 
 log = logging.getLogger(__name__)
 
-DEMO_PROCEDURES = ("2.000908", "1.004873", "1.001193", "1.000894")
+DEMO_PROCEDURES = ("2.000815", "1.004873", "1.001193", "1.000894")
 
 DEMO_STATION = StationInfo(
     agency_code="000.00.12.H12",
