@@ -2,16 +2,20 @@
 Mẫu 01 receipt and appointment, Mẫu 02 supplement request, Mẫu 03 refusal.
 
 Each is printed in two copies (Liên 1 kept with the dossier, Liên 2 handed to the
-citizen), one after the other in one PDF. Output is byte-for-byte deterministic for the
-same data (reportlab ``invariant``), so a reprint is the same file as the original."""
+citizen), one after the other in one PDF; each copy starts on a new page and may run
+onto more pages (long component lists on A5), numbered "Trang 1/2" within its copy.
+Output is byte-for-byte deterministic for the same data (reportlab ``invariant``), so a
+reprint is the same file as the original."""
 
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -21,12 +25,13 @@ from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4, A5
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
-    CondPageBreak,
     Flowable,
     Frame,
+    HRFlowable,
     KeepTogether,
     PageBreak,
     PageTemplate,
@@ -45,13 +50,27 @@ COPIES = (
     "Liên 1: Lưu tại Bộ phận tiếp nhận và trả kết quả",
     "Liên 2: Giao người nộp hồ sơ",
 )
+RECEIPT_TITLE = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
+RECEIPT_NOTE = (
+    "<b>Ghi chú:</b> Giấy tiếp nhận hồ sơ và hẹn trả kết quả được lập thành 02 liên; 01 liên "
+    "lưu kèm Phiếu kiểm soát quá trình giải quyết hồ sơ; 01 liên giao cho người nộp hồ sơ. "
+    "Khi đến nhận kết quả, xin mang theo giấy này; quét mã QR để tra cứu tình trạng hồ sơ."
+)
+COUNTER = "Bộ phận tiếp nhận và trả kết quả"
+MOTTO_1 = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO_2 = "Độc lập - Tự do - Hạnh phúc"
+QR_ERROR_LEVEL = "M"  # survives a smudge or a fold; payloads are short URLs / codes
+QR_MIN_SYMBOL = 22 * mm  # printed symbol (without quiet zone) a phone reads from ~30 cm
+QR_QUIET = 4  # modules of white border
+_BLANK_LONG = "……………………………"
+_BLANK_SHORT = "……………"
 
 
 @dataclass(frozen=True)
 class AgencyHeader:
-    agency_name: str
-    parent_name: str
-    place_name: str
+    agency_name: str  # the body owning the counter, e.g. "UBND xã Nà Phặc"
+    parent_name: str  # its superior body, e.g. "UBND tỉnh Thái Nguyên"; may be ""
+    place_name: str  # for "Nà Phặc, ngày 27 tháng 10 năm 2023"
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,7 @@ class ComponentLine:
 @dataclass(frozen=True)
 class FeeLine:
     name: str
-    amount: int
+    amount: int  # VND
 
 
 @dataclass(frozen=True)
@@ -90,7 +109,7 @@ class ReceiptData:
     sequence_number: int
     clerk_name: str
     qr_payload: str
-    owner_name: str | None = None
+    owner_name: str | None = None  # set when the submitter files for someone else
 
 
 @dataclass(frozen=True)
@@ -130,9 +149,26 @@ class RefusalData:
     official_name: str
 
 
-def _t(text: str | int | None) -> str:
-    """NFC (reportlab draws NFD with detached accents) and XML-escaped for Paragraph."""
-    return escape(unicodedata.normalize("NFC", str(text if text is not None else "")))
+# --- text helpers -----------------------------------------------------------------------
+
+_WS = re.compile(r"\s+")
+
+
+def _nfc(text: str | int | None) -> str:
+    """NFC (reportlab would draw NFD with detached accents), whitespace collapsed."""
+    raw = unicodedata.normalize("NFC", str(text if text is not None else ""))
+    return _WS.sub(" ", raw).strip()
+
+
+def _t(text: str | int | None, blank: str = "") -> str:
+    """One-line field, XML-escaped for a Paragraph; ``blank`` when empty."""
+    return escape(_nfc(text)) or blank
+
+
+def _lines(text: str | None) -> str:
+    """Multi-line field (reasons, requirements): line breaks kept as <br/>."""
+    rows = [_t(row) for row in unicodedata.normalize("NFC", text or "").splitlines()]
+    return "<br/>".join(row for row in rows if row)
 
 
 def _time_vi(dt: datetime) -> str:
@@ -140,10 +176,60 @@ def _time_vi(dt: datetime) -> str:
 
 
 def _date_line(place: str, dt: datetime) -> str:
-    return f"{_t(place)}, ngày {dt:%d} tháng {dt:%m} năm {dt:%Y}"
+    return f"{_t(place, '……')}, ngày {dt:%d} tháng {dt:%m} năm {dt:%Y}"
 
 
-# --- styles -----------------------------------------------------------------------------
+def _count(n: int) -> str:
+    return f"{n:02d}" if n > 0 else "–"
+
+
+def _fees_text(fees: Sequence[FeeLine]) -> str:
+    charged = [f for f in fees if f.amount]
+    if not charged:
+        return "Không thu"
+    if len(charged) == 1:
+        return f"{_t(charged[0].name)} <b>{vnd(charged[0].amount)}</b>"
+    parts = "; ".join(f"{_t(f.name)} {vnd(f.amount)}" for f in charged)
+    return f"{parts}. Tổng cộng: <b>{vnd(sum(f.amount for f in charged))}</b>"
+
+
+def _reference(text: str) -> str:
+    ref = _t(text, _BLANK_LONG)
+    return ref if ref.casefold().startswith("căn cứ") else f"Căn cứ: {ref}"
+
+
+# --- layout -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    size: PageSize
+    page: tuple[float, float]
+    left: float
+    right: float
+    top: float
+    bottom: float
+    font_size: float
+    header_size: float  # agency block and national motto
+    title_size: float
+    qr_box: float  # target width of the QR with its quiet zone (grows for tiny payloads)
+    sign_gap: float  # room to sign between "(Ký và ghi rõ họ tên)" and the name
+    footer_size: float
+
+    @property
+    def width(self) -> float:
+        return self.page[0] - self.left - self.right
+
+
+_LAYOUTS = {
+    # A4: Decree 30/2020 body size 13 pt, a wider left margin for the binder. The header
+    # sizes are the largest at which "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ" and the motto
+    # each stay on one line in their half; the title fits between the QR columns.
+    "A4": _Layout("A4", A4, 20 * mm, 15 * mm, 14 * mm, 18 * mm, 13, 11.5, 14, 30 * mm,
+                  18 * mm, 9),
+    "A5": _Layout("A5", A5, 12 * mm, 10 * mm, 9 * mm, 13 * mm, 9, 8.5, 10.5, 28 * mm,
+                  12 * mm, 7.5),
+}
 
 
 @dataclass(frozen=True)
@@ -155,36 +241,36 @@ class _Styles:
     header: ParagraphStyle
     header_bold: ParagraphStyle
     italic_center: ParagraphStyle
-    small: ParagraphStyle
+    note: ParagraphStyle
     cell: ParagraphStyle
     cell_center: ParagraphStyle
     head_cell: ParagraphStyle
 
 
-def _styles(size: PageSize) -> _Styles:
-    fs = 12.5 if size == "A4" else 9
-    lead = fs * 1.3
-    base = ParagraphStyle("base", fontName=SERIF, fontSize=fs, leading=lead,
-                          alignment=TA_JUSTIFY, spaceAfter=fs * 0.25)
+def _styles(layout: _Layout) -> _Styles:
+    fs = layout.font_size
+    base = ParagraphStyle("base", fontName=SERIF, fontSize=fs, leading=fs * 1.25,
+                          alignment=TA_JUSTIFY, spaceAfter=fs * 0.18)
     center = ParagraphStyle("center", parent=base, alignment=TA_CENTER, spaceAfter=0)
+    small = fs * 0.9
+    hs = layout.header_size
+    cell = ParagraphStyle("cell", parent=base, fontSize=small, leading=small * 1.18,
+                          alignment=TA_LEFT, spaceAfter=0)
     return _Styles(
         base=base,
         center=center,
         center_bold=ParagraphStyle("cb", parent=center, fontName=SERIF_BOLD),
-        title=ParagraphStyle("title", parent=center, fontName=SERIF_BOLD, fontSize=fs * 1.1,
-                             leading=fs * 1.45, spaceBefore=fs * 0.6),
-        header=ParagraphStyle("header", parent=center, fontSize=fs * 0.92, leading=fs * 1.2),
-        header_bold=ParagraphStyle("headerb", parent=center, fontName=SERIF_BOLD,
-                                   fontSize=fs * 0.92, leading=fs * 1.2),
+        title=ParagraphStyle("title", parent=center, fontName=SERIF_BOLD,
+                             fontSize=layout.title_size, leading=layout.title_size * 1.3),
+        header=ParagraphStyle("header", parent=center, fontSize=hs, leading=hs * 1.2),
+        header_bold=ParagraphStyle("hb", parent=center, fontName=SERIF_BOLD, fontSize=hs,
+                                   leading=hs * 1.2),
         italic_center=ParagraphStyle("ic", parent=center, fontName=SERIF_ITALIC),
-        small=ParagraphStyle("small", parent=base, fontSize=fs * 0.85, leading=fs * 1.1,
-                             alignment=TA_LEFT),
-        cell=ParagraphStyle("cell", parent=base, fontSize=fs * 0.92, leading=fs * 1.15,
-                            alignment=TA_LEFT, spaceAfter=0),
-        cell_center=ParagraphStyle("cellc", parent=base, fontSize=fs * 0.92,
-                                   leading=fs * 1.15, alignment=TA_CENTER, spaceAfter=0),
-        head_cell=ParagraphStyle("hc", parent=base, fontName=SERIF_BOLD, fontSize=fs * 0.92,
-                                 leading=fs * 1.15, alignment=TA_CENTER, spaceAfter=0),
+        note=ParagraphStyle("note", parent=base, fontName=SERIF_ITALIC, fontSize=fs * 0.8,
+                            leading=fs * 1.0, spaceBefore=fs * 0.6),
+        cell=cell,
+        cell_center=ParagraphStyle("cc", parent=cell, alignment=TA_CENTER),
+        head_cell=ParagraphStyle("hc", parent=cell, fontName=SERIF_BOLD, alignment=TA_CENTER),
     )
 
 
@@ -204,18 +290,28 @@ class _CopyMarker(Flowable):
 
 
 class _Qr(Flowable):
-    """A QR code drawn straight onto the canvas (module rectangles, quiet zone of 4)."""
+    """A QR code (error correction M) drawn as module runs, with a 4-module quiet zone.
 
-    def __init__(self, payload: str, size: float) -> None:
+    It fills ``box`` (quiet zone included) unless the symbol itself would then be under
+    ``QR_MIN_SYMBOL``, in which case the box grows."""
+
+    def __init__(self, payload: str, box: float) -> None:
         super().__init__()
-        widget = QrCodeWidget(payload, barLevel="M")
+        widget = QrCodeWidget(unicodedata.normalize("NFC", payload), barLevel=QR_ERROR_LEVEL)
+        self.error_level = widget.qr.errorCorrectLevel
         widget.qr.make()
         self.modules = [[bool(m) for m in row] for row in widget.qr.modules]
-        self.width = self.height = size
+        n = len(self.modules)
+        self.symbol_size = max(QR_MIN_SYMBOL, box * n / (n + 2 * QR_QUIET))
+        self.width = self.height = self.symbol_size * (n + 2 * QR_QUIET) / n
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.width, self.height
 
     def draw(self) -> None:
         n = len(self.modules)
-        box = self.width / (n + 8)
+        box = self.width / (n + 2 * QR_QUIET)
+        q = QR_QUIET
         canvas = self.canv
         canvas.saveState()
         canvas.setFillColor(colors.black)
@@ -226,290 +322,371 @@ class _Qr(Flowable):
                     start = c
                     while c < n and row[c]:
                         c += 1
-                    canvas.rect((start + 4) * box, self.height - (r + 5) * box,
+                    canvas.rect((start + q) * box, self.height - (r + q + 1) * box,
                                 (c - start) * box, box, stroke=0, fill=1)
                 else:
                     c += 1
         canvas.restoreState()
 
 
-def _header(h: AgencyHeader, at: datetime, width: float, st: _Styles,
+def _rule(width: float) -> HRFlowable:
+    return HRFlowable(width=width, thickness=0.6, color=colors.black, spaceBefore=3.5,
+                      spaceAfter=3, hAlign="CENTER", lineCap="butt")
+
+
+# Plain strings in table cells are drawn in the table's FONTNAME (Helvetica by default):
+# every table names the bundled serif so no unembedded standard font slips into the PDF.
+_PLAIN: list[tuple[Any, ...]] = [
+    ("FONTNAME", (0, 0), (-1, -1), SERIF),
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+    ("TOPPADDING", (0, 0), (-1, -1), 0),
+    ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+]
+
+
+def _header(h: AgencyHeader, at: datetime, lay: _Layout, st: _Styles,
             number: str | None = None) -> Table:
-    left = [
-        Paragraph(_t(h.parent_name.upper()), st.header) if h.parent_name else Spacer(0, 0),
-        Paragraph(_t(h.agency_name.upper()), st.header_bold),
-        Paragraph("BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", st.header_bold),
-        Paragraph("―――――――", st.header),
-    ]
+    """Agency block (left) and national motto with place and date (right)."""
+    width = lay.width
+    left_w, right_w = width * 0.47, width * 0.53
+    left: list[Flowable] = []
+    if _nfc(h.parent_name):
+        left.append(Paragraph(_t(_nfc(h.parent_name).upper()), st.header))
+    left.append(Paragraph(_t(_nfc(h.agency_name).upper()), st.header_bold))
+    left.append(Paragraph(COUNTER.upper(), st.header_bold))
+    left.append(_rule(left_w * 0.35))
     if number:
         left.append(Paragraph(f"Số: {_t(number)}", st.header))
-    right = [
-        Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", st.header_bold),
-        Paragraph("Độc lập - Tự do - Hạnh phúc", st.header_bold),
-        Paragraph("―――――――――――", st.header),
-        Paragraph(_date_line(h.place_name, at), st.italic_center),
+    motto_w = stringWidth(MOTTO_2, SERIF_BOLD, st.header_bold.fontSize)
+    right: list[Flowable] = [
+        Paragraph(MOTTO_1, st.header_bold),
+        Paragraph(MOTTO_2, st.header_bold),
+        _rule(min(motto_w, right_w)),
+        Spacer(0, st.header.fontSize * 0.3),
+        Paragraph(_date_line(h.place_name, at), ParagraphStyle(
+            "date", parent=st.italic_center, fontSize=st.header.fontSize * 1.05)),
     ]
-    table = Table([[left, right]], colWidths=[width * 0.46, width * 0.54])
-    table.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), SERIF),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-    ]))
+    table = Table([[left, right]], colWidths=[left_w, right_w])
+    table.setStyle(TableStyle([*_PLAIN, ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
     return table
 
 
-def _signatures(left_title: str, left_name: str, right_title: str, right_name: str,
-                width: float, st: _Styles, gap: float) -> KeepTogether:
+def _signatures(blocks: Sequence[tuple[str, str]], lay: _Layout, st: _Styles) -> Table:
+    """Signature blocks side by side; a single block sits in the right half."""
+
     def block(title: str, name: str) -> list[Flowable]:
         return [
             Paragraph(_t(title), st.center_bold),
             Paragraph("(Ký và ghi rõ họ tên)", st.italic_center),
-            Spacer(0, gap),
-            Paragraph(_t(name), st.center_bold),
+            Spacer(0, lay.sign_gap),
+            Paragraph(_t(name, " "), st.center_bold),
         ]
 
-    table = Table([[block(left_title, left_name), block(right_title, right_name)]],
-                  colWidths=[width / 2, width / 2])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                           ("FONTNAME", (0, 0), (-1, -1), SERIF)]))
-    return KeepTogether([Spacer(0, 4 * mm), table])
+    cells: list[Any] = [block(title, name) for title, name in blocks]
+    if len(cells) == 1:
+        cells.insert(0, "")
+    table = Table([cells], colWidths=[lay.width / 2] * 2)
+    table.setStyle(TableStyle(_PLAIN))
+    return table
 
 
-def _grid(rows: list[list[Any]], widths: list[float]) -> Table:
-    table = Table(rows, colWidths=widths, repeatRows=1)
+def _grid(rows: list[list[Any]], widths: list[float], header_rows: int,
+          extra: Sequence[tuple[Any, ...]] = ()) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=header_rows)
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), SERIF),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#ececec")),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        *extra,
     ]))
     return table
 
 
-def _count(n: int) -> str:
-    return f"{n:02d}" if n else "–"
+def _applicant_block(name: str, id_number: str, address: str, phone: str,
+                     st: _Styles, email: str | None = None,
+                     owner_name: str | None = None) -> list[Flowable]:
+    p = st.base
+    who = f"Ông/Bà: <b>{_t(name, _BLANK_LONG)}</b>"
+    if _nfc(owner_name):
+        who += f" (nộp thay cho: <b>{_t(owner_name)}</b>)"
+    contact = f"Số điện thoại: {_t(phone, _BLANK_SHORT)}"
+    if email is not None:
+        contact += f"&nbsp;&nbsp;&nbsp;&nbsp;Email: {_t(email, _BLANK_SHORT)}"
+    return [
+        Paragraph(who, p),
+        Paragraph(f"Số định danh cá nhân: {_t(id_number, _BLANK_LONG)}", p),
+        Paragraph(f"Địa chỉ: {_t(address, _BLANK_LONG)}", p),
+        Paragraph(contact, p),
+    ]
 
 
 # --- document assembly ------------------------------------------------------------------
 
 
+class _SlipCanvas(Canvas):
+    """Defers each page so the footer can say "Trang 1/2" within its copy (liên)."""
+
+    def __init__(self, *args: Any, footer_left: str, layout: _Layout, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._footer_left = footer_left
+        self._layout = layout
+        self._deferred: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._deferred.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        totals: dict[int, int] = {}
+        for state in self._deferred:
+            copy = state.get("_motcua_copy", 0)
+            totals[copy] = totals.get(copy, 0) + 1
+        seen: dict[int, int] = {}
+        for state in self._deferred:
+            self.__dict__.update(state)
+            copy = state.get("_motcua_copy", 0)
+            seen[copy] = seen.get(copy, 0) + 1
+            self._draw_footer(copy, seen[copy], totals[copy])
+            super().showPage()
+        super().save()
+
+    def _draw_footer(self, copy: int, page: int, total: int) -> None:
+        lay = self._layout
+        size = lay.footer_size
+        right_text = f"Trang {page}/{total}"
+        avail = lay.width - stringWidth(right_text, SERIF_ITALIC, size) - 4 * mm
+        left_text = f"{self._footer_left} — {COPIES[copy]}"
+        if stringWidth(left_text, SERIF_ITALIC, size) > avail:
+            left_text = f"{self._footer_left} — {COPIES[copy].split(':')[0]}"
+        y = lay.bottom - 6 * mm
+        self.saveState()
+        self.setStrokeColor(colors.grey)
+        self.setLineWidth(0.4)
+        self.line(lay.left, y + size * 1.2, lay.page[0] - lay.right, y + size * 1.2)
+        self.setFont(SERIF_ITALIC, size)
+        self.drawString(lay.left, y, left_text)
+        self.drawRightString(lay.page[0] - lay.right, y, right_text)
+        self.restoreState()
+
+
+CopyStory = Callable[[int, _Layout, _Styles], list[Flowable]]
+
+
 def _render(page_size: PageSize, title: str, subject: str, author: str, footer_left: str,
-            copy_story: Callable[[int, float, _Styles], list[Flowable]]) -> bytes:
+            copy_story: CopyStory) -> bytes:
+    if page_size not in _LAYOUTS:
+        raise ValueError(f"page_size must be 'A4' or 'A5', not {page_size!r}")
     register_fonts()
-    size = A4 if page_size == "A4" else A5
-    if page_size == "A4":
-        margins = (25 * mm, 15 * mm, 15 * mm, 18 * mm)  # left, right, top, bottom
-    else:
-        margins = (12 * mm, 10 * mm, 10 * mm, 13 * mm)
-    left, right, top, bottom = margins
-    width = size[0] - left - right
-    st = _styles(page_size)
+    lay = _LAYOUTS[page_size]
+    st = _styles(lay)
     buf = io.BytesIO()
     doc = BaseDocTemplate(
-        buf, pagesize=size, leftMargin=left, rightMargin=right, topMargin=top,
-        bottomMargin=bottom, title=title, author=author, subject=subject,
-        creator="Một Cửa Offline", invariant=1, initialFontName=SERIF, initialFontSize=10,
+        buf, pagesize=lay.page, leftMargin=lay.left, rightMargin=lay.right,
+        topMargin=lay.top, bottomMargin=lay.bottom, title=_nfc(title), author=_nfc(author),
+        subject=_nfc(subject), creator="Một Cửa Offline", invariant=1,
+        initialFontName=SERIF, initialFontSize=lay.font_size,
     )
-    pages: dict[int, int] = {}
-
-    def footer(canvas: Canvas, document: BaseDocTemplate) -> None:
-        copy = getattr(canvas, "_motcua_copy", 0)
-        pages[copy] = pages.get(copy, 0) + 1
-        canvas.saveState()
-        canvas.setFont(SERIF_ITALIC, 8 if page_size == "A5" else 9)
-        canvas.setStrokeColor(colors.grey)
-        y = bottom - 6 * mm
-        canvas.line(left, y + 3.5 * mm, size[0] - right, y + 3.5 * mm)
-        canvas.drawString(left, y, f"{footer_left} — {COPIES[copy]}")
-        canvas.drawRightString(size[0] - right, y, f"Trang {pages[copy]}")
-        canvas.restoreState()
-
-    frame = Frame(left, bottom, width, size[1] - top - bottom, id="body",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-    doc.addPageTemplates([PageTemplate(id="slip", frames=[frame], onPageEnd=footer)])
+    frame = Frame(lay.left, lay.bottom, lay.width, lay.page[1] - lay.top - lay.bottom,
+                  id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    doc.addPageTemplates([PageTemplate(id="slip", frames=[frame])])
     story: list[Flowable] = []
     for i in range(len(COPIES)):
         if i:
             story.append(PageBreak())
         story.append(_CopyMarker(i))
-        story.extend(copy_story(i, width, st))
-    doc.build(story)
+        story.extend(copy_story(i, lay, st))
+    doc.build(story, canvasmaker=partial(_SlipCanvas, footer_left=_nfc(footer_left),
+                                         layout=lay))
     return buf.getvalue()
+
+
+def _fit_title(st: _Styles, title: str, width: float) -> _Styles:
+    """Styles whose title is shrunk (down to 85 %) to keep ``title`` on one line."""
+    size = st.title.fontSize
+    need = stringWidth(title, SERIF_BOLD, size) * 1.01
+    if need <= width:
+        return st
+    size = max(size * 0.85, size * width / need)
+    return replace(st, title=ParagraphStyle("title-fit", parent=st.title, fontSize=size,
+                                            leading=size * 1.3))
+
+
+def _title_block(title: str, lines: Sequence[str], copy: int, st: _Styles) -> list[Flowable]:
+    out: list[Flowable] = [Paragraph(title, st.title)]
+    out += [Paragraph(line, st.center) for line in lines]
+    out.append(Paragraph(f"({_t(COPIES[copy])})", st.italic_center))
+    return out
+
+
+# --- Mẫu 01 -----------------------------------------------------------------------------
+
+
+def _components_table(components: Sequence[ComponentLine], lay: _Layout,
+                      st: _Styles) -> Table:
+    hc = st.head_cell
+    rows: list[list[Any]] = [
+        [Paragraph("STT", hc), Paragraph("Tên giấy tờ", hc), Paragraph("Số lượng", hc), "", ""],
+        ["", "", Paragraph("Bản chính", hc), Paragraph("Bản sao chứng thực", hc),
+         Paragraph("Bản photo", hc)],
+    ]
+    for i, c in enumerate(components, 1):
+        rows.append([
+            Paragraph(str(i), st.cell_center), Paragraph(_t(c.name), st.cell),
+            Paragraph(_count(c.originals), st.cell_center),
+            Paragraph(_count(c.certified_copies), st.cell_center),
+            Paragraph(_count(c.photocopies), st.cell_center),
+        ])
+    extra: list[tuple[Any, ...]] = [
+        ("SPAN", (0, 0), (0, 1)), ("SPAN", (1, 0), (1, 1)), ("SPAN", (2, 0), (4, 0)),
+    ]
+    if not components:
+        rows.append(["", Paragraph("(Không có giấy tờ kèm theo)", st.cell), "", "", ""])
+        extra.append(("SPAN", (1, 2), (4, 2)))
+    w = lay.width
+    return _grid(rows, [0.06 * w, 0.55 * w, 0.12 * w, 0.15 * w, 0.12 * w], 2, extra)
 
 
 def render_receipt(data: ReceiptData, page_size: PageSize = "A4") -> bytes:
     """Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả, two copies."""
+    agency = _t(data.header.agency_name)
 
-    def story(copy: int, width: float, st: _Styles) -> list[Flowable]:
-        qr_size = 26 * mm if page_size == "A4" else 21 * mm
-        title_block = [
-            Paragraph("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", st.title),
-            Paragraph(f"Mã hồ sơ: <b>{_t(data.dossier_code)}</b>", st.center),
-            Paragraph(f"({_t(COPIES[copy])})", st.italic_center),
-        ]
-        qr = _Qr(data.qr_payload, qr_size)
-        if page_size == "A4":  # centred title between a spacer and the QR
-            title_table = Table([[Spacer(qr_size, qr_size), title_block, qr]],
-                                colWidths=[qr_size + 2 * mm, width - 2 * qr_size - 4 * mm,
-                                           qr_size + 2 * mm])
-        else:  # A5 is too narrow for that: title and QR side by side
-            title_table = Table([[title_block, qr]],
-                                colWidths=[width - qr_size - 2 * mm, qr_size + 2 * mm])
-        title_table.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), SERIF),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-        ]))
-        who = f"Ông/Bà: <b>{_t(data.applicant_name)}</b>"
-        if data.owner_name:
-            who += f" (nộp thay cho: <b>{_t(data.owner_name)}</b>)"
+    def story(copy: int, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
+        qr = _Qr(data.qr_payload, lay.qr_box)
+        if lay.size == "A4":  # title centred on the page, QR in the right column
+            widths = [qr.width, lay.width - 2 * qr.width, qr.width]
+        else:  # A5 is too narrow for that: title and QR side by side
+            widths = [lay.width - qr.width, qr.width]
+        title = _title_block(RECEIPT_TITLE, [f"Mã hồ sơ: <b>{_t(data.dossier_code)}</b>"],
+                             copy, _fit_title(st, RECEIPT_TITLE, widths[-2]))
+        cells: list[Any] = ["", title, qr] if lay.size == "A4" else [title, qr]
+        title_table = Table([cells], colWidths=widths)
+        title_table.setStyle(TableStyle([
+            *_PLAIN,
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("ALIGN", (-1, 0), (-1, 0), "RIGHT"),
+        ]))
+        procedure = f"<b>{_t(data.procedure_name)}</b>"
+        if _nfc(data.procedure_code):
+            procedure += f" (mã&nbsp;thủ&nbsp;tục:&nbsp;{_t(data.procedure_code)})"
         out: list[Flowable] = [
-            _header(data.header, data.received_at, width, st),
+            _header(data.header, data.received_at, lay, st),
+            Spacer(0, lay.font_size * 0.5),
             title_table,
-            Spacer(0, 2 * mm),
-            Paragraph(f"{_t(data.header.agency_name)} — Bộ phận tiếp nhận và trả kết quả "
-                      f"tiếp nhận hồ sơ của:", p),
-            Paragraph(who, p),
-            Paragraph(f"Số định danh cá nhân: {_t(data.id_number) or '……………………'}", p),
-            Paragraph(f"Địa chỉ: {_t(data.address) or '……………………'}", p),
-            Paragraph(f"Số điện thoại: {_t(data.phone) or '……………'}"
-                      f"&nbsp;&nbsp;&nbsp; Email: {_t(data.email) or '……………'}", p),
-            Paragraph(f"Nội dung yêu cầu giải quyết: <b>{_t(data.procedure_name)}</b> "
-                      f"(mã thủ tục {_t(data.procedure_code)})", p),
+            Spacer(0, lay.font_size * 0.5),
+            Paragraph(f"{COUNTER} {agency} tiếp nhận hồ sơ của:", p),
+            *_applicant_block(data.applicant_name, data.id_number, data.address, data.phone,
+                              st, email=data.email, owner_name=data.owner_name),
+            Paragraph(f"Nội dung yêu cầu giải quyết: {procedure}", p),
             Paragraph("1. Thành phần hồ sơ nộp gồm:", p),
-        ]
-        rows: list[list[Any]] = [[
-            Paragraph("STT", st.head_cell), Paragraph("Tên giấy tờ", st.head_cell),
-            Paragraph("Bản chính", st.head_cell), Paragraph("Bản sao chứng thực", st.head_cell),
-            Paragraph("Bản photo", st.head_cell),
-        ]]
-        for i, c in enumerate(data.components, 1):
-            rows.append([
-                Paragraph(str(i), st.cell_center), Paragraph(_t(c.name), st.cell),
-                Paragraph(_count(c.originals), st.cell_center),
-                Paragraph(_count(c.certified_copies), st.cell_center),
-                Paragraph(_count(c.photocopies), st.cell_center),
-            ])
-        w = width
-        out.append(_grid(rows, [0.08 * w, 0.53 * w, 0.12 * w, 0.15 * w, 0.12 * w]))
-        out += [
-            Spacer(0, 2 * mm),
-            Paragraph(f"2. Số lượng hồ sơ: {data.set_count:02d} (bộ)", p),
+            _components_table(data.components, lay, st),
+            Spacer(0, lay.font_size * 0.4),
+            Paragraph(f"2. Số lượng hồ sơ: {max(data.set_count, 0):02d} (bộ)", p),
             Paragraph("3. Thời gian giải quyết hồ sơ theo quy định là: "
-                      f"{_t(data.time_limit_text)}", p),
+                      f"{_t(data.time_limit_text, _BLANK_SHORT)}", p),
             Paragraph(f"4. Thời gian nhận hồ sơ: {_time_vi(data.received_at)}", p),
             Paragraph("5. Thời gian trả kết quả giải quyết hồ sơ: "
                       f"<b>{_time_vi(data.appointment_at)}</b>", p),
-            Paragraph(f"6. Đăng ký nhận kết quả tại: {_t(data.delivery_text)}", p),
+            Paragraph(f"6. Đăng ký nhận kết quả tại: {_t(data.delivery_text, _BLANK_LONG)}",
+                      p),
+            Paragraph(f"7. Phí, lệ phí: {_fees_text(data.fees)}", p),
+            Paragraph(f"Vào Sổ theo dõi hồ sơ, Quyển số: {_t(data.book_number, '……')}, "
+                      f"Số thứ tự: {data.sequence_number}", p),
+            KeepTogether([
+                Spacer(0, lay.font_size * 0.5),
+                _signatures([("NGƯỜI NỘP HỒ SƠ", data.applicant_name),
+                             ("NGƯỜI TIẾP NHẬN HỒ SƠ", data.clerk_name)], lay, st),
+                Paragraph(RECEIPT_NOTE, st.note),
+            ]),
         ]
-        if data.fees:
-            total = sum(f.amount for f in data.fees)
-            detail = "; ".join(f"{_t(f.name)}: {vnd(f.amount)}" for f in data.fees)
-            out.append(Paragraph(f"7. Phí, lệ phí: {detail}. Tổng cộng: <b>{vnd(total)}</b>",
-                                 p))
-        else:
-            out.append(Paragraph("7. Phí, lệ phí: không thu", p))
-        out.append(Paragraph(
-            f"Vào Sổ theo dõi hồ sơ, Quyển số: {_t(data.book_number)}, "
-            f"Số thứ tự: {data.sequence_number}", p))
-        out.append(_signatures("NGƯỜI NỘP HỒ SƠ", data.applicant_name, "NGƯỜI TIẾP NHẬN HỒ SƠ",
-                               data.clerk_name, width, st,
-                               16 * mm if page_size == "A4" else 8 * mm))
-        out.append(CondPageBreak(12 * mm))
-        out.append(Paragraph(
-            "<i>Ghi chú: Giấy tiếp nhận hồ sơ và hẹn trả kết quả được lập thành 02 liên; "
-            "01 liên lưu kèm Phiếu kiểm soát quá trình giải quyết hồ sơ; 01 liên giao cho "
-            "người nộp hồ sơ. Khi đến nhận kết quả, xin mang theo giấy này (quét mã QR để "
-            "tra cứu tình trạng hồ sơ).</i>", st.small))
         return out
 
-    return _render(page_size, "Giấy tiếp nhận hồ sơ và hẹn trả kết quả", data.dossier_code,
+    return _render(page_size, RECEIPT_TITLE.capitalize(), data.dossier_code,
                    data.header.agency_name, f"Mã hồ sơ {data.dossier_code}", story)
 
 
-def _applicant_block(name: str, id_number: str, address: str, phone: str,
-                     st: _Styles) -> list[Flowable]:
-    p = st.base
-    return [
-        Paragraph(f"Ông/Bà: <b>{_t(name)}</b>", p),
-        Paragraph(f"Số định danh cá nhân: {_t(id_number) or '……………………'}", p),
-        Paragraph(f"Địa chỉ: {_t(address) or '……………………'}", p),
-        Paragraph(f"Số điện thoại: {_t(phone) or '……………'}", p),
-    ]
+# --- Mẫu 02 -----------------------------------------------------------------------------
 
 
 def render_supplement_request(data: SupplementData, page_size: PageSize = "A4") -> bytes:
     """Mẫu 02: Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ, two copies."""
+    agency = _t(data.header.agency_name)
 
-    def story(copy: int, width: float, st: _Styles) -> list[Flowable]:
+    def story(copy: int, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
-        out: list[Flowable] = [
-            _header(data.header, data.issued_at, width, st, number=data.number),
-            Paragraph("PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ", st.title),
-            Paragraph(f"({_t(COPIES[copy])})", st.italic_center),
-            Spacer(0, 3 * mm),
-            Paragraph("Bộ phận tiếp nhận và trả kết quả "
-                      f"{_t(data.header.agency_name)} tiếp nhận hồ sơ của:", p),
-            *_applicant_block(data.applicant_name, data.id_number, data.address, data.phone,
-                              st),
-            Paragraph(f"Đề nghị giải quyết thủ tục: <b>{_t(data.procedure_name)}</b>", p),
-            Paragraph("Yêu cầu Ông/Bà hoàn thiện hồ sơ gồm những nội dung như sau:", p),
-        ]
-        rows: list[list[Any]] = [[Paragraph("STT", st.head_cell),
-                                  Paragraph("Thành phần hồ sơ", st.head_cell),
-                                  Paragraph("Nội dung cần bổ sung, hoàn thiện", st.head_cell)]]
+        hc = st.head_cell
+        rows: list[list[Any]] = [[Paragraph("STT", hc), Paragraph("Thành phần hồ sơ", hc),
+                                  Paragraph("Nội dung cần bổ sung, hoàn thiện", hc)]]
         for i, item in enumerate(data.items, 1):
             rows.append([Paragraph(str(i), st.cell_center),
                          Paragraph(_t(item.component_name), st.cell),
-                         Paragraph(_t(item.requirement), st.cell)])
-        out.append(_grid(rows, [0.08 * width, 0.46 * width, 0.46 * width]))
-        out += [
-            Spacer(0, 2 * mm),
-            Paragraph(f"Lý do: {_t(data.reason)}", p),
-            Paragraph(f"Quy định tham khảo: {_t(data.rules_reference)}", p),
+                         Paragraph(_lines(item.requirement), st.cell)])
+        extra: list[tuple[Any, ...]] = []
+        if not data.items:
+            rows.append(["", Paragraph("(Xem lý do dưới đây)", st.cell), ""])
+            extra.append(("SPAN", (1, 1), (2, 1)))
+        w = lay.width
+        contact = f"<b>{_t(data.official_name, _BLANK_LONG)}</b>"
+        if _nfc(data.official_phone):
+            contact += f", số điện thoại <b>{_t(data.official_phone)}</b>"
+        return [
+            _header(data.header, data.issued_at, lay, st, number=data.number),
+            Spacer(0, lay.font_size * 0.6),
+            *_title_block("PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ", [], copy, st),
+            Spacer(0, lay.font_size * 0.6),
+            Paragraph(f"{COUNTER} {agency} tiếp nhận hồ sơ của:", p),
+            *_applicant_block(data.applicant_name, data.id_number, data.address, data.phone,
+                              st),
+            Paragraph(f"Nội dung yêu cầu giải quyết: <b>{_t(data.procedure_name)}</b>", p),
+            Paragraph("Yêu cầu Ông/Bà hoàn thiện hồ sơ gồm những nội dung như sau:", p),
+            _grid(rows, [0.07 * w, 0.43 * w, 0.50 * w], 1, extra),
+            Spacer(0, lay.font_size * 0.4),
+            Paragraph(f"Lý do: {_lines(data.reason) or _BLANK_LONG}", p),
+            Paragraph(_reference(data.rules_reference), p),
             Paragraph("Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, Ông/Bà liên hệ "
-                      f"{_t(data.official_name)}"
-                      + (f", số điện thoại {_t(data.official_phone)}" if data.official_phone
-                         else "")
-                      + " để được hướng dẫn.", p),
-            _signatures("NGƯỜI NỘP HỒ SƠ", data.applicant_name, "NGƯỜI HƯỚNG DẪN",
-                        data.official_name, width, st,
-                        16 * mm if page_size == "A4" else 8 * mm),
+                      f"với {contact} để được hướng dẫn.", p),
+            KeepTogether([Spacer(0, lay.font_size * 0.5),
+                          _signatures([("NGƯỜI HƯỚNG DẪN", data.official_name)], lay, st)]),
         ]
-        return out
 
     return _render(page_size, "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ", data.number,
                    data.header.agency_name, f"Phiếu số {data.number}", story)
 
 
+# --- Mẫu 03 -----------------------------------------------------------------------------
+
+
 def render_refusal(data: RefusalData, page_size: PageSize = "A4") -> bytes:
     """Mẫu 03: Phiếu từ chối tiếp nhận giải quyết hồ sơ, two copies."""
+    agency = _t(data.header.agency_name)
 
-    def story(copy: int, width: float, st: _Styles) -> list[Flowable]:
+    def story(copy: int, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
+        reason = ParagraphStyle("reason", parent=p, leftIndent=lay.font_size * 1.5)
         return [
-            _header(data.header, data.issued_at, width, st, number=data.number),
-            Paragraph("PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ", st.title),
-            Paragraph(f"({_t(COPIES[copy])})", st.italic_center),
-            Spacer(0, 3 * mm),
-            Paragraph(f"Bộ phận tiếp nhận và trả kết quả {_t(data.header.agency_name)} "
-                      "tiếp nhận hồ sơ của:", p),
+            _header(data.header, data.issued_at, lay, st, number=data.number),
+            Spacer(0, lay.font_size * 0.6),
+            *_title_block("PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ", [], copy, st),
+            Spacer(0, lay.font_size * 0.6),
+            Paragraph(f"{COUNTER} {agency} tiếp nhận hồ sơ của:", p),
             *_applicant_block(data.applicant_name, data.id_number, data.address, data.phone,
                               st),
-            Paragraph(f"Đề nghị giải quyết thủ tục: <b>{_t(data.procedure_name)}</b>", p),
-            Paragraph("Sau khi xem xét, đối chiếu thành phần hồ sơ, Bộ phận tiếp nhận và trả "
-                      "kết quả từ chối tiếp nhận, giải quyết hồ sơ này với lý do cụ thể như "
-                      "sau:", p),
-            Paragraph(f"<b>{_t(data.reason)}</b>", p),
-            Paragraph("Xin thông báo để Ông/Bà được biết và thực hiện.", p),
-            _signatures("NGƯỜI NỘP HỒ SƠ", data.applicant_name, "NGƯỜI TIẾP NHẬN HỒ SƠ",
-                        data.official_name, width, st,
-                        16 * mm if page_size == "A4" else 8 * mm),
+            Paragraph(f"Nội dung yêu cầu giải quyết: <b>{_t(data.procedure_name)}</b>", p),
+            Paragraph(f"Sau khi nghiên cứu, đối chiếu với quy định hiện hành, {COUNTER} "
+                      f"{agency} từ chối tiếp nhận, giải quyết hồ sơ này với lý do cụ thể "
+                      "như sau:", p),
+            Paragraph(f"<b>{_lines(data.reason) or _BLANK_LONG}</b>", reason),
+            Paragraph("Xin thông báo để Ông/Bà được biết và thực hiện./.", p),
+            KeepTogether([Spacer(0, lay.font_size * 0.5),
+                          _signatures([("NGƯỜI TIẾP NHẬN HỒ SƠ", data.official_name)], lay,
+                                      st)]),
         ]
 
     return _render(page_size, "Phiếu từ chối tiếp nhận giải quyết hồ sơ", data.number,
