@@ -1,4 +1,14 @@
-"""Dossier status machine on the national TrangThaiHoSo codes (DOMAIN.md)."""
+"""Dossier status machine on the national TrangThaiHoSo codes (DOMAIN.md).
+
+Codes: 1 newly registered (online) · 2 received · 3 not accepted · 4 processing ·
+5 supplement requested · 6 financial obligation requested · 7 withdrawn by the citizen ·
+8 processing stopped · 9 processed (result ready) · 10 result returned.
+
+Workflow at a one-stop counter: an online registration (1) is received (2) or refused
+(3); a received dossier is processed (4) — small commune procedures go straight to a
+result (9) — and may wait for a supplement (5) or for fees/taxes (6) on the way; the
+citizen may withdraw (7) until the result exists; the agency may stop processing (8) and
+hands over its written notice like a result; the result is returned (10)."""
 
 from __future__ import annotations
 
@@ -23,6 +33,11 @@ class DossierStatus(IntEnum):
     @property
     def label_vi(self) -> str:
         return _LABELS[self]
+
+    @property
+    def is_terminal(self) -> bool:
+        """Nothing may follow: the dossier's life at the counter is over."""
+        return not ALLOWED[self]
 
 
 _LABELS = {
