@@ -257,13 +257,17 @@ _FTS_TOKEN = re.compile(r"[0-9a-z]+")
 
 
 def search_dossiers(session: Session, folded_query: str, limit: int) -> Sequence[Dossier]:
-    """Newest first. Every token of the (already diacritics-folded) query must match the
-    start of a word of the dossier's search text: "nguyen van an", "0912", "h56 231027"."""
+    """Newest first. Every word of the (already diacritics-folded) query must match the
+    start of a word of the dossier's search text: "nguyen van an", "0912", "h56 231027";
+    a word with punctuation inside matches as a phrase ("000.00.12.h12-2310")."""
     tokens = _FTS_TOKEN.findall(folded_query)
     if not tokens:
         return recent_dossiers(session, limit)
     if session.get_bind().dialect.name == "sqlite":
-        match = " AND ".join(f'"{t}"*' for t in tokens)
+        # A word typed with punctuation inside ("000.00.12.H12-2611") is one phrase whose
+        # last token is a prefix: far more selective than ANDing "000"*, "00"*, "12"* ….
+        phrases = (_FTS_TOKEN.findall(chunk) for chunk in folded_query.split())
+        match = " AND ".join(f'"{" ".join(p)}"*' for p in phrases if p)
         ids_stmt = text(
             "SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :m ORDER BY rowid DESC LIMIT :n"
         )

@@ -291,3 +291,44 @@ def test_appointment_preview_matches_what_is_stored(
     preview = intake.appointment_for(proc, clock.current)
     assert intake.receive(complete_draft(intake), clerk).appointment_at == preview
     assert preview - clock.current >= timedelta(days=5)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("231027-100", 2), ("1002 231027", 1), ("0", 2), ("ng", 1), ("h", 2), ("h12-231027-1002", 1),
+     ("h12-1001", 0), ("tuyet-nguyen", 0)],
+)
+def test_search_short_prefixes_and_phrases(
+    ctx: AppContext, intake: IntakeService, clerk: ClerkInfo, query: str, expected: int
+) -> None:
+    intake.receive(complete_draft(intake), clerk)
+    other = PersonInfo(full_name="Hoàng Văn Tuấn", id_number="019088004321", phone="0987000111")
+    intake.receive(complete_draft(intake, owner=other), clerk)
+    assert len(DossierQueries(ctx).search(query)) == expected
+
+
+def test_upgrade_from_first_schema_rebuilds_the_search_index(
+    tmp_path: Path, ctx: AppContext, intake: IntakeService, clerk: ClerkInfo
+) -> None:
+    from alembic import command
+
+    from local_db.migrate import _config, current_revision
+
+    out = intake.receive(complete_draft(intake), clerk)
+    cfg = _config()
+    with ctx.db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    assert current_revision(ctx.db) == "0001"
+    url = str(ctx.db.url)
+    ctx.close()
+    again = open_context(tmp_path / "data", db_url=url, clock=FixedClock(datetime.now()))
+    try:
+        assert again.migration.upgraded and again.migration.from_revision == "0001"
+        assert again.migration.backup is not None and again.migration.backup.stat().st_size > 0
+        assert [r.code for r in DossierQueries(again).search("tuyet 09")] == [out.code]
+        with again.db.read() as s:
+            sql = s.execute(text("SELECT sql FROM sqlite_master WHERE name = 'dossier_fts'"))
+            assert "prefix='1 2 3 4'" in sql.scalar_one()
+    finally:
+        again.close()
