@@ -224,6 +224,56 @@ class DossierComponent(Base):
     problem: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    files: Mapped[list[ComponentFile]] = relationship(
+        order_by="ComponentFile.id", back_populates="component"
+    )
+
+
+class ComponentFile(Base):
+    """A digitized PDF (or one numbered part of it) of a dossier component. Re-digitizing
+    never deletes: the older file is marked ``superseded_at`` and stays in the blob store."""
+
+    __tablename__ = "component_files"
+    __table_args__ = (Index("ix_component_files_component", "component_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("dossier_components.id"))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    file_name: Mapped[str] = mapped_column(String(200))
+    part: Mapped[int] = mapped_column(Integer, default=1)
+    parts: Mapped[int] = mapped_column(Integer, default=1)
+    pages: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    dpi: Mapped[int] = mapped_column(Integer)
+    colour_modes: Mapped[str] = mapped_column(String(40), default="")
+    # National digitization state of the file: 1 digitized, 2 reused, 3 reused from a result.
+    digitization_state: Mapped[int] = mapped_column(Integer, default=1)
+    profile: Mapped[str] = mapped_column(String(40), default="")
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    component: Mapped[DossierComponent] = relationship(back_populates="files")
+
+
+class ScanProfileRow(Base):
+    """A station's scan profile (overrides a built-in one of the same name). Locked
+    profiles can be changed only by a technician."""
+
+    __tablename__ = "scan_profiles"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label_vi: Mapped[str] = mapped_column(String(200))
+    dpi: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(10))
+    duplex: Mapped[bool] = mapped_column(Boolean, default=False)
+    page_size: Mapped[str] = mapped_column(String(4))
+    drop_blank: Mapped[bool] = mapped_column(Boolean, default=True)
+    deskew: Mapped[bool] = mapped_column(Boolean, default=True)
+    crop_borders: Mapped[bool] = mapped_column(Boolean, default=True)
+    jpeg_quality: Mapped[int] = mapped_column(Integer, default=85)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class OutboxEntry(Base):
