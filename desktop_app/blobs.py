@@ -49,6 +49,40 @@ class BlobStore:
             ) from exc
         return sha
 
+    def put_file(self, source: Path) -> tuple[str, int]:
+        """Copy a (possibly large) file in, hashing while copying; returns (sha256, size).
+        Memory stays flat for a 100 MB map."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                    while chunk := src.read(1 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                sha = digest.hexdigest()
+                target = self.path_for(sha)
+                if target.exists() and target.stat().st_size == size:
+                    Path(tmp).unlink()
+                    return sha, size
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            raise BlobStoreError(
+                "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi).",
+                f"blob put_file {source}: {exc!r}",
+            ) from exc
+        return sha, size
+
     def read_bytes(self, sha256: str) -> bytes:
         try:
             data = self.path_for(sha256).read_bytes()

@@ -19,6 +19,7 @@ AUDIT_LABELS_VI = {
     "dossier_supplement_requested": "Lập phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
     "dossier_refused": "Lập phiếu từ chối tiếp nhận hồ sơ",
     "slip_reprinted": "In lại phiếu",
+    "component_digitized": "Số hóa thành phần hồ sơ",
 }
 
 OUTBOX_LABELS_VI = {

@@ -31,8 +31,14 @@ class DataPaths:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def scan_work(self) -> Path:
+        """Captured and processed pages not yet stored as PDFs. On disk, not in a temp dir:
+        a batch interrupted by closing the app or a power cut is still there next time."""
+        return self.root / "scan-work"
+
     def ensure(self) -> None:
-        for p in (self.root, self.backups, self.blobs, self.logs):
+        for p in (self.root, self.backups, self.blobs, self.logs, self.scan_work):
             p.mkdir(parents=True, exist_ok=True)
 
 

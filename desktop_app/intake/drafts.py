@@ -8,6 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from desktop_app.catalog import ProcedureInfo
+from desktop_app.digitization import DigitizedFile
 from desktop_app.domain.citizen_qr import CitizenCard
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
@@ -85,6 +86,8 @@ class ComponentEntry:
     required: bool = True
     provided: bool = False
     problem: str = ""
+    # Digitized PDFs already in the blob store, linked to the component at Receive.
+    files: list[DigitizedFile] = field(default_factory=list)
 
 
 @dataclass

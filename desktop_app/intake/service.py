@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService, ProcedureInfo
 from desktop_app.context import AppContext
+from desktop_app.digitization import link_files
 from desktop_app.documents.slips import (
     AgencyHeader,
     ComponentLine,
@@ -207,12 +208,20 @@ class IntakeService:
                         position=pos,
                     )
                 )
+                link_files(dossier.components[-1], c.files, clerk.id, now)
             s.add(dossier)
             s.flush()
             pdf = self._render(kind, draft, proc, station, clerk, dossier, reason)
             sha = self.ctx.blobs.put_bytes(pdf)
             repo.ensure_blob(s, sha, len(pdf), "application/pdf", now)
             dossier.slip_blob = sha
+            # Files first: the provincial system accepts a dossier whose files it has.
+            for c in draft.components:
+                for f in c.files:
+                    repo.add_outbox(s, "file", f.sha256, "upload",
+                                    {"dossier": dossier.uuid, "component": c.code,
+                                     "file_name": f.file_name, "size": f.size,
+                                     "part": f.part, "parts": f.parts}, now)
             repo.add_outbox(s, "dossier", dossier.uuid, kind.value,
                             dossier_document(dossier, station.agency_code), now)
             repo.add_audit(
