@@ -12,7 +12,7 @@ from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import fold
 from local_db import repositories as repo
-from local_db.models import Dossier
+from local_db.models import ComponentFile, Dossier
 
 AUDIT_LABELS_VI = {
     "dossier_received": "Tiếp nhận hồ sơ, in giấy tiếp nhận và hẹn trả kết quả",
@@ -61,6 +61,7 @@ class ComponentRow:
     photocopies: int
     provided: bool
     problem: str
+    files: tuple[str, ...] = ()  # current digitized files, one label each
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,12 @@ def _row(d: Dossier, sync_state: str) -> DossierRow:
     )
 
 
+def _file_label(f: ComponentFile) -> str:
+    part = f", phần {f.part}/{f.parts}" if f.parts > 1 else ""
+    size = f"{f.size / 1_048_576:.1f}".replace(".", ",")
+    return f"{f.file_name}: {f.pages} trang, {f.dpi} dpi, {size} MB{part}"
+
+
 class DossierQueries:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -197,7 +204,9 @@ class DossierQueries:
                 submitter=_person(d.submitter),
                 components=tuple(
                     ComponentRow(c.name, c.originals, c.certified_copies, c.photocopies,
-                                 c.provided, c.problem)
+                                 c.provided, c.problem,
+                                 tuple(_file_label(f) for f in c.files
+                                       if f.superseded_at is None))
                     for c in d.components
                 ),
                 set_count=d.set_count,

@@ -19,6 +19,7 @@ from local_db.models import (
     Clerk,
     DailyCounter,
     Dossier,
+    DossierComponent,
     FavouriteProcedure,
     OutboxEntry,
     Procedure,
@@ -240,7 +241,8 @@ def dossier_by_id(session: Session, dossier_id: int) -> Dossier | None:
     return session.scalar(
         select(Dossier)
         .where(Dossier.id == dossier_id)
-        .options(*_DOSSIER_LOADS, selectinload(Dossier.components))
+        .options(*_DOSSIER_LOADS,
+                 selectinload(Dossier.components).selectinload(DossierComponent.files))
     )
 
 

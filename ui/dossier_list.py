@@ -81,6 +81,7 @@ class DossierTableModel(QAbstractTableModel):
 
 class DossierDetailDialog(QDialog):
     reprint = Signal(int)
+    digitize = Signal(int)
 
     def __init__(self, detail: DossierDetail, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,10 +94,15 @@ class DossierDetailDialog(QDialog):
         slip_btn = QPushButton("&Xem / in lại phiếu")
         slip_btn.setEnabled(detail.has_slip)
         slip_btn.clicked.connect(lambda: self.reprint.emit(r.id))
+        digitize_btn = QPushButton("&Số hóa thành phần…  (Ctrl+S)")
+        digitize_btn.setShortcut("Ctrl+S")
+        digitize_btn.setEnabled(bool(r.code))  # a refused dossier has nothing to digitize
+        digitize_btn.clicked.connect(lambda: (self.accept(), self.digitize.emit(r.id)))
         close_btn = QPushButton("Đó&ng")
         close_btn.clicked.connect(self.accept)
         buttons = QHBoxLayout()
         buttons.addStretch()
+        buttons.addWidget(digitize_btn)
         buttons.addWidget(slip_btn)
         buttons.addWidget(close_btn)
         layout = QVBoxLayout(self)
@@ -136,6 +142,7 @@ def detail_html(d: DossierDetail) -> str:
         + (f"{c.originals} bản chính, {c.certified_copies} bản sao CT, {c.photocopies} bản photo"
            if c.provided else "<i>chưa nộp</i>")
         + (f" <span style='color:#b00020'>({escape(c.problem)})</span>" if c.problem else "")
+        + "".join(f"<br>&nbsp;&nbsp;📄 {escape(f)}" for f in c.files)
         + "</li>"
         for c in d.components
     )
@@ -150,6 +157,7 @@ def detail_html(d: DossierDetail) -> str:
 
 class DossierListPage(QWidget):
     open_slip = Signal(int)
+    digitize_dossier = Signal(int)
 
     def __init__(self, queries: DossierQueries, runner: Runner,
                  parent: QWidget | None = None) -> None:
@@ -226,6 +234,7 @@ class DossierListPage(QWidget):
         def show(detail: DossierDetail) -> None:
             dialog = DossierDetailDialog(detail, self)
             dialog.reprint.connect(self.open_slip)
+            dialog.digitize.connect(self.digitize_dossier)
             dialog.exec()
 
         self.runner.submit(lambda: self.queries.detail(dossier_id), show,

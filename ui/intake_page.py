@@ -39,11 +39,14 @@ from PySide6.QtWidgets import (
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import ProcedureInfo
+from desktop_app.digitization import DigitizedFile
 from desktop_app.domain.citizen_qr import CitizenCard, parse_citizen_qr
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import vnd
 from desktop_app.intake.drafts import ComponentEntry, Delivery, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeOutcome, IntakeService
+from desktop_app.scanning.studio import StudioBackend
+from desktop_app.scanning.workspace import Workspace
 from ui import messages
 from ui.workers import Runner
 
@@ -218,10 +221,21 @@ class ApplicantStep(QWidget):
 
 
 COLS = ("Đã nộp", "Thành phần hồ sơ", "Bản chính", "Bản sao CT", "Bản photo",
-        "Cần bổ sung / ghi chú")
+        "Cần bổ sung / ghi chú", "Bản điện tử")
+
+
+def files_summary(files: list[DigitizedFile]) -> str:
+    if not files:
+        return "Chưa số hóa"
+    pages = sum(f.pages for f in files)
+    size = sum(f.size for f in files) / 1_048_576
+    parts = f", {len(files)} tệp" if len(files) > 1 else ""
+    return f"✔ {pages} trang{parts}, {size:.1f} MB".replace(".", ",")
 
 
 class ComponentsStep(QWidget):
+    digitize_requested = Signal(int)  # row of the component to start with
+
     def __init__(self) -> None:
         super().__init__()
         self.table = QTableWidget(0, len(COLS))
@@ -234,13 +248,21 @@ class ComponentsStep(QWidget):
         self.table.verticalHeader().setVisible(False)
         all_btn = QPushButton("Đánh dấu đã nộp &đủ các thành phần bắt buộc")
         all_btn.clicked.connect(self.tick_required)
+        self.digitize_btn = QPushButton("&Số hóa thành phần đang chọn…  (Ctrl+S)")
+        self.digitize_btn.clicked.connect(
+            lambda: self.digitize_requested.emit(max(0, self.table.currentRow())))
+        QShortcut(QKeySequence("Ctrl+S"), self).activated.connect(self.digitize_btn.click)
         hint = QLabel("Phím cách: đánh dấu đã nộp · Tab: sang ô kế tiếp · gõ số để sửa số bản. "
                       "Thành phần có dấu * là bắt buộc.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
-        layout.addWidget(all_btn)
+        row = QHBoxLayout()
+        row.addWidget(all_btn)
+        row.addWidget(self.digitize_btn)
+        row.addStretch()
+        layout.addLayout(row)
         layout.addWidget(hint)
         self.entries: list[ComponentEntry] = []
 
@@ -262,9 +284,22 @@ class ComponentsStep(QWidget):
                 spin.setValue(value)
                 self.table.setCellWidget(row, col, spin)
             self.table.setItem(row, 5, QTableWidgetItem(c.problem))
+            self._show_files(row, c.files)
         self.table.resizeRowsToContents()
         if entries:
             self.table.setCurrentCell(0, 0)
+
+    def _show_files(self, row: int, files: list[DigitizedFile]) -> None:
+        item = QTableWidgetItem(files_summary(files))
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        self.table.setItem(row, 6, item)
+
+    def set_files(self, row: int, files: list[DigitizedFile]) -> None:
+        """A component was digitized: its files go with the draft, and it counts as given."""
+        self.entries[row].files = list(files)
+        self._show_files(row, files)
+        if files:
+            self.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
 
     def tick_required(self) -> None:
         for row, c in enumerate(self.entries):
@@ -285,6 +320,7 @@ class ComponentsStep(QWidget):
                 required=c.required,
                 provided=self.table.item(row, 0).checkState() == Qt.CheckState.Checked,
                 problem=(self.table.item(row, 5).text() if self.table.item(row, 5) else ""),
+                files=list(c.files),
             ))
         return out
 
@@ -408,6 +444,7 @@ class IntakePage(QWidget):
         layout.addLayout(buttons)
 
         self.proc_step.chosen.connect(self.choose_procedure)
+        self.components_step.digitize_requested.connect(self.digitize)
         self.back_btn.clicked.connect(self.go_back)
         self.next_btn.clicked.connect(self.go_next)
         self.receive_btn.clicked.connect(self.receive)
@@ -452,6 +489,7 @@ class IntakePage(QWidget):
         self.chosen.clear()
         self.applicant_step.clear()
         self.components_step.load([])
+        self.studio_ws: Workspace | None = None  # pages left unfinished stay on disk
         self.delivery_step.clear()
         self.proc_step.search.clear()
         self.proc_step.refresh()
@@ -493,6 +531,29 @@ class IntakePage(QWidget):
         if self.step == 3:
             self._fill_review(draft)
         self._show_step(self.step + 1)
+
+    def digitize(self, row: int) -> None:
+        """Open the studio over the wizard for this draft's components."""
+        from ui.studio_dialog import StudioDialog
+
+        entries = self.components_step.entries
+        if not entries:
+            return
+        backend = StudioBackend(self.service.ctx, self.clerk)
+        if self.studio_ws is None:
+            owner = self.applicant_step.owner.full_name.text().strip()
+            title = (f"Hồ sơ {self.procedure.name if self.procedure else ''}"
+                     + (f" — {owner}" if owner else ""))
+            self.studio_ws = Workspace.create(
+                backend.work_root(), [(str(i), c.name) for i, c in enumerate(entries)], title)
+
+        def stored(key: str, files: list[DigitizedFile]) -> None:
+            self.components_step.set_files(int(key), files)
+
+        dialog = StudioDialog(backend, self.studio_ws, self.runner, stored, str(row), self)
+        self.studio_dialog = dialog
+        dialog.finished.connect(lambda _: self.components_step.table.setFocus())
+        dialog.open()
 
     def choose_procedure(self, code: str) -> None:
         try:
@@ -639,6 +700,8 @@ class IntakePage(QWidget):
         self.saving = False
         self._set_busy(False)
         self.error.clear()
+        if self.studio_ws is not None and self.studio_ws.page_count() == 0:
+            self.studio_ws.discard()  # every page became a stored PDF of this dossier
         self.finished.emit(outcome)
         self.reset()
 

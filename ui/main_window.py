@@ -16,8 +16,10 @@ from PySide6.QtWidgets import (
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
-from desktop_app.dossiers import DossierQueries, HomeCounts
+from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts
 from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
+from desktop_app.scanning.studio import StudioBackend
+from desktop_app.scanning.workspace import Workspace
 from desktop_app.station import StationInfo
 from ui import messages
 from ui.dossier_list import DossierListPage
@@ -75,6 +77,7 @@ class MainWindow(QMainWindow):
         self.home.find_dossier.connect(lambda: self.show_page(self.LOOKUP))
         self.intake.finished.connect(self.on_outcome)
         self.lookup.open_slip.connect(self.show_stored_slip)
+        self.lookup.digitize_dossier.connect(self.digitize_dossier)
         QShortcut(QKeySequence("F1"), self).activated.connect(lambda: self.show_page(self.HOME))
         QShortcut(QKeySequence("F2"), self).activated.connect(lambda: self.show_page(self.INTAKE))
         QShortcut(QKeySequence("F3"), self).activated.connect(lambda: self.show_page(self.LOOKUP))
@@ -128,6 +131,31 @@ class MainWindow(QMainWindow):
             self._preview(pdf, "Phiếu đã in của hồ sơ", str(dossier_id))
 
         self.runner.submit(lambda: self.queries.slip_pdf(dossier_id), show,
+                           lambda m, d: messages.error(self, m))
+
+    def digitize_dossier(self, dossier_id: int) -> None:
+        """Digitize the components of a dossier received earlier (files are linked, with
+        their upload queued, as each component is stored)."""
+
+        def open_studio(detail: DossierDetail) -> None:
+            from ui.studio_dialog import StudioDialog
+
+            code = detail.row.code
+            backend = StudioBackend(self.ctx, self.clerk, dossier_id=dossier_id,
+                                    dossier_code=code)
+            ws = Workspace.create(backend.work_root(),
+                                  [(str(i), c.name) for i, c in enumerate(detail.components)],
+                                  f"Hồ sơ {code} — {detail.owner.full_name}")
+
+            def stored(key: str, files: list[object]) -> None:
+                self.refresh_counts()
+
+            dialog = StudioDialog(backend, ws, self.runner, stored, None, self)
+            self.studio_dialog = dialog
+            dialog.finished.connect(lambda _: ws.discard() if ws.page_count() == 0 else None)
+            dialog.open()
+
+        self.runner.submit(lambda: self.queries.detail(dossier_id), open_studio,
                            lambda m, d: messages.error(self, m))
 
     def _preview(self, pdf: bytes, title: str, reference: str) -> None:

@@ -1,0 +1,234 @@
+"""What the studio screen does, without Qt: capture or import pages through the pipeline,
+assemble a component's pages into compliant PDFs under the size limit, store them, and —
+for a dossier already received — link them in one transaction.
+
+Each long call takes a ``control`` (progress, item, warn, check) supplied by the UI's job
+runner, so the same code runs from the studio, from tests and from scripts."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from desktop_app.accounts import ClerkInfo
+from desktop_app.context import AppContext
+from desktop_app.digitization import DigitizationService, DigitizedFile
+from desktop_app.domain.errors import DomainError
+from desktop_app.domain.text import fold
+from desktop_app.scanning.model import (
+    CancelToken,
+    CapturedFile,
+    DigitizationRules,
+    PdfMetadata,
+    ProcessedPage,
+    ScanProfile,
+)
+from desktop_app.scanning.workspace import UNASSIGNED, Workspace
+
+log = logging.getLogger(__name__)
+
+IMPORT_SOURCE = "import"
+
+
+class Control(Protocol):
+    token: CancelToken
+
+    def progress(self, done: int, total: int, text: str = "") -> None: ...
+    def item(self, value: object) -> None: ...
+    def warn(self, message_vi: str) -> None: ...
+    def check(self) -> None: ...
+
+
+class QuietControl:
+    """For scripts and tests: collects warnings, never cancels."""
+
+    def __init__(self) -> None:
+        self.token = CancelToken()
+        self.items: list[object] = []
+        self.warnings: list[str] = []
+
+    def progress(self, done: int, total: int, text: str = "") -> None:
+        pass
+
+    def item(self, value: object) -> None:
+        self.items.append(value)
+
+    def warn(self, message_vi: str) -> None:
+        self.warnings.append(message_vi)
+
+    def check(self) -> None:
+        self.token.raise_if_cancelled()
+
+
+@dataclass(frozen=True)
+class FinishResult:
+    key: str
+    label: str
+    files: tuple[DigitizedFile, ...]
+    actions: tuple[str, ...]
+
+
+def safe_name(text: str, limit: int = 60) -> str:
+    """A file name any Windows or portal accepts: folded to ASCII, dashes, short."""
+    base = re.sub(r"[^0-9a-z]+", "-", fold(text)).strip("-")
+    return base[:limit].rstrip("-") or "tep"
+
+
+class StudioBackend:
+    def __init__(self, ctx: AppContext, clerk: ClerkInfo, *, dossier_id: int | None = None,
+                 dossier_code: str | None = None) -> None:
+        self.ctx = ctx
+        self.clerk = clerk
+        self.service = DigitizationService(ctx)
+        self.dossier_id = dossier_id
+        self.dossier_code = dossier_code
+
+    # --- choices -------------------------------------------------------------------------
+
+    def profiles(self) -> list[ScanProfile]:
+        return self.service.profiles()
+
+    def profile(self, name: str) -> ScanProfile:
+        return self.service.profile(name)
+
+    def rules(self) -> DigitizationRules:
+        return self.service.rules()
+
+    def work_root(self) -> Path:
+        return self.service.work_dir()
+
+    def sources(self) -> list[tuple[str, str]]:
+        """(key, Vietnamese label) of every capture source usable on this PC."""
+        from desktop_app.scanning.sources import available_sources
+
+        out: list[tuple[str, str]] = []
+        for source in available_sources():
+            try:
+                devices = source.list_devices()
+            except DomainError as exc:
+                log.warning("listing %s devices failed: %s", source.name, exc.detail)
+                continue
+            out += [(f"{source.name}|{d.id}", f"{source.label_vi}: {d.label}") for d in devices]
+        out.append((IMPORT_SOURCE, "Nhập từ tệp (ảnh, PDF)"))
+        return out
+
+    # --- capture -------------------------------------------------------------------------
+
+    def _process(self, files: Iterable[CapturedFile], profile: ScanProfile, work: Path,
+                 control: Control) -> tuple[int, int]:
+        """Run each captured file through the pipeline; pages are handed to the UI as soon
+        as they are done. A refused file is reported and the batch goes on."""
+        from desktop_app.scanning.pipeline import pages_of_file
+
+        rules = self.rules()
+        pages = dropped = 0
+        for captured in files:
+            control.check()
+            try:
+                for page in pages_of_file(captured, profile, rules, work / "pages"):
+                    control.check()
+                    if page.blank and profile.drop_blank:
+                        dropped += 1
+                        continue
+                    pages += 1
+                    control.item(page)
+                    control.progress(pages, 0, f"Đã xử lý {pages} trang…")
+            except DomainError as exc:
+                log.warning("refused %s: %s", captured.path, exc.detail)
+                control.warn(exc.message_vi)
+        return pages, dropped
+
+    def capture(self, source_key: str, profile: ScanProfile, work: Path, control: Control,
+                single: bool = False) -> str:
+        if source_key == IMPORT_SOURCE:
+            raise DomainError("Hãy bấm “Nhập tệp…” hoặc kéo thả tệp vào danh sách trang.",
+                              "capture called with the import source")
+        from desktop_app.scanning.sources import open_source
+
+        source = open_source(source_key)
+        if single:
+            from dataclasses import replace
+
+            profile = replace(profile, duplex=False)
+        raw = work / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+
+        def captured() -> Iterable[CapturedFile]:
+            for n, f in enumerate(source.capture(profile, raw, control.token, None), 1):
+                yield f
+                if single and n == 1:
+                    break
+
+        pages, dropped = self._process(captured(), profile, work, control)
+        return _summary(pages, dropped)
+
+    def import_files(self, paths: Sequence[Path], profile: ScanProfile, work: Path,
+                     control: Control) -> str:
+        from desktop_app.scanning.sources.files import import_files
+
+        raw = work / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        report = import_files(paths, raw, self.rules())
+        for err in report.errors:
+            control.warn(err.message_vi)
+        pages, dropped = self._process(report.files, profile, work, control)
+        return _summary(pages, dropped)
+
+    # --- finishing -----------------------------------------------------------------------
+
+    def finish(self, ws: Workspace, key: str, control: Control) -> FinishResult:
+        """Assemble the slot's pages into PDF(s) under the size limit, store them, and link
+        them when the dossier is already received. Pages leave the workspace only after
+        the files are safely stored."""
+        from desktop_app.scanning.pipeline import assemble_component
+
+        if key == UNASSIGNED:
+            raise DomainError("Hãy xếp các trang vào một thành phần hồ sơ trước khi lưu.",
+                              "finish on the unassigned tray")
+        slot = ws.slot(key)
+        pages: list[ProcessedPage] = list(slot.pages)
+        if not pages:
+            raise DomainError("Thành phần này chưa có trang nào.", f"empty slot {key}")
+        now = self.ctx.clock.now()
+        meta = PdfMetadata(
+            title=slot.label,
+            dossier_code=self.dossier_code,
+            component=slot.label,
+            clerk=self.clerk.full_name,
+            created_at_iso=now.isoformat(timespec="seconds"),
+        )
+        out_dir = ws.root / "out" / key
+        shutil.rmtree(out_dir, ignore_errors=True)  # leftovers of an interrupted attempt
+        out_dir.mkdir(parents=True)
+        control.progress(0, len(pages), "Đang tạo tệp PDF…")
+        base = safe_name(f"{self.dossier_code or ''} {slot.label}")
+        fit = assemble_component(pages, out_dir, base, self.rules(), meta, cancel=control.token)
+        files = self.service.store(fit.parts, profile="")
+        if self.dossier_id is not None:
+            self.service.attach(self.dossier_id, int(key), files, self.clerk,
+                                replace_existing=True)
+        ws.take(key)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return FinishResult(key, slot.label, tuple(files), tuple(fit.actions))
+
+    def separator_sheets(self, ws: Workspace) -> bytes:
+        from desktop_app.scanning.separators import SeparatorSpec, render_separator_sheets
+
+        if not self.dossier_code:
+            raise DomainError("Tờ phân cách chỉ in được cho hồ sơ đã có mã hồ sơ (đã tiếp nhận).",
+                              "separator sheets without a dossier code")
+        specs = [SeparatorSpec(self.dossier_code, s.key, int(s.key), s.label)
+                 for s in ws.slots if s.key != UNASSIGNED]
+        return render_separator_sheets(specs)
+
+
+def _summary(pages: int, dropped: int) -> str:
+    text = f"Đã nhận {pages} trang."
+    if dropped:
+        text += f" Bỏ {dropped} trang trắng."
+    return text
