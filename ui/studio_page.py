@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.digitization import DigitizedFile
 from desktop_app.scanning.model import COLOUR_MODE_VI, ProcessedPage, ScanProfile
-from desktop_app.scanning.studio import FinishResult, StudioBackend
+from desktop_app.scanning.studio import IMPORT_SOURCE, FinishResult, StudioBackend
 from desktop_app.scanning.workspace import UNASSIGNED, Workspace
 from ui import messages
 from ui.jobs import Job, JobControl, JobRunner
@@ -50,6 +50,7 @@ from ui.workers import Runner
 log = logging.getLogger(__name__)
 
 THUMB = 150
+CAMERA = "camera"
 
 
 def _mb(n: int) -> str:
@@ -246,6 +247,10 @@ class StudioPage(QWidget):
         self.source.clear()
         for key, label in self.backend.sources():
             self.source.addItem(label, key)
+        from ui.camera_capture import cameras_available
+
+        if cameras_available():
+            self.source.addItem("Máy ảnh / camera tài liệu", CAMERA)
 
     def open_workspace(self, ws: Workspace) -> None:
         self.ws = ws
@@ -447,6 +452,12 @@ class StudioPage(QWidget):
         key, profile = self.current_key(), self.current_profile()
         source = str(self.source.currentData())
         work = self.ws.root
+        if source == CAMERA:
+            self._camera()
+            return
+        if source == IMPORT_SOURCE:
+            self.choose_files()
+            return
         self.warnings = []
         self._start(lambda c: self.backend.capture(source, profile, work, c),
                     self._after_capture, self._page_arrived(key),
@@ -467,6 +478,14 @@ class StudioPage(QWidget):
 
         self._start(lambda c: self.backend.capture(source, profile, work, c, single=True),
                     self._after_capture, replace, "Đang quét lại một trang…")
+
+    def _camera(self) -> None:
+        from ui.camera_capture import CameraDialog
+
+        assert self.ws is not None
+        dialog = CameraDialog(self.ws.root / "camera", self)
+        if dialog.exec() and dialog.files:
+            self.import_paths(dialog.files)
 
     def choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
