@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from desktop_app.commands import calendar_cmd, demo_cmd, id_qr_cmd
+from desktop_app.commands import calendar_cmd, demo_cmd, digitize_cmd, id_qr_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.add_parsers(sub)
     calendar_cmd.add_parsers(sub)
     id_qr_cmd.add_parsers(sub)
+    digitize_cmd.add_parsers(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from PIL import Image, ImageDraw
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -36,6 +37,41 @@ def shot(app: QApplication, widget: QWidget, path: Path) -> None:
     settle(app)
     widget.grab().save(str(path))
     print(path)
+
+
+def wait_idle(app: QApplication, studio: object) -> None:
+    for _ in range(600):
+        settle(app, 100)
+        if not studio._busy():  # type: ignore[attr-defined]
+            return
+
+
+def sample_pages(folder: Path) -> list[Path]:
+    """Scanner-like pages: typed text, a coloured cadastral sketch, a photo-like page."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dpi = 200
+    w, h = round(8.27 * dpi), round(11.69 * dpi)
+    text = Image.new("L", (w, h), 248)
+    d = ImageDraw.Draw(text)
+    for i in range(34):
+        y = 160 + i * 62
+        for x in range(170, int(w * (0.6 + (i * 37 % 30) / 100)), 24):
+            d.rectangle([x, y, x + 15, y + 11], fill=25)
+    text = text.rotate(1.2, fillcolor=248, resample=Image.Resampling.BICUBIC)
+    text.save(folder / "don-de-nghi.png", dpi=(dpi, dpi))
+    plan = Image.new("RGB", (h, w), (250, 248, 240))
+    d = ImageDraw.Draw(plan)
+    for k in range(0, h, 140):
+        d.line([(k, 0), (k + 300, w)], fill=(120, 120, 120), width=3)
+    d.polygon([(500, 400), (1500, 350), (1700, 1200), (600, 1300)], outline=(200, 30, 30),
+              fill=(250, 220, 200), width=8)
+    d.polygon([(1800, 500), (2200, 450), (2250, 1100), (1850, 1150)], outline=(30, 120, 30),
+              fill=(210, 240, 210), width=8)
+    d.ellipse([2000, 1250, 2200, 1450], outline=(200, 0, 0), width=12)
+    plan.save(folder / "so-do-thua-dat.png", dpi=(dpi, dpi))
+    photo = Image.radial_gradient("L").resize((w, h)).convert("RGB")
+    photo.save(folder / "anh-chup.png", dpi=(dpi, dpi))
+    return [folder / "don-de-nghi.png", folder / "so-do-thua-dat.png", folder / "anh-chup.png"]
 
 
 def main() -> None:
@@ -91,6 +127,24 @@ def main() -> None:
         win.lookup.search.setText("nguyen")
         settle(app, 600)
         shot(app, win, out / "10-lookup.png")
+
+        # Studio on a received dossier: a text page, a colour map page, a photo page.
+        pages = sample_pages(Path(tmp) / "scans")
+        found = win.queries.search("nguyen")[0]
+        win.digitize_dossier(found.id)
+        win.runner.wait()
+        settle(app, 500)
+        studio = win.studio_dialog.studio
+        studio.import_paths(pages)
+        wait_idle(app, studio)
+        studio.thumbs.setCurrentRow(1)
+        settle(app, 800)
+        shot(app, win.studio_dialog, out / "11-studio.png")
+        win.studio_dialog.reject()
+
+        win.show_page(win.BATCH)
+        win.batch.codes.setText(found.code or "")
+        shot(app, win, out / "12-batch.png")
         win.close()
         ctx.close()
 

@@ -28,14 +28,6 @@ from PySide6.QtWidgets import (
 log = logging.getLogger(__name__)
 
 
-def cameras_available() -> bool:
-    try:
-        return bool(QMediaDevices.videoInputs())
-    except Exception:  # no multimedia backend on this PC: simply no camera source
-        log.exception("camera enumeration failed")
-        return False
-
-
 class CameraDialog(QDialog):
     """Returns the captured photo files in ``self.files`` when accepted."""
 

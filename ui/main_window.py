@@ -3,6 +3,8 @@ signed-in clerk and the sync queue, and the ID-card scan routed to the intake wi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -22,6 +24,7 @@ from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from desktop_app.station import StationInfo
 from ui import messages
+from ui.batch_page import BatchPage
 from ui.dossier_list import DossierListPage
 from ui.home_page import HomePage
 from ui.intake_page import IntakePage
@@ -36,7 +39,7 @@ SLIP_TITLES = {
 
 
 class MainWindow(QMainWindow):
-    HOME, INTAKE, LOOKUP = range(3)
+    HOME, INTAKE, LOOKUP, BATCH = range(4)
 
     def __init__(self, ctx: AppContext, clerk: ClerkInfo, station: StationInfo) -> None:
         super().__init__()
@@ -53,13 +56,15 @@ class MainWindow(QMainWindow):
             f"cán bộ: {clerk.full_name} ({clerk.role.label_vi})")
         self.intake = IntakePage(IntakeService(ctx), clerk, self.runner)
         self.lookup = DossierListPage(self.queries, self.runner)
+        self.batch = BatchPage(ctx, clerk, self.runner)
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
-        self.nav.addItems(["Trang chủ  (F1)", "Tiếp nhận hồ sơ  (F2)", "Tra cứu hồ sơ  (F3)"])
+        self.nav.addItems(["Trang chủ  (F1)", "Tiếp nhận hồ sơ  (F2)", "Tra cứu hồ sơ  (F3)",
+                           "Số hóa theo lô  (F4)"])
         self.nav.setFixedWidth(230)
         self.pages = QStackedWidget()
-        for page in (self.home, self.intake, self.lookup):
+        for page in (self.home, self.intake, self.lookup, self.batch):
             self.pages.addWidget(page)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -81,6 +86,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F1"), self).activated.connect(lambda: self.show_page(self.HOME))
         QShortcut(QKeySequence("F2"), self).activated.connect(lambda: self.show_page(self.INTAKE))
         QShortcut(QKeySequence("F3"), self).activated.connect(lambda: self.show_page(self.LOOKUP))
+        QShortcut(QKeySequence("F4"), self).activated.connect(lambda: self.show_page(self.BATCH))
+        self.batch.open_workspace.connect(self.file_by_hand)
 
         self.timer = QTimer(self)
         self.timer.setInterval(30_000)
@@ -99,10 +106,12 @@ class MainWindow(QMainWindow):
         elif index == self.INTAKE:
             if self.intake.step == 0:
                 self.intake.proc_step.search.setFocus()
-        else:
+        elif index == self.LOOKUP:
             self.lookup.search.setFocus()
             self.lookup.search.selectAll()
             self.lookup.refresh()
+        else:
+            self.batch.codes.setFocus()
 
     def on_scanned(self, payload: str) -> None:
         """An ID card was scanned somewhere: the intake wizard takes it."""
@@ -133,7 +142,7 @@ class MainWindow(QMainWindow):
         self.runner.submit(lambda: self.queries.slip_pdf(dossier_id), show,
                            lambda m, d: messages.error(self, m))
 
-    def digitize_dossier(self, dossier_id: int) -> None:
+    def digitize_dossier(self, dossier_id: int, existing: Workspace | None = None) -> None:
         """Digitize the components of a dossier received earlier (files are linked, with
         their upload queued, as each component is stored)."""
 
@@ -143,9 +152,13 @@ class MainWindow(QMainWindow):
             code = detail.row.code
             backend = StudioBackend(self.ctx, self.clerk, dossier_id=dossier_id,
                                     dossier_code=code)
-            ws = Workspace.create(backend.work_root(),
-                                  [(str(i), c.name) for i, c in enumerate(detail.components)],
-                                  f"Hồ sơ {code} — {detail.owner.full_name}")
+            slots = [(str(i), c.name) for i, c in enumerate(detail.components)]
+            title = f"Hồ sơ {code} — {detail.owner.full_name}"
+            if existing is not None:
+                ws = existing
+                ws.retarget(slots, title)
+            else:
+                ws = Workspace.create(backend.work_root(), slots, title)
 
             def stored(key: str, files: list[object]) -> None:
                 self.refresh_counts()
@@ -157,6 +170,22 @@ class MainWindow(QMainWindow):
 
         self.runner.submit(lambda: self.queries.detail(dossier_id), open_studio,
                            lambda m, d: messages.error(self, m))
+
+    def file_by_hand(self, path: object) -> None:
+        """Pages a batch could not file: the operator names the dossier they belong to."""
+        from PySide6.QtWidgets import QInputDialog
+
+        if not isinstance(path, Path):
+            return
+        code, ok = QInputDialog.getText(self, "Xếp các trang chưa xếp",
+                                        "Mã hồ sơ của các trang này:")
+        if not ok or not code.strip():
+            return
+        found = self.queries.search(code.strip(), limit=1)
+        if not found or found[0].code != code.strip():
+            messages.error(self, f"Không tìm thấy hồ sơ có mã {code.strip()}.")
+            return
+        self.digitize_dossier(found[0].id, Workspace.open(path))
 
     def _preview(self, pdf: bytes, title: str, reference: str) -> None:
         dialog = SlipPreviewDialog(pdf, f"{title} — {reference}", f"{reference}.pdf", self)

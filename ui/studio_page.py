@@ -245,12 +245,24 @@ class StudioPage(QWidget):
         for p in self.backend.profiles():
             self.profile.addItem(p.label_vi + ("  🔒" if p.locked else ""), p.name)
         self.source.clear()
-        for key, label in self.backend.sources():
-            self.source.addItem(label, key)
-        from ui.camera_capture import cameras_available
+        self.source.addItem("Nhập từ tệp (ảnh, PDF)", IMPORT_SOURCE)
+        self.source.addItem("Đang tìm máy quét…", None)
+        self.scan_btn.setEnabled(False)
+        # Finding scanners can take seconds (SANE probes USB and the network): off the UI
+        # thread, like everything slow.
+        self.runner.submit(self.backend.sources, self._show_sources,
+                           lambda m, d: self._show_sources([(IMPORT_SOURCE,
+                                                             "Nhập từ tệp (ảnh, PDF)")]))
 
-        if cameras_available():
-            self.source.addItem("Máy ảnh / camera tài liệu", CAMERA)
+    def _show_sources(self, sources: list[tuple[str, str]]) -> None:
+        self.source.clear()
+        for key, label in sources:
+            self.source.addItem(label, key)
+        # Cameras are enumerated only when chosen: QtMultimedia's backend start-up can take
+        # seconds and must not hold the UI thread at every studio opening.
+        self.source.addItem("Máy ảnh / camera tài liệu", CAMERA)
+        self.source.setCurrentIndex(0)
+        self.scan_btn.setEnabled(True)
 
     def open_workspace(self, ws: Workspace) -> None:
         self.ws = ws
@@ -332,9 +344,18 @@ class StudioPage(QWidget):
         self.status.setText("Đã xóa trang (Ctrl+Z để lấy lại).")
 
     def undelete(self) -> None:
-        if self.ws is not None and not self._busy() and self.ws.undelete(self.current_key()):
-            self.refresh_slots()
-            self.thumbs.setCurrentRow(self.thumbs.count() - 1)
+        if self.ws is None or self._busy():
+            return
+        where = self.ws.undelete(self.current_key())
+        if where is None:
+            return
+        key, index = where
+        for row in range(self.slots.count()):
+            if self.slots.item(row).data(Qt.ItemDataRole.UserRole) == key:
+                self.slots.setCurrentRow(row)
+        self.refresh_slots()
+        self.thumbs.setCurrentRow(index)
+        self.status.setText("Đã lấy lại trang vừa xóa.")
 
     def move_page(self, delta: int) -> None:
         row = self.thumbs.currentRow()

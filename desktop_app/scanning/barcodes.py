@@ -232,3 +232,68 @@ def make_qr_image(payload: str | bytes, box_size: int = 6, border: int = 4,
         for r in range(side) for c in range(side)
     ])
     return small.resize((side * box_size, side * box_size), Image.Resampling.NEAREST)
+
+
+# --- quick reading of batch pages (separator sheets) ---------------------------------------
+
+# An A4 page at ~100 dpi: a separator's QR module is still ~5 px. Smaller is not only
+# faster (zbar's time grows with the pixel count): the box averaging of the reduction also
+# cleans noise and JPEG blocking, and on blurred, noisy 300 dpi scans zbar read more
+# separators at this size than at 145 dpi (bench/bench_separators.py).
+QUICK_MAX_SIDE = 1200
+
+
+def downscaled_gray(image: Image.Image, max_side: int = QUICK_MAX_SIDE
+                    ) -> tuple[Image.Image, float]:
+    """An 8-bit grey copy whose longest side is about ``max_side`` (never upscaled), and
+    the factor that maps its pixels back to the image's own.
+
+    Integer ``reduce`` (box average) does most of the work: it is several times faster
+    than a resampling filter on a 300 dpi page and its averaging smooths scanner noise.
+    Only the remainder above ~1.3 × ``max_side`` is resampled."""
+    _check_size(image.width, image.height)
+    gray = _gray(image)
+    longest = max(gray.size)
+    factor = longest // max_side
+    if factor >= 2:
+        gray = gray.reduce(factor)
+    if max(gray.size) > max_side * 1.3:
+        ratio = max_side / max(gray.size)
+        gray = gray.resize((max(1, round(gray.width * ratio)), max(1, round(gray.height * ratio))),
+                           Image.Resampling.BOX)
+    return gray, image.width / gray.width
+
+
+def scan_qr_once(gray: Image.Image, scale: float = 1.0) -> list[DecodedCode]:
+    """One zbar pass (binary mode) over an 8-bit grey image, with no retries: the cheap
+    first look when every page of a long batch has to be checked."""
+    if gray.mode != "L":
+        gray = _gray(gray)
+    return _scan(gray, scale)
+
+
+def scan_qr_zxing(gray: Image.Image, scale: float = 1.0) -> list[DecodedCode]:
+    """QR codes found by zxing-cpp, the second decoder: its local-average binariser reads
+    faint, blurred or unevenly lit symbols that zbar's global threshold loses. Bytes are
+    taken raw (zxing's text transcoding is not used) and decoded as UTF-8 here, as for zbar."""
+    import zxingcpp  # imported on first use: the wheel loads a sizeable native library
+
+    if gray.mode != "L":
+        gray = _gray(gray)
+    out: list[DecodedCode] = []
+    for found in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode,
+                                        try_rotate=False, try_downscale=True, try_invert=False):
+        if not found.valid:
+            continue
+        data = bytes(found.bytes)
+        try:
+            text: str | None = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        pos = found.position
+        xs = [p.x for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
+        ys = [p.y for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
+        rect = (round(min(xs) * scale), round(min(ys) * scale),
+                round((max(xs) - min(xs)) * scale), round((max(ys) - min(ys)) * scale))
+        out.append(DecodedCode(data, text, rect))
+    return out

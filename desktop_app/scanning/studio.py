@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -123,21 +123,23 @@ class StudioBackend:
                  control: Control) -> tuple[int, int]:
         """Run each captured file through the pipeline; pages are handed to the UI as soon
         as they are done. A refused file is reported and the batch goes on."""
-        from desktop_app.scanning.pipeline import pages_of_file
-
         rules = self.rules()
         pages = dropped = 0
+
+        def arrived(done: int, total: int, page: ProcessedPage) -> None:
+            nonlocal pages, dropped
+            if page.blank and profile.drop_blank:
+                dropped += 1
+                return
+            pages += 1
+            control.item(page)
+            control.progress(pages, 0, f"Đã xử lý {pages} trang…")
+
         for captured in files:
             control.check()
             try:
-                for page in pages_of_file(captured, profile, rules, work / "pages"):
-                    control.check()
-                    if page.blank and profile.drop_blank:
-                        dropped += 1
-                        continue
-                    pages += 1
-                    control.item(page)
-                    control.progress(pages, 0, f"Đã xử lý {pages} trang…")
+                process_captured(captured, profile, rules, work / "pages", control.token,
+                                 arrived)
             except DomainError as exc:
                 log.warning("refused %s: %s", captured.path, exc.detail)
                 control.warn(exc.message_vi)
@@ -179,6 +181,31 @@ class StudioBackend:
         pages, dropped = self._process(report.files, profile, work, control)
         return _summary(pages, dropped)
 
+    def capture_raw(self, source_key: str, profile: ScanProfile, work: Path,
+                    control: Control) -> list[CapturedFile]:
+        """Pages exactly as the scanner delivered them (for separator batches, which are
+        split before any processing)."""
+        from desktop_app.scanning.sources import open_source
+
+        raw = work / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        out: list[CapturedFile] = []
+        for f in open_source(source_key).capture(profile, raw, control.token, None):
+            out.append(f)
+            control.progress(len(out), 0, f"Đã quét {len(out)} trang…")
+        return out
+
+    def import_raw(self, paths: Sequence[Path], work: Path, control: Control
+                   ) -> list[CapturedFile]:
+        from desktop_app.scanning.sources.files import import_files
+
+        raw = work / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        report = import_files(paths, raw, self.rules())
+        for err in report.errors:
+            control.warn(err.message_vi)
+        return list(report.files)
+
     # --- finishing -----------------------------------------------------------------------
 
     def finish(self, ws: Workspace, key: str, control: Control) -> FinishResult:
@@ -216,15 +243,42 @@ class StudioBackend:
         shutil.rmtree(out_dir, ignore_errors=True)
         return FinishResult(key, slot.label, tuple(files), tuple(fit.actions))
 
-    def separator_sheets(self, ws: Workspace) -> bytes:
-        from desktop_app.scanning.separators import SeparatorSpec, render_separator_sheets
+    def separator_sheets(self, ws: Workspace | None = None) -> bytes:
+        """One separator sheet per component of this (received) dossier."""
+        if self.dossier_id is None:
+            raise DomainError("Tờ phân cách chỉ in được cho hồ sơ đã tiếp nhận (đã có mã hồ sơ). "
+                              "Hãy tiếp nhận hồ sơ trước, rồi số hóa theo lô.",
+                              "separator sheets without a received dossier")
+        return separator_sheets_for(self.ctx, [self.dossier_id])
 
-        if not self.dossier_code:
-            raise DomainError("Tờ phân cách chỉ in được cho hồ sơ đã có mã hồ sơ (đã tiếp nhận).",
-                              "separator sheets without a dossier code")
-        specs = [SeparatorSpec(self.dossier_code, s.key, int(s.key), s.label)
-                 for s in ws.slots if s.key != UNASSIGNED]
-        return render_separator_sheets(specs)
+
+def separator_sheets_for(ctx: AppContext, dossier_ids: Sequence[int]) -> bytes:
+    from desktop_app.scanning.separators import SeparatorSpec, render_separator_sheets
+    from local_db import repositories as repo
+
+    specs: list[SeparatorSpec] = []
+    with ctx.db.read() as s:
+        for dossier_id in dossier_ids:
+            d = repo.dossier_by_id(s, dossier_id)
+            if d is None or not d.code:
+                raise DomainError("Chỉ in được tờ phân cách cho hồ sơ đã tiếp nhận.",
+                                  f"dossier {dossier_id} missing or without code")
+            specs += [SeparatorSpec(d.code, c.component_code or f"TP{c.position + 1}",
+                                    c.position + 1, d.owner.full_name, c.name)
+                      for c in d.components]
+    return render_separator_sheets(specs)
+
+
+def process_captured(captured: CapturedFile, profile: ScanProfile, rules: DigitizationRules,
+                     out_dir: Path, cancel: CancelToken | None = None,
+                     on_page: Callable[[int, int, ProcessedPage], None] | None = None,
+                     ) -> list[ProcessedPage]:
+    """Every page of one captured or imported file, through the image pipeline; large
+    pages one at a time (the pipeline's lock), ``on_page`` as each one is done."""
+    from desktop_app.scanning.pipeline import process_file
+
+    return process_file(captured.path, profile, rules, out_dir, cancel=cancel,
+                        on_page=on_page)
 
 
 def _summary(pages: int, dropped: int) -> str:

@@ -64,6 +64,7 @@ class Workspace:
         self.slots: list[Slot] = [Slot(UNASSIGNED, "Chưa xếp vào thành phần")]
         self.slots += [Slot(key, label) for key, label in slots]
         self.bin: list[ProcessedPage] = []
+        self.bin_from: list[tuple[str, int]] = []  # where each binned page was
         self.root.mkdir(parents=True, exist_ok=True)
 
     # --- persistence -----------------------------------------------------------------
@@ -85,6 +86,9 @@ class Workspace:
         ws.slots = [Slot(s["key"], s["label"], [_page_from_json(p) for p in s["pages"]])
                     for s in data["slots"]]
         ws.bin = [_page_from_json(p) for p in data.get("bin", [])]
+        origins = data.get("bin_from", [])
+        ws.bin_from = ([(str(k), int(i)) for k, i in origins] if len(origins) == len(ws.bin)
+                       else [(UNASSIGNED, 10**6)] * len(ws.bin))
         return ws
 
     @staticmethod
@@ -100,6 +104,7 @@ class Workspace:
             "slots": [{"key": s.key, "label": s.label,
                        "pages": [_page_to_json(p) for p in s.pages]} for s in self.slots],
             "bin": [_page_to_json(p) for p in self.bin],
+            "bin_from": [list(o) for o in self.bin_from],
         }
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".state-")
         try:
@@ -135,6 +140,20 @@ class Workspace:
     def estimated_bytes(self, key: str) -> int:
         return sum(p.encoded_bytes for p in self.slot(key).pages)
 
+    def retarget(self, slots: list[tuple[str, str]], title: str) -> None:
+        """Point the workspace at a dossier's components (pages left unfiled by a batch are
+        filed by hand this way); pages of slots that disappear go to the unassigned tray."""
+        tray = self.slot(UNASSIGNED)
+        keep = {key for key, _ in slots}
+        for s in self.slots[1:]:
+            if s.key not in keep:
+                tray.pages += s.pages
+        old = {s.key: s for s in self.slots}
+        self.slots = [tray] + [Slot(k, label, old[k].pages if k in old else [])
+                               for k, label in slots]
+        self.title = title
+        self.save()
+
     # --- operations (each one saved at once) --------------------------------------------
 
     def add(self, key: str, page: ProcessedPage) -> None:
@@ -150,16 +169,24 @@ class Workspace:
     def delete(self, key: str, index: int) -> ProcessedPage:
         page = self.slot(key).pages.pop(index)
         self.bin.append(page)
+        self.bin_from.append((key, index))
         self.save()
         return page
 
-    def undelete(self, key: str) -> ProcessedPage | None:
+    def undelete(self, key: str | None = None) -> tuple[str, int] | None:
+        """Put the last deleted page back where it was (or into ``key`` when its component
+        is gone); returns where it went."""
         if not self.bin:
             return None
         page = self.bin.pop()
-        self.slot(key).pages.append(page)
+        origin, index = self.bin_from.pop()
+        if origin not in {s.key for s in self.slots}:
+            origin, index = key or UNASSIGNED, 10**6
+        pages = self.slot(origin).pages
+        index = min(index, len(pages))
+        pages.insert(index, page)
         self.save()
-        return page
+        return origin, index
 
     def move(self, key: str, index: int, new_index: int) -> None:
         pages = self.slot(key).pages
@@ -178,6 +205,7 @@ class Workspace:
         old = pages[index]
         pages[index] = page
         self.bin.append(old)
+        self.bin_from.append((key, index))
         self.save()
         return old
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.scanning.model import ColourMode, ProcessedPage
-from desktop_app.scanning.workspace import UNASSIGNED, Workspace, WorkspaceError
+from desktop_app.scanning.workspace import Workspace, WorkspaceError
 
 
 def _page(tmp_path: Path, n: int) -> ProcessedPage:
@@ -33,8 +33,8 @@ def test_operations_are_saved_and_reopened(tmp_path: Path) -> None:
     assert [p.encoded_bytes for p in again.bin] == [deleted.encoded_bytes]
     assert again.slot("0").pages[0].rotation == 180
     assert again.page_count() == 3
-    assert again.undelete(UNASSIGNED) is not None
-    assert Workspace.open(ws.root).slot(UNASSIGNED).pages[0].encoded_bytes == 4
+    assert again.undelete() == ("0", 0)  # back where it was
+    assert [p.encoded_bytes for p in Workspace.open(ws.root).slot("0").pages] == [4, 2, 3]
     assert Workspace.unfinished(tmp_path / "work") == [ws.root]
 
 
