@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService, DigitizedFile
 from desktop_app.domain.errors import DomainError
-from desktop_app.scanning.model import CapturedFile, PdfMetadata, ProcessedPage, ScanProfile
+from desktop_app.scanning.model import (
+    CapturedFile,
+    DigitizationRules,
+    PdfMetadata,
+    ProcessedPage,
+    ScanProfile,
+)
 from desktop_app.scanning.studio import Control, process_captured, safe_name
 from desktop_app.scanning.workspace import UNASSIGNED, Workspace
 from local_db import repositories as repo
@@ -66,6 +72,40 @@ def _component(ctx: AppContext, code: str, index: int | None
         return None if comp is None else (d.id, comp.position, comp.name)
 
 
+def one_page_files(captured: Sequence[CapturedFile], profile: ScanProfile,
+                   rules: DigitizationRules, work: Path, control: Control) -> list[CapturedFile]:
+    """ADF software often writes a whole batch as one multi-page TIFF or PDF: split such
+    files into one file per page (losslessly) so separator sheets can be found between
+    them. Single-page files are passed through untouched."""
+    from desktop_app.scanning.loading import load_image, materialize, open_document
+
+    out: list[CapturedFile] = []
+    for cap in captured:
+        control.check()
+        try:
+            doc = open_document(cap.path, profile, rules)
+        except DomainError as exc:
+            control.warn(exc.message_vi)
+            continue
+        if len(doc.pages) == 1:
+            out.append(cap)
+            continue
+        folder = work / "pages-split"
+        folder.mkdir(parents=True, exist_ok=True)
+        for page in doc.pages:
+            control.check()
+            if page.kind in ("pdf-image", "pdf-render"):
+                page = materialize(page, folder)
+                out.append(replace(cap, path=page.path, dpi=page.dpi))
+                continue
+            target = folder / f"{cap.path.stem}-p{page.frame + 1:04d}.tif"
+            with load_image(page) as im:
+                compression = "group4" if im.mode == "1" else "tiff_lzw"
+                im.save(target, compression=compression, dpi=(page.dpi_x, page.dpi_y))
+            out.append(replace(cap, path=target, dpi=page.dpi))
+    return out
+
+
 def file_batch(ctx: AppContext, clerk: ClerkInfo, captured: Sequence[CapturedFile],
                profile: ScanProfile, work: Path, control: Control) -> BatchReport:
     from desktop_app.scanning.batch_split import split_batch
@@ -73,6 +113,7 @@ def file_batch(ctx: AppContext, clerk: ClerkInfo, captured: Sequence[CapturedFil
 
     service = DigitizationService(ctx)
     rules = service.rules()
+    captured = one_page_files(captured, profile, rules, work, control)
     control.progress(0, len(captured), "Đang tìm tờ phân cách…")
     split = split_batch(list(captured), duplex=profile.duplex,
                         progress=lambda done, total: control.progress(

@@ -28,6 +28,7 @@ from desktop_app.scanning.model import (
     ProcessedPage,
     ScanProfile,
 )
+from desktop_app.scanning.sources.base import CaptureProgress
 from desktop_app.scanning.workspace import UNASSIGNED, Workspace
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class StudioBackend:
         raw.mkdir(parents=True, exist_ok=True)
 
         def captured() -> Iterable[CapturedFile]:
-            for n, f in enumerate(source.capture(profile, raw, control.token, None), 1):
+            for n, f in enumerate(source.capture(profile, raw, control.token, _scanner_progress(control)), 1):
                 yield f
                 if single and n == 1:
                     break
@@ -190,7 +191,8 @@ class StudioBackend:
         raw = work / "raw"
         raw.mkdir(parents=True, exist_ok=True)
         out: list[CapturedFile] = []
-        for f in open_source(source_key).capture(profile, raw, control.token, None):
+        for f in open_source(source_key).capture(profile, raw, control.token,
+                                                    _scanner_progress(control)):
             out.append(f)
             control.progress(len(out), 0, f"Đã quét {len(out)} trang…")
         return out
@@ -279,6 +281,14 @@ def process_captured(captured: CapturedFile, profile: ScanProfile, rules: Digiti
 
     return process_file(captured.path, profile, rules, out_dir, cancel=cancel,
                         on_page=on_page)
+
+
+def _scanner_progress(control: Control) -> Callable[[CaptureProgress], None]:
+    def report(event: CaptureProgress) -> None:
+        control.progress(int(event.fraction * 100), 100,
+                         event.message_vi or f"Đang quét trang {event.page}… "
+                         f"({event.pages_done} trang đã xong)")
+    return report
 
 
 def _summary(pages: int, dropped: int) -> str:
