@@ -162,7 +162,8 @@ class StudioBackend:
         raw.mkdir(parents=True, exist_ok=True)
 
         def captured() -> Iterable[CapturedFile]:
-            for n, f in enumerate(source.capture(profile, raw, control.token, _scanner_progress(control)), 1):
+            frames = source.capture(profile, raw, control.token, _scanner_progress(control))
+            for n, f in enumerate(frames, 1):
                 yield f
                 if single and n == 1:
                     break
