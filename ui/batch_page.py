@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -97,6 +98,11 @@ class BatchPage(QWidget):
         layout.addWidget(self.report, 1)
         layout.addWidget(self.open_unfiled)
 
+        self.report.setHtml(
+            "<p style='color:#555'>Kết quả của lô quét sẽ hiện ở đây: thành phần nào đã gắn "
+            "vào hồ sơ nào, số trang, và các trang cần xếp tay (nếu có).</p>")
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        QShortcut(QKeySequence("F5"), self).activated.connect(self.scan)
         print_btn.clicked.connect(self.print_sheets)
         self.codes.returnPressed.connect(self.print_sheets)
         self.scan_btn.clicked.connect(self.scan)

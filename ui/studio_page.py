@@ -171,6 +171,9 @@ class StudioPage(QWidget):
         self.slots = QListWidget()
         self.slots.setAccessibleName("Thành phần hồ sơ")
         self.slots.setMinimumWidth(260)
+        self.slots.setWordWrap(True)  # component names are long legal phrases
+        self.slots.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.slots.setSpacing(3)
         self.thumbs = ThumbList()
         self.viewer = PageViewer(runner)
         self.badges = QLabel()
