@@ -1,0 +1,175 @@
+"""Wire contract v1 between a counter station and the provincial gateway.
+
+This module is the only code the station (`desktop_app.sync`) and the reference gateway
+(`provincial_gateway`) share. It holds the paths, headers and JSON bodies; the gateway
+renders them into `docs/api/openapi.json`.
+
+Rules every endpoint follows:
+- JSON bodies are UTF-8, `Content-Type: application/json`. A response counts as an
+  answer only with that content type and a body that validates against the model below
+  (a captive portal's `200 text/html` page is not an answer).
+- Every request except `GET /health` carries `Authorization: Bearer <station token>`.
+  401 means the token is unknown or revoked: the station stops the run and tells the clerk.
+- Errors use `ErrorBody` with a stable machine `code` and a Vietnamese `message`.
+- Dossiers are upserted by the station's UUID (`ClientId`) with a `PhienBan` (revision)
+  the station increments on every change: same revision + same body → 200 `unchanged`;
+  same revision + different body → 409 `conflict` (never overwritten); higher revision →
+  200 `updated`; lower revision → 200 `stale` (already superseded, acknowledged).
+- Files travel before the dossier by tus 1.0 (core + creation + checksum + termination)
+  under `/api/v1/files/`; `Upload-Metadata` carries `sha256` (hex), `filename`,
+  `media_type`. The gateway checks the whole file's SHA-256 on completion and discards a
+  mismatching upload (460). A dossier that references a file the gateway lacks gets
+  422 `missing_blobs` with the list.
+- The change feed is ordered by a gateway sequence; the station stores `cursor` durably
+  and asks again with `since=cursor` until `more` is false.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_VERSION = 1
+PREFIX = "/api/v1"
+
+HEALTH = f"{PREFIX}/health"
+CATALOG = f"{PREFIX}/catalog"
+CALENDAR = f"{PREFIX}/calendar"
+CLERKS = f"{PREFIX}/clerks"
+BLOBS_MISSING = f"{PREFIX}/blobs/missing"
+BLOB = PREFIX + "/blobs/{sha256}"
+FILES = f"{PREFIX}/files/"
+DOSSIER = PREFIX + "/dossiers/{client_id}"
+EVENTS = f"{PREFIX}/events"
+CHANGES = f"{PREFIX}/changes"
+BUNDLES = f"{PREFIX}/bundles"
+
+TUS_VERSION = "1.0.0"
+TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+# Error codes (ErrorBody.code).
+E_AUTH = "auth"
+E_AGENCY = "agency_mismatch"
+E_CONFLICT = "conflict"
+E_MISSING_BLOBS = "missing_blobs"
+E_UNKNOWN_DOSSIER = "unknown_dossier"
+E_INVALID = "invalid"
+E_CHECKSUM = "checksum_mismatch"
+E_TOO_LARGE = "too_large"
+E_BUNDLE = "bad_bundle"
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class ErrorBody(WireModel):
+    code: str
+    message: str
+    missing: list[str] = Field(default_factory=list)
+
+
+class Health(WireModel):
+    status: Literal["ok"]
+    api_version: int
+    server_time: str  # ISO 8601 with offset, e.g. 2026-11-23T13:05:00+07:00
+    gateway: str = "provincial_gateway"
+
+
+class Catalog(WireModel):
+    """Same shape as resources/catalog/procedures.json; served with an ETag."""
+
+    catalog_version: str
+    province: str = ""
+    procedures: list[dict]
+
+
+class CalendarOverride(WireModel):
+    day: str  # YYYY-MM-DD
+    kind: Literal["off", "work"]
+    note: str = ""
+
+
+class CalendarBody(WireModel):
+    version: str
+    overrides: list[CalendarOverride]
+
+
+class ClerkAccount(WireModel):
+    username: str
+    full_name: str
+    role: Literal["clerk", "scanner", "supervisor", "technician"]
+    password_hash: str  # scrypt$N$r$p$salt$digest, as desktop_app.passwords writes
+    active: bool = True
+
+
+class ClerksBody(WireModel):
+    version: str
+    clerks: list[ClerkAccount]
+
+
+class MissingBlobsRequest(WireModel):
+    sha256: list[str] = Field(max_length=1000)
+
+
+class MissingBlobsResponse(WireModel):
+    missing: list[str]
+
+
+class DossierAck(WireModel):
+    """Answer to PUT /dossiers/{client_id}."""
+
+    ClientId: str
+    MaHoSo: str
+    PhienBan: int
+    result: Literal["created", "updated", "unchanged", "stale"]
+    TrangThaiHoSo: int
+    TaiLieuNop: list[dict] = Field(default_factory=list)  # with DuongDanTaiTepTin URLs
+
+
+class EventIn(WireModel):
+    """A lifecycle event (progress record) of a dossier, idempotent by EventId."""
+
+    EventId: str
+    ClientId: str
+    MaHoSo: str
+    Loai: str  # received, supplement_requested, supplement_received, returned, ...
+    ThoiDiem: str  # yyyyMMddHHmmss, national format
+    NguoiXuLy: str = Field(default="", max_length=50)
+    NoiDung: str = ""
+    TrangThaiHoSo: int | None = None
+    ChiTiet: dict = Field(default_factory=dict)
+
+
+class EventAck(WireModel):
+    EventId: str
+    result: Literal["created", "unchanged"]
+
+
+class Change(WireModel):
+    seq: int
+    ClientId: str
+    MaHoSo: str
+    TrangThaiHoSo: int
+    ThoiDiem: str  # yyyyMMddHHmmss
+    NoiDungXuLy: str = ""
+    NguoiXuLy: str = ""
+    NgayCoKetQua: str = ""  # set when the result is ready for return
+    NgayHenTraMoi: str = ""  # a new appointment set by the processing agency
+
+
+class ChangesBody(WireModel):
+    changes: list[Change]
+    cursor: int
+    more: bool
+
+
+class BundleReceipt(WireModel):
+    bundle_id: str
+    dossiers: int
+    created: int
+    unchanged: int
+    files: int
+    conflicts: list[str] = Field(default_factory=list)
