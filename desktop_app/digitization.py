@@ -69,7 +69,8 @@ def _profile_from_row(row: ScanProfileRow) -> ScanProfile:
     return ScanProfile(row.name, row.label_vi, dpi=row.dpi, mode=ColourMode(row.mode),
                        duplex=row.duplex, page_size=row.page_size, drop_blank=row.drop_blank,
                        deskew=row.deskew, crop_borders=row.crop_borders,
-                       jpeg_quality=row.jpeg_quality, locked=row.locked)
+                       jpeg_quality=row.jpeg_quality, locked=row.locked,
+                       paper=row.paper or "auto")
 
 
 class DigitizationService:
@@ -85,6 +86,15 @@ class DigitizationService:
         station = StationService(self.ctx).get()
         limit_mb = station.upload_limit_mb if station else 10
         return DigitizationRules(max_file_bytes=limit_mb * 1024 * 1024)
+
+    def hot_folders(self) -> list[Path]:
+        """The station's hot folders, then any from ``MOTCUA_HOT_FOLDERS``."""
+        from desktop_app.scanning.sources.registry import configured_hot_folders
+        from desktop_app.station import StationService
+
+        station = StationService(self.ctx).get()
+        folders = [Path(f) for f in (station.hot_folders if station else ())]
+        return folders + [f for f in configured_hot_folders() if f not in folders]
 
     def work_dir(self) -> Path:
         path = self.ctx.paths.scan_work

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_code import validate_agency_code, validate_station_digit
@@ -23,6 +24,7 @@ class StationInfo:
     book_number: str = "01"
     tracking_url: str = ""
     upload_limit_mb: int = 10
+    hot_folders: tuple[str, ...] = ()
 
 
 class StationNotConfigured(DomainError):
@@ -53,7 +55,28 @@ def validate_station(info: StationInfo) -> StationInfo:
         book_number=nfc(info.book_number) or "01",
         tracking_url=info.tracking_url.strip(),
         upload_limit_mb=info.upload_limit_mb,
+        hot_folders=_hot_folders(info.hot_folders),
     )
+
+
+def _hot_folders(folders: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in folders:
+        folder = raw.strip()
+        if not folder:
+            continue
+        if not Path(folder).is_absolute():
+            raise DomainError(f"Thư mục nhận bản quét “{folder}” phải là đường dẫn đầy đủ "
+                              "(ví dụ D:\\Scan\\A0).", f"relative hot folder {folder!r}")
+        if folder not in out:
+            out.append(folder)
+    return tuple(out)
+
+
+def _row_values(info: StationInfo) -> dict[str, object]:
+    values = asdict(info)
+    values["hot_folders"] = list(info.hot_folders)
+    return values
 
 
 class StationService:
@@ -75,6 +98,7 @@ class StationService:
                 book_number=row.book_number,
                 tracking_url=row.tracking_url,
                 upload_limit_mb=row.upload_limit_mb,
+                hot_folders=tuple(row.hot_folders or ()),
             )
 
     def require(self) -> StationInfo:
@@ -89,11 +113,12 @@ class StationService:
         with self.ctx.db.write() as s:
             row = repo.get_station(s)
             if row is None:
-                row = StationSettings(id=1, updated_at=now, **asdict(info))
+                row = StationSettings(id=1, updated_at=now, **_row_values(info))
                 s.add(row)
             else:
-                for key, value in asdict(info).items():
+                for key, value in _row_values(info).items():
                     setattr(row, key, value)
                 row.updated_at = now
-            repo.add_audit(s, now, clerk_id, "station_configured", "station", "1", asdict(info))
+            repo.add_audit(s, now, clerk_id, "station_configured", "station", "1",
+                           _row_values(info))
         return info

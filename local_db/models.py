@@ -55,6 +55,8 @@ class StationSettings(Base):
     book_number: Mapped[str] = mapped_column(String(20), default="01")
     tracking_url: Mapped[str] = mapped_column(String(300), default="")
     upload_limit_mb: Mapped[int] = mapped_column(Integer, default=10)
+    # Folders that large-format scanner software writes into (absolute paths).
+    hot_folders: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -273,6 +275,7 @@ class ScanProfileRow(Base):
     crop_borders: Mapped[bool] = mapped_column(Boolean, default=True)
     jpeg_quality: Mapped[int] = mapped_column(Integer, default=85)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    paper: Mapped[str] = mapped_column(String(10), default="auto")
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -33,6 +33,7 @@ class _Card(QFrame):
 class HomePage(QWidget):
     new_dossier = Signal()
     find_dossier = Signal()
+    scan_settings = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,9 +59,12 @@ class HomePage(QWidget):
         new_btn.clicked.connect(self.new_dossier)
         find_btn = QPushButton("Tra cứu hồ sơ  (F3)")
         find_btn.clicked.connect(self.find_dossier)
+        settings_btn = QPushButton("Cài đặt số hóa  (F9)")
+        settings_btn.clicked.connect(self.scan_settings)
         actions = QHBoxLayout()
         actions.addWidget(new_btn)
         actions.addWidget(find_btn)
+        actions.addWidget(settings_btn)
         actions.addStretch()
 
         hint = QLabel(

@@ -88,6 +88,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F3"), self).activated.connect(lambda: self.show_page(self.LOOKUP))
         QShortcut(QKeySequence("F4"), self).activated.connect(lambda: self.show_page(self.BATCH))
         self.batch.open_workspace.connect(self.file_by_hand)
+        self.home.scan_settings.connect(self.open_scan_settings)
+        QShortcut(QKeySequence("F9"), self).activated.connect(self.open_scan_settings)
 
         self.timer = QTimer(self)
         self.timer.setInterval(30_000)
@@ -112,6 +114,11 @@ class MainWindow(QMainWindow):
             self.lookup.refresh()
         else:
             self.batch.codes.setFocus()
+
+    def open_scan_settings(self) -> None:
+        from ui.scan_settings import ScanSettingsDialog
+
+        ScanSettingsDialog(self.ctx, self.clerk, self).exec()
 
     def on_scanned(self, payload: str) -> None:
         """An ID card was scanned somewhere: the intake wizard takes it."""

@@ -20,3 +20,10 @@ def confirm(parent: QWidget | None, message: str, title: str = "Xác nhận",
     box.button(QMessageBox.StandardButton.No).setText(no)
     box.setDefaultButton(QMessageBox.StandardButton.No)
     return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def info(parent: QWidget | None, message: str, title: str = "Thông báo") -> None:
+    box = QMessageBox(QMessageBox.Icon.Information, title, message,
+                      QMessageBox.StandardButton.Ok, parent)
+    box.button(QMessageBox.StandardButton.Ok).setText("Đóng")
+    box.exec()

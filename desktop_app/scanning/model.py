@@ -43,6 +43,9 @@ def page_pixels(size: str, dpi: int) -> tuple[int, int]:
     return round(w_mm / MM_PER_INCH * dpi), round(h_mm / MM_PER_INCH * dpi)
 
 
+PAPER_SOURCES = ("auto", "flatbed", "feeder")
+
+
 @dataclass(frozen=True)
 class ScanProfile:
     """How to capture and process one kind of paper. ``locked`` profiles are set by a
@@ -59,8 +62,12 @@ class ScanProfile:
     crop_borders: bool = True
     jpeg_quality: int = 85
     locked: bool = False
+    # Glass or document feeder; "auto" takes the feeder when the device has one.
+    paper: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.paper not in PAPER_SOURCES:
+            raise ValueError(f"unknown paper source {self.paper!r}")
         if self.page_size not in PAGE_SIZES_MM:
             raise ValueError(f"unknown page size {self.page_size!r}")
         if not 50 <= self.dpi <= 1200:

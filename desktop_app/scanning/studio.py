@@ -108,7 +108,7 @@ class StudioBackend:
         from desktop_app.scanning.sources import available_sources
 
         out: list[tuple[str, str]] = []
-        for source in available_sources():
+        for source in available_sources(self.service.hot_folders()):
             try:
                 devices = source.list_devices()
             except DomainError as exc:
@@ -153,7 +153,7 @@ class StudioBackend:
                               "capture called with the import source")
         from desktop_app.scanning.sources import open_source
 
-        source = open_source(source_key)
+        source = open_source(source_key, self.service.hot_folders())
         if single:
             from dataclasses import replace
 
@@ -192,8 +192,8 @@ class StudioBackend:
         raw = work / "raw"
         raw.mkdir(parents=True, exist_ok=True)
         out: list[CapturedFile] = []
-        for f in open_source(source_key).capture(profile, raw, control.token,
-                                                    _scanner_progress(control)):
+        source = open_source(source_key, self.service.hot_folders())
+        for f in source.capture(profile, raw, control.token, _scanner_progress(control)):
             out.append(f)
             control.progress(len(out), 0, f"Đã quét {len(out)} trang…")
         return out

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,11 @@ def test_device_list_parsing() -> None:
 def test_busy_device_message() -> None:
     err = classify_failure("scanimage: open of device x failed: Device busy", 1, 0, "x")
     assert isinstance(err, ScannerUnavailable) and "đang bận" in err.message_vi
+
+
+def test_profile_paper_choice_reaches_the_device(sane_env: Path, tmp_path: Path) -> None:
+    """A profile set to the glass scans one page even though the device has a feeder that
+    an ``auto`` profile would have used."""
+    source = SaneSource("test:0", extra_args=[*PATTERN, *FAST])
+    files = list(source.capture(replace(profile(dpi=100), paper="flatbed"), tmp_path / "raw"))
+    assert len(files) == 1

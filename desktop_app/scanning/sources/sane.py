@@ -394,7 +394,9 @@ class SaneSource(CaptureSource):
         device = self._device()
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest_dir = dest_dir.resolve()  # scanimage prints names as given; compare absolutes
-        plan = plan_scan(profile, self.device_options(device), self.paper)
+        # A source opened for the glass or the feeder wins over the profile's preference.
+        paper = self.paper if self.paper != "auto" else profile.paper
+        plan = plan_scan(profile, self.device_options(device), paper)  # type: ignore[arg-type]
         page_bytes = estimate_page_bytes(profile, plan.size_mm)
         ensure_room(dest_dir, page_bytes, 0, self.reserve_bytes)
         if plan.dpi != profile.dpi:

@@ -300,6 +300,10 @@ class _TwainSession:
         self._set(src, CAP_XFERCOUNT, TWTY_INT16, -1)  # all pages the feeder holds
 
     def _configure_feeder(self, src: Any) -> None:
+        if self.profile.paper == "flatbed":
+            with contextlib.suppress(Exception):
+                src.set_capability(CAP_FEEDERENABLED, TWTY_BOOL, False)
+            return
         try:
             src.set_capability(CAP_FEEDERENABLED, TWTY_BOOL, True)
         except Exception:

@@ -321,7 +321,7 @@ class _WiaRun:
     def _select_feeder(self, device: Any) -> tuple[bool, bool]:
         caps_prop = _find_prop(device.Properties, DPS_DOCUMENT_HANDLING_CAPABILITIES)
         caps = int(caps_prop.Value) if caps_prop is not None else 0
-        if not caps & FEEDER:
+        if not caps & FEEDER or self.profile.paper == "flatbed":
             return False, False
         duplex = self.profile.duplex and bool(caps & DUPLEX)
         _set_prop(device.Properties, DPS_DOCUMENT_HANDLING_SELECT,

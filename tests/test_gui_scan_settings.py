@@ -1,0 +1,102 @@
+"""Digitization settings dialog: profile editing, technician locks, hot folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop_app.accounts import AccountService, ClerkInfo, Role
+from desktop_app.context import AppContext
+from desktop_app.digitization import DigitizationService
+from desktop_app.station import StationInfo, StationService
+from ui import messages
+from ui.scan_settings import ScanSettingsDialog
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def technician(ctx: AppContext) -> ClerkInfo:
+    return AccountService(ctx).create_clerk("kythuat", "Lò Văn Kỹ", "mat-khau-2",
+                                             Role.TECHNICIAN)
+
+
+@pytest.fixture(autouse=True)
+def quiet_boxes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    shown: list[str] = []
+    monkeypatch.setattr(messages, "error", lambda _p, m, *a, **k: shown.append(m))
+    monkeypatch.setattr(messages, "info", lambda _p, m, *a, **k: shown.append(m))
+    return shown
+
+
+def _select(dialog: ScanSettingsDialog, name: str) -> None:
+    for i in range(dialog.list.count()):
+        if dialog.list.item(i).data(Qt.ItemDataRole.UserRole).name == name:
+            dialog.list.setCurrentRow(i)
+            return
+    raise AssertionError(name)
+
+
+def test_clerk_edits_an_unlocked_profile(qtbot, ctx: AppContext, station: StationInfo,  # type: ignore[no-untyped-def]
+                                         clerk: ClerkInfo) -> None:
+    dialog = ScanSettingsDialog(ctx, clerk)
+    qtbot.addWidget(dialog)
+    _select(dialog, "a3-map")
+    editor = dialog.editor
+    assert not editor.locked.isEnabled()  # only a technician locks
+    editor.dpi.setValue(400)
+    editor.paper.setCurrentIndex(editor.paper.findData("flatbed"))
+    qtbot.mouseClick(dialog.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Đã lưu" in editor.state.text(), timeout=5000)
+    saved = DigitizationService(ctx).profile("a3-map")
+    assert (saved.dpi, saved.paper, saved.locked) == (400, "flatbed", False)
+
+
+def test_locked_profile_is_read_only_for_a_clerk(qtbot, ctx: AppContext,  # type: ignore[no-untyped-def]
+                                                 station: StationInfo, clerk: ClerkInfo,
+                                                 technician: ClerkInfo) -> None:
+    tech = ScanSettingsDialog(ctx, technician)
+    qtbot.addWidget(tech)
+    _select(tech, "a0-map")
+    assert tech.editor.locked.isEnabled()
+    tech.editor.locked.setChecked(True)
+    tech.editor.dpi.setValue(300)
+    qtbot.mouseClick(tech.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Đã lưu" in tech.editor.state.text(), timeout=5000)
+    assert DigitizationService(ctx).profile("a0-map").locked
+
+    dialog = ScanSettingsDialog(ctx, clerk)
+    qtbot.addWidget(dialog)
+    _select(dialog, "a0-map")
+    assert not dialog.editor.dpi.isEnabled()
+    assert "khóa" in dialog.editor.state.text()
+    assert dialog.list.currentItem().text().startswith("🔒")
+
+
+def test_technician_sets_hot_folders(qtbot, ctx: AppContext, station: StationInfo,  # type: ignore[no-untyped-def]
+                                     technician: ClerkInfo, clerk: ClerkInfo,
+                                     tmp_path: Path, quiet_boxes: list[str]) -> None:
+    folder = tmp_path / "A0 máy quét"
+    folder.mkdir()
+    dialog = ScanSettingsDialog(ctx, technician)
+    qtbot.addWidget(dialog)
+    dialog.folders.addItem(str(folder))
+    dialog.folders.addItem(str(folder))  # duplicates collapse on save
+    qtbot.mouseClick(dialog.save_folders_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.save_folders_btn.isEnabled(), timeout=5000)
+    assert StationService(ctx).require().hot_folders == (str(folder),)
+    assert DigitizationService(ctx).hot_folders()[0] == folder
+    assert quiet_boxes == ["Đã lưu 1 thư mục nhận bản quét."]
+
+    dialog.folders.addItem("relative/path")
+    qtbot.mouseClick(dialog.save_folders_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(quiet_boxes) == 2, timeout=5000)
+    assert "đường dẫn đầy đủ" in quiet_boxes[1]
+    assert StationService(ctx).require().hot_folders == (str(folder),)
+
+    clerk_view = ScanSettingsDialog(ctx, clerk)
+    qtbot.addWidget(clerk_view)
+    assert not clerk_view.save_folders_btn.isEnabled()
+    assert clerk_view.folder_list() == (str(folder),)

@@ -1,0 +1,285 @@
+"""Digitization settings (F9): scan profiles and the hot folders of large-format scanners.
+
+Anyone may tune an unlocked profile; only a technician locks, unlocks or changes a locked
+one, and only a technician changes the station's hot folders."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.accounts import ClerkInfo, Role
+from desktop_app.context import AppContext
+from desktop_app.digitization import DigitizationService
+from desktop_app.scanning.model import COLOUR_MODE_VI, PAGE_SIZES_MM, ColourMode, ScanProfile
+from desktop_app.station import StationService
+from ui import messages
+from ui.workers import Runner
+
+PAPER_VI = {"auto": "Tự động (ưu tiên khay nạp giấy)", "flatbed": "Mặt kính",
+            "feeder": "Khay nạp giấy (ADF)"}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}$")
+
+
+class ProfileEditor(QWidget):
+    """The form of one profile."""
+
+    def __init__(self, technician: bool) -> None:
+        super().__init__()
+        self.technician = technician
+        form = QFormLayout(self)
+        self.label = QLineEdit()
+        self.dpi = QSpinBox()
+        self.dpi.setRange(200, 1200)
+        self.dpi.setSingleStep(50)
+        self.dpi.setSuffix(" dpi")
+        self.mode = QComboBox()
+        for mode in ColourMode:
+            self.mode.addItem(COLOUR_MODE_VI[mode], mode.value)
+        self.page_size = QComboBox()
+        for size in PAGE_SIZES_MM:
+            self.page_size.addItem(size, size)
+        self.paper = QComboBox()
+        for key, text in PAPER_VI.items():
+            self.paper.addItem(text, key)
+        self.duplex = QCheckBox("Quét hai mặt")
+        self.drop_blank = QCheckBox("Bỏ trang trắng")
+        self.deskew = QCheckBox("Chỉnh thẳng trang nghiêng")
+        self.crop = QCheckBox("Cắt viền đen của máy quét")
+        self.quality = QSpinBox()
+        self.quality.setRange(50, 100)
+        self.quality.setSuffix(" %")
+        self.locked = QCheckBox("Khóa (chỉ kỹ thuật viên được sửa)")
+        self.locked.setEnabled(technician)
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        form.addRow("Tên hiển thị:", self.label)
+        form.addRow("Độ phân giải:", self.dpi)
+        form.addRow("Chế độ màu:", self.mode)
+        form.addRow("Khổ giấy:", self.page_size)
+        form.addRow("Nguồn giấy:", self.paper)
+        form.addRow("", self.duplex)
+        form.addRow("", self.drop_blank)
+        form.addRow("", self.deskew)
+        form.addRow("", self.crop)
+        form.addRow("Chất lượng JPEG:", self.quality)
+        form.addRow("", self.locked)
+        form.addRow(self.state)
+        self.profile: ScanProfile | None = None
+
+    def show_profile(self, profile: ScanProfile) -> None:
+        self.profile = profile
+        self.label.setText(profile.label_vi)
+        self.dpi.setValue(profile.dpi)
+        self.mode.setCurrentIndex(self.mode.findData(profile.mode.value))
+        self.page_size.setCurrentIndex(self.page_size.findData(profile.page_size))
+        self.paper.setCurrentIndex(self.paper.findData(profile.paper))
+        self.duplex.setChecked(profile.duplex)
+        self.drop_blank.setChecked(profile.drop_blank)
+        self.deskew.setChecked(profile.deskew)
+        self.crop.setChecked(profile.crop_borders)
+        self.quality.setValue(profile.jpeg_quality)
+        self.locked.setChecked(profile.locked)
+        editable = self.technician or not profile.locked
+        for w in (self.label, self.dpi, self.mode, self.page_size, self.paper, self.duplex,
+                  self.drop_blank, self.deskew, self.crop, self.quality):
+            w.setEnabled(editable)
+        self.state.setText(
+            "" if editable else "Hồ sơ quét này do kỹ thuật viên khóa: bạn dùng được nhưng "
+            "không sửa được.")
+
+    def edited(self) -> ScanProfile:
+        assert self.profile is not None
+        return replace(
+            self.profile, label_vi=self.label.text().strip() or self.profile.label_vi,
+            dpi=self.dpi.value(), mode=ColourMode(self.mode.currentData()),
+            page_size=self.page_size.currentData(), paper=self.paper.currentData(),
+            duplex=self.duplex.isChecked(), drop_blank=self.drop_blank.isChecked(),
+            deskew=self.deskew.isChecked(), crop_borders=self.crop.isChecked(),
+            jpeg_quality=self.quality.value(), locked=self.locked.isChecked())
+
+
+class ScanSettingsDialog(QDialog):
+    def __init__(self, ctx: AppContext, clerk: ClerkInfo, parent: QWidget | None = None
+                 ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Cài đặt số hóa")
+        self.resize(820, 560)
+        self.service = DigitizationService(ctx)
+        self.stations = StationService(ctx)
+        self.clerk = clerk
+        self.runner = Runner(self)
+        technician = clerk.role is Role.TECHNICIAN
+
+        tabs = QTabWidget()
+        # --- profiles
+        page = QWidget()
+        row = QHBoxLayout(page)
+        left = QVBoxLayout()
+        self.list = QListWidget()
+        self.list.setMinimumWidth(260)
+        self.new_btn = QPushButton("&Thêm hồ sơ quét…")
+        left.addWidget(self.list, 1)
+        left.addWidget(self.new_btn)
+        right = QVBoxLayout()
+        self.editor = ProfileEditor(technician)
+        self.save_btn = QPushButton("&Lưu hồ sơ quét")
+        self.save_btn.setDefault(True)
+        right.addWidget(self.editor)
+        right.addStretch(1)
+        right.addWidget(self.save_btn, 0, Qt.AlignmentFlag.AlignRight)
+        row.addLayout(left)
+        row.addLayout(right, 1)
+        tabs.addTab(page, "Hồ sơ &quét")
+
+        # --- hot folders
+        folders = QWidget()
+        fl = QVBoxLayout(folders)
+        hint = QLabel(
+            "Phần mềm của máy quét khổ lớn (A0/A3) lưu tệp TIFF/JPEG/PNG/PDF vào các thư mục "
+            "này; ứng dụng chỉ lấy tệp khi đã ghi xong, mỗi tệp đúng một lần.")
+        hint.setWordWrap(True)
+        self.folders = QListWidget()
+        buttons = QHBoxLayout()
+        self.add_folder_btn = QPushButton("Thêm &thư mục…")
+        self.remove_folder_btn = QPushButton("&Bỏ thư mục")
+        self.save_folders_btn = QPushButton("Lưu &danh sách")
+        for b in (self.add_folder_btn, self.remove_folder_btn, self.save_folders_btn):
+            b.setEnabled(technician)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        fl.addWidget(hint)
+        fl.addWidget(self.folders, 1)
+        fl.addLayout(buttons)
+        if not technician:
+            fl.addWidget(QLabel("Chỉ kỹ thuật viên được thay đổi thư mục nhận bản quét."))
+        tabs.addTab(folders, "Thư mục nhận &bản quét")
+
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs, 1)
+        layout.addWidget(close)
+
+        self.list.currentItemChanged.connect(self._selected)
+        self.new_btn.clicked.connect(self.new_profile)
+        self.save_btn.clicked.connect(self.save_profile)
+        self.add_folder_btn.clicked.connect(self.add_folder)
+        self.remove_folder_btn.clicked.connect(self.remove_folder)
+        self.save_folders_btn.clicked.connect(self.save_folders)
+        self.load()
+
+    # --- profiles ------------------------------------------------------------------------
+
+    def load(self, select: str = "") -> None:
+        self.list.clear()
+        for p in self.service.profiles():
+            item = QListWidgetItem(f"{'🔒 ' if p.locked else ''}{p.label_vi}")
+            item.setData(Qt.ItemDataRole.UserRole, p)
+            item.setToolTip(f"{p.name} · {p.dpi} dpi · {p.page_size}")
+            self.list.addItem(item)
+            if p.name == select:
+                self.list.setCurrentItem(item)
+        if self.list.currentItem() is None and self.list.count():
+            self.list.setCurrentRow(0)
+        station = self.stations.get()
+        self.folders.clear()
+        self.folders.addItems(list(station.hot_folders) if station else [])
+
+    def _selected(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.editor.show_profile(item.data(Qt.ItemDataRole.UserRole))
+
+    def new_profile(self) -> None:
+        name, ok = QInputDialog.getText(
+            self, "Thêm hồ sơ quét",
+            "Mã hồ sơ quét (chữ thường không dấu, số, gạch nối; ví dụ: a3-ban-do):")
+        if not ok:
+            return
+        name = name.strip().lower()
+        if not _NAME.match(name):
+            messages.error(self, "Mã hồ sơ quét chỉ gồm chữ thường không dấu, số và dấu "
+                                 "gạch nối, dài 2–39 ký tự.")
+            return
+        if any(p.name == name for p in self.service.profiles()):
+            messages.error(self, f"Đã có hồ sơ quét mã “{name}”.")
+            return
+        base = self.editor.profile or ScanProfile(name, name)
+        self.editor.show_profile(replace(base, name=name, label_vi=name, locked=False))
+        self.editor.label.setFocus()
+        self.editor.label.selectAll()
+
+    def save_profile(self) -> None:
+        if self.editor.profile is None:
+            return
+        try:
+            profile = self.editor.edited()
+        except ValueError as exc:
+            messages.error(self, f"Thông số không hợp lệ: {exc}")
+            return
+        self.save_btn.setEnabled(False)
+        self.runner.submit(lambda: self.service.save_profile(profile, self.clerk),
+                           self._saved, self._failed)
+
+    def _saved(self, profile: ScanProfile) -> None:
+        self.save_btn.setEnabled(True)
+        self.load(select=profile.name)
+        self.editor.state.setText(f"Đã lưu hồ sơ quét “{profile.label_vi}”.")
+
+    def _failed(self, message: str, _detail: str) -> None:
+        self.save_btn.setEnabled(True)
+        self.save_folders_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
+        messages.error(self, message)
+
+    # --- hot folders ---------------------------------------------------------------------
+
+    def add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Chọn thư mục nhận bản quét")
+        if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
+            self.folders.addItem(folder)
+
+    def remove_folder(self) -> None:
+        row = self.folders.currentRow()
+        if row >= 0:
+            self.folders.takeItem(row)
+
+    def folder_list(self) -> tuple[str, ...]:
+        return tuple(self.folders.item(i).text() for i in range(self.folders.count()))
+
+    def save_folders(self) -> None:
+        folders = self.folder_list()
+
+        def save() -> tuple[str, ...]:
+            station = self.stations.require()
+            return self.stations.save(replace(station, hot_folders=folders),
+                                      self.clerk.id).hot_folders
+
+        self.save_folders_btn.setEnabled(False)
+        self.runner.submit(save, self._folders_saved, self._failed)
+
+    def _folders_saved(self, folders: tuple[str, ...]) -> None:
+        self.save_folders_btn.setEnabled(True)
+        self.folders.clear()
+        self.folders.addItems(list(folders))
+        messages.info(self, f"Đã lưu {len(folders)} thư mục nhận bản quét.")
