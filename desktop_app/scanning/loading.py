@@ -123,6 +123,54 @@ def allow_pixels(rules: DigitizationRules) -> None:
         Image.MAX_IMAGE_PIXELS = rules.max_pixels
 
 
+SUFFIX_FORMATS = {
+    ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg",
+    ".png": "png",
+    ".tif": "tiff", ".tiff": "tiff",
+    ".bmp": "bmp",
+    ".pdf": "pdf",
+}
+
+
+def check_input(path: Path, rules: DigitizationRules) -> str:
+    """The file's real format (``jpeg``, ``png``, ``tiff``, ``bmp``, ``pdf``), or an
+    ``InputRefused`` naming the file."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise UnsupportedInput(f"“{name}” không phải là tệp.", f"{path}: not a file")
+        with path.open("rb") as f:
+            head = f.read(1024)
+    except FileNotFoundError as exc:
+        raise InputRefused(f"Không tìm thấy tệp {name}.", f"{path}: not found") from exc
+    except OSError as exc:
+        raise InputRefused(f"Không đọc được tệp {name}: {exc.strerror or exc}.",
+                           f"{path}: {exc!r}") from exc
+    if size == 0:
+        raise EmptyInputFile(f"Tệp {name} rỗng (0 byte): có thể việc quét hoặc sao chép tệp "
+                             "chưa xong. Hãy quét hoặc chép lại.", f"{path}: zero bytes")
+    if size > rules.max_input_bytes:
+        raise InputFileTooLarge(
+            f"Tệp {name} quá lớn ({_mb(size)}); chỉ nhận tệp đến {_mb(rules.max_input_bytes)}.",
+            f"{path}: {size} bytes > max_input_bytes {rules.max_input_bytes}")
+    fmt = sniff_format(head)
+    expected = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        if expected is not None:
+            raise UnsupportedInput(
+                f"Tệp {name} có đuôi “{path.suffix}” nhưng nội dung không phải "
+                f"{expected.upper()} (tệp hỏng hoặc bị đổi tên).",
+                f"{path}: extension says {expected}, magic bytes {head[:8]!r}")
+        raise UnsupportedInput(
+            f"Tệp {name} không phải ảnh quét hoặc PDF được hỗ trợ ({SUPPORTED_VI}).",
+            f"{path}: unsupported, magic bytes {head[:8]!r}")
+    if expected is not None and expected != fmt:
+        # A photo renamed .jpg that is really PNG is still a good page; take what it is.
+        log.info("%s: extension says %s but content is %s", path, expected, fmt)
+    return fmt
+
+
 def sniff_format(head: bytes) -> str | None:
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
@@ -141,27 +189,7 @@ def open_document(path: Path, profile: ScanProfile, rules: DigitizationRules) ->
     """Check ``path`` and list its pages, decoding no pixel data."""
     path = Path(path)
     name = path.name
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            head = f.read(1024)
-    except FileNotFoundError as exc:
-        raise InputRefused(f"Không tìm thấy tệp {name}.", f"{path}: not found") from exc
-    except OSError as exc:
-        raise InputRefused(f"Không đọc được tệp {name}: {exc.strerror or exc}.",
-                           f"{path}: {exc!r}") from exc
-    if size == 0:
-        raise EmptyInputFile(f"Tệp {name} rỗng (0 byte): có thể việc quét hoặc sao chép tệp "
-                             "chưa xong. Hãy quét hoặc chép lại.", f"{path}: zero bytes")
-    if size > rules.max_input_bytes:
-        raise InputFileTooLarge(
-            f"Tệp {name} quá lớn ({_mb(size)}); chỉ nhận tệp đến {_mb(rules.max_input_bytes)}.",
-            f"{path}: {size} bytes > max_input_bytes {rules.max_input_bytes}")
-    fmt = sniff_format(head)
-    if fmt is None:
-        raise UnsupportedInput(
-            f"Tệp {name} không phải ảnh quét hoặc PDF được hỗ trợ ({SUPPORTED_VI}).",
-            f"{path}: unrecognised magic bytes {head[:8]!r}")
+    fmt = check_input(path, rules)
     allow_pixels(rules)
     doc = SourceDocument(path, fmt)
     if fmt == "pdf":

@@ -316,7 +316,7 @@ def _fail(report: OcrReport, number: int, message_vi: str, detail: str) -> None:
 def _has_layer(page: pikepdf.Page) -> bool:
     xobjects = page.obj.get("/Resources", pikepdf.Dictionary()).get("/XObject")
     return isinstance(xobjects, pikepdf.Dictionary) and any(
-        str(key).startswith(f"/{LAYER_PREFIX}") for key in xobjects.keys())  # noqa: SIM118
+        str(key).startswith(f"/{LAYER_PREFIX}") for key in xobjects)
 
 
 def _recognise_all(engine: OcrEngine, jobs: list[_PageJob], lang: str,
@@ -364,7 +364,7 @@ def _recognise(engine: OcrEngine, job: _PageJob, lang: str, scratch: Path, timeo
     else:
         path = Path(source)
     image, dpi = _prepare_image(path, job, scratch)
-    base = scratch / f"page-{n:04d}.text"
+    base = scratch / f"page-{n:04d}-text"  # tesseract appends ".pdf"
     command = [str(engine.binary), str(image), str(base), "-l", lang,
                "--dpi", str(max(1, round(dpi))), "-c", "textonly_pdf=1", "pdf"]
     # One thread per tesseract: with OpenMP each would grab every core and several
@@ -394,7 +394,7 @@ def _recognise(engine: OcrEngine, job: _PageJob, lang: str, scratch: Path, timeo
                     "ảnh giữ nguyên.", f"tesseract timed out after {timeout_s:g} s on "
                     f"{image} ({_describe(job.image)})") from None
     stderr = err.decode("utf-8", "replace").strip()
-    output = base.with_suffix(".pdf")
+    output = base.with_name(base.name + ".pdf")
     if proc.returncode != 0 or not output.is_file():
         raise _PageFailure(f"Trang {n}: phần mềm nhận dạng chữ báo lỗi; trang ảnh giữ "
                            "nguyên.", f"tesseract rc={proc.returncode} on {image} "

@@ -70,7 +70,7 @@ def test_refused_inputs_exit_2_and_others_are_still_written(
     assert (tmp_path / "don-de-nghi.pdf").exists()
     err = captured.err
     assert "trong.jpg" in err and "rỗng" in err
-    assert "ghi-chu.pdf" in err and "không phải ảnh quét hoặc PDF" in err
+    assert "ghi-chu.pdf" in err and "nội dung không phải PDF" in err
     assert "2/3 tệp không số hóa được." in err
 
 

@@ -73,7 +73,7 @@ def test_empty_file_refused(tmp_path: Path) -> None:
 def test_unsupported_format_refused_by_content_not_name(tmp_path: Path) -> None:
     path = tmp_path / "anh.jpg"
     path.write_text("đây không phải ảnh", encoding="utf-8")
-    with pytest.raises(UnsupportedInput, match=r"anh\.jpg.*JPEG, PNG, TIFF, BMP hoặc PDF"):
+    with pytest.raises(UnsupportedInput, match=r"anh\.jpg.*không phải JPEG.*hỏng hoặc bị đổi tên"):
         open_document(path, PROFILE, RULES)
     gif = tmp_path / "hinh.gif"
     Image.new("L", (10, 10)).save(gif, "GIF")

@@ -15,14 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_app.domain.errors import DomainError
-from desktop_app.scanning.loading import (
-    SUPPORTED_VI,
-    EmptyInputFile,
-    InputFileTooLarge,
-    InputRefused,
-    UnsupportedInput,
-    sniff_format,
-)
+from desktop_app.scanning.loading import SUFFIX_FORMATS, InputRefused, check_input
 from desktop_app.scanning.model import (
     CancelToken,
     CapturedFile,
@@ -40,15 +33,7 @@ from desktop_app.scanning.sources.base import (
 log = logging.getLogger(__name__)
 
 IMPORT_SOURCE = "import"
-SUFFIX_FORMATS = {
-    ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg",
-    ".png": "png",
-    ".tif": "tiff", ".tiff": "tiff",
-    ".bmp": "bmp",
-    ".pdf": "pdf",
-}
 FORMAT_SUFFIX = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif", "bmp": ".bmp", "pdf": ".pdf"}
-_HEAD_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -68,49 +53,6 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MB"
-
-
-def check_file(path: Path, rules: DigitizationRules) -> str:
-    """The file's real format (``jpeg``, ``png``, ``tiff``, ``bmp``, ``pdf``), or an
-    ``InputRefused`` naming the file."""
-    name = path.name
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise UnsupportedInput(f"“{name}” không phải là tệp.", f"{path}: not a file")
-        with path.open("rb") as f:
-            head = f.read(_HEAD_BYTES)
-    except FileNotFoundError as exc:
-        raise InputRefused(f"Không tìm thấy tệp {name}.", f"{path}: not found") from exc
-    except OSError as exc:
-        raise InputRefused(f"Không đọc được tệp {name}: {exc.strerror or exc}.",
-                           f"{path}: {exc!r}") from exc
-    if size == 0:
-        raise EmptyInputFile(f"Tệp {name} rỗng (0 byte): có thể việc quét hoặc sao chép tệp "
-                             "chưa xong. Hãy quét hoặc chép lại.", f"{path}: zero bytes")
-    if size > rules.max_input_bytes:
-        raise InputFileTooLarge(
-            f"Tệp {name} quá lớn ({_mb(size)}); chỉ nhận tệp đến {_mb(rules.max_input_bytes)}.",
-            f"{path}: {size} bytes > max_input_bytes {rules.max_input_bytes}")
-    fmt = sniff_format(head)
-    expected = SUFFIX_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        if expected is not None:
-            raise UnsupportedInput(
-                f"Tệp {name} có đuôi “{path.suffix}” nhưng nội dung không phải "
-                f"{expected.upper()} (tệp hỏng hoặc bị đổi tên).",
-                f"{path}: extension says {expected}, magic bytes {head[:8]!r}")
-        raise UnsupportedInput(
-            f"Tệp {name} không phải ảnh quét hoặc PDF được hỗ trợ ({SUPPORTED_VI}).",
-            f"{path}: unsupported, magic bytes {head[:8]!r}")
-    if expected is not None and expected != fmt:
-        # A photo renamed .jpg that is really PNG is still a good page; take what it is.
-        log.info("%s: extension says %s but content is %s", path, expected, fmt)
-    return fmt
 
 
 def expand(paths: Sequence[Path]) -> list[Path]:
@@ -142,7 +84,7 @@ def import_one(path: Path, dest_dir: Path, rules: DigitizationRules,
                reserve_bytes: int = DISK_RESERVE_BYTES) -> CapturedFile:
     """Check and copy one file; raises ``InputRefused``/``DiskFull``/``CancelledError``."""
     path = Path(path)
-    fmt = check_file(path, rules)
+    fmt = check_input(path, rules)
     size = path.stat().st_size
     dest_dir.mkdir(parents=True, exist_ok=True)
     ensure_room(dest_dir, size, 0, reserve_bytes)

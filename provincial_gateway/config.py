@@ -1,0 +1,68 @@
+"""Gateway settings: where the data lives, which database, which catalog to serve."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_app.sync import wire
+
+# The repository's sample catalog; an installed gateway is given its province's file.
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "resources" / "catalog" / "procedures.json"
+DEFAULT_PORT = 8765
+ADMIN_TOKEN_FILE = "admin-token"
+ENV_DATA_DIR = "MOTCUA_GATEWAY_DATA"
+ENV_DB_URL = "MOTCUA_GATEWAY_DB_URL"
+ENV_ADMIN_TOKEN = "MOTCUA_GATEWAY_ADMIN_TOKEN"
+
+
+def default_data_dir() -> Path:
+    """`$MOTCUA_GATEWAY_DATA`, else the per-user data directory of the OS."""
+    env = os.environ.get(ENV_DATA_DIR)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("MotCuaGateway", appauthor=False))
+
+
+@dataclass
+class GatewayConfig:
+    data_dir: Path
+    db_url: str | None = None  # None: SQLite file `gateway.db` in data_dir
+    catalog_file: Path | None = None  # imported at start-up when given
+    admin_token: str | None = None  # None: read or create data_dir/admin-token
+    public_url: str | None = None  # base URL behind a reverse proxy; None: from the request
+    max_file_bytes: int = wire.MAX_FILE_BYTES
+    max_bundle_bytes: int = 2 * wire.MAX_FILE_BYTES
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if self.catalog_file is not None:
+            self.catalog_file = Path(self.catalog_file)
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or os.environ.get(ENV_DB_URL) or (
+            f"sqlite:///{self.data_dir / 'gateway.db'}"
+        )
+
+    def resolve_admin_token(self) -> str:
+        """The admin token: explicit, from the environment, or a file made on first use."""
+        if self.admin_token:
+            return self.admin_token
+        env = os.environ.get(ENV_ADMIN_TOKEN)
+        if env:
+            return env
+        path = self.data_dir / ADMIN_TOKEN_FILE
+        if path.exists():
+            return path.read_text(encoding="ascii").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(24)
+        # Created 0600 so other local users cannot read it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(token + "\n")
+        return token
