@@ -175,6 +175,18 @@ class DigitizationService:
                                 {"dossier": dossier.uuid, "component": comp.component_code,
                                  "position": position, "file_name": f.file_name,
                                  "size": f.size, "part": f.part, "parts": f.parts}, now)
+            if dossier.code:
+                # The province gets the new file list as the dossier's next revision.
+                from desktop_app.sync.national import dossier_document
+
+                station = repo.get_station(s)
+                assert station is not None  # a received dossier implies a configured station
+                dossier.revision = (dossier.revision or 1) + 1
+                dossier.updated_at = now
+                s.flush()
+                s.refresh(comp)
+                repo.add_outbox(s, "dossier", dossier.uuid, "revised",
+                                dossier_document(dossier, station.agency_code), now)
             repo.add_audit(s, now, clerk.id, "component_digitized", "dossier", dossier.uuid,
                            {"component": comp.name, "position": position,
                             "files": [f.sha256 for f in files],

@@ -25,6 +25,9 @@ class StationInfo:
     tracking_url: str = ""
     upload_limit_mb: int = 10
     hot_folders: tuple[str, ...] = ()
+    gateway_url: str = ""
+    ca_bundle: str = ""
+    unsynced_warn_days: int = 3
 
 
 class StationNotConfigured(DomainError):
@@ -56,7 +59,18 @@ def validate_station(info: StationInfo) -> StationInfo:
         tracking_url=info.tracking_url.strip(),
         upload_limit_mb=info.upload_limit_mb,
         hot_folders=_hot_folders(info.hot_folders),
+        gateway_url=_gateway_url(info.gateway_url),
+        ca_bundle=info.ca_bundle.strip(),
+        unsynced_warn_days=max(1, info.unsynced_warn_days),
     )
+
+
+def _gateway_url(raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    if url and not url.startswith(("https://", "http://")):
+        raise DomainError("Địa chỉ hệ thống một cửa của tỉnh phải bắt đầu bằng https://",
+                          f"bad gateway url {url!r}")
+    return url
 
 
 def _hot_folders(folders: tuple[str, ...]) -> tuple[str, ...]:
@@ -99,6 +113,9 @@ class StationService:
                 tracking_url=row.tracking_url,
                 upload_limit_mb=row.upload_limit_mb,
                 hot_folders=tuple(row.hot_folders or ()),
+                gateway_url=row.gateway_url,
+                ca_bundle=row.ca_bundle,
+                unsynced_warn_days=row.unsynced_warn_days,
             )
 
     def require(self) -> StationInfo:

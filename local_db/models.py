@@ -55,6 +55,9 @@ class StationSettings(Base):
     book_number: Mapped[str] = mapped_column(String(20), default="01")
     tracking_url: Mapped[str] = mapped_column(String(300), default="")
     upload_limit_mb: Mapped[int] = mapped_column(Integer, default=10)
+    gateway_url: Mapped[str] = mapped_column(String(300), default="")
+    ca_bundle: Mapped[str] = mapped_column(Text, default="")  # PEM path; empty: system CAs
+    unsynced_warn_days: Mapped[int] = mapped_column(Integer, default=3)
     # Folders that large-format scanner software writes into (absolute paths).
     hot_folders: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
@@ -201,6 +204,11 @@ class Dossier(Base):
     clerk_id: Mapped[int] = mapped_column(ForeignKey("clerks.id"))
     slip_blob: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # PhienBan on the wire: +1 for every change sent to the province.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    # Last processing status and time pulled from the province (change feed).
+    remote_status_at: Mapped[datetime | None] = mapped_column(DateTime)
+    remote_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -283,7 +291,8 @@ class OutboxEntry(Base):
     """Transactional outbox: written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_state", "state", "next_attempt_at"),
+                      Index("ix_outbox_entity", "entity_type", "entity_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity_type: Mapped[str] = mapped_column(String(30))
@@ -296,6 +305,23 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A station holds an item while sending it; an expired lease (crash) frees it again.
+    leased_by: Mapped[str] = mapped_column(String(60), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # tus upload URL of a file being sent, so an interrupted upload resumes.
+    upload_url: Mapped[str] = mapped_column(String(500), default="")
+    # The gateway's answer when it refused the item for good (conflict, agency…).
+    response: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SyncState(Base):
+    """Durable sync cursors and ETags (change feed position, catalog version …)."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class AuditEntry(Base):

@@ -32,7 +32,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import pikepdf
@@ -212,7 +211,7 @@ class _Box:
 
     @classmethod
     def of(cls, array: pikepdf.Array) -> _Box:
-        a, b, c, d = (float(Decimal(str(v))) for v in array)
+        a, b, c, d = (float(v) for v in array)
         return cls(min(a, c), min(b, d), max(a, c), max(b, d))
 
     @property
@@ -276,7 +275,7 @@ def add_text_layer(pdf_path: Path, page_images: Sequence[Path | bytes], *, lang:
                      pdf_path, len(jobs), engine.binary, engine.version, lang,
                      report.pages_skipped)
             layers = _recognise_all(engine, jobs, lang, cancel, timeout_s,
-                                    workers or default_workers(), report)
+                                    workers or default_workers(), report, pdf_path)
             with contextlib.ExitStack() as stack:
                 for job in jobs:
                     if job.number not in layers:
@@ -321,7 +320,7 @@ def _has_layer(page: pikepdf.Page) -> bool:
 
 def _recognise_all(engine: OcrEngine, jobs: list[_PageJob], lang: str,
                    cancel: CancelToken | None, timeout_s: float, workers: int,
-                   report: OcrReport) -> dict[int, bytes]:
+                   report: OcrReport, pdf_path: Path) -> dict[int, bytes]:
     """Run tesseract on every job; page number → text-only PDF bytes for the pages read.
     A cancel stops every running tesseract before ``CancelledError`` propagates."""
     layers: dict[int, bytes] = {}
@@ -341,8 +340,8 @@ def _recognise_all(engine: OcrEngine, jobs: list[_PageJob], lang: str,
                 try:
                     layers[job.number] = future.result()
                 except _PageFailure as exc:
-                    _fail(report, job.number, exc.message_vi, f"page {job.number}: "
-                          f"{exc.detail}")
+                    _fail(report, job.number, exc.message_vi,
+                          f"{pdf_path} page {job.number}: {exc.detail}")
         except BaseException:
             stop.cancel()
             for _job, future in futures:

@@ -7,11 +7,46 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from local_db.models import Dossier
+from local_db.models import Dossier, DossierComponent
 
 
 def national_time(value: datetime | None) -> str:
     return value.strftime("%Y%m%d%H%M%S") if value else ""
+
+
+def _files(c: DossierComponent) -> list[tuple[str, str, int]]:
+    """(sha256, file name, digitization state) of a component's current files."""
+    out = [(f.blob_sha256, f.file_name, f.digitization_state)
+           for f in c.files if f.superseded_at is None]
+    if not out and c.blob_sha256:
+        out.append((c.blob_sha256, c.name, 1))
+    return out
+
+
+def _documents(c: DossierComponent) -> list[dict[str, Any]]:
+    """One TaiLieuNop item per digitized file (a component split into parts has several);
+    a component without a file still appears, so the checklist travels complete."""
+    base = {
+        "MaThanhPhanHoSo": c.component_code,
+        "TenThanhPhan": c.name,
+        "SoBanChinh": c.originals,
+        "SoBanSao": c.certified_copies,
+        "SoBanChup": c.photocopies,
+        "DaNop": c.provided,
+        "NoiDungBoSung": c.problem,
+        "IsDeleted": False,
+    }
+    files = _files(c)
+    if not files:
+        return [{**base, "TenTepDinhKem": c.name, "TepDinhKemSha256": "", "DuocSoHoa": 0}]
+    return [{**base, "TenTepDinhKem": name, "TepDinhKemSha256": sha, "DuocSoHoa": state}
+            for sha, name, state in files]
+
+
+def file_hashes(document: dict[str, Any]) -> list[str]:
+    """Blobs a dossier document refers to (the gateway must hold them first)."""
+    return sorted({t["TepDinhKemSha256"] for t in document.get("TaiLieuNop", [])
+                   if t.get("TepDinhKemSha256")})
 
 
 def dossier_document(d: Dossier, agency_code: str) -> dict[str, Any]:
@@ -19,6 +54,7 @@ def dossier_document(d: Dossier, agency_code: str) -> dict[str, Any]:
     id_type = 1 if len(owner.id_number) == 12 else 2 if owner.id_number else None
     return {
         "ClientId": d.uuid,
+        "PhienBan": d.revision or 1,
         "MaDonVi": agency_code,
         "MaHoSo": d.code or "",
         "SoPhieu": d.slip_number,
@@ -43,21 +79,8 @@ def dossier_document(d: Dossier, agency_code: str) -> dict[str, Any]:
         "HinhThuc": 1 if d.delivery == "counter" else 2,
         "DiaChiNhanKetQua": d.delivery_address,
         "GhiChu": d.reason or d.note,
-        "HoSoCoThanhPhanSoHoa": any(c.blob_sha256 for c in d.components),
-        "TaiLieuNop": [
-            {
-                "MaThanhPhanHoSo": c.component_code,
-                "TenTepDinhKem": c.name,
-                "SoBanChinh": c.originals,
-                "SoBanSao": c.certified_copies,
-                "SoBanChup": c.photocopies,
-                "DaNop": c.provided,
-                "NoiDungBoSung": c.problem,
-                "TepDinhKemSha256": c.blob_sha256 or "",
-                "DuocSoHoa": 1 if c.blob_sha256 else 0,
-            }
-            for c in d.components
-        ],
+        "HoSoCoThanhPhanSoHoa": any(_files(c) for c in d.components),
+        "TaiLieuNop": [item for c in d.components for item in _documents(c)],
         "DanhSachLePhi": [{"TenPhiLePhi": "Tổng phí, lệ phí", "Gia": d.fee_total}]
         if d.fee_total
         else [],

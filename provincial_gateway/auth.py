@@ -1,0 +1,98 @@
+"""Station tokens (stored as SHA-256 only), the bearer dependency, the admin check."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+
+from desktop_app.sync import wire
+from provincial_gateway.db import Station
+from provincial_gateway.errors import WireError
+from provincial_gateway.state import gateway_state
+
+BUNDLE_KEY_LABEL = b"motcua-bundle-v1"
+ADMIN_COOKIE = "gw_admin"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bundle_key(token: str) -> bytes:
+    """The station's USB-bundle key; the station derives the same from its token."""
+    return hashlib.sha256(BUNDLE_KEY_LABEL + token.encode()).digest()
+
+
+@dataclass(frozen=True)
+class StationAuth:
+    id: int
+    agency_code: str
+    station_digit: int
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.agency_code}/{self.station_digit}"
+
+
+bearer = HTTPBearer(auto_error=False, scheme_name="StationToken",
+                    description="Mã thông báo (token) của máy trạm, cấp bằng `add-station`.")
+
+
+def _unauthorized() -> WireError:
+    return WireError(401, wire.E_AUTH,
+                     "Mã thông báo của máy trạm không hợp lệ hoặc đã bị thu hồi. "
+                     "Hãy liên hệ kỹ thuật viên.",
+                     headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_station(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> StationAuth:
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise _unauthorized()
+    digest = hash_token(creds.credentials)
+    with gateway_state(request).sessions() as s:
+        row = s.scalar(select(Station).where(Station.token_sha256 == digest))
+        if row is None or not row.active:
+            raise _unauthorized()
+        station = StationAuth(row.id, row.agency_code, row.station_digit, row.name)
+    request.state.station = station
+    return station
+
+
+CurrentStation = Annotated[StationAuth, Depends(current_station)]
+
+
+def is_admin(request: Request) -> bool:
+    """Admin token as a bearer token (CLI), HTTP basic password (browser) or cookie.
+
+    Not as a query parameter: URLs end up in access logs."""
+    expected = gateway_state(request).admin_token.encode()
+    offered: list[str] = []
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        offered.append(value.strip())
+    elif scheme.lower() == "basic":
+        try:
+            offered.append(base64.b64decode(value.strip()).decode().partition(":")[2])
+        except (ValueError, UnicodeDecodeError):
+            pass
+    cookie = request.cookies.get(ADMIN_COOKIE)
+    if cookie:
+        offered.append(cookie)
+    return any(hmac.compare_digest(o.encode(), expected) for o in offered if o)

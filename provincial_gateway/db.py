@@ -1,0 +1,237 @@
+"""Database: typed models, engine set-up (SQLite WAL/FULL or PostgreSQL) and create_all.
+
+The gateway has no Alembic history: it is a reference server whose schema is created
+with `create_all`; a real province runs its own system behind the same wire contract."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Station(Base):
+    """A counter PC allowed to sync. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "stations"
+    __table_args__ = (UniqueConstraint("agency_code", "station_digit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    station_digit: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Key for offline USB bundles, derived from the token when it is issued (the token
+    # itself is never stored, so the key cannot be derived later).
+    bundle_key: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Blob(Base):
+    """A verified file in the content-addressed store."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(120), default="application/octet-stream")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BlobAccess(Base):
+    """Which agency may reference and download a blob: the one(s) that uploaded it."""
+
+    __tablename__ = "blob_access"
+
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class Upload(Base):
+    """A tus upload. `offset` only moves after the bytes are fsynced."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(120), default="application/octet-stream")
+    metadata_raw: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="open")  # open|done|failed|deleted
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Dossier(Base):
+    """The latest accepted revision of a station's dossier document."""
+
+    __tablename__ = "dossiers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    # NULL for a refusal, which consumes no dossier code; unique otherwise.
+    ma_ho_so: Mapped[str | None] = mapped_column(String(60), unique=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)  # canonical JSON of the accepted revision
+    status: Mapped[int] = mapped_column(Integer)
+    procedure_code: Mapped[str] = mapped_column(String(60), default="")
+    procedure_name: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[str] = mapped_column(String(14), default="")  # yyyyMMddHHmmss
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class DossierRevision(Base):
+    """Every accepted revision's body, kept for audit."""
+
+    __tablename__ = "dossier_revisions"
+    __table_args__ = (UniqueConstraint("dossier_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Event(Base):
+    """A station lifecycle event, idempotent by its EventId."""
+
+    __tablename__ = "events"
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Progress(Base):
+    """Progress records (CapNhatTienDoHoSoMC vocabulary) from both sides."""
+
+    __tablename__ = "progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    status: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(14))  # yyyyMMddHHmmss
+    actor: Mapped[str] = mapped_column(String(50), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(10))  # station|event|gateway
+    event_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class Change(Base):
+    """The change feed a station pulls, per agency, ordered by seq."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_agency_seq", "agency_code", "seq"),
+                      {"sqlite_autoincrement": True})
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    ma_ho_so: Mapped[str] = mapped_column(String(60), default="")
+    status: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(14))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(50), default="")
+    result_ready_at: Mapped[str] = mapped_column(String(14), default="")
+    new_appointment: Mapped[str] = mapped_column(String(14), default="")
+
+
+class CalendarDay(Base):
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    kind: Mapped[str] = mapped_column(String(4))  # off|work
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Clerk(Base):
+    __tablename__ = "clerks"
+    __table_args__ = (UniqueConstraint("agency_code", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    username: Mapped[str] = mapped_column(String(60))
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ReferenceDoc(Base):
+    """Province-wide documents served as is (the procedure catalog)."""
+
+    __tablename__ = "reference_docs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below), so the driver must not.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and
+        # then writes fails at once with SQLITE_BUSY when another writer got in between,
+        # instead of waiting, which would turn concurrent PUTs into errors.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_sessions(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)

@@ -1,0 +1,338 @@
+"""Dossier upsert, lifecycle events, processing status and the change feed.
+
+Used by the HTTP endpoints, the bundle import and the admin tools alike, so a dossier
+that arrives by USB bundle follows exactly the rules of one that arrives by PUT.
+
+Idempotency rests on unique constraints (ClientId, MaHoSo, EventId, revision): two
+identical requests racing each other both try to insert, one loses with an
+IntegrityError, and its retry then finds the winner's row and answers `unchanged`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desktop_app.sync import wire
+from provincial_gateway.blobstore import is_sha256
+from provincial_gateway.canonical import canonical_json
+from provincial_gateway.db import (
+    BlobAccess,
+    Change,
+    Dossier,
+    DossierRevision,
+    Event,
+    Progress,
+    utcnow,
+)
+from provincial_gateway.errors import WireError
+from provincial_gateway.schemas import STATUS_LABELS, DossierDocument
+from provincial_gateway.state import GatewayState
+from provincial_gateway.timeutil import NATIONAL, national_now
+
+T = TypeVar("T")
+RETRIES = 6
+# Serialises change-feed appends on PostgreSQL: sequence values are taken at insert but
+# become visible at commit, so without it a reader could pass seq 8 before 7 commits.
+FEED_LOCK_KEY = 0x4D43_4631  # "MCF1"
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    result: str  # created | updated | unchanged | stale
+    client_id: str
+    ma_ho_so: str
+    revision: int
+    status: int
+    documents: list[dict[str, Any]]  # the stored revision's TaiLieuNop
+
+    def ack(self, blob_url: Callable[[str], str]) -> wire.DossierAck:
+        items = []
+        for item in self.documents:
+            item = dict(item)
+            sha = str(item.get("TepDinhKemSha256") or "").lower()
+            if sha:
+                item["DuongDanTaiTepTin"] = blob_url(sha)
+            items.append(item)
+        return wire.DossierAck(ClientId=self.client_id, MaHoSo=self.ma_ho_so,
+                               PhienBan=self.revision, result=self.result,  # type: ignore[arg-type]
+                               TrangThaiHoSo=self.status, TaiLieuNop=items)
+
+
+def retrying(fn: Callable[[], T]) -> T:
+    for attempt in range(RETRIES):
+        try:
+            return fn()
+        except IntegrityError:
+            if attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _invalid(message: str) -> WireError:
+    return WireError(422, wire.E_INVALID, message)
+
+
+def validate_document(body: Any) -> DossierDocument:
+    if not isinstance(body, dict):
+        raise _invalid("Hồ sơ phải là một đối tượng JSON.")
+    try:
+        return DossierDocument.model_validate(body)
+    except ValidationError as exc:
+        where = "; ".join(".".join(map(str, e["loc"])) + f" ({e['type']})"
+                          for e in exc.errors()[:5])
+        raise _invalid(f"Hồ sơ không hợp lệ: {where}") from exc
+
+
+def referenced_blobs(doc: DossierDocument) -> list[str]:
+    shas: list[str] = []
+    for item in doc.TaiLieuNop:
+        sha = (item.TepDinhKemSha256 or "").strip().lower()
+        if not sha:
+            continue
+        if not is_sha256(sha):
+            raise _invalid("TepDinhKemSha256 phải là 64 ký tự thập lục phân (SHA-256).")
+        if sha not in shas:
+            shas.append(sha)
+    return shas
+
+
+def held_blobs(s: Session, agency_code: str, shas: list[str]) -> set[str]:
+    if not shas:
+        return set()
+    return set(s.scalars(select(BlobAccess.sha256).where(
+        BlobAccess.agency_code == agency_code, BlobAccess.sha256.in_(shas))))
+
+
+def append_change(s: Session, dossier: Dossier, status: int, at: str, note: str = "",
+                  actor: str = "", result_ready_at: str = "", new_appointment: str = "") -> Change:
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK_KEY})
+    change = Change(agency_code=dossier.agency_code, dossier_id=dossier.id,
+                    client_id=dossier.client_id, ma_ho_so=dossier.ma_ho_so or "",
+                    status=status, at=at, note=note, actor=actor[:50],
+                    result_ready_at=result_ready_at, new_appointment=new_appointment)
+    s.add(change)
+    s.flush()
+    return change
+
+
+def _national_or_now(value: str) -> str:
+    return value if NATIONAL.match(value or "") else national_now()
+
+
+def _documents(body: str) -> list[dict[str, Any]]:
+    items = json.loads(body).get("TaiLieuNop") or []
+    return [i for i in items if isinstance(i, dict)]
+
+
+def _result(result: str, d: Dossier) -> UpsertResult:
+    return UpsertResult(result, d.client_id, d.ma_ho_so or "", d.revision, d.status,
+                        _documents(d.body))
+
+
+def upsert_dossier(state: GatewayState, raw: Any, agency_code: str,
+                   station_id: int | None) -> UpsertResult:
+    """Apply one revision of a dossier document under the wire.py revision rules."""
+    doc = validate_document(raw)
+    if doc.MaDonVi != agency_code:
+        raise WireError(403, wire.E_AGENCY,
+                        f"Mã đơn vị {doc.MaDonVi} của hồ sơ không phải của máy trạm này "
+                        f"({agency_code}).")
+    shas = referenced_blobs(doc)
+    body = canonical_json(raw)
+
+    def attempt() -> UpsertResult:
+        with state.sessions.begin() as s:
+            return _upsert(s, doc, body, shas, agency_code, station_id)
+
+    return retrying(attempt)
+
+
+def _check_code_free(s: Session, ma_ho_so: str, client_id: str) -> None:
+    if not ma_ho_so:
+        return
+    other = s.scalar(select(Dossier.client_id).where(Dossier.ma_ho_so == ma_ho_so))
+    if other is not None and other != client_id:
+        raise WireError(409, wire.E_CONFLICT,
+                        f"Mã hồ sơ {ma_ho_so} đã được dùng cho một hồ sơ khác trên cổng tỉnh.")
+
+
+def _check_blobs(s: Session, agency_code: str, shas: list[str]) -> None:
+    held = held_blobs(s, agency_code, shas)
+    missing = [sha for sha in shas if sha not in held]
+    if missing:
+        raise WireError(422, wire.E_MISSING_BLOBS,
+                        f"Cổng tỉnh chưa có {len(missing)} tệp đính kèm của hồ sơ; "
+                        "hãy tải tệp lên trước.", missing=missing)
+
+
+def _upsert(s: Session, doc: DossierDocument, body: str, shas: list[str], agency_code: str,
+            station_id: int | None) -> UpsertResult:
+    ma_ho_so = doc.MaHoSo.strip()
+    d = s.scalar(select(Dossier).where(Dossier.client_id == doc.ClientId))
+    if d is not None:
+        if d.agency_code != agency_code:
+            raise WireError(403, wire.E_AGENCY, "Hồ sơ này thuộc một đơn vị khác.")
+        if doc.PhienBan == d.revision:
+            if body == d.body:
+                return _result("unchanged", d)
+            raise WireError(409, wire.E_CONFLICT,
+                            f"Hồ sơ {d.ma_ho_so or doc.ClientId} đã có phiên bản {d.revision} "
+                            "với nội dung khác; cần cán bộ giám sát kiểm tra.")
+        if doc.PhienBan < d.revision:
+            return _result("stale", d)
+        if d.ma_ho_so and ma_ho_so != d.ma_ho_so:
+            raise WireError(409, wire.E_CONFLICT,
+                            f"Không được đổi mã hồ sơ {d.ma_ho_so} (mã in trên giấy biên nhận).")
+        _check_code_free(s, ma_ho_so, doc.ClientId)
+        _check_blobs(s, agency_code, shas)
+        previous_status = json.loads(d.body).get("TrangThaiHoSo")
+        d.ma_ho_so = ma_ho_so or None
+        d.revision, d.body = doc.PhienBan, body
+        d.procedure_code, d.procedure_name = doc.MaTTHC, doc.TenTTHC
+        d.updated_at = utcnow()
+        s.add(DossierRevision(dossier_id=d.id, revision=doc.PhienBan, body=body))
+        # A status the station changed (e.g. returned to the citizen) applies; one it
+        # merely carried over must not undo what the processing side has done since.
+        if "TrangThaiHoSo" in doc.model_fields_set and doc.TrangThaiHoSo != previous_status:
+            d.status = doc.TrangThaiHoSo
+            s.add(Progress(dossier_id=d.id, status=d.status, at=national_now(),
+                           note=STATUS_LABELS[d.status], source="station"))
+        s.flush()
+        return _result("updated", d)
+
+    _check_code_free(s, ma_ho_so, doc.ClientId)
+    _check_blobs(s, agency_code, shas)
+    at = _national_or_now(doc.NgayTiepNhan)
+    d = Dossier(client_id=doc.ClientId, agency_code=agency_code, station_id=station_id,
+                ma_ho_so=ma_ho_so or None, revision=doc.PhienBan, body=body,
+                status=doc.TrangThaiHoSo, procedure_code=doc.MaTTHC,
+                procedure_name=doc.TenTTHC, received_at=doc.NgayTiepNhan)
+    s.add(d)
+    s.flush()
+    s.add(DossierRevision(dossier_id=d.id, revision=doc.PhienBan, body=body))
+    note = "Tiếp nhận hồ sơ" if d.status == 2 else STATUS_LABELS[d.status]
+    s.add(Progress(dossier_id=d.id, status=d.status, at=at, note=note, source="station"))
+    append_change(s, d, d.status, at, note)
+    return _result("created", d)
+
+
+def record_event(state: GatewayState, event: wire.EventIn, agency_code: str) -> str:
+    """Store a lifecycle event once; returns `created` or `unchanged`."""
+    if not NATIONAL.match(event.ThoiDiem):
+        raise _invalid("ThoiDiem phải có dạng yyyyMMddHHmmss.")
+    if event.TrangThaiHoSo is not None and event.TrangThaiHoSo not in STATUS_LABELS:
+        raise _invalid("TrangThaiHoSo phải từ 1 đến 10.")
+    body = canonical_json(event.model_dump(mode="json"))
+
+    def attempt() -> str:
+        with state.sessions.begin() as s:
+            known = s.get(Event, event.EventId)
+            if known is not None:
+                if known.body == body:
+                    return "unchanged"
+                raise WireError(409, wire.E_CONFLICT,
+                                "Sự kiện này đã được ghi nhận với nội dung khác.")
+            d = s.scalar(select(Dossier).where(Dossier.client_id == event.ClientId))
+            if d is None:
+                raise WireError(404, wire.E_UNKNOWN_DOSSIER,
+                                "Cổng tỉnh chưa có hồ sơ của sự kiện này; hãy gửi hồ sơ trước.")
+            if d.agency_code != agency_code:
+                raise WireError(403, wire.E_AGENCY, "Hồ sơ này thuộc một đơn vị khác.")
+            if event.MaHoSo and d.ma_ho_so and event.MaHoSo != d.ma_ho_so:
+                raise _invalid("MaHoSo của sự kiện không khớp với hồ sơ.")
+            s.add(Event(event_id=event.EventId, dossier_id=d.id, body=body))
+            status = event.TrangThaiHoSo or d.status
+            s.add(Progress(dossier_id=d.id, status=status, at=event.ThoiDiem,
+                           actor=event.NguoiXuLy, note=event.NoiDung or event.Loai,
+                           source="event", event_id=event.EventId))
+            # The station made this change itself: no echo into its change feed.
+            if event.TrangThaiHoSo is not None:
+                d.status = event.TrangThaiHoSo
+                d.updated_at = utcnow()
+            s.flush()
+            return "created"
+
+    return retrying(attempt)
+
+
+class StatusError(ValueError):
+    """A refused processing-status change, with a Vietnamese message."""
+
+
+def set_status(state: GatewayState, key: str, status: int, *, note: str = "",
+               actor: str = "", new_appointment: str = "") -> wire.Change:
+    """The processing side moves a dossier (by MaHoSo or ClientId); appends to the feed."""
+    if status not in STATUS_LABELS:
+        raise StatusError(f"Trạng thái “{status}” không hợp lệ: phải là số từ 1 đến 10 "
+                          "(4 đang xử lý, 5 yêu cầu bổ sung, 9 có kết quả, 10 đã trả kết quả…).")
+    key = key.strip()
+    with state.sessions.begin() as s:
+        d = s.scalar(select(Dossier).where(
+            (Dossier.ma_ho_so == key) | (Dossier.client_id == key)))
+        if d is None:
+            raise StatusError(f"Không tìm thấy hồ sơ có mã “{key}” trên cổng tỉnh.")
+        now = national_now()
+        d.status = status
+        d.updated_at = utcnow()
+        text_note = note.strip() or STATUS_LABELS[status]
+        s.add(Progress(dossier_id=d.id, status=status, at=now, actor=actor[:50],
+                       note=text_note, source="gateway"))
+        change = append_change(s, d, status, now, text_note, actor,
+                               result_ready_at=now if status == 9 else "",
+                               new_appointment=new_appointment)
+        return _wire_change(change)
+
+
+def _wire_change(c: Change) -> wire.Change:
+    return wire.Change(seq=c.seq, ClientId=c.client_id, MaHoSo=c.ma_ho_so,
+                       TrangThaiHoSo=c.status, ThoiDiem=c.at, NoiDungXuLy=c.note,
+                       NguoiXuLy=c.actor, NgayCoKetQua=c.result_ready_at,
+                       NgayHenTraMoi=c.new_appointment)
+
+
+def changes_since(state: GatewayState, agency_code: str, since: int,
+                  limit: int) -> wire.ChangesBody:
+    with state.sessions() as s:
+        rows = s.scalars(select(Change).where(Change.agency_code == agency_code,
+                                              Change.seq > since)
+                         .order_by(Change.seq).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return wire.ChangesBody(changes=[_wire_change(c) for c in rows],
+                            cursor=rows[-1].seq if rows else since, more=more)
+
+
+@dataclass(frozen=True)
+class DossierRow:
+    id: int
+    client_id: str
+    ma_ho_so: str
+    agency_code: str
+    revision: int
+    status: int
+    procedure_code: str
+    procedure_name: str
+    received_at: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, str(self.status))
+
+
+def list_dossiers(state: GatewayState, agency_code: str | None = None,
+                  limit: int = 500) -> list[DossierRow]:
+    with state.sessions() as s:
+        q = select(Dossier).order_by(Dossier.id.desc()).limit(limit)
+        if agency_code:
+            q = q.where(Dossier.agency_code == agency_code)
+        return [DossierRow(d.id, d.client_id, d.ma_ho_so or "", d.agency_code, d.revision,
+                           d.status, d.procedure_code, d.procedure_name, d.received_at)
+                for d in s.scalars(q)]

@@ -1,0 +1,64 @@
+"""Everything a running gateway holds: settings, database, blob store, admin token."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from provincial_gateway.blobstore import BlobStore
+from provincial_gateway.config import DEFAULT_CATALOG, GatewayConfig
+from provincial_gateway.db import create_schema, make_engine, make_sessions
+
+if TYPE_CHECKING:
+    from provincial_gateway.faults import FaultPlan
+
+log = logging.getLogger("provincial_gateway")
+
+
+@dataclass
+class GatewayState:
+    config: GatewayConfig
+    engine: Engine
+    sessions: sessionmaker
+    blobs: BlobStore
+    admin_token: str
+    # One lock per tus upload: a HEAD must not truncate what a PATCH is writing.
+    upload_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def upload_lock(self, upload_id: str) -> asyncio.Lock:
+        return self.upload_locks.setdefault(upload_id, asyncio.Lock())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_state(config: GatewayConfig, *, load_catalog: bool = True) -> GatewayState:
+    """Open (and create) the database and the stores; import the catalog if configured."""
+    from provincial_gateway import refdata
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    create_schema(engine)
+    state = GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
+                         blobs=BlobStore(config.data_dir),
+                         admin_token=config.resolve_admin_token())
+    if load_catalog:
+        if config.catalog_file is not None:
+            refdata.import_catalog(state, config.catalog_file)
+        elif refdata.get_catalog(state) is None and DEFAULT_CATALOG.is_file():
+            refdata.import_catalog(state, DEFAULT_CATALOG)
+    return state
+
+
+def gateway_state(request: Request) -> GatewayState:
+    return request.app.state.gateway
+
+
+def fault_plan(request: Request) -> FaultPlan:
+    return request.app.state.faults
