@@ -70,7 +70,7 @@ def _profile_from_row(row: ScanProfileRow) -> ScanProfile:
                        duplex=row.duplex, page_size=row.page_size, drop_blank=row.drop_blank,
                        deskew=row.deskew, crop_borders=row.crop_borders,
                        jpeg_quality=row.jpeg_quality, locked=row.locked,
-                       paper=row.paper or "auto")
+                       paper=row.paper or "auto", ocr=row.ocr)
 
 
 class DigitizationService:

@@ -284,6 +284,7 @@ class ScanProfileRow(Base):
     jpeg_quality: Mapped[int] = mapped_column(Integer, default=85)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     paper: Mapped[str] = mapped_column(String(10), default="auto")
+    ocr: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -67,6 +67,7 @@ class ProfileEditor(QWidget):
         self.drop_blank = QCheckBox("Bỏ trang trắng")
         self.deskew = QCheckBox("Chỉnh thẳng trang nghiêng")
         self.crop = QCheckBox("Cắt viền đen của máy quét")
+        self.ocr = QCheckBox("Thêm lớp chữ nhận dạng (OCR tiếng Việt) để tìm kiếm được")
         self.quality = QSpinBox()
         self.quality.setRange(50, 100)
         self.quality.setSuffix(" %")
@@ -83,6 +84,7 @@ class ProfileEditor(QWidget):
         form.addRow("", self.drop_blank)
         form.addRow("", self.deskew)
         form.addRow("", self.crop)
+        form.addRow("", self.ocr)
         form.addRow("Chất lượng JPEG:", self.quality)
         form.addRow("", self.locked)
         form.addRow(self.state)
@@ -100,10 +102,11 @@ class ProfileEditor(QWidget):
         self.deskew.setChecked(profile.deskew)
         self.crop.setChecked(profile.crop_borders)
         self.quality.setValue(profile.jpeg_quality)
+        self.ocr.setChecked(profile.ocr)
         self.locked.setChecked(profile.locked)
         editable = self.technician or not profile.locked
         for w in (self.label, self.dpi, self.mode, self.page_size, self.paper, self.duplex,
-                  self.drop_blank, self.deskew, self.crop, self.quality):
+                  self.drop_blank, self.deskew, self.crop, self.quality, self.ocr):
             w.setEnabled(editable)
         self.state.setText(
             "" if editable else "Hồ sơ quét này do kỹ thuật viên khóa: bạn dùng được nhưng "
@@ -117,7 +120,8 @@ class ProfileEditor(QWidget):
             page_size=self.page_size.currentData(), paper=self.paper.currentData(),
             duplex=self.duplex.isChecked(), drop_blank=self.drop_blank.isChecked(),
             deskew=self.deskew.isChecked(), crop_borders=self.crop.isChecked(),
-            jpeg_quality=self.quality.value(), locked=self.locked.isChecked())
+            jpeg_quality=self.quality.value(), ocr=self.ocr.isChecked(),
+            locked=self.locked.isChecked())
 
 
 class ScanSettingsDialog(QDialog):

@@ -541,7 +541,8 @@ class StudioPage(QWidget):
         ws = self.ws
         if not ws.slot(key).pages:
             return
-        self._start(lambda c: self.backend.finish(ws, key, c), self._finished,
+        ocr = self.current_profile().ocr
+        self._start(lambda c: self.backend.finish(ws, key, c, ocr), self._finished,
                     label="Đang tạo tệp PDF…")
 
     def _finished(self, result: object) -> None:

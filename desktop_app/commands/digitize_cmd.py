@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--component", default=None, metavar="TÊN",
                    help="thành phần hồ sơ ghi vào PDF")
     p.add_argument("--clerk", default=None, metavar="TÊN", help="cán bộ số hóa ghi vào PDF")
+    p.add_argument("--ocr", action="store_true",
+                   help="thêm lớp chữ nhận dạng tiếng Việt (cần Tesseract và gói tiếng Việt)")
     p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                    help="số tiến trình xử lý song song (tài liệu khổ lớn vẫn làm lần lượt)")
     p.set_defaults(func=run)
@@ -120,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     _utf8_safe_output()
     try:
         profile = builtin_profile(args.profile)
+        if args.ocr:
+            profile = replace(profile, ocr=True)
         rules = _rules(args.max_mb)
         if args.jobs < 1:
             raise DomainError("Số tiến trình -j phải từ 1 trở lên.", f"--jobs {args.jobs}")

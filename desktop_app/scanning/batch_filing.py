@@ -153,7 +153,7 @@ def file_batch(ctx: AppContext, clerk: ClerkInfo, captured: Sequence[CapturedFil
         pdf_dir.mkdir(parents=True, exist_ok=True)
         fit = assemble_component(pages, pdf_dir,
                                  safe_name(f"{group.dossier_code} {name}"), rules, meta,
-                                 cancel=control.token)
+                                 cancel=control.token, ocr=profile.ocr)
         files = service.store(fit.parts, profile.name)
         service.attach(dossier_id, position, files, clerk, replace_existing=True)
         report.filed.append(FiledComponent(group.dossier_code or "", name, len(pages),

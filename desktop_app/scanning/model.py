@@ -64,6 +64,8 @@ class ScanProfile:
     locked: bool = False
     # Glass or document feeder; "auto" takes the feeder when the device has one.
     paper: str = "auto"
+    # Add an invisible Vietnamese text layer (OCR) when Tesseract is installed.
+    ocr: bool = False
 
     def __post_init__(self) -> None:
         if self.paper not in PAPER_SOURCES:

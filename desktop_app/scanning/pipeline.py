@@ -16,9 +16,11 @@ time, so an A0 map at 300 dpi stays well under 1.5 GB."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import multiprocessing
+import os
 import re
 import shutil
 import tempfile
@@ -415,7 +417,7 @@ class _Variants:
 def assemble_component(pages: Sequence[ProcessedPage], out_dir: Path, base_name: str,
                        rules: DigitizationRules, meta: PdfMetadata,
                        cancel: CancelToken | None = None, *,
-                       scratch_dir: Path | None = None) -> FitResult:
+                       scratch_dir: Path | None = None, ocr: bool = False) -> FitResult:
     """Write ``pages`` as ``out_dir/base_name.pdf``, or as numbered parts
     ``base_name_phan-1-of-3.pdf``… when one file cannot stay under
     ``rules.max_file_bytes`` even at the lowest allowed quality and resolution. Previous
@@ -429,9 +431,51 @@ def assemble_component(pages: Sequence[ProcessedPage], out_dir: Path, base_name:
     allow_pixels(rules)
     scratch = Path(tempfile.mkdtemp(prefix=".motcua-fit-", dir=scratch_dir or out_dir))
     try:
-        return _Fitter(pages, out_dir, base_name, rules, meta, cancel, scratch).run()
+        result = _Fitter(pages, out_dir, base_name, rules, meta, cancel, scratch).run()
+        if ocr:
+            add_text_layers(result, pages, rules, cancel)
+        return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def add_text_layers(result: FitResult, pages: Sequence[ProcessedPage],
+                    rules: DigitizationRules, cancel: CancelToken | None = None) -> None:
+    """Give each written part an invisible Vietnamese text layer (searchable PDF). A part
+    the layer would push over the size limit keeps its pages without it: the limit is the
+    province's, the text layer a convenience."""
+    from desktop_app.scanning.ocr import UNAVAILABLE_VI, add_text_layer, ocr_available
+
+    if not ocr_available():
+        result.actions.append(UNAVAILABLE_VI)
+        return
+    first = 0
+    for i, part in enumerate(result.parts):
+        images = [p.image_path for p in pages[first:first + part.pages]]
+        first += part.pages
+        backup = part.path.with_name(part.path.name + ".before-ocr")
+        shutil.copyfile(part.path, backup)
+        try:
+            report = add_text_layer(part.path, images, cancel=cancel)
+            size = part.path.stat().st_size
+            if size > rules.max_file_bytes:
+                os.replace(backup, part.path)
+                result.actions.append(
+                    f"Tệp {part.path.name}: bỏ lớp chữ nhận dạng vì sẽ vượt giới hạn dung "
+                    "lượng.")
+                continue
+            result.parts[i] = replace(part, bytes=size, sha256=_sha256_of(part.path))
+            result.actions.append(f"{part.path.name}: {report.summary_vi}")
+        finally:
+            backup.unlink(missing_ok=True)
+
+
+def _sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 @dataclass
@@ -637,7 +681,7 @@ def digitize_document(path: Path, out_dir: Path, profile: ScanProfile, rules: Di
             result.blank_dropped = len(pages) - len(kept)
             result.actions.append(f"Bỏ {result.blank_dropped} trang trắng.")
         fit = assemble_component(kept, out_dir, base_name or path.stem, rules, meta, cancel,
-                                 scratch_dir=work)
+                                 scratch_dir=work, ocr=profile.ocr)
         result.parts, result.pages = fit.parts, len(kept)
         result.actions += fit.actions
         result.oversize_pages = fit.oversize_pages

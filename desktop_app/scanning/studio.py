@@ -211,7 +211,8 @@ class StudioBackend:
 
     # --- finishing -----------------------------------------------------------------------
 
-    def finish(self, ws: Workspace, key: str, control: Control) -> FinishResult:
+    def finish(self, ws: Workspace, key: str, control: Control, ocr: bool = False
+               ) -> FinishResult:
         """Assemble the slot's pages into PDF(s) under the size limit, store them, and link
         them when the dossier is already received. Pages leave the workspace only after
         the files are safely stored."""
@@ -237,7 +238,8 @@ class StudioBackend:
         out_dir.mkdir(parents=True)
         control.progress(0, len(pages), "Đang tạo tệp PDF…")
         base = safe_name(f"{self.dossier_code or ''} {slot.label}")
-        fit = assemble_component(pages, out_dir, base, self.rules(), meta, cancel=control.token)
+        fit = assemble_component(pages, out_dir, base, self.rules(), meta, cancel=control.token,
+                                 ocr=ocr)
         files = self.service.store(fit.parts, profile="")
         if self.dossier_id is not None:
             self.service.attach(self.dossier_id, int(key), files, self.clerk,

@@ -363,3 +363,27 @@ def test_engine_output_with_images_is_refused(doc: Doc, tmp_path: Path, fresh_pr
     assert (report.pages_done, report.pages_failed) == (0, 2)
     assert all("lớp chữ riêng" in msg for msg in report.errors.values())
     assert _sha(doc.pdf) == digest
+
+
+@needs_engine
+def test_digitize_with_ocr_profile_gives_a_searchable_pdf_under_the_limit(
+        tmp_path: Path) -> None:
+    """The pipeline's OCR step: same pages, a text layer, the part's hash updated."""
+    from desktop_app.scanning.model import DigitizationRules, PdfMetadata, ScanProfile
+    from desktop_app.scanning.pipeline import digitize_document
+
+    src = tmp_path / "don.png"
+    _page_image(UPPER, UPPER_TOP_PX).save(src, dpi=(DPI, DPI))
+    profile = ScanProfile("ocr", "OCR", dpi=DPI, ocr=True)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "plain").mkdir()
+    result = digitize_document(src, tmp_path / "out", profile, DigitizationRules(),
+                               PdfMetadata(title="don"))
+    assert result.ok, result.error_vi
+    [part] = result.parts
+    assert part.sha256 == _sha(part.path) and part.bytes == part.path.stat().st_size
+    assert "Nguyễn" in _nfc(_text(part.path, 0))
+    assert any("lớp chữ nhận dạng" in a for a in result.actions)
+    plain = digitize_document(src, tmp_path / "plain", ScanProfile("p", "P", dpi=DPI),
+                              DigitizationRules(), PdfMetadata(title="don"))
+    assert _text(plain.parts[0].path, 0).strip() == ""

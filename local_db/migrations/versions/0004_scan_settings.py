@@ -1,4 +1,4 @@
-"""paper source per scan profile; hot folders in the station settings
+"""paper source and OCR per scan profile; hot folders in the station settings
 
 Revision ID: 0004
 Revises: 0003
@@ -20,6 +20,8 @@ def upgrade() -> None:
     with op.batch_alter_table("scan_profiles") as batch:
         batch.add_column(sa.Column("paper", sa.String(length=10), nullable=False,
                                    server_default="auto"))
+        batch.add_column(sa.Column("ocr", sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
     with op.batch_alter_table("station_settings") as batch:
         batch.add_column(sa.Column("hot_folders", sa.JSON(), nullable=False,
                                    server_default="[]"))
@@ -29,4 +31,5 @@ def downgrade() -> None:
     with op.batch_alter_table("station_settings") as batch:
         batch.drop_column("hot_folders")
     with op.batch_alter_table("scan_profiles") as batch:
+        batch.drop_column("ocr")
         batch.drop_column("paper")
