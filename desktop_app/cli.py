@@ -8,7 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from desktop_app.commands import calendar_cmd, demo_cmd, digitize_cmd, id_qr_cmd
+from desktop_app import __version__
+from desktop_app.commands import calendar_cmd, demo_cmd, digitize_cmd, id_qr_cmd, sync_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Chạy không tham số để mở giao diện.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="ghi nhật ký chi tiết")
+    parser.add_argument("--version", action="version", version=f"motcua {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="LỆNH")
     gui = sub.add_parser("gui", help="mở giao diện quầy (mặc định)")
     gui.set_defaults(func=_run_gui)
@@ -25,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     calendar_cmd.add_parsers(sub)
     id_qr_cmd.add_parsers(sub)
     digitize_cmd.add_parsers(sub)
+    sync_cmd.add_parsers(sub)
     return parser
 
 

@@ -142,6 +142,14 @@ def ensure_blob(session: Session, sha256: str, size: int, media_type: str, now: 
     return blob
 
 
+def get_blob(session: Session, sha256: str) -> Blob | None:
+    return session.get(Blob, sha256)
+
+
+def dossier_by_uuid(session: Session, uuid: str) -> Dossier | None:
+    return session.scalar(select(Dossier).where(Dossier.uuid == uuid))
+
+
 def add_outbox(
     session: Session,
     entity_type: str,

@@ -1,0 +1,166 @@
+"""`motcua sync`: drain the outbox headless (technicians, scheduled tasks), and the USB
+bundle for a commune without a link; `motcua gateway`: the reference provincial gateway."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+from desktop_app.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+EXIT_DRAINED = 0
+EXIT_LEFT = 1  # link down or items waiting for a retry
+EXIT_USAGE = 2  # not configured, bad arguments
+EXIT_AUTH = 3  # the gateway refused the station's token
+EXIT_REFUSED = 4  # items the gateway refused for good: a supervisor must look
+
+MAX_ROUNDS = 20
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "sync", help="đồng bộ hồ sơ với hệ thống một cửa của tỉnh",
+        description="Gửi hàng đợi (tệp, hồ sơ, sự kiện) lên hệ thống tỉnh và nhận trạng thái. "
+        "Mã thoát: 0 đã gửi hết; 1 còn mục chờ (mất mạng, thử lại sau); 2 chưa cấu hình; "
+        "3 mã xác thực bị từ chối; 4 có mục bị tỉnh từ chối, cần lãnh đạo xem.")
+    p.add_argument("--once", action="store_true",
+                   help="gửi hết hàng đợi một lượt rồi thoát (cho tác vụ định kỳ)")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+    p.add_argument("--data-dir", type=Path, default=None, help="thư mục dữ liệu")
+    p.add_argument("--no-pull", action="store_true", help="chỉ gửi, không nhận trạng thái")
+    p.add_argument("--retry-refused", action="store_true",
+                   help="gửi lại cả các mục đã bị từ chối (sau khi đã xử lý nguyên nhân)")
+    p.add_argument("--set-token", metavar="MÃ", default=None,
+                   help="lưu mã xác thực của quầy (vào kho khóa của hệ điều hành nếu có)")
+    p.add_argument("--export-bundle", type=Path, metavar="TỆP", default=None,
+                   help="xuất các hồ sơ chưa gửi ra gói mã hóa (chép sang USB)")
+    p.add_argument("--import-bundle", type=Path, metavar="TỆP", default=None,
+                   help="chuyển một gói từ USB lên hệ thống tỉnh qua máy có mạng này")
+    p.set_defaults(func=run)
+
+    g = sub.add_parser("gateway", help="chạy hệ thống tỉnh mẫu (đào tạo, kiểm thử)",
+                       add_help=False)
+    g.add_argument("rest", nargs=argparse.REMAINDER)
+    g.set_defaults(func=_gateway)
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from provincial_gateway.admin_cli import main as gateway_main
+
+    return int(gateway_main(args.rest or ["serve"]) or 0)
+
+
+def _out(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        print(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop_app.context import open_context
+
+    ctx = open_context(args.data_dir, load_sample_catalog=False)
+    try:
+        return _run(args, ctx)
+    except DomainError as exc:
+        print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
+        log.error("sync command failed: %s", exc.detail)
+        return EXIT_USAGE
+    finally:
+        ctx.close()
+
+
+def _run(args: argparse.Namespace, ctx: object) -> int:
+    from desktop_app.context import AppContext
+    from desktop_app.sync.service import SyncService
+
+    assert isinstance(ctx, AppContext)
+    service = SyncService(ctx)
+    if args.set_token is not None:
+        where = service.set_token(args.set_token)
+        print("Đã lưu mã xác thực của quầy " +
+              ("vào kho khóa của hệ điều hành." if where == "keyring" else f"vào {where}."))
+        return EXIT_DRAINED
+    if args.export_bundle is not None:
+        from desktop_app.sync.usb_bundle import export_bundle
+
+        summary = export_bundle(ctx, service, args.export_bundle)
+        _out(args, asdict(summary), summary.text_vi)
+        return EXIT_DRAINED
+    if args.import_bundle is not None:
+        client = service.client()
+        receipt = client.post_bundle(args.import_bundle.read_bytes())
+        _out(args, receipt.model_dump(),
+             f"Tỉnh đã nhận gói {receipt.bundle_id}: {receipt.dossiers} hồ sơ "
+             f"({receipt.created} mới, {receipt.unchanged} đã có), {receipt.files} tệp.")
+        return EXIT_REFUSED if receipt.conflicts else EXIT_DRAINED
+    if not args.once:
+        return _forever(service)
+    return _once(args, service)
+
+
+def _once(args: argparse.Namespace, service: object) -> int:
+    from desktop_app.sync.service import SyncService
+
+    assert isinstance(service, SyncService)
+    service.retry(include_refused=args.retry_refused)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    engine = service.engine()
+    totals: dict[str, int] = {}
+    report = None
+    for _ in range(MAX_ROUNDS):
+        report = engine.run_once(cancelled=stop.is_set, pull=not args.no_pull)
+        for key in ("files_uploaded", "files_already_there", "bytes_sent", "dossiers_sent",
+                    "events_sent", "changes_pulled"):
+            totals[key] = totals.get(key, 0) + int(getattr(report, key))
+        if report.auth_failed or not report.online or stop.is_set():
+            break
+        status = service.status()
+        if status.pending == 0 or report.pushed == 0:
+            break
+        service.retry()  # items that waited on their files are due again now
+    assert report is not None
+    status = service.status()
+    if report.online and not report.auth_failed and status.pending == 0:
+        service.record_success()
+    data = {**totals, "online": report.online, "auth_failed": report.auth_failed,
+            "pending": status.pending, "refused": status.refused,
+            "clock_skew_s": report.clock_skew_s, "errors": report.errors}
+    text = (f"Đã gửi {totals.get('dossiers_sent', 0)} hồ sơ, "
+            f"{totals.get('files_uploaded', 0)} tệp, {totals.get('events_sent', 0)} sự kiện; "
+            f"nhận {totals.get('changes_pulled', 0)} thay đổi trạng thái. "
+            f"Còn chờ: {status.pending}; bị từ chối: {status.refused}.")
+    if report.errors:
+        text += "\n" + "\n".join(f"- {e}" for e in dict.fromkeys(report.errors))
+    _out(args, data, text)
+    if report.auth_failed:
+        return EXIT_AUTH
+    if status.pending:
+        return EXIT_LEFT
+    return EXIT_REFUSED if status.refused else EXIT_DRAINED
+
+
+def _forever(service: object) -> int:
+    from desktop_app.sync.service import SyncService
+    from desktop_app.sync.worker import SyncWorker
+
+    assert isinstance(service, SyncService)
+    worker = SyncWorker(service)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker.start()
+    print("Đang đồng bộ liên tục; nhấn Ctrl+C để dừng.")
+    stop.wait()
+    worker.stop()
+    return EXIT_DRAINED

@@ -1,0 +1,235 @@
+"""HTTP connector to the provincial gateway (wire contract v1, `wire.py`).
+
+Only the expected status with a JSON body that validates counts as an answer: a captive
+portal's `200 text/html` or a body cut short by the link is a transport failure, retried
+later like a timeout. Every request has a timeout (the commune link stalls for minutes)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from pydantic import BaseModel, ValidationError
+
+from desktop_app import __version__
+from desktop_app.domain.errors import DomainError
+from desktop_app.sync import wire
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+CONNECT_TIMEOUT_S = 15.0
+READ_TIMEOUT_S = 60.0
+
+
+class SyncError(DomainError):
+    """Base of every sync failure; ``retry`` says whether backing off and trying again
+    can help."""
+
+    retry = True
+
+
+class LinkDown(SyncError):
+    """No answer: connection refused or cut, timeout, TLS failure, captive portal."""
+
+
+class ServerBusy(SyncError):
+    """5xx or 429: the gateway is there but cannot take the request now."""
+
+
+class AuthFailed(SyncError):
+    retry = False
+
+
+class Refused(SyncError):
+    """The gateway answered and refused this item for good (conflict, wrong agency,
+    invalid body): a supervisor has to look at it."""
+
+    retry = False
+
+    def __init__(self, message_vi: str, detail: str, status: int, body: dict[str, Any]
+                 ) -> None:
+        super().__init__(message_vi, detail)
+        self.status = status
+        self.body = body
+
+
+class MissingBlobs(SyncError):
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__("Tỉnh chưa có đủ tệp của hồ sơ; sẽ gửi tệp trước.",
+                         f"gateway lacks {len(missing)} blob(s)")
+        self.missing = missing
+
+
+class NotYet(SyncError):
+    """The gateway does not know the dossier an event belongs to yet."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A conditional GET: ``body`` is None when the gateway answered 304."""
+
+    body: BaseModel | None
+    etag: str
+
+
+class GatewayClient:
+    def __init__(self, base_url: str, token: str, ca_bundle: str = "",
+                 timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = f"motcua-offline/{__version__}"
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        # A provincial CA bundle replaces the system store; verification is never off.
+        self.session.verify = ca_bundle or True
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    # --- transport -----------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            return self.session.request(method, self.url(path), **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise LinkDown("Không xác thực được chứng chỉ bảo mật của hệ thống tỉnh. Hãy "
+                           "báo kỹ thuật viên kiểm tra chứng chỉ (CA) và đồng hồ máy.",
+                           f"{method} {path}: TLS error {exc}") from exc
+        except requests.exceptions.Timeout as exc:
+            raise LinkDown("Đường truyền quá chậm, hết thời gian chờ; sẽ thử lại.",
+                           f"{method} {path}: timeout {exc}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise LinkDown("Không kết nối được hệ thống một cửa của tỉnh; sẽ thử lại khi "
+                           "có mạng.", f"{method} {path}: {type(exc).__name__}: {exc}"
+                           ) from exc
+
+    @staticmethod
+    def _json(resp: requests.Response, what: str) -> dict[str, Any]:
+        ctype = resp.headers.get("Content-Type", "")
+        if not ctype.startswith("application/json"):
+            raise LinkDown(
+                "Mạng đang chuyển hướng sang một trang khác (có thể là trang đăng nhập "
+                "Wi-Fi); chưa gửi được.",
+                f"{what}: HTTP {resp.status_code} with {ctype or 'no content type'}, "
+                f"{len(resp.content)} bytes")
+        try:
+            data = resp.json()
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise LinkDown("Câu trả lời của hệ thống tỉnh bị cắt giữa chừng; sẽ thử lại.",
+                           f"{what}: HTTP {resp.status_code}, unparsable JSON "
+                           f"({len(resp.content)} bytes)") from exc
+        if not isinstance(data, dict):
+            raise LinkDown("Câu trả lời của hệ thống tỉnh không đúng định dạng; sẽ thử lại.",
+                           f"{what}: JSON is {type(data).__name__}, not an object")
+        return data
+
+    def _model(self, model: type[M], resp: requests.Response, what: str) -> M:
+        data = self._json(resp, what)
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise LinkDown("Câu trả lời của hệ thống tỉnh không đúng định dạng; sẽ thử lại.",
+                           f"{what}: body does not match {model.__name__}: "
+                           f"{exc.error_count()} error(s)") from exc
+
+    def _fail(self, resp: requests.Response, what: str) -> SyncError:
+        """The exception for an unexpected status."""
+        status = resp.status_code
+        if status >= 500 or status == 429:
+            return ServerBusy("Hệ thống một cửa của tỉnh đang bận hoặc bảo trì; sẽ thử lại.",
+                              f"{what}: HTTP {status}")
+        try:
+            body = self._json(resp, what)
+        except LinkDown as exc:
+            return exc
+        code = str(body.get("code", ""))
+        if status == 401:
+            return AuthFailed(
+                "Hệ thống tỉnh không chấp nhận mã xác thực của quầy này (có thể đã bị thu "
+                "hồi). Đồng bộ đã dừng; hãy báo kỹ thuật viên cấp lại mã.",
+                f"{what}: HTTP 401 {code}")
+        if status == 422 and code == wire.E_MISSING_BLOBS:
+            return MissingBlobs([str(x) for x in body.get("missing", [])])
+        if status == 404 and code == wire.E_UNKNOWN_DOSSIER:
+            return NotYet("Hồ sơ chưa lên tỉnh; sự kiện sẽ gửi sau.", f"{what}: 404 {code}")
+        if status == 409:
+            msg = ("Hồ sơ đã có trên hệ thống tỉnh với nội dung khác. Cần lãnh đạo bộ phận "
+                   "một cửa xem xét; dữ liệu trên máy vẫn giữ nguyên.")
+        elif status == 403 and code == wire.E_AGENCY:
+            msg = ("Hệ thống tỉnh từ chối: mã cơ quan của hồ sơ không phải của quầy này. "
+                   "Hãy báo kỹ thuật viên kiểm tra cấu hình quầy.")
+        else:
+            msg = str(body.get("message") or "Hệ thống tỉnh từ chối yêu cầu.")
+        return Refused(msg, f"{what}: HTTP {status} {code}", status, body)
+
+    # --- endpoints -----------------------------------------------------------------------
+
+    def health(self) -> wire.Health:
+        resp = self.request("GET", wire.HEALTH, timeout=(CONNECT_TIMEOUT_S, 20.0))
+        if resp.status_code != 200:
+            raise self._fail(resp, "health")
+        return self._model(wire.Health, resp, "health")
+
+    def missing_blobs(self, hashes: list[str]) -> set[str]:
+        out: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            resp = self.request("POST", wire.BLOBS_MISSING, json={"sha256": chunk})
+            if resp.status_code != 200:
+                raise self._fail(resp, "blobs/missing")
+            out |= set(self._model(wire.MissingBlobsResponse, resp, "blobs/missing").missing)
+        return out
+
+    def put_dossier(self, document: dict[str, Any]) -> wire.DossierAck:
+        client_id = str(document["ClientId"])
+        path = wire.DOSSIER.format(client_id=client_id)
+        resp = self.request("PUT", path, json=document)
+        if resp.status_code not in (200, 201):
+            raise self._fail(resp, f"PUT dossier {client_id}")
+        ack = self._model(wire.DossierAck, resp, f"PUT dossier {client_id}")
+        if ack.ClientId != client_id:
+            raise LinkDown("Câu trả lời của hệ thống tỉnh không khớp hồ sơ đã gửi; sẽ thử lại.",
+                           f"PUT dossier {client_id}: ack for {ack.ClientId}")
+        return ack
+
+    def post_event(self, event: dict[str, Any]) -> wire.EventAck:
+        resp = self.request("POST", wire.EVENTS, json=event)
+        if resp.status_code not in (200, 201):
+            raise self._fail(resp, f"event {event.get('EventId')}")
+        ack = self._model(wire.EventAck, resp, "event")
+        if ack.EventId != event.get("EventId"):
+            raise LinkDown("Câu trả lời của hệ thống tỉnh không khớp sự kiện đã gửi.",
+                           f"event ack for {ack.EventId}")
+        return ack
+
+    def changes(self, since: int, limit: int = 200) -> wire.ChangesBody:
+        resp = self.request("GET", wire.CHANGES, params={"since": since, "limit": limit})
+        if resp.status_code != 200:
+            raise self._fail(resp, "changes")
+        return self._model(wire.ChangesBody, resp, "changes")
+
+    def fetch(self, path: str, model: type[M], etag: str = "") -> Fetched:
+        headers = {"If-None-Match": etag} if etag else {}
+        resp = self.request("GET", path, headers=headers)
+        if resp.status_code == 304:
+            return Fetched(None, etag)
+        if resp.status_code != 200:
+            raise self._fail(resp, path)
+        return Fetched(self._model(model, resp, path), resp.headers.get("ETag", ""))
+
+    def post_bundle(self, data: bytes) -> wire.BundleReceipt:
+        resp = self.request("POST", wire.BUNDLES, data=data,
+                            headers={"Content-Type": "application/octet-stream"},
+                            timeout=(CONNECT_TIMEOUT_S, 600.0))
+        if resp.status_code not in (200, 201):
+            raise self._fail(resp, "bundle")
+        return self._model(wire.BundleReceipt, resp, "bundle")

@@ -1,0 +1,76 @@
+"""The station token: in the OS keyring where one exists (Windows Credential Manager,
+Secret Service), otherwise in a file readable only by the account running the app.
+
+The token never goes into the database, logs or support bundles."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SERVICE = "motcua-offline"
+TOKEN_ENV = "MOTCUA_STATION_TOKEN"
+
+
+def _keyring():  # type: ignore[no-untyped-def]
+    """The keyring module when a real backend is configured, else None."""
+    if os.environ.get("MOTCUA_NO_KEYRING"):
+        return None
+    try:
+        import keyring
+        from keyring.backends import fail, null
+    except Exception:  # keyring missing or broken: the file fallback still works
+        return None
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring | null.Keyring):
+        return None
+    return keyring
+
+
+class TokenStore:
+    def __init__(self, data_dir: Path, account: str) -> None:
+        self.file = data_dir / "secrets" / f"{account}.token"
+        self.account = account
+
+    def get(self) -> str:
+        env = os.environ.get(TOKEN_ENV, "").strip()
+        if env:
+            return env
+        kr = _keyring()
+        if kr is not None:
+            try:
+                value = kr.get_password(SERVICE, self.account)
+            except Exception as exc:  # a locked or broken keyring must not stop the app
+                log.warning("keyring read failed (%s); trying the token file",
+                            type(exc).__name__)
+            else:
+                if value:
+                    return str(value)
+        try:
+            return self.file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return ""
+
+    def set(self, token: str) -> str:
+        """Store the token; returns where ("keyring" or the file path)."""
+        kr = _keyring()
+        if kr is not None:
+            try:
+                kr.set_password(SERVICE, self.account, token)
+                self.file.unlink(missing_ok=True)
+                return "keyring"
+            except Exception as exc:
+                log.warning("keyring write failed (%s); using the token file",
+                            type(exc).__name__)
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(token)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.file)
+        return str(self.file)

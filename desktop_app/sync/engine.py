@@ -1,0 +1,360 @@
+"""One sync run: push the outbox (files the gateway lacks, then dossiers, then events),
+then pull (status changes, catalog, holiday overrides, clerk accounts).
+
+Every step is idempotent and every state change is committed before the next request,
+so the process may be killed at any instruction: the next run picks up where the last
+one stopped, re-sending at most the request that was in flight (the gateway answers an
+identical resend as ``unchanged``)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from desktop_app.context import AppContext
+from desktop_app.sync.client import (
+    AuthFailed,
+    GatewayClient,
+    LinkDown,
+    MissingBlobs,
+    NotYet,
+    Refused,
+    SyncError,
+)
+from desktop_app.sync.national import file_hashes
+from desktop_app.sync.pull import Puller
+from desktop_app.sync.tus_upload import DEFAULT_CHUNK, TusUploader, UploadCancelled
+from local_db import outbox
+from local_db import repositories as repo
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_S = 30.0
+BACKOFF_CAP_S = 3600.0
+LEASE_S = 120.0
+UPLOAD_LEASE_S = 600.0
+_VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
+    """Exponential with ±50 % jitter, so a hundred stations coming back online after an
+    outage do not hit the gateway in step."""
+    r = (rng or random).uniform(0.5, 1.5)
+    return min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** min(attempts, 12))) * r
+
+
+@dataclass
+class SyncReport:
+    online: bool = False
+    server_time: str = ""
+    clock_skew_s: float | None = None
+    files_uploaded: int = 0
+    files_already_there: int = 0
+    bytes_sent: int = 0
+    dossiers_sent: int = 0
+    events_sent: int = 0
+    refused: int = 0
+    retry_later: int = 0
+    changes_pulled: int = 0
+    catalog_updated: bool = False
+    calendar_updated: bool = False
+    clerks_updated: int = 0
+    auth_failed: bool = False
+    errors: list[str] = field(default_factory=list)  # Vietnamese, for the clerk
+    seconds: float = 0.0
+
+    @property
+    def pushed(self) -> int:
+        return self.files_uploaded + self.dossiers_sent + self.events_sent
+
+
+Cancelled = Callable[[], bool]
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+class SyncEngine:
+    def __init__(self, ctx: AppContext, client: GatewayClient, holder: str, *,
+                 chunk_size: int = DEFAULT_CHUNK, rng: random.Random | None = None) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.holder = holder
+        self.uploader = TusUploader(client, chunk_size)
+        self.rng = rng or random.Random()
+        self.puller = Puller(ctx, client)
+
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    # --- the run -------------------------------------------------------------------------
+
+    def run_once(self, cancelled: Cancelled = lambda: False, progress: Progress | None = None,
+                 pull: bool = True) -> SyncReport:
+        started = time.monotonic()
+        report = SyncReport()
+        try:
+            health = self.client.health()
+            report.online = True
+            report.server_time = health.server_time
+            report.clock_skew_s = _skew(health.server_time, self.now())
+            self.push_files(report, cancelled, progress)
+            self.push_dossiers(report, cancelled, progress)
+            self.push_events(report, cancelled)
+            if pull and not cancelled():
+                self.puller.pull(report)
+        except AuthFailed as exc:
+            report.auth_failed = True
+            report.errors.append(exc.message_vi)
+            log.error("sync stopped: %s", exc.detail)
+        except LinkDown as exc:
+            report.errors.append(exc.message_vi)
+            log.info("sync: link down: %s", exc.detail)
+        except UploadCancelled:
+            log.info("sync cancelled")
+        report.seconds = time.monotonic() - started
+        log.info("sync run: %d files (%d already there), %d dossiers, %d events, %d refused, "
+                 "%d retry later, %d changes pulled, %.1f s", report.files_uploaded,
+                 report.files_already_there, report.dossiers_sent, report.events_sent,
+                 report.refused, report.retry_later, report.changes_pulled, report.seconds)
+        return report
+
+    # --- item outcomes -------------------------------------------------------------------
+
+    def _retry(self, entry_id: int, attempts: int, exc: SyncError, report: SyncReport,
+               soon: bool = False) -> None:
+        delay = 5.0 if soon else backoff_delay(attempts, self.rng)
+        with self.ctx.db.write() as s:
+            outbox.mark_retry(s, entry_id, self.now(), exc.message_vi, delay,
+                              count_attempt=not soon)
+        report.retry_later += 1
+
+    def _refuse(self, entry_id: int, entity_type: str, entity_id: str, exc: Refused,
+                report: SyncReport) -> None:
+        now = self.now()
+        with self.ctx.db.write() as s:
+            outbox.mark_refused(s, entry_id, now, exc.message_vi,
+                                {"status": exc.status, **exc.body})
+            repo.add_audit(s, now, None, "sync_refused", entity_type, entity_id,
+                           {"status": exc.status, "code": exc.body.get("code", ""),
+                            "outbox": entry_id})
+        report.refused += 1
+        report.errors.append(exc.message_vi)
+        log.warning("outbox %d refused: %s", entry_id, exc.detail)
+
+    def _claim(self, entry_id: int, lease_s: float = LEASE_S) -> bool:
+        with self.ctx.db.write() as s:
+            return outbox.claim(s, entry_id, self.holder, self.now(), lease_s)
+
+    # --- files ---------------------------------------------------------------------------
+
+    def push_files(self, report: SyncReport, cancelled: Cancelled,
+                   progress: Progress | None) -> None:
+        with self.ctx.db.read() as s:
+            items = [(e.id, e.entity_id, e.attempts, e.upload_url, dict(e.payload))
+                     for e in outbox.due(s, "file", self.now(), limit=1000)]
+        if not items:
+            return
+        hashes = sorted({sha for _, sha, _, _, _ in items})
+        missing = self.client.missing_blobs(hashes)
+        done: set[str] = set()
+        with self.ctx.db.write() as s:
+            for entry_id, sha, _, _, _ in items:
+                if sha not in missing:
+                    outbox.mark_sent(s, entry_id, self.now(), {"result": "already_there"})
+                    report.files_already_there += 1
+        total = len(missing)
+        for n, (entry_id, sha, attempts, url, payload) in enumerate(
+                [i for i in items if i[1] in missing], 1):
+            if cancelled():
+                raise UploadCancelled("Đã dừng.", "cancelled")
+            if sha in done:
+                with self.ctx.db.write() as s:
+                    outbox.mark_sent(s, entry_id, self.now(), {"result": "same_blob"})
+                continue
+            if not self._claim(entry_id, UPLOAD_LEASE_S):
+                continue
+            path = self.ctx.blobs.path_for(sha)
+            if not path.exists():
+                exc = Refused("Tệp của hồ sơ không còn trên máy này; hãy báo kỹ thuật viên.",
+                              f"blob {sha} missing from the local store", 0,
+                              {"code": "local_blob_missing"})
+                self._refuse(entry_id, "file", sha, exc, report)
+                continue
+
+            def remember(new_url: str, entry_id: int = entry_id) -> None:
+                with self.ctx.db.write() as s:
+                    outbox.set_upload_url(s, entry_id, new_url)
+
+            def moved(offset: int, size: int, n: int = n) -> None:
+                if progress:
+                    progress(f"Đang gửi tệp {n}/{total}", offset, size)
+
+            try:
+                result = self.uploader.upload(
+                    path, sha, filename=str(payload.get("file_name", "")), url=url,
+                    on_url=remember, progress=moved, cancelled=cancelled)
+            except Refused as exc:
+                # The whole file did not match its hash on arrival: start afresh next time.
+                with self.ctx.db.write() as s:
+                    outbox.set_upload_url(s, entry_id, "")
+                self._retry(entry_id, attempts, exc, report)
+                continue
+            except (LinkDown, AuthFailed, UploadCancelled):
+                with self.ctx.db.write() as s:
+                    outbox.mark_retry(s, entry_id, self.now(), "Mất kết nối khi đang gửi tệp.",
+                                      backoff_delay(0, self.rng), count_attempt=False)
+                raise
+            except SyncError as exc:
+                self._retry(entry_id, attempts, exc, report)
+                continue
+            report.bytes_sent += result.sent_bytes
+            with self.ctx.db.write() as s:
+                outbox.mark_sent(s, entry_id, self.now(),
+                                 {"result": "uploaded", "resumed_from": result.resumed_from})
+            done.add(sha)
+            report.files_uploaded += 1
+
+    # --- dossiers ------------------------------------------------------------------------
+
+    def push_dossiers(self, report: SyncReport, cancelled: Cancelled,
+                      progress: Progress | None) -> None:
+        while True:
+            with self.ctx.db.read() as s:
+                items = [(e.id, e.entity_id, e.attempts, dict(e.payload))
+                         for e in outbox.due(s, "dossier", self.now(), limit=200)]
+            if not items:
+                return
+            self._send_dossiers(items, report, cancelled, progress)
+            if len(items) < 200:
+                return
+
+    def _send_dossiers(self, items: list[tuple[int, str, int, dict]], report: SyncReport,
+                       cancelled: Cancelled, progress: Progress | None) -> None:
+        # Only the newest revision of a dossier needs to travel; older entries are covered.
+        best: dict[str, tuple[int, int]] = {}
+        for entry_id, uuid, _, doc in items:
+            key = (_revision(doc), entry_id)
+            if uuid not in best or key > best[uuid]:
+                best[uuid] = key
+        newest = {uuid: key[1] for uuid, key in best.items()}
+        for n, (entry_id, uuid, attempts, doc) in enumerate(items, 1):
+            if cancelled():
+                raise UploadCancelled("Đã dừng.", "cancelled")
+            if progress:
+                progress("Đang gửi hồ sơ", n, len(items))
+            if newest[uuid] != entry_id:
+                with self.ctx.db.write() as s:
+                    outbox.mark_sent(s, entry_id, self.now(),
+                                     {"result": "superseded", "by": newest[uuid]})
+                continue
+            hashes = file_hashes(doc)
+            with self.ctx.db.read() as s:
+                waiting = outbox.pending_for(s, "file", hashes)
+            if waiting:
+                # Its files go first; not a failure, so no attempt is counted.
+                self._retry(entry_id, attempts,
+                            SyncError("Đang chờ gửi xong tệp của hồ sơ.", "files pending"),
+                            report, soon=True)
+                continue
+            if not self._claim(entry_id):
+                continue
+            doc.setdefault("PhienBan", 1)
+            try:
+                ack = self.client.put_dossier(doc)
+            except MissingBlobs as exc:
+                self._requeue_files(exc.missing, uuid)
+                self._retry(entry_id, attempts, exc, report, soon=True)
+                continue
+            except Refused as exc:
+                self._refuse(entry_id, "dossier", uuid, exc, report)
+                continue
+            except (LinkDown, AuthFailed):
+                with self.ctx.db.write() as s:
+                    outbox.mark_retry(s, entry_id, self.now(), "Mất kết nối.",
+                                      backoff_delay(0, self.rng), count_attempt=False)
+                raise
+            except SyncError as exc:
+                self._retry(entry_id, attempts, exc, report)
+                continue
+            now = self.now()
+            with self.ctx.db.write() as s:
+                outbox.mark_sent(s, entry_id, now, {"result": ack.result,
+                                                    "revision": ack.PhienBan})
+                repo.add_audit(s, now, None, "dossier_synced", "dossier", uuid,
+                               {"revision": ack.PhienBan, "result": ack.result,
+                                "code": ack.MaHoSo})
+            report.dossiers_sent += 1
+
+    def _requeue_files(self, missing: list[str], dossier_uuid: str) -> None:
+        """The gateway lost or never got some files (e.g. restored from a backup): put
+        them back in the queue, once."""
+        now = self.now()
+        with self.ctx.db.write() as s:
+            have = {e.entity_id for e in outbox.pending_for(s, "file", missing)}
+            for sha in missing:
+                if sha not in have and repo.get_blob(s, sha) is not None:
+                    repo.add_outbox(s, "file", sha, "upload",
+                                    {"dossier": dossier_uuid, "requeued": True}, now)
+        log.info("dossier %s: %d file(s) requeued at the gateway's request", dossier_uuid,
+                 len(missing))
+
+    # --- events --------------------------------------------------------------------------
+
+    def push_events(self, report: SyncReport, cancelled: Cancelled) -> None:
+        with self.ctx.db.read() as s:
+            items = [(e.id, e.entity_id, e.attempts, dict(e.payload))
+                     for e in outbox.due(s, "event", self.now(), limit=500)]
+        for entry_id, event_id, attempts, body in items:
+            if cancelled():
+                raise UploadCancelled("Đã dừng.", "cancelled")
+            with self.ctx.db.read() as s:
+                before = outbox.pending_for(s, "dossier", [str(body.get("ClientId", ""))])
+            if before:
+                self._retry(entry_id, attempts, SyncError("Chờ gửi hồ sơ trước.", "wait"),
+                            report, soon=True)
+                continue
+            if not self._claim(entry_id):
+                continue
+            try:
+                self.client.post_event(body)
+            except NotYet as exc:
+                self._retry(entry_id, attempts, exc, report)
+                continue
+            except Refused as exc:
+                self._refuse(entry_id, "event", event_id, exc, report)
+                continue
+            except (LinkDown, AuthFailed):
+                with self.ctx.db.write() as s:
+                    outbox.mark_retry(s, entry_id, self.now(), "Mất kết nối.",
+                                      backoff_delay(0, self.rng), count_attempt=False)
+                raise
+            except SyncError as exc:
+                self._retry(entry_id, attempts, exc, report)
+                continue
+            with self.ctx.db.write() as s:
+                outbox.mark_sent(s, entry_id, self.now(), {"result": "ok"})
+            report.events_sent += 1
+
+
+def _revision(doc: dict) -> int:
+    try:
+        return int(doc.get("PhienBan", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _skew(server_time: str, local: datetime) -> float | None:
+    """Seconds the local clock is ahead of the gateway (local times are naive, in the
+    station's zone, Asia/Ho_Chi_Minh)."""
+    try:
+        remote = datetime.fromisoformat(server_time)
+    except ValueError:
+        return None
+    if remote.tzinfo is not None:
+        remote = (remote.astimezone(_VN)).replace(tzinfo=None)
+    return (local - remote) / timedelta(seconds=1)
+

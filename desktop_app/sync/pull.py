@@ -1,0 +1,149 @@
+"""Pull from the gateway: processing status changes (so the return counter knows a result
+is ready), the procedure catalog, holiday overrides and clerk accounts.
+
+Each page of changes is applied in the same transaction that advances the stored cursor,
+so a crash between the two cannot skip or repeat a change."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from desktop_app.context import AppContext
+from desktop_app.sync import wire
+from desktop_app.sync.client import GatewayClient
+from local_db import outbox
+from local_db import repositories as repo
+from local_db.models import CalendarOverrideRow, Clerk
+
+if TYPE_CHECKING:
+    from desktop_app.sync.engine import SyncReport
+
+log = logging.getLogger(__name__)
+
+CURSOR = "changes_cursor"
+CATALOG_ETAG = "catalog_etag"
+CALENDAR_ETAG = "calendar_etag"
+CLERKS_ETAG = "clerks_etag"
+
+
+def parse_national(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y%m%d%H%M%S") if value else None
+    except ValueError:
+        return None
+
+
+class Puller:
+    def __init__(self, ctx: AppContext, client: GatewayClient) -> None:
+        self.ctx = ctx
+        self.client = client
+
+    def _state(self, key: str, default: str = "") -> str:
+        with self.ctx.db.read() as s:
+            return outbox.get_state(s, key, default)
+
+    def pull(self, report: SyncReport) -> None:
+        report.changes_pulled += self.pull_changes()
+        report.catalog_updated = self.pull_catalog()
+        report.calendar_updated = self.pull_calendar()
+        report.clerks_updated = self.pull_clerks()
+
+    def pull_changes(self) -> int:
+        cursor = int(self._state(CURSOR, "0") or 0)
+        applied = 0
+        while True:
+            body = self.client.changes(cursor)
+            now = self.ctx.clock.now()
+            with self.ctx.db.write() as s:
+                for change in body.changes:
+                    applied += self._apply(s, change, now)
+                outbox.set_state(s, CURSOR, str(body.cursor), now)
+            cursor = body.cursor
+            if not body.more or not body.changes:
+                return applied
+
+    @staticmethod
+    def _apply(s: Session, change: wire.Change, now: datetime) -> int:
+        dossier = repo.dossier_by_uuid(s, change.ClientId)
+        if dossier is None:
+            log.info("change %d for a dossier not on this station (%s)", change.seq,
+                     change.MaHoSo)
+            return 0
+        before = dossier.status
+        new_date = parse_national(change.NgayHenTraMoi)
+        if before == change.TrangThaiHoSo and new_date is None:
+            # e.g. the gateway's own record of receiving it: keep the note, no event.
+            dossier.remote_note = change.NoiDungXuLy
+            return 0
+        dossier.status = change.TrangThaiHoSo
+        dossier.remote_status_at = parse_national(change.ThoiDiem) or now
+        dossier.remote_note = change.NoiDungXuLy
+        if new_date is not None:
+            dossier.appointment_at = new_date
+        dossier.updated_at = now
+        repo.add_audit(s, now, None, "status_pulled", "dossier", dossier.uuid,
+                       {"seq": change.seq, "from": before, "to": change.TrangThaiHoSo,
+                        "note": change.NoiDungXuLy, "by": change.NguoiXuLy,
+                        "at": change.ThoiDiem, "new_appointment": change.NgayHenTraMoi,
+                        "result_ready_at": change.NgayCoKetQua})
+        return 1
+
+    def pull_catalog(self) -> bool:
+        from desktop_app.catalog import CatalogService
+
+        fetched = self.client.fetch(wire.CATALOG, wire.Catalog, self._state(CATALOG_ETAG))
+        if fetched.body is None:
+            return False
+        CatalogService(self.ctx).import_data(fetched.body.model_dump())
+        with self.ctx.db.write() as s:
+            outbox.set_state(s, CATALOG_ETAG, fetched.etag, self.ctx.clock.now())
+        return True
+
+    def pull_calendar(self) -> bool:
+        fetched = self.client.fetch(wire.CALENDAR, wire.CalendarBody,
+                                    self._state(CALENDAR_ETAG))
+        if fetched.body is None:
+            return False
+        assert isinstance(fetched.body, wire.CalendarBody)
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            repo.delete_all_calendar_overrides(s)
+            for o in fetched.body.overrides:
+                s.add(CalendarOverrideRow(day=date.fromisoformat(o.day), kind=o.kind,
+                                          note=o.note))
+            outbox.set_state(s, CALENDAR_ETAG, fetched.etag, now)
+            repo.add_audit(s, now, None, "calendar_pulled", "calendar",
+                           fetched.body.version, {"overrides": len(fetched.body.overrides)})
+        self.ctx.invalidate_calendar()
+        return True
+
+    def pull_clerks(self) -> int:
+        fetched = self.client.fetch(wire.CLERKS, wire.ClerksBody, self._state(CLERKS_ETAG))
+        if fetched.body is None:
+            return 0
+        assert isinstance(fetched.body, wire.ClerksBody)
+        now = self.ctx.clock.now()
+        changed = 0
+        with self.ctx.db.write() as s:
+            for account in fetched.body.clerks:
+                row = repo.clerk_by_username(s, account.username)
+                if row is None:
+                    s.add(Clerk(username=account.username, full_name=account.full_name,
+                                role=account.role, password_hash=account.password_hash,
+                                active=account.active, created_at=now))
+                    changed += 1
+                elif (row.full_name, row.role, row.password_hash, row.active) != (
+                        account.full_name, account.role, account.password_hash,
+                        account.active):
+                    row.full_name, row.role = account.full_name, account.role
+                    row.password_hash, row.active = account.password_hash, account.active
+                    changed += 1
+            outbox.set_state(s, CLERKS_ETAG, fetched.etag, now)
+            if changed:
+                repo.add_audit(s, now, None, "clerks_pulled", "clerk", fetched.body.version,
+                               {"changed": changed})
+        return changed
