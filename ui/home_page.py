@@ -34,6 +34,7 @@ class HomePage(QWidget):
     new_dossier = Signal()
     find_dossier = Signal()
     scan_settings = Signal()
+    sync_panel = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,11 +60,14 @@ class HomePage(QWidget):
         new_btn.clicked.connect(self.new_dossier)
         find_btn = QPushButton("Tra cứu hồ sơ  (F3)")
         find_btn.clicked.connect(self.find_dossier)
+        sync_btn = QPushButton("Đồng bộ  (F6)")
+        sync_btn.clicked.connect(self.sync_panel)
         settings_btn = QPushButton("Cài đặt số hóa  (F9)")
         settings_btn.clicked.connect(self.scan_settings)
         actions = QHBoxLayout()
         actions.addWidget(new_btn)
         actions.addWidget(find_btn)
+        actions.addWidget(sync_btn)
         actions.addWidget(settings_btn)
         actions.addStretch()
 
@@ -81,6 +85,11 @@ class HomePage(QWidget):
         layout.addLayout(grid)
         layout.addSpacing(8)
         layout.addWidget(self.queue)
+        self.sync_warning = QLabel()
+        self.sync_warning.setObjectName("warningBanner")
+        self.sync_warning.setWordWrap(True)
+        self.sync_warning.setVisible(False)
+        layout.addWidget(self.sync_warning)
         layout.addSpacing(8)
         layout.addLayout(actions)
         layout.addWidget(hint)
@@ -102,3 +111,7 @@ class HomePage(QWidget):
             )
         else:
             self.queue.setText("Hàng đợi đồng bộ: không có hồ sơ chờ gửi.")
+
+    def show_sync_warning(self, text: str) -> None:
+        self.sync_warning.setText(text)
+        self.sync_warning.setVisible(bool(text))

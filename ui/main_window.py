@@ -23,12 +23,14 @@ from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from desktop_app.station import StationInfo
+from desktop_app.sync.worker import WorkerState
 from ui import messages
 from ui.batch_page import BatchPage
 from ui.dossier_list import DossierListPage
 from ui.home_page import HomePage
 from ui.intake_page import IntakePage
 from ui.slip_preview import SlipPreviewDialog
+from ui.sync_panel import SyncBridge, indicator_text, overdue_text
 from ui.workers import Runner
 
 SLIP_TITLES = {
@@ -74,7 +76,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.sync_label = QLabel()
+        self.sync_label.setObjectName("syncIndicator")
+        self.sync_label.setToolTip("Trạng thái đồng bộ với hệ thống tỉnh — F6 để xem chi tiết")
         self.statusBar().addPermanentWidget(self.sync_label)
+        self.sync = SyncBridge(ctx, self)
+        self.sync.changed.connect(self.show_sync)
         self.statusBar().showMessage(f"Đăng nhập: {clerk.full_name}")
 
         self.nav.currentRowChanged.connect(self.show_page)
@@ -90,12 +96,15 @@ class MainWindow(QMainWindow):
         self.batch.open_workspace.connect(self.file_by_hand)
         self.home.scan_settings.connect(self.open_scan_settings)
         QShortcut(QKeySequence("F9"), self).activated.connect(self.open_scan_settings)
+        QShortcut(QKeySequence("F6"), self).activated.connect(self.open_sync_panel)
+        self.home.sync_panel.connect(self.open_sync_panel)
 
         self.timer = QTimer(self)
         self.timer.setInterval(30_000)
         self.timer.timeout.connect(self.refresh_counts)
         self.timer.start()
         self.show_page(self.HOME)
+        self.sync.start()
 
     def show_page(self, index: int) -> None:
         if self.nav.currentRow() != index:
@@ -132,12 +141,29 @@ class MainWindow(QMainWindow):
 
     def _show_counts(self, counts: HomeCounts) -> None:
         self.home.show_counts(counts)
-        self.sync_label.setText(
-            f"Ngoại tuyến · {counts.unsynced} chưa đồng bộ" if counts.unsynced
-            else "Ngoại tuyến · hàng đợi trống")
+        if self.sync.state.queue is None:
+            self.sync_label.setText(f"⚪ Đang kiểm tra kết nối · {counts.unsynced} chờ gửi"
+                                    if counts.unsynced else "⚪ Đang kiểm tra kết nối")
+
+    def show_sync(self, state: WorkerState) -> None:
+        text, kind = indicator_text(state)
+        self.sync_label.setText(text)
+        self.sync_label.setProperty("state", kind)
+        self.sync_label.style().unpolish(self.sync_label)
+        self.sync_label.style().polish(self.sync_label)
+        self.home.show_sync_warning(overdue_text(state))
+        report = state.last_report
+        if report is not None and report.changes_pulled:
+            self.refresh_counts()
+
+    def open_sync_panel(self) -> None:
+        from ui.sync_panel import SyncPanel
+
+        SyncPanel(self.sync, self).exec()
 
     def on_outcome(self, outcome: IntakeOutcome) -> None:
         self.refresh_counts()
+        self.sync.worker.wake()
         self.statusBar().showMessage(
             f"Đã lưu {SLIP_TITLES[outcome.kind].lower()}: {outcome.reference}", 15_000)
         self._preview(outcome.slip_pdf, SLIP_TITLES[outcome.kind], outcome.reference)
@@ -169,6 +195,7 @@ class MainWindow(QMainWindow):
 
             def stored(key: str, files: list[object]) -> None:
                 self.refresh_counts()
+                self.sync.worker.wake()
 
             dialog = StudioDialog(backend, ws, self.runner, stored, None, self)
             self.studio_dialog = dialog
@@ -209,4 +236,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.runner.busy():
             self.runner.wait(10_000)  # let a Receive in flight commit before quitting
+        self.sync.stop()  # an upload in flight resumes from its offset next time
         event.accept()

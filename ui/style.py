@@ -19,6 +19,12 @@ QLabel#cardValue {{ font-size: 26pt; font-weight: 700; color: {ACCENT}; }}
 QLabel#cardLabel {{ color: #333; }}
 QLabel#banner {{ background: #fff4d6; border: 1px solid #e8c66a; border-radius: 6px;
                  padding: 6px 10px; }}
+QLabel#warningBanner {{ background: #fde7e9; border: 1px solid #d9534f; border-radius: 6px;
+                        padding: 6px 10px; color: #7a1c1c; font-weight: 600; }}
+QLabel#syncIndicator {{ padding: 2px 8px; border-radius: 4px; }}
+QLabel#syncIndicator[state="ok"] {{ color: #1b7a2f; }}
+QLabel#syncIndicator[state="warn"] {{ color: #8a5a00; }}
+QLabel#syncIndicator[state="bad"] {{ color: #b00020; font-weight: 600; }}
 QListWidget#nav {{ background: #f0f3f7; border: none; font-size: 12pt; }}
 QListWidget#nav::item {{ padding: 10px 12px; }}
 QListWidget#nav::item:selected {{ background: {ACCENT}; color: white; }}
