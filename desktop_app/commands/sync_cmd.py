@@ -40,6 +40,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="gửi lại cả các mục đã bị từ chối (sau khi đã xử lý nguyên nhân)")
     p.add_argument("--set-token", metavar="MÃ", default=None,
                    help="lưu mã xác thực của quầy (vào kho khóa của hệ điều hành nếu có)")
+    p.add_argument("--set-gateway", metavar="URL", default=None,
+                   help="đặt địa chỉ hệ thống một cửa của tỉnh (https://…)")
+    p.add_argument("--ca-bundle", metavar="TỆP", default=None,
+                   help="cùng --set-gateway: chứng chỉ CA của tỉnh (PEM)")
     p.add_argument("--export-bundle", type=Path, metavar="TỆP", default=None,
                    help="xuất các hồ sơ chưa gửi ra gói mã hóa (chép sang USB)")
     p.add_argument("--import-bundle", type=Path, metavar="TỆP", default=None,
@@ -85,6 +89,21 @@ def _run(args: argparse.Namespace, ctx: object) -> int:
 
     assert isinstance(ctx, AppContext)
     service = SyncService(ctx)
+    if args.set_gateway is not None:
+        from dataclasses import replace
+
+        from desktop_app.station import StationService
+
+        stations = StationService(ctx)
+        ca = str(Path(args.ca_bundle).resolve()) if args.ca_bundle else ""
+        if ca and not Path(ca).is_file():
+            raise DomainError(f"Không tìm thấy tệp chứng chỉ {args.ca_bundle}.",
+                              f"ca bundle {ca} missing")
+        info = stations.save(replace(stations.require(), gateway_url=args.set_gateway,
+                                     ca_bundle=ca))
+        print(f"Đã đặt địa chỉ hệ thống tỉnh: {info.gateway_url}")
+        if args.set_token is None:
+            return EXIT_DRAINED
     if args.set_token is not None:
         where = service.set_token(args.set_token)
         print("Đã lưu mã xác thực của quầy " +
