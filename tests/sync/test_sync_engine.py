@@ -319,3 +319,28 @@ def test_sync_once_command_exit_codes(ctx: AppContext, clerk: ClerkInfo,
     assert "mã xác thực" in capsys.readouterr().out
     monkeypatch.delenv("MOTCUA_STATION_TOKEN")
     assert main(["sync", "--once", "--data-dir", data_dir]) == 0
+
+
+def test_events_wait_for_their_dossier_and_are_idempotent(
+        ctx: AppContext, clerk: ClerkInfo, synced_station: SyncService,
+        gateway: GatewayServer) -> None:
+    uuid = receive(ctx, clerk)
+    with ctx.db.read() as s:
+        code = s.scalars(select(Dossier.code)).one()
+    event = {"EventId": "ev-1", "ClientId": uuid, "MaHoSo": code, "Loai": "returned",
+             "ThoiDiem": "20231103100000", "NguoiXuLy": "Triệu Thị Hương",
+             "NoiDung": "Trả kết quả tại quầy", "TrangThaiHoSo": 10}
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        for _ in range(2):  # the same event queued twice (e.g. a retry after a crash)
+            s.add(OutboxEntry(entity_type="event", entity_id="ev-1", operation="returned",
+                              payload=event, state="pending", attempts=0, created_at=now,
+                              next_attempt_at=now))
+    report = engine(synced_station).run_once(pull=False)
+    # The dossier went first in the same run, then both copies of the event.
+    assert (report.dossiers_sent, report.events_sent) == (1, 2)
+    assert open_items(ctx) == []
+    from provincial_gateway.db import Event
+
+    with gateway.sessions() as s:
+        assert len(s.scalars(select(Event)).all()) == 1
