@@ -6,8 +6,10 @@ Uses a throw-away data directory with the demo station, clerk and dossiers."""
 
 from __future__ import annotations
 
+import socket
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -20,10 +22,13 @@ from desktop_app.accounts import AccountService
 from desktop_app.context import open_context
 from desktop_app.demo import DEMO_CARDS, run_demo
 from desktop_app.station import StationService
+from desktop_app.sync.service import SyncService
 from ui.first_run import FirstRunDialog
 from ui.login import LoginDialog
 from ui.main_window import MainWindow
+from ui.scan_settings import ScanSettingsDialog
 from ui.style import apply_style
+from ui.sync_panel import SyncPanel
 
 
 def settle(app: QApplication, ms: int = 300) -> None:
@@ -145,6 +150,33 @@ def main() -> None:
         win.show_page(win.BATCH)
         win.batch.codes.setText(found.code or "")
         shot(app, win, out / "12-batch.png")
+
+        settings = ScanSettingsDialog(ctx, clerk, win)
+        settings.show()
+        shot(app, settings, out / "13-scan-settings.png")
+        settings.close()
+
+        # Sync panel while the link is down: the queue with each item's last error.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        stations = StationService(ctx)
+        stations.save(replace(stations.require(),
+                              gateway_url=f"http://127.0.0.1:{closed_port}"))
+        SyncService(ctx).set_token("demo-token")
+        win.sync.worker.wake()
+        for _ in range(50):
+            settle(app, 100)
+            if win.sync.state.online is False:
+                break
+        panel = SyncPanel(win.sync, win)
+        panel.show()
+        settle(app, 800)
+        shot(app, panel, out / "14-sync-panel.png")
+        panel.close()
+        win.show_page(win.HOME)
+        settle(app, 300)
+        shot(app, win, out / "15-home-offline.png")
         win.close()
         ctx.close()
 

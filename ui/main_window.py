@@ -142,8 +142,8 @@ class MainWindow(QMainWindow):
     def _show_counts(self, counts: HomeCounts) -> None:
         self.home.show_counts(counts)
         if self.sync.state.queue is None:
-            self.sync_label.setText(f"⚪ Đang kiểm tra kết nối · {counts.unsynced} chờ gửi"
-                                    if counts.unsynced else "⚪ Đang kiểm tra kết nối")
+            self.sync_label.setText(f"● Đang kiểm tra kết nối · {counts.unsynced} chờ gửi"
+                                    if counts.unsynced else "● Đang kiểm tra kết nối")
 
     def show_sync(self, state: WorkerState) -> None:
         text, kind = indicator_text(state)

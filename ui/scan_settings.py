@@ -129,7 +129,7 @@ class ScanSettingsDialog(QDialog):
                  ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Cài đặt số hóa")
-        self.resize(820, 560)
+        self.resize(960, 580)
         self.service = DigitizationService(ctx)
         self.stations = StationService(ctx)
         self.clerk = clerk
@@ -142,7 +142,7 @@ class ScanSettingsDialog(QDialog):
         row = QHBoxLayout(page)
         left = QVBoxLayout()
         self.list = QListWidget()
-        self.list.setMinimumWidth(260)
+        self.list.setMinimumWidth(340)
         self.new_btn = QPushButton("&Thêm hồ sơ quét…")
         left.addWidget(self.list, 1)
         left.addWidget(self.new_btn)
@@ -181,6 +181,7 @@ class ScanSettingsDialog(QDialog):
         tabs.addTab(folders, "Thư mục nhận &bản quét")
 
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.button(QDialogButtonBox.StandardButton.Close).setText("Đóng")
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(tabs, 1)

@@ -63,18 +63,18 @@ def indicator_text(state: WorkerState) -> tuple[str, str]:
     if q and q.refused:
         queued += f" · {q.refused} bị từ chối"
     if not state.configured:
-        return f"⚪ Chưa cấu hình đồng bộ · {queued}", "warn"
+        return f"● Chưa cấu hình đồng bộ · {queued}", "warn"
     if state.auth_failed:
-        return f"⛔ Mã xác thực bị từ chối · {queued}", "bad"
+        return f"● Mã xác thực bị từ chối · {queued}", "bad"
     if state.online is None:
-        return f"⚪ Đang kiểm tra kết nối · {queued}", "warn"
+        return f"● Đang kiểm tra kết nối · {queued}", "warn"
     if state.running:
         what, done, total = state.progress
         step = f" · {what} {done * 100 // total if total else 0}%" if what else ""
-        return f"🟢 Trực tuyến · đang đồng bộ{step}", "ok"
+        return f"● Trực tuyến · đang đồng bộ{step}", "ok"
     if state.online:
-        return f"🟢 Trực tuyến · {queued}", "bad" if q and q.refused else "ok"
-    return f"🔴 Ngoại tuyến · {queued}", "warn"
+        return f"● Trực tuyến · {queued}", "bad" if q and q.refused else "ok"
+    return f"● Ngoại tuyến · {queued}", "warn"
 
 
 def overdue_text(state: WorkerState) -> str:
@@ -101,6 +101,7 @@ class SyncPanel(QDialog):
 
         self.header = QLabel()
         self.header.setWordWrap(True)
+        self.header.setObjectName("syncIndicator")
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.table = QTableWidget(0, len(self.COLUMNS))
@@ -138,7 +139,10 @@ class SyncPanel(QDialog):
         self.reload()
 
     def show_state(self, state: WorkerState) -> None:
-        text, _ = indicator_text(state)
+        text, kind = indicator_text(state)
+        self.header.setProperty("state", kind)
+        self.header.style().unpolish(self.header)
+        self.header.style().polish(self.header)
         lines = [text]
         if state.queue is not None:
             lines.append(f"Lần đồng bộ trọn vẹn gần nhất: {_when(state.queue.last_success)}")
@@ -178,6 +182,7 @@ class SyncPanel(QDialog):
                     cell.setToolTip(value)
                 self.table.setItem(row, col, cell)
         self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.empty.setVisible(not items)
 
     def selected_ids(self) -> list[int]:

@@ -115,7 +115,8 @@ class SyncService:
             codes = {}
             for e in rows:
                 if e.entity_type == "dossier":
-                    codes[e.entity_id] = str(e.payload.get("MaHoSo") or "") or e.entity_id
+                    codes[e.entity_id] = str(e.payload.get("MaHoSo") or e.payload.get(
+                        "SoPhieu") or e.entity_id)
             out = []
             for e in rows:
                 if e.entity_type == "file":
