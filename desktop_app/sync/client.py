@@ -86,7 +86,8 @@ class GatewayClient:
         self.session.headers["User-Agent"] = f"motcua-offline/{__version__}"
         self.session.headers["Authorization"] = f"Bearer {token}"
         # A provincial CA bundle replaces the system store; verification is never off.
-        self.session.verify = ca_bundle or True
+        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's.
+        self.verify: str | bool = ca_bundle or True
 
     def close(self) -> None:
         self.session.close()
@@ -98,6 +99,7 @@ class GatewayClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        kwargs["verify"] = self.verify
         try:
             return self.session.request(method, self.url(path), **kwargs)
         except requests.exceptions.SSLError as exc:

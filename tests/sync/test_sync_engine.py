@@ -24,6 +24,7 @@ from local_db import outbox
 from local_db.models import AuditEntry, Dossier, OutboxEntry
 from provincial_gateway.server import GatewayServer, free_port
 from tests.support.fault_proxy import FaultProxy, LinkProfile
+from tests.support.gateway_fixtures import add_station
 
 from ..test_intake import TEST_CATALOG, complete_draft
 
@@ -344,3 +345,22 @@ def test_events_wait_for_their_dossier_and_are_idempotent(
 
     with gateway.sessions() as s:
         assert len(s.scalars(select(Event)).all()) == 1
+
+
+def test_station_over_tls_trusts_only_the_provincial_ca(
+        ctx: AppContext, clerk: ClerkInfo, synced_station: SyncService,
+        gateway_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.gateway.test_tls import make_pki
+
+    ca, cert, key = make_pki(tmp_path)
+    gw = gateway_factory(ssl_certfile=cert, ssl_keyfile=key)
+    token = add_station(gw)
+    receive(ctx, clerk)
+    stations = StationService(ctx)
+    stations.save(replace(stations.require(), gateway_url=gw.url, ca_bundle=""))
+    synced_station.set_token(token)
+    refused = synced_station.engine().run_once()
+    assert not refused.online and "chứng chỉ" in refused.errors[0]  # system CAs: no trust
+    stations.save(replace(stations.require(), ca_bundle=str(ca)))
+    report = synced_station.engine().run_once()
+    assert report.online and report.dossiers_sent == 1
