@@ -174,6 +174,7 @@ class Dossier(Base):
     __table_args__ = (
         Index("ix_dossiers_received_at", "received_at"),
         Index("ix_dossiers_status", "status"),
+        Index("ix_dossiers_appointment_at", "appointment_at"),
     )
 
     # Integer key: SQLite's FTS5 index needs a stable content rowid.
@@ -209,12 +210,18 @@ class Dossier(Base):
     # Last processing status and time pulled from the province (change feed).
     remote_status_at: Mapped[datetime | None] = mapped_column(DateTime)
     remote_note: Mapped[str] = mapped_column(Text, default="")
+    # Return of the result (trả kết quả).
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    returned_to: Mapped[str] = mapped_column(Text, default="")
+    returned_to_id: Mapped[str] = mapped_column(String(20), default="")
+    return_method: Mapped[str] = mapped_column(String(10), default="")  # counter | post
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     owner: Mapped[Applicant] = relationship(foreign_keys=[owner_id])
     submitter: Mapped[Applicant | None] = relationship(foreign_keys=[submitter_id])
-    clerk: Mapped[Clerk] = relationship()
+    clerk: Mapped[Clerk] = relationship(foreign_keys=[clerk_id])
     components: Mapped[list[DossierComponent]] = relationship(
         order_by="DossierComponent.position", cascade="all, delete-orphan"
     )

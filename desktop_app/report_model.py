@@ -1,0 +1,61 @@
+"""Values the reports produce (tracking book, counter dashboard). Shared by the report
+service (`desktop_app/reports.py`), the documents that print them and the Qt dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class TrackingBookRow:
+    """One line of the tracking book (Sổ theo dõi hồ sơ, Circular 03/2025 form 07)."""
+
+    number: int  # số thứ tự in the book
+    code: str  # mã hồ sơ
+    content: str  # procedure name (nội dung / tên thủ tục)
+    count: int  # number of dossier sets (số lượng hồ sơ)
+    owner: str
+    address: str
+    phone: str
+    received_at: datetime
+    appointment_at: datetime | None
+    returned_at: datetime | None
+    returned_to: str  # who received the result
+    clerk: str  # receiving official
+    locality: str  # địa bàn (commune / ward of the owner's address)
+    notes: str  # late, withdrawn, stopped, supplement…
+    status: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    received: int
+    returned: int
+
+
+@dataclass(frozen=True)
+class ProcedureCount:
+    code: str
+    name: str
+    received: int
+    late: int  # returned after the appointment, or still open past it
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    start: date
+    end: date  # inclusive
+    received: int
+    returned: int
+    returned_on_time: int
+    on_time_rate: float | None  # returned on time / returned; None when nothing returned
+    digitized_share: float | None  # dossiers whose every provided component has a file
+    sync_lag_median_s: float | None  # receipt → acknowledged by the province
+    sync_lag_p95_s: float | None
+    unsynced: int
+    late_open: int  # appointment passed, result not yet returned
+    per_day: list[DayCount] = field(default_factory=list)
+    top_procedures: list[ProcedureCount] = field(default_factory=list)
+    late_by_procedure: list[ProcedureCount] = field(default_factory=list)
