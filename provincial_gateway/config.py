@@ -10,7 +10,7 @@ from pathlib import Path
 from desktop_app.sync import wire
 
 # The repository's sample catalog; an installed gateway is given its province's file.
-DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "resources" / "catalog" / "procedures.json"
+DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "resources" / "catalog" / "procedures.json"
 DEFAULT_PORT = 8765
 ADMIN_TOKEN_FILE = "admin-token"
 ENV_DATA_DIR = "MOTCUA_GATEWAY_DATA"

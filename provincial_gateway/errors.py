@@ -18,6 +18,9 @@ E_NOT_FOUND = "not_found"
 E_INTERNAL = "internal"
 E_UNAVAILABLE = "unavailable"
 E_LOCKED = "locked"
+# Documents the 422 of every route as an ErrorBody (FastAPI would show its own model).
+INVALID: dict[int | str, dict[str, object]] = {
+    422: {"model": wire.ErrorBody, "description": "invalid: the request does not validate"}}
 
 
 class WireError(Exception):

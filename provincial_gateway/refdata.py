@@ -43,7 +43,8 @@ def load_catalog_file(path: Path) -> dict[str, Any]:
     bad = [i for i, p in enumerate(doc["procedures"])
            if not isinstance(p, dict) or not p.get("code") or not p.get("name")]
     if bad:
-        raise RefDataError(f"Thủ tục thứ {bad[0] + 1} trong {path} thiếu mã (code) hoặc tên (name).")
+        raise RefDataError(f"Thủ tục thứ {bad[0] + 1} trong {path} thiếu mã (code) "
+                           "hoặc tên (name).")
     return doc
 
 

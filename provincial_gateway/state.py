@@ -62,3 +62,9 @@ def gateway_state(request: Request) -> GatewayState:
 
 def fault_plan(request: Request) -> FaultPlan:
     return request.app.state.faults
+
+
+def public_base(request: Request) -> str:
+    """Base URL for links the gateway hands out (tus Location, DuongDanTaiTepTin)."""
+    configured = gateway_state(request).config.public_url
+    return (configured or str(request.base_url)).rstrip("/")

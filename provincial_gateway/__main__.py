@@ -1,0 +1,3 @@
+from provincial_gateway.admin_cli import main
+
+raise SystemExit(main())

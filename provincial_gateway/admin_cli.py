@@ -1,0 +1,400 @@
+"""Command line of the reference gateway: `python -m provincial_gateway <command>`.
+
+Also reachable as `motcua gateway ...` through `main(argv)`. Commands that change data
+open the database directly (a running server sees the change at once); `faults` talks to
+a running server over HTTP, because the fault plan lives in its memory."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from provincial_gateway.config import (
+    ADMIN_TOKEN_FILE,
+    DEFAULT_PORT,
+    ENV_ADMIN_TOKEN,
+    GatewayConfig,
+    default_data_dir,
+)
+from provincial_gateway.faults import KINDS
+
+PROG = "python -m provincial_gateway"
+
+
+class CliError(Exception):
+    pass
+
+
+def _config(args: argparse.Namespace, **extra: Any) -> GatewayConfig:
+    return GatewayConfig(data_dir=Path(args.data) if args.data else default_data_dir(),
+                         db_url=args.db, **extra)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from provincial_gateway.state import open_state
+
+    return open_state(_config(args), load_catalog=False)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from provincial_gateway.app import create_app
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise CliError("Cần cả --tls-cert và --tls-key để bật HTTPS.")
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _config(args, catalog_file=Path(args.catalog) if args.catalog else None,
+                     admin_token=args.admin_token, public_url=args.public_url)
+    app = create_app(config)
+    scheme = "https" if args.tls_cert else "http"
+    token_source = (ENV_ADMIN_TOKEN if os.environ.get(ENV_ADMIN_TOKEN) or args.admin_token
+                    else str(config.data_dir / ADMIN_TOKEN_FILE))
+    print(f"Cổng tỉnh chạy tại {scheme}://{args.host}:{args.port} "
+          f"(dữ liệu: {config.data_dir}; trang quản trị /admin, mã quản trị: {token_source})",
+          flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, http="h11", ws="none",
+                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
+                log_level=args.log_level, proxy_headers=False, timeout_graceful_shutdown=5)
+    return 0
+
+
+def cmd_add_station(args: argparse.Namespace) -> int:
+    from provincial_gateway import admin_ops
+
+    state = _open(args)
+    try:
+        token, created = admin_ops.add_station(state, args.agency, args.digit, args.name,
+                                               args.token)
+    finally:
+        state.close()
+    what = "Đã thêm" if created else "Đã cấp lại mã thông báo cho"
+    print(f"{what} quầy {args.digit} của {args.agency.strip().upper()}.")
+    print("Mã thông báo (chỉ hiển thị một lần, hãy nhập vào máy trạm ngay):")
+    print(token)
+    return 0
+
+
+def cmd_revoke_station(args: argparse.Namespace) -> int:
+    from provincial_gateway import admin_ops
+
+    state = _open(args)
+    try:
+        admin_ops.revoke_station(state, args.agency, args.digit)
+    finally:
+        state.close()
+    print(f"Đã thu hồi quyền đồng bộ của quầy {args.digit} ({args.agency}).")
+    return 0
+
+
+def cmd_stations(args: argparse.Namespace) -> int:
+    from provincial_gateway import admin_ops
+
+    state = _open(args)
+    try:
+        rows = admin_ops.list_stations(state)
+    finally:
+        state.close()
+    for r in rows:
+        revoked = "" if r.active else "\t(đã thu hồi)"
+        print(f"{r.agency_code}\tquầy {r.station_digit}\t{r.name}{revoked}")
+    if not rows:
+        print("Chưa có máy trạm nào.")
+    return 0
+
+
+def cmd_add_clerk(args: argparse.Namespace) -> int:
+    from provincial_gateway import admin_ops, refdata
+
+    if args.password_hash:
+        password_hash = args.password_hash
+    else:
+        password = args.password or getpass.getpass("Mật khẩu ban đầu: ")
+        if len(password) < 6:
+            raise CliError("Mật khẩu phải có ít nhất 6 ký tự.")
+        password_hash = admin_ops.hash_password(password)
+    agency = admin_ops.validate_agency(args.agency)
+    state = _open(args)
+    try:
+        created = refdata.upsert_clerk(state, agency, args.username, args.full_name, args.role,
+                                       password_hash)
+    finally:
+        state.close()
+    print(f"{'Đã thêm' if created else 'Đã cập nhật'} tài khoản {args.username.strip()} "
+          f"({args.role}) của {agency}.")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from provincial_gateway import admin_ops
+
+    state = _open(args)
+    try:
+        rows = admin_ops.list_dossiers(state, args.agency, args.limit)
+    finally:
+        state.close()
+    for d in rows:
+        print(f"{d.ma_ho_so or d.client_id}\t{d.agency_code}\tPB {d.revision}\t"
+              f"{d.status} {d.status_label}\t{d.procedure_code}")
+    if not rows:
+        print("Chưa có hồ sơ nào.")
+    return 0
+
+
+def cmd_set_status(args: argparse.Namespace) -> int:
+    from provincial_gateway import admin_ops
+    from provincial_gateway.schemas import STATUS_LABELS
+    from provincial_gateway.timeutil import parse_national
+
+    try:
+        status = int(args.status)
+    except ValueError as exc:
+        raise CliError(f"Trạng thái “{args.status}” phải là số từ 1 đến 10.") from exc
+    appointment = ""
+    if args.new_appointment:
+        try:
+            appointment = parse_national(args.new_appointment)
+        except ValueError as exc:
+            raise CliError("Ngày hẹn trả mới phải có dạng YYYY-MM-DD, “YYYY-MM-DD HH:MM” "
+                           "hoặc yyyyMMddHHmmss.") from exc
+    state = _open(args)
+    try:
+        change = admin_ops.set_status(state, args.ma_ho_so, status, note=args.note or "",
+                                      actor=args.by or "", new_appointment=appointment)
+    finally:
+        state.close()
+    print(f"Hồ sơ {change.MaHoSo or change.ClientId} chuyển sang {status} "
+          f"({STATUS_LABELS[status]}); thứ tự thay đổi {change.seq}.")
+    return 0
+
+
+def cmd_import_catalog(args: argparse.Namespace) -> int:
+    from provincial_gateway import refdata
+
+    state = _open(args)
+    try:
+        version, count = refdata.import_catalog(state, Path(args.file))
+    finally:
+        state.close()
+    print(f"Đã nạp danh mục {version}: {count} thủ tục.")
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from provincial_gateway import refdata
+
+    state = _open(args)
+    try:
+        if args.calendar_cmd == "add":
+            refdata.set_calendar_day(state, args.day, args.kind, args.note or "")
+            label = "ngày nghỉ" if args.kind == "off" else "ngày làm việc bù"
+            print(f"Đã ghi {args.day} là {label}.")
+        elif args.calendar_cmd == "remove":
+            if not refdata.remove_calendar_day(state, args.day):
+                raise CliError(f"Lịch không có ngày {args.day}.")
+            print(f"Đã xóa {args.day} khỏi lịch điều chỉnh.")
+        else:
+            body = refdata.calendar_body(state)
+            for o in body["overrides"]:
+                print(f"{o['day']}\t{o['kind']}\t{o['note']}")
+            if not body["overrides"]:
+                print("Chưa có ngày điều chỉnh nào.")
+    finally:
+        state.close()
+    return 0
+
+
+def cmd_import_bundle(args: argparse.Namespace) -> int:
+    from provincial_gateway.bundles import import_bundle
+    from provincial_gateway.errors import WireError
+
+    data = Path(args.file).read_bytes()
+    state = _open(args)
+    try:
+        receipt = import_bundle(state, data)
+    except WireError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        state.close()
+    print(f"Gói {receipt.bundle_id}: {receipt.dossiers} hồ sơ ({receipt.created} mới/cập nhật, "
+          f"{receipt.unchanged} đã có), {receipt.files} tệp.")
+    for item in receipt.conflicts:
+        print(f"  Bị từ chối, cần kiểm tra: {item}")
+    return 0
+
+
+def _admin_token_for_client(args: argparse.Namespace) -> str:
+    token = args.admin_token or os.environ.get(ENV_ADMIN_TOKEN)
+    if token:
+        return token
+    path = (Path(args.data) if args.data else default_data_dir()) / ADMIN_TOKEN_FILE
+    if not path.exists():
+        raise CliError(f"Không tìm thấy mã quản trị ({path}); dùng --admin-token.")
+    return path.read_text(encoding="ascii").strip()
+
+
+def _admin_request(args: argparse.Namespace, method: str, body: Any = None) -> Any:
+    url = args.url.rstrip("/") + "/admin/faults"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Bearer {_admin_token_for_client(args)}",
+        "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
+        raise CliError(f"Cổng tỉnh từ chối ({exc.code}): {detail}") from exc
+    except OSError as exc:
+        raise CliError(f"Không kết nối được tới cổng tỉnh {args.url}: {exc}") from exc
+
+
+def cmd_faults(args: argparse.Namespace) -> int:
+    if args.faults_cmd == "set":
+        rule: dict[str, Any] = {"kind": args.kind, "path": args.path, "method": args.method,
+                                "times": args.times, "rate": args.rate,
+                                "delay_s": args.delay, "status": args.status,
+                                "retry_after": args.retry_after}
+        plan = _admin_request(args, "POST", {"rules": [rule], "seed": args.seed,
+                                             "append": args.append})
+    elif args.faults_cmd == "clear":
+        plan = _admin_request(args, "DELETE")
+    else:
+        plan = _admin_request(args, "GET")
+    for r in plan["rules"]:
+        limit = (f"{r['times']} lần" if r["times"] is not None else
+                 f"xác suất {r['rate']}" if r["rate"] is not None else "luôn luôn")
+        print(f"{r['kind']}\t{r['method']} {r['path']}\t{limit}\tđã xảy ra {r['fired']}")
+    if not plan["rules"]:
+        print("Không có lỗi giả lập nào.")
+    return 0
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", help="thư mục dữ liệu của cổng (mặc định: $MOTCUA_GATEWAY_DATA "
+                                       "hoặc thư mục dữ liệu của người dùng)")
+    common.add_argument("--db", help="URL cơ sở dữ liệu (mặc định SQLite trong --data; "
+                                     "PostgreSQL: postgresql+psycopg://…)")
+    parser = argparse.ArgumentParser(prog=prog, description="Cổng tỉnh tham chiếu của Một Cửa "
+                                     "Offline (đồng bộ hồ sơ, đào tạo, kiểm thử).")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("serve", parents=[common], help="chạy máy chủ")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--tls-cert", help="chứng thư PEM (bật HTTPS)")
+    p.add_argument("--tls-key", help="khóa riêng PEM")
+    p.add_argument("--catalog", help="nạp danh mục thủ tục từ tệp JSON khi khởi động")
+    p.add_argument("--public-url", help="địa chỉ công khai khi chạy sau reverse proxy")
+    p.add_argument("--admin-token", help="mã quản trị (mặc định: biến môi trường hoặc tệp "
+                                         "admin-token trong --data)")
+    p.add_argument("--log-level", default="info",
+                   choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("add-station", parents=[common], help="cấp quyền cho một máy trạm")
+    p.add_argument("--agency", required=True, help="mã cơ quan, ví dụ 000.00.12.H12")
+    p.add_argument("--digit", type=int, required=True, help="số hiệu quầy 1–9")
+    p.add_argument("--name", default="", help="tên quầy")
+    p.add_argument("--token", help="mã thông báo cho trước (mặc định: sinh ngẫu nhiên)")
+    p.set_defaults(func=cmd_add_station)
+
+    p = sub.add_parser("revoke-station", parents=[common], help="thu hồi quyền của máy trạm")
+    p.add_argument("--agency", required=True)
+    p.add_argument("--digit", type=int, required=True)
+    p.set_defaults(func=cmd_revoke_station)
+
+    p = sub.add_parser("stations", parents=[common], help="liệt kê máy trạm")
+    p.set_defaults(func=cmd_stations)
+
+    p = sub.add_parser("add-clerk", parents=[common], help="thêm/cập nhật tài khoản cán bộ")
+    p.add_argument("--agency", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--full-name", required=True)
+    p.add_argument("--role", default="clerk",
+                   choices=["clerk", "scanner", "supervisor", "technician"])
+    p.add_argument("--password", help="mật khẩu ban đầu (mặc định: hỏi khi chạy)")
+    p.add_argument("--password-hash", help="chuỗi băm scrypt có sẵn")
+    p.set_defaults(func=cmd_add_clerk)
+
+    p = sub.add_parser("list", parents=[common], help="liệt kê hồ sơ và trạng thái")
+    p.add_argument("--agency")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("set-status", parents=[common],
+                       help="chuyển trạng thái xử lý của hồ sơ (4, 5, 9, 10…)")
+    p.add_argument("ma_ho_so", metavar="MAHOSO")
+    p.add_argument("status", metavar="STATUS")
+    p.add_argument("--note", help="nội dung xử lý")
+    p.add_argument("--by", help="người xử lý")
+    p.add_argument("--new-appointment", help="ngày hẹn trả mới")
+    p.set_defaults(func=cmd_set_status)
+
+    p = sub.add_parser("import-catalog", parents=[common], help="nạp danh mục thủ tục (JSON)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import_catalog)
+
+    p = sub.add_parser("calendar", help="ngày nghỉ / làm việc bù của tỉnh")
+    csub = p.add_subparsers(dest="calendar_cmd", required=True)
+    c = csub.add_parser("add", parents=[common])
+    c.add_argument("day", help="YYYY-MM-DD")
+    c.add_argument("kind", choices=["off", "work"])
+    c.add_argument("--note")
+    c = csub.add_parser("remove", parents=[common])
+    c.add_argument("day")
+    csub.add_parser("list", parents=[common])
+    p.set_defaults(func=cmd_calendar)
+
+    p = sub.add_parser("import-bundle", parents=[common], help="nhập gói dữ liệu USB")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import_bundle)
+
+    client = argparse.ArgumentParser(add_help=False, parents=[common])
+    client.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}",
+                        help="địa chỉ cổng đang chạy")
+    client.add_argument("--admin-token")
+    p = sub.add_parser("faults", help="lỗi giả lập trên cổng đang chạy (kiểm thử, đào tạo)")
+    fsub = p.add_subparsers(dest="faults_cmd", required=True)
+    f = fsub.add_parser("set", parents=[client])
+    f.add_argument("--kind", required=True, choices=KINDS)
+    f.add_argument("--path", default=".*", help="biểu thức chính quy trên đường dẫn")
+    f.add_argument("--method", default=".*")
+    limit = f.add_mutually_exclusive_group()
+    limit.add_argument("--times", type=int, help="chỉ N yêu cầu khớp tiếp theo")
+    limit.add_argument("--rate", type=float, help="xác suất 0–1 cho mỗi yêu cầu khớp")
+    f.add_argument("--delay", type=float, default=2.0, help="giây (kind=delay)")
+    f.add_argument("--status", type=int, default=503)
+    f.add_argument("--retry-after", type=int, default=1)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--append", action="store_true", help="thêm vào các luật đang có")
+    fsub.add_parser("clear", parents=[client])
+    fsub.add_parser("show", parents=[client])
+    p.set_defaults(func=cmd_faults)
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage).
+
+    `prog` names the command in help texts, e.g. "motcua gateway"."""
+    args = build_parser(prog).parse_args(argv)
+    from provincial_gateway.admin_ops import AdminError
+    from provincial_gateway.dossiers import StatusError
+    from provincial_gateway.refdata import RefDataError
+
+    try:
+        return int(args.func(args))
+    except (CliError, AdminError, StatusError, RefDataError) as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 1

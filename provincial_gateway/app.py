@@ -1,0 +1,76 @@
+"""The FastAPI application: routers, error handlers, tus headers, fault injection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from desktop_app.sync import wire
+from provincial_gateway import (
+    bundles,
+    routes_admin,
+    routes_blobs,
+    routes_dossiers,
+    routes_reference,
+    tus,
+)
+from provincial_gateway.config import GatewayConfig
+from provincial_gateway.errors import install_handlers
+from provincial_gateway.faults import FaultMiddleware, FaultPlan
+from provincial_gateway.state import GatewayState, open_state
+
+TITLE = "Một Cửa Offline — provincial gateway"
+API_DOC_VERSION = "1"
+
+
+class TusHeaderMiddleware:
+    """Every answer under /files/ carries Tus-Resumable, errors included (tus 1.0 core)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(wire.FILES):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != b"tus-resumable"]
+                message = {**message, "headers": [
+                    *headers, (b"tus-resumable", wire.TUS_VERSION.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, with_header)
+
+
+def create_app(config: GatewayConfig | None = None, *, state: GatewayState | None = None,
+               faults: FaultPlan | None = None) -> FastAPI:
+    """Build the app on `state` (kept open by the caller) or on a state opened from
+    `config` (closed when the app shuts down)."""
+    owned = state is None
+    if state is None:
+        if config is None:
+            raise ValueError("create_app needs a config or a state")
+        state = open_state(config)
+    tus.reconcile_all(state)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            state.close()
+
+    app = FastAPI(title=TITLE, version=API_DOC_VERSION, description=wire.__doc__ or "",
+                  lifespan=lifespan)
+    app.state.gateway = state
+    app.state.faults = faults or FaultPlan()
+    install_handlers(app)
+    for module in (routes_reference, routes_blobs, tus, routes_dossiers, bundles, routes_admin):
+        app.include_router(module.router)
+    app.add_middleware(TusHeaderMiddleware)
+    app.add_middleware(FaultMiddleware)  # outermost of ours: it sees the final answer
+    return app

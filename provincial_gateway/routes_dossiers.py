@@ -1,0 +1,62 @@
+"""Dossier upsert, lifecycle events and the change feed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from desktop_app.sync import wire
+from provincial_gateway import dossiers
+from provincial_gateway.auth import CurrentStation
+from provincial_gateway.errors import INVALID, WireError
+from provincial_gateway.schemas import DossierDocument
+from provincial_gateway.state import gateway_state, public_base
+
+router = APIRouter(tags=["dossiers"], responses=INVALID)
+_ERR = {"model": wire.ErrorBody}
+
+
+@router.put(
+    wire.DOSSIER, response_model=wire.DossierAck, summary="Upsert a dossier revision",
+    description="Revision rules (wire.py): same PhienBan and body → `unchanged`; same "
+                "PhienBan, other body → 409 `conflict`; higher → `updated`; lower → `stale` "
+                "(the answer then carries the stored revision). `created` on first receipt. "
+                "All results answer 200.",
+    responses={401: _ERR, 403: {"model": wire.ErrorBody, "description": "agency_mismatch"},
+               409: {"model": wire.ErrorBody,
+                     "description": "conflict: same revision with another body, or MaHoSo "
+                                    "already used by another ClientId"},
+               422: {"model": wire.ErrorBody,
+                     "description": "missing_blobs (with `missing`) or invalid"}})
+async def put_dossier(client_id: str, doc: DossierDocument, request: Request,
+                      station: CurrentStation) -> wire.DossierAck:
+    if doc.ClientId != client_id:
+        raise WireError(422, wire.E_INVALID, "ClientId trong đường dẫn và trong hồ sơ khác nhau.")
+    raw = await request.json()  # compare and store exactly what was sent
+    state = gateway_state(request)
+    result = await run_in_threadpool(dossiers.upsert_dossier, state, raw,
+                                     station.agency_code, station.id)
+    base = public_base(request)
+    return result.ack(lambda sha: base + wire.BLOB.format(sha256=sha))
+
+
+@router.post(wire.EVENTS, response_model=wire.EventAck, summary="Record a lifecycle event",
+             responses={401: _ERR, 403: _ERR,
+                        404: {"model": wire.ErrorBody, "description": "unknown_dossier"},
+                        409: {"model": wire.ErrorBody,
+                              "description": "conflict: same EventId, other body"},
+                        422: _ERR})
+def post_event(event: wire.EventIn, request: Request, station: CurrentStation) -> wire.EventAck:
+    result = dossiers.record_event(gateway_state(request), event, station.agency_code)
+    return wire.EventAck(EventId=event.EventId, result=result)  # type: ignore[arg-type]
+
+
+@router.get(wire.CHANGES, response_model=wire.ChangesBody,
+            summary="Processing-side changes for the station's agency, by sequence",
+            responses={401: _ERR, 422: _ERR})
+def get_changes(request: Request, station: CurrentStation,
+                since: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> wire.ChangesBody:
+    return dossiers.changes_since(gateway_state(request), station.agency_code, since, limit)

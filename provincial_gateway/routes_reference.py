@@ -1,0 +1,45 @@
+"""Health and the reference data a station pulls (catalog, calendar, clerks)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from desktop_app.sync import wire
+from provincial_gateway import refdata
+from provincial_gateway.auth import CurrentStation
+from provincial_gateway.errors import E_NOT_FOUND, WireError
+from provincial_gateway.state import gateway_state
+from provincial_gateway.timeutil import iso_now
+
+router = APIRouter(tags=["reference data"])
+
+_ERR = {"model": wire.ErrorBody}
+_ETAG = {304: {"description": "Not modified (If-None-Match matched the ETag)"},
+         401: _ERR}
+
+
+@router.get(wire.HEALTH, response_model=wire.Health, summary="Liveness, no authentication")
+def health() -> wire.Health:
+    return wire.Health(status="ok", api_version=wire.API_VERSION, server_time=iso_now())
+
+
+@router.get(wire.CATALOG, response_model=wire.Catalog, responses={**_ETAG, 404: _ERR},
+            summary="Procedure catalog (strong ETag)")
+def catalog(request: Request, station: CurrentStation) -> Response:
+    doc = refdata.get_catalog(gateway_state(request))
+    if doc is None:
+        raise WireError(404, E_NOT_FOUND, "Cổng tỉnh chưa nạp danh mục thủ tục hành chính.")
+    return refdata.etag_response(request, doc)
+
+
+@router.get(wire.CALENDAR, response_model=wire.CalendarBody, responses=_ETAG,
+            summary="Working-day calendar overrides (strong ETag)")
+def calendar(request: Request, station: CurrentStation) -> Response:
+    return refdata.etag_response(request, refdata.calendar_body(gateway_state(request)))
+
+
+@router.get(wire.CLERKS, response_model=wire.ClerksBody, responses=_ETAG,
+            summary="Clerk accounts of the station's agency (strong ETag)")
+def clerks(request: Request, station: CurrentStation) -> Response:
+    body = refdata.clerks_body(gateway_state(request), station.agency_code)
+    return refdata.etag_response(request, body)

@@ -1,0 +1,3 @@
+from tests.support.gateway_fixtures import gateway, gateway_factory, station_token
+
+__all__ = ["gateway", "gateway_factory", "station_token"]

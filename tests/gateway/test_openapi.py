@@ -1,0 +1,31 @@
+"""The checked-in OpenAPI document is the one the gateway generates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from desktop_app.sync import wire
+from provincial_gateway.openapi_export import render
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
+
+
+def test_checked_in_openapi_is_current() -> None:
+    generated = render()
+    assert DOC.read_text(encoding="utf-8") == generated, (
+        "run: python -m provincial_gateway.openapi_export docs/api/openapi.json")
+    spec = json.loads(generated)
+    assert spec["info"] == {"title": "Một Cửa Offline — provincial gateway", "version": "1",
+                            "description": wire.__doc__}
+    for path in (wire.HEALTH, wire.CATALOG, wire.CALENDAR, wire.CLERKS, wire.BLOBS_MISSING,
+                 wire.BLOB, wire.FILES, wire.FILES + "{upload_id}", wire.DOSSIER, wire.EVENTS,
+                 wire.CHANGES, wire.BUNDLES):
+        assert path in spec["paths"], path
+    assert {"options", "post"} <= set(spec["paths"][wire.FILES])
+    assert {"head", "patch", "delete"} <= set(spec["paths"][wire.FILES + "{upload_id}"])
+    schemas = spec["components"]["schemas"]
+    for model in ("ErrorBody", "DossierAck", "DossierDocument", "EventIn", "ChangesBody",
+                  "BundleReceipt", "Health"):
+        assert model in schemas, model
+    assert not any(p.startswith("/admin") for p in spec["paths"])

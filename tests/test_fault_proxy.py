@@ -1,0 +1,446 @@
+"""FaultProxy over real sockets: a small threaded HTTP upstream, `requests` as the client."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+
+from tests.support.fault_proxy import FaultProxy, LinkProfile, _Dice
+
+T = TypeVar("T")
+
+LINK_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+
+def _payload(n: int) -> bytes:
+    return random.Random(n).randbytes(n)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Upstream(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 would drop SYNs under load
+    accepted = 0  # TCP connections, to prove the captive portal never reaches us
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.accepted += 1
+        super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # resets from the proxy are the point of these tests
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so a session reuses its connection
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; with Nagle the second waits for a delayed
+        # ACK (40 ms), which would blur the latency measurements.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/bytes/"):
+            self._reply(_payload(int(self.path.rsplit("/", 1)[1])))
+        else:
+            self._reply(b"ok")
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        echo = body if self.path == "/echo" else b"ok"
+        self._reply(echo, {"X-SHA256": _sha(body)})
+
+    def _reply(self, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[_Upstream]:
+    server = _Upstream(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def proxy(upstream: _Upstream) -> Iterator[FaultProxy]:
+    with FaultProxy("127.0.0.1", upstream.server_address[1]) as p:
+        yield p
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # never route loopback through an HTTP_PROXY from the env
+    return session
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with _session() as session:
+        yield session
+
+
+def _timed(fn: Callable[[], T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def _get(session: requests.Session, proxy: FaultProxy, path: str) -> requests.Response:
+    return session.get(proxy.url_for() + path, timeout=10)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def _raw_get(proxy: FaultProxy, path: str = "/ping") -> socket.socket:
+    """Open a raw connection through the proxy and complete one keep-alive request."""
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: upstream\r\n\r\n".encode())
+    received = b""
+    while not received.endswith(b"\r\n\r\nok"):
+        chunk = sock.recv(4096)
+        assert chunk, "connection closed before the response"
+        received += chunk
+    return sock
+
+
+def _assert_dropped(sock: socket.socket) -> None:
+    """The peer must see the connection end (reset, or at worst FIN), not hang."""
+    sock.settimeout(3)
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    finally:
+        sock.close()
+
+
+# -- forwarding -----------------------------------------------------------------------
+
+
+def test_forwards_1mb_both_ways_intact(proxy: FaultProxy, http: requests.Session) -> None:
+    body = os.urandom(1 << 20)
+    response = http.post(proxy.url_for() + "/echo", data=body, timeout=10)
+
+    assert response.status_code == 200
+    assert response.headers["X-SHA256"] == _sha(body)  # arrived upstream intact
+    assert _sha(response.content) == _sha(body)  # and came back intact
+    counters = proxy.counters()
+    assert counters.bytes_up > 1 << 20
+    assert counters.bytes_down > 1 << 20
+    assert (counters.connections, counters.cuts, counters.refused) == (1, 0, 0)
+
+
+def test_half_close_is_forwarded_both_ways() -> None:
+    """The upstream replies only after EOF, so our FIN must reach it and its FIN come back."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def echo_after_eof() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+            conn.sendall(data[::-1])
+
+    thread = threading.Thread(target=echo_after_eof, daemon=True)
+    thread.start()
+    body = os.urandom(300_000)
+    with FaultProxy("127.0.0.1", listener.getsockname()[1]) as proxy:
+        proxy.set_profile(LinkProfile(latency_ms=10))
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            sock.sendall(body)
+            sock.shutdown(socket.SHUT_WR)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+    thread.join(5)
+    listener.close()
+    assert received == body[::-1]
+
+
+def test_many_concurrent_connections(proxy: FaultProxy) -> None:
+    proxy.set_profile(LinkProfile(latency_ms=20))
+
+    def fetch(i: int) -> bool:
+        with _session() as session:
+            return _get(session, proxy, f"/bytes/{20_000 + i}").content == _payload(20_000 + i)
+
+    with ThreadPoolExecutor(50) as pool:
+        assert all(pool.map(fetch, range(50)))
+    assert proxy.connections == 50
+
+
+# -- latency and bandwidth ------------------------------------------------------------
+
+
+def test_latency_adds_round_trips_without_serialising(proxy: FaultProxy) -> None:
+    proxy.set_profile(LinkProfile(latency_ms=100))  # one way: RTT 200 ms
+    with _session() as session:
+        _, first = _timed(lambda: _get(session, proxy, "/ping"))
+        _, second = _timed(lambda: _get(session, proxy, "/ping"))
+        big, big_elapsed = _timed(lambda: _get(session, proxy, "/bytes/1048576"))
+    print(f"latency 100 ms: new conn {first:.3f}s, reused {second:.3f}s, 1 MB {big_elapsed:.3f}s")
+
+    assert 0.39 <= first <= 0.55  # TCP handshake + request: 2 RTT
+    assert 0.195 <= second <= 0.30  # request on a kept-alive connection: 1 RTT
+    # Dozens of 64 kB reads in flight at once: still about one RTT, not one per chunk.
+    assert big.content == _payload(1048576)
+    assert big_elapsed < 0.45
+
+
+def test_bandwidth_cap_download(proxy: FaultProxy, http: requests.Session) -> None:
+    proxy.set_profile(LinkProfile(down_bps=256_000))
+    response, elapsed = _timed(lambda: _get(http, proxy, "/bytes/65536"))
+
+    assert response.content == _payload(65536)
+    expected = proxy.bytes_down * 8 / 256_000  # body + headers
+    print(f"down 256 kbit/s: {elapsed:.3f}s for {expected:.3f}s ({elapsed / expected - 1:+.1%})")
+    assert elapsed == pytest.approx(expected, rel=0.15)
+
+
+def test_bandwidth_cap_upload(proxy: FaultProxy, http: requests.Session) -> None:
+    proxy.set_profile(LinkProfile(up_bps=256_000))
+    body = os.urandom(65536)
+    response, elapsed = _timed(lambda: http.post(proxy.url_for() + "/hash", data=body, timeout=10))
+
+    assert response.headers["X-SHA256"] == _sha(body)
+    expected = proxy.bytes_up * 8 / 256_000
+    print(f"up 256 kbit/s: {elapsed:.3f}s for {expected:.3f}s ({elapsed / expected - 1:+.1%})")
+    assert elapsed == pytest.approx(expected, rel=0.15)
+
+
+def test_bandwidth_cap_is_shared_by_all_connections(proxy: FaultProxy) -> None:
+    proxy.set_profile(LinkProfile(down_bps=512_000))
+
+    def fetch(_: int) -> bytes:
+        with _session() as session:
+            return _get(session, proxy, "/bytes/32768").content
+
+    with ThreadPoolExecutor(2) as pool:
+        bodies, elapsed = _timed(lambda: list(pool.map(fetch, range(2))))
+
+    assert bodies == [_payload(32768)] * 2
+    expected = proxy.bytes_down * 8 / 512_000  # both transfers through one 512 kbit/s pipe
+    print(f"shared 512 kbit/s: {elapsed:.3f}s for {expected:.3f}s")
+    assert elapsed == pytest.approx(expected, rel=0.15)
+
+
+def test_set_profile_applies_to_open_connections(proxy: FaultProxy, http: requests.Session) -> None:
+    _, fast = _timed(lambda: _get(http, proxy, "/ping"))
+    proxy.set_profile(LinkProfile(latency_ms=150))
+    _, slow = _timed(lambda: _get(http, proxy, "/ping"))  # same kept-alive connection
+    proxy.set_profile(LinkProfile())
+    _, fast_again = _timed(lambda: _get(http, proxy, "/ping"))
+
+    assert proxy.connections == 1
+    assert fast < 0.1 and fast_again < 0.1
+    assert slow >= 0.29
+
+
+def test_commune_presets() -> None:
+    commune = LinkProfile.commune()
+    assert (commune.up_bps, commune.down_bps, commune.latency_ms) == (256_000, 256_000, 150)
+    stalling = LinkProfile.commune_with_stalls(seed=3)
+    assert stalling.stall_rate > 0 and stalling.stall_range == (2.0, 5.0)
+    assert stalling.seed == 3 and stalling.down_bps == 256_000
+    with pytest.raises(ValueError):
+        LinkProfile(down_bps=0)
+
+
+# -- stalls ----------------------------------------------------------------------------
+
+
+def test_manual_stall_freezes_the_link(proxy: FaultProxy, http: requests.Session) -> None:
+    proxy.stall(0.4)
+    response, elapsed = _timed(lambda: _get(http, proxy, "/ping"))
+    assert response.ok
+    assert elapsed >= 0.35
+    assert proxy.stalls == 1
+
+
+def test_random_stalls_happen(proxy: FaultProxy) -> None:
+    proxy.set_profile(LinkProfile(stall_rate=20, stall_seconds=0.01, seed=1))
+    _wait_for(lambda: proxy.stalls >= 2)
+
+
+def test_same_seed_replays_the_same_schedule() -> None:
+    profile = replace(LinkProfile.commune_with_stalls(seed=42), cut_rate=0.05)
+
+    def schedule(seed: int) -> list[tuple[float | None, bool]]:
+        dice = _Dice(seed)
+        return [dice.roll(profile, 0.1) for _ in range(5000)]  # 500 s of link time
+
+    first = schedule(42)
+    assert first == schedule(42)
+    assert first != schedule(43)
+    stalls = [stall for stall, _ in first if stall is not None]
+    assert 2 <= len(stalls) <= 30  # ~10 expected at 0.02/s
+    assert all(2.0 <= s <= 5.0 for s in stalls)
+
+
+# -- cuts ------------------------------------------------------------------------------
+
+
+def test_cut_after_bytes_down(proxy: FaultProxy, http: requests.Session) -> None:
+    proxy.set_profile(LinkProfile(cut_after_bytes_down=10_000))
+    with pytest.raises(LINK_ERRORS):
+        _get(http, proxy, "/bytes/200000")
+    assert proxy.cuts == 1
+    assert proxy.bytes_down == 10_000
+
+
+def test_cut_after_bytes_up(proxy: FaultProxy, http: requests.Session) -> None:
+    proxy.set_profile(LinkProfile(cut_after_bytes_up=1000))
+    with pytest.raises(requests.ConnectionError):
+        http.post(proxy.url_for() + "/hash", data=os.urandom(65536), timeout=10)
+    assert proxy.cuts == 1
+    assert proxy.bytes_up == 1000
+
+
+def test_cut_is_a_tcp_reset(proxy: FaultProxy) -> None:
+    proxy.set_profile(LinkProfile(cut_after_bytes_down=100))
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+        sock.sendall(b"GET /bytes/100000 HTTP/1.1\r\nHost: upstream\r\n\r\n")
+        with pytest.raises(ConnectionResetError):
+            while sock.recv(65536):
+                pass
+
+
+def test_cut_all(proxy: FaultProxy) -> None:
+    socks = [_raw_get(proxy) for _ in range(3)]
+    assert proxy.cut_all() == 3
+    assert proxy.cuts == 3
+    for sock in socks:
+        _assert_dropped(sock)
+
+
+def test_random_cuts(proxy: FaultProxy) -> None:
+    sock = _raw_get(proxy)
+    proxy.set_profile(LinkProfile(cut_rate=50, seed=7))
+    _assert_dropped(sock)
+    assert proxy.cuts == 1
+
+
+# -- offline, captive portal, failures -------------------------------------------------
+
+
+def test_offline_refuses_new_and_cuts_open_connections(
+    proxy: FaultProxy, http: requests.Session, upstream: _Upstream
+) -> None:
+    open_sock = _raw_get(proxy)
+    proxy.set_profile(LinkProfile(offline=True))
+    assert proxy.cuts == 1
+    _assert_dropped(open_sock)
+
+    accepted = upstream.accepted
+    with pytest.raises(requests.ConnectionError):
+        _get(http, proxy, "/ping")
+    assert proxy.refused == 1
+    assert upstream.accepted == accepted
+
+    proxy.set_profile(LinkProfile())  # the link comes back
+    assert _get(http, proxy, "/ping").content == b"ok"
+
+
+def test_captive_portal_answers_without_upstream(
+    proxy: FaultProxy, http: requests.Session, upstream: _Upstream
+) -> None:
+    accepted = upstream.accepted
+    proxy.set_profile(LinkProfile(captive_portal=True))
+
+    for response in (
+        _get(http, proxy, "/api/sync"),
+        http.post(proxy.url_for() + "/echo", data=os.urandom(100_000), timeout=10),
+    ):
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "Đăng nhập" in response.text
+    assert upstream.accepted == accepted
+    assert proxy.bytes_up == proxy.bytes_down == 0
+
+
+def test_client_reset_mid_transfer_does_not_hurt_the_proxy(
+    proxy: FaultProxy, http: requests.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy.set_profile(LinkProfile(down_bps=2_000_000))  # slow enough to reset mid-body
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    sock.sendall(b"GET /bytes/1000000 HTTP/1.1\r\nHost: upstream\r\n\r\n")
+    assert sock.recv(10_000)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+    assert _get(http, proxy, "/bytes/1000").content == _payload(1000)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_upstream_down_looks_like_a_reset() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    with FaultProxy("127.0.0.1", dead_port) as proxy, _session() as session:
+        with pytest.raises(requests.ConnectionError):
+            _get(session, proxy, "/ping")
+        assert proxy.connections == 1
+
+
+# -- teardown --------------------------------------------------------------------------
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+def test_stop_leaves_no_listener_thread_or_socket(upstream: _Upstream) -> None:
+    fds_before = _open_fds()
+    proxy = FaultProxy("127.0.0.1", upstream.server_address[1]).start()
+    port = proxy.port
+    with _session() as session:
+        assert _get(session, proxy, "/ping").ok
+    open_sock = _raw_get(proxy)  # still open when the proxy stops
+
+    proxy.stop()
+    proxy.stop()  # idempotent
+
+    _assert_dropped(open_sock)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("FaultProxy")]
+    # The upstream closes its side of the reset connections from its own threads.
+    _wait_for(lambda: _open_fds() <= fds_before)
