@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from desktop_app.context import AppContext
 from local_db.migrate import head_revision
@@ -30,3 +32,12 @@ def test_sqlite_schema_matches_models(ctx: AppContext) -> None:
 
 def test_postgresql_schema_matches_models(pg_ctx: AppContext) -> None:
     assert _differences(pg_ctx) == []
+
+
+def test_search_index_triggers_survive_every_migration(ctx: AppContext) -> None:
+    """SQLite table copies (batch migrations) drop triggers; the FTS ones must be there."""
+    if not ctx.db.is_sqlite:
+        pytest.skip("SQLite only")
+    with ctx.db.read() as s:
+        names = set(s.scalars(text("SELECT name FROM sqlite_master WHERE type='trigger'")))
+    assert {"dossiers_fts_ai", "dossiers_fts_ad", "dossiers_fts_au"} <= names

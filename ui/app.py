@@ -45,6 +45,7 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     wedge = WedgeScanFilter(window)
     wedge.install(app)
     wedge.scanned.connect(window.on_scanned)
+    wedge.receipt_scanned.connect(window.on_receipt_scanned)
     window.show()
     return window
 

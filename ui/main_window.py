@@ -1,5 +1,6 @@
-"""Main window: navigation (F1 home, F2 new dossier, F3 look-up), status bar with the
-signed-in clerk and the sync queue, and the ID-card scan routed to the intake wizard."""
+"""Main window: navigation (F1 home, F2 new dossier, F3 look-up, F4 batch, F7 return,
+F8 late dossiers), the status bar with the signed-in clerk and the sync indicator, and
+scans routed where they belong (ID cards to intake or return, receipts to return)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts
+from desktop_app.intake.returns import ActionOutcome, ReturnService
 from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
@@ -29,6 +31,7 @@ from ui.batch_page import BatchPage
 from ui.dossier_list import DossierListPage
 from ui.home_page import HomePage
 from ui.intake_page import IntakePage
+from ui.return_page import LatePage, ReturnPage
 from ui.slip_preview import SlipPreviewDialog
 from ui.sync_panel import SyncBridge, indicator_text, overdue_text
 from ui.workers import Runner
@@ -41,7 +44,7 @@ SLIP_TITLES = {
 
 
 class MainWindow(QMainWindow):
-    HOME, INTAKE, LOOKUP, BATCH = range(4)
+    HOME, INTAKE, LOOKUP, BATCH, RETURN, LATE = range(6)
 
     def __init__(self, ctx: AppContext, clerk: ClerkInfo, station: StationInfo) -> None:
         super().__init__()
@@ -59,14 +62,19 @@ class MainWindow(QMainWindow):
         self.intake = IntakePage(IntakeService(ctx), clerk, self.runner)
         self.lookup = DossierListPage(self.queries, self.runner)
         self.batch = BatchPage(ctx, clerk, self.runner)
+        returns = ReturnService(ctx)
+        self.returns = ReturnPage(returns, clerk, self.runner)
+        self.late = LatePage(returns, clerk, self.runner)
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.addItems(["Trang chủ  (F1)", "Tiếp nhận hồ sơ  (F2)", "Tra cứu hồ sơ  (F3)",
-                           "Số hóa theo lô  (F4)"])
+                           "Số hóa theo lô  (F4)", "Trả kết quả  (F7)",
+                           "Hồ sơ trễ hẹn  (F8)"])
         self.nav.setFixedWidth(230)
         self.pages = QStackedWidget()
-        for page in (self.home, self.intake, self.lookup, self.batch):
+        for page in (self.home, self.intake, self.lookup, self.batch, self.returns,
+                     self.late):
             self.pages.addWidget(page)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -93,6 +101,12 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F2"), self).activated.connect(lambda: self.show_page(self.INTAKE))
         QShortcut(QKeySequence("F3"), self).activated.connect(lambda: self.show_page(self.LOOKUP))
         QShortcut(QKeySequence("F4"), self).activated.connect(lambda: self.show_page(self.BATCH))
+        QShortcut(QKeySequence("F7"), self).activated.connect(lambda: self.show_page(self.RETURN))
+        QShortcut(QKeySequence("F8"), self).activated.connect(lambda: self.show_page(self.LATE))
+        self.returns.printed.connect(self.on_printed)
+        self.returns.digitize_supplement.connect(self.digitize_dossier)
+        self.late.printed.connect(self.on_printed)
+        self.late.open_return.connect(self.on_receipt_scanned)
         self.batch.open_workspace.connect(self.file_by_hand)
         self.home.scan_settings.connect(self.open_scan_settings)
         QShortcut(QKeySequence("F9"), self).activated.connect(self.open_scan_settings)
@@ -121,8 +135,30 @@ class MainWindow(QMainWindow):
             self.lookup.search.setFocus()
             self.lookup.search.selectAll()
             self.lookup.refresh()
-        else:
+        elif index == self.BATCH:
             self.batch.codes.setFocus()
+        elif index == self.RETURN:
+            self.returns.scan.setFocus()
+            self.returns.scan.selectAll()
+        else:
+            self.late.refresh()
+            self.late.table.setFocus()
+
+    def on_receipt_scanned(self, payload: str) -> None:
+        """A receipt's QR was scanned (or a late dossier opened): the return counter shows
+        it; in the look-up page the code becomes the search."""
+        if self.pages.currentIndex() == self.LOOKUP:
+            self.lookup.search.setText(payload)
+            self.lookup.refresh()
+            return
+        self.show_page(self.RETURN)
+        self.returns.open_code(payload)
+
+    def on_printed(self, outcome: ActionOutcome) -> None:
+        self.refresh_counts()
+        self.sync.worker.wake()
+        self.statusBar().showMessage(f"Đã lưu: {outcome.title} — {outcome.code}", 15_000)
+        self._preview(outcome.pdf, outcome.title, outcome.code)
 
     def open_scan_settings(self) -> None:
         from ui.scan_settings import ScanSettingsDialog
@@ -130,7 +166,10 @@ class MainWindow(QMainWindow):
         ScanSettingsDialog(self.ctx, self.clerk, self).exec()
 
     def on_scanned(self, payload: str) -> None:
-        """An ID card was scanned somewhere: the intake wizard takes it."""
+        """An ID card was scanned somewhere: the return counter takes it for the person
+        collecting a result, otherwise the intake wizard."""
+        if self.pages.currentIndex() == self.RETURN and self.returns.on_id_card(payload):
+            return
         if self.pages.currentIndex() != self.INTAKE:
             self.show_page(self.INTAKE)
         self.intake.on_scanned(payload)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QPlainTextEdit, QTextEdit
 
 from desktop_app.domain.citizen_qr import looks_like_citizen_qr
+from desktop_app.intake.returns import CODE_RE, code_from_scan
 
 # A person cannot type 12 digits and pipes with pauses this short; a scanner does.
 PAUSE_RESETS_AFTER_S = 0.5
@@ -21,7 +22,8 @@ ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class WedgeScanFilter(QObject):
-    scanned = Signal(str)
+    scanned = Signal(str)  # a citizen ID-card QR
+    receipt_scanned = Signal(str)  # the QR of a receipt (dossier code or tracking URL)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -30,6 +32,7 @@ class WedgeScanFilter(QObject):
         # Text of the focused field before each digit run began: a payload may follow
         # what the clerk typed by hand moments before.
         self._snapshots: dict[int, tuple[QObject, str] | None] = {}
+        self._url_snapshot: tuple[QObject, str] | None = None
         self.enabled = True
 
     def install(self, app: QApplication) -> None:
@@ -57,8 +60,15 @@ class WedgeScanFilter(QObject):
                 _restore(snapshots.get(start))
                 self.scanned.emit(payload[start:])
                 return True
+            start = _receipt_start(payload)
+            if start is not None:
+                _restore(snapshots.get(start, self._url_snapshot))
+                self.receipt_scanned.emit(payload[start:])
+                return True
             return False
         text = event.text()
+        if text == "h" and not self._buffer:
+            self._url_snapshot = _snapshot(QApplication.focusWidget())
         if text and text.isprintable():
             if text.isdigit() and not (self._buffer and self._buffer[-1].isdigit()):
                 self._snapshots[len(self._buffer)] = _snapshot(QApplication.focusWidget())
@@ -68,6 +78,7 @@ class WedgeScanFilter(QObject):
     def _reset(self) -> None:
         self._buffer.clear()
         self._snapshots = {}
+        self._url_snapshot: tuple[QObject, str] | None = None
 
 
 def _restore(snapshot: tuple[QObject, str] | None) -> None:
@@ -93,5 +104,20 @@ def _payload_start(buffer: str) -> int | None:
     for i in range(len(buffer) - 11):
         starts_run = buffer[i].isdigit() and (i == 0 or not buffer[i - 1].isdigit())
         if starts_run and looks_like_citizen_qr(buffer[i:]):
+            return i
+    return None
+
+
+def _receipt_start(buffer: str) -> int | None:
+    """Where a receipt payload (a whole dossier code, or a tracking URL carrying one)
+    starts; it must run to the end of what was typed, so a code inside a longer text a
+    clerk is typing is left alone."""
+    url = buffer.find("http")
+    if url >= 0 and "://" in buffer[url:] and code_from_scan(buffer[url:]):
+        return url
+    for i in range(len(buffer)):
+        starts_run = buffer[i].isdigit() and (i == 0 or (not buffer[i - 1].isalnum()
+                                                          and buffer[i - 1] not in ".-"))
+        if starts_run and CODE_RE.fullmatch(buffer[i:]):
             return i
     return None

@@ -1,0 +1,230 @@
+"""Read-only queries behind the tracking book (Sổ theo dõi hồ sơ) and the counter dashboard.
+
+All periods are half-open ``[start, end)`` over naive local datetimes. Only dossiers with
+a code count: a refusal consumes no code (code NULL) and is not a dossier of the book; it
+is counted on its own by :func:`refused_count`.
+
+The queries are SQLAlchemy Core/ORM expressions that run unchanged on SQLite and
+PostgreSQL. Aggregation is done in SQL wherever the database can do it in one pass over
+the period (which the ``received_at`` index bounds); only percentiles are computed in
+Python, because SQLite has no percentile function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from local_db.models import (
+    Applicant,
+    Clerk,
+    ComponentFile,
+    Dossier,
+    DossierComponent,
+    OutboxEntry,
+)
+
+# TrangThaiHoSo codes (desktop_app.domain.dossier_status) repeated as plain ints: local_db
+# does not import the application layer.
+NOT_ACCEPTED, WITHDRAWN, STOPPED, RETURNED = 3, 7, 8, 10
+# A dossier in one of these states can no longer become late: refused, withdrawn by the
+# citizen, processing stopped (the notice is the result), or the result is returned.
+CLOSED_STATUSES = (NOT_ACCEPTED, WITHDRAWN, STOPPED, RETURNED)
+# The complement, spelled out so the query can use ix_dossiers_status: open dossiers are
+# a small share of a store that has run for years, closed ones are nearly all of it.
+OPEN_STATUSES = (1, 2, 4, 5, 6, 9)
+
+DEFAULT_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class BookRecord:
+    """One dossier as the tracking book needs it (plain values, no ORM object)."""
+
+    id: int
+    code: str
+    procedure_name: str
+    set_count: int
+    owner_name: str
+    owner_address: str
+    owner_phone: str
+    received_at: datetime
+    appointment_at: datetime | None
+    returned_at: datetime | None
+    returned_to: str
+    return_method: str
+    clerk_name: str
+    status: int
+    sequence_number: int | None
+
+
+@dataclass(frozen=True)
+class ProcedureTally:
+    code: str
+    name: str
+    received: int
+    late: int
+
+
+@dataclass(frozen=True)
+class ReturnedDay:
+    day: date
+    returned: int
+    on_time: int
+
+
+def _in_period(start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(Dossier.code.is_not(None), Dossier.received_at >= start,
+                Dossier.received_at < end)
+
+
+def _as_date(value: object) -> date:
+    """``date(col)`` is a ``date`` on PostgreSQL and an ISO string on SQLite."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def late_condition(now: datetime) -> ColumnElement[bool]:
+    """Returned after the appointment, or not returned, still open and past it at ``now``."""
+    return or_(
+        and_(Dossier.returned_at.is_not(None), Dossier.returned_at > Dossier.appointment_at),
+        and_(Dossier.returned_at.is_(None), Dossier.appointment_at < now,
+             Dossier.status.not_in(CLOSED_STATUSES)),
+    )
+
+
+# --- tracking book ---------------------------------------------------------------------
+
+
+def tracking_book_records(session: Session, start: datetime, end: datetime,
+                          chunk: int = DEFAULT_CHUNK) -> Iterator[BookRecord]:
+    """Dossiers received in ``[start, end)`` in book order, fetched ``chunk`` rows at a
+    time (a server-side cursor on PostgreSQL), so a month at a million dossiers never
+    sits in memory at once. The session must stay open while the iterator is used."""
+    stmt = (
+        select(Dossier.id, Dossier.code, Dossier.procedure_name, Dossier.set_count,
+               Applicant.full_name, Applicant.address, Applicant.phone, Dossier.received_at,
+               Dossier.appointment_at, Dossier.returned_at, Dossier.returned_to,
+               Dossier.return_method, Clerk.full_name, Dossier.status,
+               Dossier.sequence_number)
+        .join(Applicant, Applicant.id == Dossier.owner_id)
+        .outerjoin(Clerk, Clerk.id == Dossier.clerk_id)
+        .where(_in_period(start, end))
+        # Same order on both databases: PostgreSQL sorts NULLs last, SQLite first.
+        .order_by(Dossier.received_at, Dossier.sequence_number.asc().nulls_last(),
+                  Dossier.id)
+        .execution_options(yield_per=chunk)
+    )
+    for row in session.execute(stmt):
+        yield BookRecord(row[0], row[1] or "", row[2] or "", row[3] or 0, row[4] or "",
+                         row[5] or "", row[6] or "", row[7], row[8], row[9], row[10] or "",
+                         row[11] or "", row[12] or "", row[13], row[14])
+
+
+def count_received(session: Session, start: datetime, end: datetime) -> int:
+    return session.scalar(select(func.count(Dossier.id)).where(_in_period(start, end))) or 0
+
+
+def refused_count(session: Session, start: datetime, end: datetime) -> int:
+    """Refusals (Phiếu từ chối) issued in the period: no code, so not in the book."""
+    return session.scalar(
+        select(func.count(Dossier.id)).where(
+            Dossier.code.is_(None), Dossier.status == NOT_ACCEPTED,
+            Dossier.received_at >= start, Dossier.received_at < end)) or 0
+
+
+# --- dashboard -------------------------------------------------------------------------
+
+
+def received_per_day(session: Session, start: datetime, end: datetime) -> dict[date, int]:
+    day = func.date(Dossier.received_at)
+    rows = session.execute(
+        select(day, func.count(Dossier.id)).where(_in_period(start, end)).group_by(day))
+    return {_as_date(d): int(n) for d, n in rows}
+
+
+def returned_per_day(session: Session, start: datetime, end: datetime) -> list[ReturnedDay]:
+    """Results returned in ``[start, end)`` (whenever received), per day, with how many of
+    them were returned by their appointment."""
+    day = func.date(Dossier.returned_at)
+    on_time = func.sum(case((Dossier.returned_at <= Dossier.appointment_at, 1), else_=0))
+    rows = session.execute(
+        select(day, func.count(Dossier.id), on_time)
+        .where(Dossier.code.is_not(None), Dossier.returned_at >= start,
+               Dossier.returned_at < end)
+        .group_by(day))
+    return sorted((ReturnedDay(_as_date(d), int(n), int(ok or 0)) for d, n, ok in rows),
+                  key=lambda r: r.day)
+
+
+def late_open_count(session: Session, now: datetime, received_before: datetime) -> int:
+    """Dossiers received before ``received_before`` whose appointment has passed at
+    ``now`` and whose result has not been returned (withdrawn/stopped/refused excluded)."""
+    return session.scalar(
+        select(func.count(Dossier.id)).where(
+            Dossier.status.in_(OPEN_STATUSES), Dossier.code.is_not(None),
+            Dossier.returned_at.is_(None), Dossier.appointment_at < now,
+            Dossier.received_at < received_before)) or 0
+
+
+def procedure_tallies(session: Session, start: datetime, end: datetime,
+                      now: datetime) -> list[ProcedureTally]:
+    """Received and late per procedure for the dossiers received in the period, most
+    received first. A commune uses a few dozen procedures, so the list is short."""
+    late = func.sum(case((late_condition(now), 1), else_=0))
+    rows = session.execute(
+        select(Dossier.procedure_code, func.max(Dossier.procedure_name),
+               func.count(Dossier.id), late)
+        .where(_in_period(start, end))
+        .group_by(Dossier.procedure_code))
+    tallies = [ProcedureTally(code, name or "", int(n), int(k or 0))
+               for code, name, n, k in rows]
+    return sorted(tallies, key=lambda t: (-t.received, t.code))
+
+
+def digitized_count(session: Session, start: datetime, end: datetime) -> int:
+    """Dossiers received in the period whose every provided component has a current
+    digitized file (a non-superseded ComponentFile, or the legacy single blob).
+
+    A dossier without any provided component has nothing digitized and does not count:
+    counting it would let empty dossiers raise the share."""
+    current_file = exists().where(ComponentFile.component_id == DossierComponent.id,
+                                  ComponentFile.superseded_at.is_(None))
+    missing = exists().where(DossierComponent.dossier_id == Dossier.id,
+                             DossierComponent.provided.is_(True),
+                             DossierComponent.blob_sha256.is_(None),
+                             not_(current_file))
+    any_provided = exists().where(DossierComponent.dossier_id == Dossier.id,
+                                  DossierComponent.provided.is_(True))
+    return session.scalar(
+        select(func.count(Dossier.id)).where(_in_period(start, end), any_provided,
+                                             not_(missing))) or 0
+
+
+def sync_lags(session: Session, start: datetime, end: datetime) -> tuple[list[float], int]:
+    """For the dossiers received in the period: seconds from receipt to the first dossier
+    message the province acknowledged, and how many have none acknowledged yet."""
+    first_sent = (
+        select(func.min(OutboxEntry.sent_at))
+        .where(OutboxEntry.entity_type == "dossier", OutboxEntry.entity_id == Dossier.uuid,
+               OutboxEntry.state == "sent", OutboxEntry.sent_at.is_not(None))
+        .scalar_subquery())
+    lags: list[float] = []
+    unsynced = 0
+    stmt = (select(Dossier.received_at, first_sent).where(_in_period(start, end))
+            .execution_options(yield_per=DEFAULT_CHUNK))
+    for received_at, sent_at in session.execute(stmt):
+        if sent_at is None:
+            unsynced += 1
+        else:
+            # A station clock set back could make it negative; a lag is never below zero.
+            lags.append(max(0.0, (sent_at - received_at).total_seconds()))
+    return lags, unsynced

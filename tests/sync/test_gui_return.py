@@ -1,0 +1,215 @@
+"""Whole flows at the counter by keyboard, with the real gateway: receive → the province
+marks the result ready → return by scanning the receipt; the supplement cycle; a late
+dossier → apology letter with a new appointment."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
+from sqlalchemy import select
+
+from desktop_app.accounts import ClerkInfo
+from desktop_app.catalog import CatalogService
+from desktop_app.clock import FixedClock
+from desktop_app.context import AppContext
+from desktop_app.station import StationInfo, StationService
+from desktop_app.sync.service import SyncService
+from local_db.models import AuditEntry, Dossier, OutboxEntry
+from provincial_gateway.server import GatewayServer
+from ui import return_page
+from ui.main_window import MainWindow
+from ui.slip_preview import SlipPreviewDialog
+from ui.wedge import WedgeScanFilter
+
+from ..test_gui_intake import key, type_text
+from ..test_intake import TEST_CATALOG
+from .test_sync_engine import receive
+
+pytestmark = pytest.mark.gui
+
+PROXY_CARD = ("001089005678||Hoàng Văn Phủ|05061989|Nam|"
+              "Bản Chang, xã Nà Phặc, tỉnh Thái Nguyên|01022022")
+
+
+@pytest.fixture
+def window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo,  # type: ignore[no-untyped-def]
+           gateway: GatewayServer, station_token: str):
+    station = StationService(ctx).save(replace(station, gateway_url=gateway.url))
+    SyncService(ctx).set_token(station_token)
+    CatalogService(ctx).import_data(TEST_CATALOG)
+    win = MainWindow(ctx, clerk, station)
+    wedge = WedgeScanFilter(win)
+    wedge.install(QApplication.instance())  # type: ignore[arg-type]
+    wedge.scanned.connect(win.on_scanned)
+    wedge.receipt_scanned.connect(win.on_receipt_scanned)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    QApplication.instance().removeEventFilter(wedge)  # type: ignore[union-attr]
+    win.sync.stop()
+    win.runner.wait()
+
+
+def _dossier(ctx: AppContext, uuid: str) -> Dossier:
+    with ctx.db.read() as s:
+        d = s.scalars(select(Dossier).where(Dossier.uuid == uuid)).one()
+        s.expunge(d)
+        return d
+
+
+def _code(ctx: AppContext, uuid: str) -> str:
+    code = _dossier(ctx, uuid).code
+    assert code
+    return code
+
+
+def _synced(window: MainWindow, gateway: GatewayServer, qtbot, uuid: str) -> None:  # type: ignore[no-untyped-def]
+    from provincial_gateway.db import Dossier as GatewayDossier
+
+    window.sync.worker.wake()
+
+    def there() -> bool:
+        with gateway.sessions() as s:
+            return s.scalar(select(GatewayDossier).where(
+                GatewayDossier.client_id == uuid)) is not None
+
+    qtbot.waitUntil(there, timeout=15_000)
+
+
+def _preview(qtbot, window: MainWindow, title_part: str) -> SlipPreviewDialog:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "last_preview", None),
+                                       SlipPreviewDialog)
+                    and title_part in window.last_preview.windowTitle(), timeout=10_000)
+    return window.last_preview
+
+
+def test_receive_result_ready_then_return_by_scanning_the_receipt(
+        qtbot, window: MainWindow, ctx: AppContext, clerk: ClerkInfo,  # type: ignore[no-untyped-def]
+        gateway: GatewayServer) -> None:
+    uuid = receive(ctx, clerk)
+    code = _code(ctx, uuid)
+    _synced(window, gateway, qtbot, uuid)
+    gateway.set_status(code, 4, note="Đang giải quyết")
+    gateway.set_status(code, 9, note="Đã ký kết quả")
+    window.sync.worker.wake()
+    qtbot.waitUntil(lambda: _dossier(ctx, uuid).status == 9, timeout=15_000)
+
+    # The clerk is on the home page; the citizen's receipt QR is scanned.
+    key(qtbot, Qt.Key.Key_F1)
+    type_text(None, code)
+    key(qtbot, Qt.Key.Key_Return)
+    page = window.returns
+    qtbot.waitUntil(lambda: page.current is not None and page.current.code == code,
+                    timeout=5000)
+    assert window.pages.currentWidget() is page
+    assert "Đã có kết quả" in page.status.text() and page.return_btn.isEnabled()
+    assert page.receiver_name.text() == "Nguyễn Thị Ánh Tuyết"  # the owner by default
+
+    # Someone else collects it: scanning their ID card fills the receiver as a proxy.
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is page.receiver_name)
+    type_text(None, PROXY_CARD)
+    key(qtbot, Qt.Key.Key_Return)
+    assert page.is_proxy.isChecked() and page.receiver_name.text() == "Hoàng Văn Phủ"
+    page.authorisation.setText("Giấy ủy quyền ngày 01/11/2023")
+    page.results.setPlainText("Giấy xác nhận số 15/GXN")
+    page.receiver_name.setFocus()
+    key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    preview = _preview(qtbot, window, code)
+    assert preview.doc.pageCount() >= 1
+    preview.accept()
+
+    d = _dossier(ctx, uuid)
+    assert (d.status, d.returned_to, d.returned_to_id, d.return_method) == (
+        10, "Hoàng Văn Phủ", "001089005678", "counter")
+    with ctx.db.read() as s:
+        event = s.scalars(select(OutboxEntry).where(OutboxEntry.entity_type == "event")).one()
+        assert event.payload["TrangThaiHoSo"] == 10 and event.payload["MaHoSo"] == code
+    # The event and the new revision reach the province.
+    from provincial_gateway.db import Dossier as GatewayDossier
+    from provincial_gateway.db import Event
+
+    window.sync.worker.wake()
+
+    def returned_there() -> bool:
+        with gateway.sessions() as s:
+            row = s.scalar(select(GatewayDossier).where(GatewayDossier.client_id == uuid))
+            return row is not None and row.status == 10 and bool(s.scalars(select(Event)).all())
+
+    qtbot.waitUntil(returned_there, timeout=15_000)
+    assert not page.return_btn.isEnabled()  # already returned
+
+
+def test_supplement_cycle_prints_a_new_appointment(
+        qtbot, window: MainWindow, ctx: AppContext, clerk: ClerkInfo,  # type: ignore[no-untyped-def]
+        gateway: GatewayServer, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    uuid = receive(ctx, clerk)
+    code = _code(ctx, uuid)
+    first = _dossier(ctx, uuid).appointment_at
+    _synced(window, gateway, qtbot, uuid)
+    gateway.set_status(code, 5, note="Thiếu giấy tờ chứng minh nơi cư trú")
+    window.sync.worker.wake()
+    qtbot.waitUntil(lambda: _dossier(ctx, uuid).status == 5, timeout=15_000)
+
+    clock.set(datetime(2023, 11, 1, 14, 0))  # the citizen comes back on Wednesday
+    key(qtbot, Qt.Key.Key_F7)
+    type_text(None, code)
+    key(qtbot, Qt.Key.Key_Return)
+    page = window.returns
+    qtbot.waitUntil(lambda: page.current is not None and page.supplement_done_btn.isEnabled(),
+                    timeout=5000)
+    assert "bổ sung" in page.status.text()
+    monkeypatch.setattr(QInputDialog, "getText",
+                        lambda *a, **k: ("Đã nộp giấy xác nhận cư trú", True))
+    page.supplement_done_btn.setFocus()
+    key(qtbot, Qt.Key.Key_Space)
+    preview = _preview(qtbot, window, code)
+    preview.accept()
+    d = _dossier(ctx, uuid)
+    assert d.status == 2
+    # 5 working days counted again from Wednesday 01/11/2023 14:00.
+    assert d.appointment_at == datetime(2023, 11, 8, 14, 0) != first
+    with ctx.db.read() as s:
+        doc = s.scalars(select(OutboxEntry).where(OutboxEntry.entity_type == "dossier")
+                        .order_by(OutboxEntry.id.desc())).first()
+        assert doc is not None and doc.payload["NgayHenTra"] == "20231108140000"
+        assert doc.payload["PhienBan"] == 2
+
+
+def test_late_dossier_gets_an_apology_with_a_new_appointment(
+        qtbot, window: MainWindow, ctx: AppContext, clerk: ClerkInfo,  # type: ignore[no-untyped-def]
+        clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    uuid = receive(ctx, clerk)
+    code = _code(ctx, uuid)
+    due = _dossier(ctx, uuid).appointment_at
+    assert due is not None
+    clock.set(due + timedelta(days=1))
+    key(qtbot, Qt.Key.Key_F8)
+    late = window.late
+    qtbot.waitUntil(lambda: late.table.rowCount() == 1, timeout=5000)
+    assert late.table.item(0, 0).text() == code
+    assert late.table.item(0, 6).text() == "Quá hẹn"
+
+    new_date = due + timedelta(days=5)
+
+    def fill_and_accept(dialog: return_page.ApologyDialog) -> int:
+        dialog.reason.setPlainText("Chờ xác minh của Công an xã")
+        dialog.unit.setText("Công chức Tư pháp - Hộ tịch")
+        dialog.new_date.setDateTime(new_date)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(return_page.ApologyDialog, "exec", fill_and_accept)
+    late.table.setFocus()
+    late.apology_btn.click()
+    preview = _preview(qtbot, window, code)
+    preview.accept()
+    d = _dossier(ctx, uuid)
+    assert d.appointment_at == new_date
+    with ctx.db.read() as s:
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "dossier_apology")).one()
+        assert audit.detail["unit"] == "Công chức Tư pháp - Hộ tịch"
+    qtbot.waitUntil(lambda: late.table.rowCount() == 0, timeout=5000)  # no longer late

@@ -1,0 +1,130 @@
+"""Return counter core: receipt scans, return, supplement, withdrawal, late list, apology."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from desktop_app.accounts import ClerkInfo
+from desktop_app.clock import FixedClock
+from desktop_app.context import AppContext
+from desktop_app.domain.dossier_status import IllegalTransition
+from desktop_app.intake.returns import Receiver, ReturnError, ReturnService, code_from_scan
+from desktop_app.intake.service import IntakeService
+from desktop_app.station import StationInfo
+from local_db.models import AuditEntry, Dossier, OutboxEntry
+from ui.wedge import _receipt_start
+
+from .test_intake import complete_draft, intake  # noqa: F401
+
+CODE = "000.00.12.H12-231027-1001"
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    (CODE, CODE),
+    (f"  {CODE}\n", CODE),
+    (f"https://dichvucong.thainguyen.gov.vn/tra-cuu?ma={CODE}", CODE),
+    (f"https://x.gov.vn/a?b=1&ma={CODE}", CODE),
+    ("001099012345|123456789|Nguyễn Văn An|01011990|Nam|Sơn La|15082021", None),
+    ("000.00.12.H12-2310", None),
+    ("", None),
+])
+def test_code_from_scan(text: str, code: str | None) -> None:
+    assert code_from_scan(text) == code
+
+
+def test_wedge_takes_a_whole_receipt_payload_only() -> None:
+    assert _receipt_start(f"abc{CODE}") is None  # glued to typed text: not a scan
+    assert _receipt_start(f"xyz {CODE}") == 4
+    assert _receipt_start(CODE) == 0
+    assert _receipt_start(f"{CODE} ghi chú") is None
+    assert _receipt_start(f"https://x.gov.vn/t?ma={CODE}") == 0
+
+
+def _set_status(ctx: AppContext, dossier_id: int, status: int) -> None:
+    with ctx.db.write() as s:
+        s.get(Dossier, dossier_id).status = status  # type: ignore[union-attr]
+
+
+def test_return_only_when_ready_then_recorded_and_queued(
+        ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,  # noqa: F811
+        station: StationInfo) -> None:
+    out = intake.receive(complete_draft(intake), clerk)
+    service = ReturnService(ctx)
+    view = service.find(out.code or "")
+    assert view.code == out.code and not view.ready
+    with pytest.raises(ReturnError, match="chưa có kết quả"):
+        service.record_return(out.dossier_id, Receiver("Nguyễn Thị Ánh Tuyết"), clerk)
+    _set_status(ctx, out.dossier_id, 9)
+    with pytest.raises(ReturnError, match="người được ủy quyền"):
+        service.record_return(out.dossier_id, Receiver("Lò Văn Ún", is_owner=False), clerk)
+    with pytest.raises(ReturnError, match="địa chỉ"):
+        service.record_return(out.dossier_id, Receiver("Nguyễn Thị Ánh Tuyết"), clerk,
+                              method="post")
+    done = service.record_return(out.dossier_id, Receiver("Lò Văn Ún", "019190009999",
+                                                          False, "UQ số 3"), clerk,
+                                 results=["Giấy xác nhận"])
+    assert done.pdf.startswith(b"%PDF") and ctx.blobs.read_bytes(done.sha256) == done.pdf
+    with ctx.db.read() as s:
+        d = s.get(Dossier, out.dossier_id)
+        assert d is not None and d.status == 10 and d.returned_to == "Lò Văn Ún"
+        assert d.revision == 2
+        kinds = [(e.entity_type, e.operation) for e in s.scalars(select(OutboxEntry)
+                                                                 .order_by(OutboxEntry.id))]
+        assert kinds[-2:] == [("dossier", "returned"), ("event", "returned")]
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "dossier_returned")
+                          ).one()
+        assert audit.detail["receiver"] == "Lò Văn Ún" and audit.detail["to"] == 10
+    with pytest.raises(ReturnError):  # twice is refused; nothing changes
+        service.record_return(out.dossier_id, Receiver("Lò Văn Ún", "019190009999"), clerk)
+
+
+def test_supplement_restarts_the_clock(ctx: AppContext, intake: IntakeService,  # noqa: F811
+                                       clerk: ClerkInfo, clock: FixedClock) -> None:
+    out = intake.receive(complete_draft(intake), clerk)
+    service = ReturnService(ctx)
+    with pytest.raises(ReturnError, match="không có yêu cầu bổ sung"):
+        service.receive_supplement(out.dossier_id, clerk)
+    with pytest.raises(IllegalTransition):  # the state machine guards every action
+        _set_status(ctx, out.dossier_id, 10)
+        service.withdraw(out.dossier_id, "thử", clerk)
+    _set_status(ctx, out.dossier_id, 2)
+    _set_status(ctx, out.dossier_id, 5)
+    clock.set(datetime(2023, 11, 6, 16, 0))  # Monday
+    done = service.receive_supplement(out.dossier_id, clerk, "giấy xác nhận cư trú")
+    # 5 working days from Monday 06/11/2023 16:00 → Monday 13/11/2023 16:00.
+    assert done.appointment_at == datetime(2023, 11, 13, 16, 0)
+    assert service.view(out.dossier_id).status == 2
+
+
+def test_withdrawal_needs_a_reason_and_closes_the_dossier(
+        ctx: AppContext, intake: IntakeService, clerk: ClerkInfo) -> None:  # noqa: F811
+    out = intake.receive(complete_draft(intake), clerk)
+    service = ReturnService(ctx)
+    with pytest.raises(ReturnError, match="lý do"):
+        service.withdraw(out.dossier_id, "  ", clerk)
+    done = service.withdraw(out.dossier_id, "Công dân không còn nhu cầu", clerk)
+    assert done.pdf.startswith(b"%PDF")
+    assert service.view(out.dossier_id).status == 7
+    assert service.late(horizon_days=365) == []  # closed dossiers are never late
+
+
+def test_late_list_and_apology(ctx: AppContext, intake: IntakeService,  # noqa: F811
+                               clerk: ClerkInfo, clock: FixedClock) -> None:
+    first = intake.receive(complete_draft(intake), clerk)
+    second = intake.receive(complete_draft(intake, code="9.000000"), clerk)
+    service = ReturnService(ctx)
+    due = service.view(first.dossier_id).appointment_at
+    assert due is not None
+    clock.set(due + timedelta(hours=1))
+    rows = service.late(horizon_days=0)
+    assert [r.code for r in rows] == [second.code, first.code]  # by appointment
+    assert all(r.overdue for r in rows)
+    with pytest.raises(ReturnError, match="sau thời điểm"):
+        service.apologise(first.dossier_id, "Chờ xác minh", "Tư pháp", due, clerk)
+    new = due + timedelta(days=3)
+    done = service.apologise(first.dossier_id, "Chờ xác minh", "Tư pháp", new, clerk)
+    assert done.appointment_at == new
+    assert [r.code for r in service.late(horizon_days=0)] == [second.code]

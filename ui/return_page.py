@@ -1,0 +1,408 @@
+"""Return counter (F7): scan the receipt's QR (anywhere in the app) or type the code, see
+whether the result is ready, record who takes it and print; receive a supplement; the
+citizen's withdrawal. Late dossiers (F8) with the apology-and-new-appointment letter."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.accounts import ClerkInfo
+from desktop_app.domain.citizen_qr import parse_citizen_qr
+from desktop_app.domain.dossier_status import DossierStatus
+from desktop_app.domain.errors import DomainError
+from desktop_app.intake.returns import (
+    ActionOutcome,
+    LateRow,
+    Receiver,
+    ReturnService,
+    ReturnView,
+)
+from ui import messages
+from ui.workers import Runner
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%H:%M %d/%m/%Y") if value else "—"
+
+
+class ReturnPage(QWidget):
+    printed = Signal(object)  # ActionOutcome: the main window previews and prints it
+    digitize_supplement = Signal(int)  # dossier id: open the studio for its components
+
+    def __init__(self, service: ReturnService, clerk: ClerkInfo, runner: Runner) -> None:
+        super().__init__()
+        self.service = service
+        self.clerk = clerk
+        self.runner = runner
+        self.current: ReturnView | None = None
+
+        title = QLabel("Trả kết quả")
+        title.setObjectName("pageTitle")
+        self.scan = QLineEdit()
+        self.scan.setPlaceholderText("Quét mã QR trên giấy tiếp nhận hoặc gõ mã hồ sơ rồi "
+                                     "nhấn Enter")
+        self.scan.setClearButtonEnabled(True)
+        self.status = QLabel()
+        self.status.setObjectName("banner")
+        self.status.setWordWrap(True)
+        self.status.setVisible(False)
+        self.card = QLabel()
+        self.card.setWordWrap(True)
+        self.card.setTextFormat(Qt.TextFormat.PlainText)
+
+        who = QGroupBox("Người nhận kết quả")
+        form = QFormLayout(who)
+        self.is_owner = QRadioButton("Chủ hồ sơ")
+        self.is_proxy = QRadioButton("Người được ủy quyền")
+        self.is_owner.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.is_owner)
+        group.addButton(self.is_proxy)
+        owner_row = QHBoxLayout()
+        owner_row.addWidget(self.is_owner)
+        owner_row.addWidget(self.is_proxy)
+        owner_row.addStretch(1)
+        self.receiver_name = QLineEdit()
+        self.receiver_id = QLineEdit()
+        self.receiver_id.setPlaceholderText("Quét QR thẻ căn cước của người nhận để điền")
+        self.authorisation = QLineEdit()
+        self.authorisation.setPlaceholderText("Số, ngày văn bản ủy quyền")
+        self.by_post = QRadioButton("Gửi qua bưu chính")
+        self.at_counter = QRadioButton("Tại quầy")
+        self.at_counter.setChecked(True)
+        how = QButtonGroup(self)
+        how.addButton(self.at_counter)
+        how.addButton(self.by_post)
+        how_row = QHBoxLayout()
+        how_row.addWidget(self.at_counter)
+        how_row.addWidget(self.by_post)
+        how_row.addStretch(1)
+        self.post_address = QLineEdit()
+        self.results = QPlainTextEdit()
+        self.results.setPlaceholderText("Giấy tờ kết quả trao cho người nhận (mỗi dòng một "
+                                        "giấy tờ)")
+        self.results.setMaximumHeight(70)
+        form.addRow("", owner_row)
+        form.addRow("Họ và tên:", self.receiver_name)
+        form.addRow("Số định danh:", self.receiver_id)
+        form.addRow("Ủy quyền:", self.authorisation)
+        form.addRow("Hình thức:", how_row)
+        form.addRow("Địa chỉ nhận:", self.post_address)
+        form.addRow("Kết quả trao:", self.results)
+
+        self.return_btn = QPushButton("&Trả kết quả  (Ctrl+Enter)")
+        self.return_btn.setObjectName("primary")
+        self.supplement_btn = QPushButton("Số hóa thành phần &bổ sung…")
+        self.supplement_done_btn = QPushButton("&Hoàn tất nhận bổ sung (hẹn lại)")
+        self.withdraw_btn = QPushButton("Công dân &rút hồ sơ…")
+        self.stop_btn = QPushButton("In thông báo &dừng xử lý")
+        buttons = QHBoxLayout()
+        for b in (self.return_btn, self.supplement_btn, self.supplement_done_btn,
+                  self.withdraw_btn, self.stop_btn):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.scan)
+        layout.addWidget(self.status)
+        layout.addWidget(self.card)
+        layout.addWidget(who)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+        self.scan.returnPressed.connect(lambda: self.open_code(self.scan.text()))
+        self.is_owner.toggled.connect(self._owner_toggled)
+        self.by_post.toggled.connect(lambda on: self.post_address.setEnabled(on))
+        self.return_btn.clicked.connect(self.do_return)
+        self.supplement_btn.clicked.connect(self._digitize_supplement)
+        self.supplement_done_btn.clicked.connect(self.do_supplement)
+        self.withdraw_btn.clicked.connect(self.do_withdraw)
+        self.stop_btn.clicked.connect(self.do_stop_notice)
+        QShortcut(QKeySequence("Ctrl+Return"), self).activated.connect(self.do_return)
+        self.show_view(None)
+
+    # --- look-up ---------------------------------------------------------------------
+
+    def open_code(self, text: str) -> None:
+        if not text.strip():
+            return
+        self.scan.setText(text.strip())
+        self.runner.submit(lambda: self.service.find(text), self.show_view, self._error)
+
+    def reload(self) -> None:
+        if self.current is not None:
+            dossier_id = self.current.dossier_id
+            self.runner.submit(lambda: self.service.view(dossier_id), self.show_view,
+                               self._error)
+
+    def _error(self, message: str, _detail: str = "") -> None:
+        self.status.setText(message)
+        self.status.setVisible(True)
+
+    def show_view(self, view: ReturnView | None) -> None:
+        self.current = view
+        self.status.setVisible(view is not None)
+        if view is None:
+            self.card.setText("Chưa chọn hồ sơ.")
+        else:
+            self.status.setText(view.state_vi + (" Hồ sơ trễ hẹn." if view.late else ""))
+            self.card.setText(
+                f"Mã hồ sơ: {view.code}\nChủ hồ sơ: {view.owner_name}\n"
+                f"Thủ tục: {view.procedure_name}\nTiếp nhận: {_when(view.received_at)} · "
+                f"Hẹn trả: {_when(view.appointment_at)}\n"
+                f"Phí, lệ phí đã thu khi tiếp nhận: {view.fee_total:,} đồng".replace(",", ".")
+                + (f"\nGhi chú của cơ quan giải quyết: {view.remote_note}"
+                   if view.remote_note else ""))
+            if view.delivery == "post":
+                self.by_post.setChecked(True)
+                self.post_address.setText(view.delivery_address)
+            else:
+                self.at_counter.setChecked(True)
+            self._owner_toggled(self.is_owner.isChecked())
+        ready = view is not None and view.ready
+        self.return_btn.setEnabled(ready)
+        supplement = view is not None and view.status is DossierStatus.SUPPLEMENT_REQUESTED
+        self.supplement_btn.setEnabled(supplement)
+        self.supplement_done_btn.setEnabled(supplement)
+        open_ = view is not None and not view.status.is_terminal \
+            and view.status is not DossierStatus.RESULT_READY
+        self.withdraw_btn.setEnabled(open_)
+        self.stop_btn.setEnabled(view is not None and view.status is DossierStatus.STOPPED)
+        self.post_address.setEnabled(self.by_post.isChecked())
+        if ready:
+            self.receiver_name.setFocus()
+
+    def _owner_toggled(self, owner: bool) -> None:
+        self.authorisation.setEnabled(not owner)
+        if owner and self.current is not None:
+            self.receiver_name.setText(self.current.owner_name)
+            self.receiver_id.setText(self.current.owner_id_number)
+        elif not owner:
+            self.receiver_name.clear()
+            self.receiver_id.clear()
+
+    def on_id_card(self, payload: str) -> bool:
+        """An ID card scanned while this page is open fills the receiver."""
+        if self.current is None:
+            return False
+        try:
+            card = parse_citizen_qr(payload)
+        except DomainError as exc:
+            self._error(exc.message_vi)
+            return True
+        if card.id_number != self.current.owner_id_number:
+            self.is_proxy.setChecked(True)
+        self.receiver_name.setText(card.full_name)
+        self.receiver_id.setText(card.id_number)
+        return True
+
+    # --- actions ---------------------------------------------------------------------
+
+    def _done(self, outcome: ActionOutcome) -> None:
+        self.printed.emit(outcome)
+        self.reload()
+
+    def do_return(self) -> None:
+        view = self.current
+        if view is None or not self.return_btn.isEnabled():
+            return
+        receiver = Receiver(self.receiver_name.text(), self.receiver_id.text(),
+                            self.is_owner.isChecked(), self.authorisation.text())
+        method = "post" if self.by_post.isChecked() else "counter"
+        address = self.post_address.text()
+        results = self.results.toPlainText().splitlines()
+        self.return_btn.setEnabled(False)
+        self.runner.submit(
+            lambda: self.service.record_return(view.dossier_id, receiver, self.clerk,
+                                               method, address, results),
+            self._done, self._failed)
+
+    def _failed(self, message: str, _detail: str) -> None:
+        self.show_view(self.current)
+        messages.error(self, message)
+
+    def _digitize_supplement(self) -> None:
+        if self.current is not None:
+            self.digitize_supplement.emit(self.current.dossier_id)
+
+    def do_supplement(self) -> None:
+        view = self.current
+        if view is None:
+            return
+        note, ok = QInputDialog.getText(self, "Nhận hồ sơ bổ sung",
+                                        "Nội dung đã bổ sung (ghi chú):")
+        if not ok:
+            return
+        self.runner.submit(lambda: self.service.receive_supplement(view.dossier_id,
+                                                                   self.clerk, note),
+                           self._done, self._failed)
+
+    def do_withdraw(self) -> None:
+        view = self.current
+        if view is None:
+            return
+        reason, ok = QInputDialog.getText(self, "Công dân rút hồ sơ", "Lý do rút hồ sơ:")
+        if not ok:
+            return
+        self.runner.submit(lambda: self.service.withdraw(view.dossier_id, reason, self.clerk),
+                           self._done, self._failed)
+
+    def do_stop_notice(self) -> None:
+        view = self.current
+        if view is None:
+            return
+        self.runner.submit(lambda: self.service.stop_notice(view.dossier_id, "", self.clerk),
+                           self._done, self._failed)
+
+
+class ApologyDialog(QDialog):
+    """Reason, responsible unit and the new appointment for a late dossier (form 04)."""
+
+    def __init__(self, row: LateRow, now: datetime, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Phiếu xin lỗi và hẹn lại — {row.code}")
+        form = QFormLayout(self)
+        self.reason = QPlainTextEdit()
+        self.reason.setMaximumHeight(80)
+        self.unit = QLineEdit()
+        self.unit.setPlaceholderText("Ví dụ: Công chức Tư pháp - Hộ tịch")
+        self.new_date = QDateTimeEdit()
+        self.new_date.setDisplayFormat("HH:mm dd/MM/yyyy")
+        self.new_date.setCalendarPopup(True)
+        start = max(now, row.appointment_at) + timedelta(days=3)
+        self.new_date.setDateTime(QDateTime(start.replace(minute=0, second=0,
+                                                           microsecond=0)))
+        form.addRow("Lý do chậm trễ:", self.reason)
+        form.addRow("Đơn vị chịu trách nhiệm:", self.unit)
+        form.addRow("Hẹn lại lúc:", self.new_date)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel)
+        box.button(QDialogButtonBox.StandardButton.Ok).setText("Lập phiếu")
+        box.button(QDialogButtonBox.StandardButton.Cancel).setText("Quay lại")
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        form.addRow(box)
+
+    def values(self) -> tuple[str, str, datetime]:
+        return (self.reason.toPlainText(), self.unit.text(),
+                self.new_date.dateTime().toPython())  # type: ignore[return-value]
+
+
+class LatePage(QWidget):
+    printed = Signal(object)
+    open_return = Signal(str)
+
+    COLUMNS = ("Mã hồ sơ", "Chủ hồ sơ", "Thủ tục", "Tiếp nhận", "Hẹn trả", "Trạng thái",
+               "Tình hình")
+
+    def __init__(self, service: ReturnService, clerk: ClerkInfo, runner: Runner) -> None:
+        super().__init__()
+        self.service = service
+        self.clerk = clerk
+        self.runner = runner
+        self.rows: list[LateRow] = []
+        title = QLabel("Hồ sơ trễ hẹn và sắp đến hẹn")
+        title.setObjectName("pageTitle")
+        self.horizon = QSpinBox()
+        self.horizon.setRange(0, 30)
+        self.horizon.setValue(2)
+        self.horizon.setSuffix(" ngày tới")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Gồm cả hồ sơ đến hẹn trong:"))
+        top.addWidget(self.horizon)
+        top.addStretch(1)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.apology_btn = QPushButton("Lập phiếu &xin lỗi, hẹn lại…")
+        self.open_btn = QPushButton("&Mở ở quầy trả kết quả")
+        self.summary = QLabel()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.apology_btn)
+        buttons.addWidget(self.open_btn)
+        buttons.addStretch(1)
+        buttons.addWidget(self.summary)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.horizon.valueChanged.connect(lambda _: self.refresh())
+        self.apology_btn.clicked.connect(self.apologise)
+        self.open_btn.clicked.connect(self._open)
+        self.table.doubleClicked.connect(lambda _: self._open())
+
+    def refresh(self) -> None:
+        days = self.horizon.value()
+        self.runner.submit(lambda: self.service.late(days), self._fill,
+                           lambda m, d: messages.error(self, m))
+
+    def _fill(self, rows: list[LateRow]) -> None:
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            values = (row.code, row.owner_name, row.procedure_name, _when(row.received_at),
+                      _when(row.appointment_at), row.status.label_vi,
+                      "Quá hẹn" if row.overdue else "Sắp đến hẹn")
+            for c, v in enumerate(values):
+                self.table.setItem(r, c, QTableWidgetItem(v))
+        self.table.resizeColumnsToContents()
+        overdue = sum(1 for r in rows if r.overdue)
+        self.summary.setText(f"{overdue} hồ sơ quá hẹn · {len(rows) - overdue} sắp đến hẹn")
+        if rows:
+            self.table.selectRow(0)
+
+    def selected(self) -> LateRow | None:
+        row = self.table.currentRow()
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def _open(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.open_return.emit(row.code)
+
+    def apologise(self) -> None:
+        row = self.selected()
+        if row is None:
+            messages.error(self, "Hãy chọn một hồ sơ trong bảng.")
+            return
+        dialog = ApologyDialog(row, self.service.ctx.clock.now(), self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        reason, unit, when = dialog.values()
+        self.runner.submit(
+            lambda: self.service.apologise(row.dossier_id, reason, unit, when, self.clerk),
+            self._printed, lambda m, d: messages.error(self, m))
+
+    def _printed(self, outcome: ActionOutcome) -> None:
+        self.printed.emit(outcome)
+        self.refresh()
