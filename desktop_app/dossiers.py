@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
@@ -20,7 +21,39 @@ AUDIT_LABELS_VI = {
     "dossier_refused": "Lập phiếu từ chối tiếp nhận hồ sơ",
     "slip_reprinted": "In lại phiếu",
     "component_digitized": "Số hóa thành phần hồ sơ",
+    "dossier_synced": "Đã gửi lên hệ thống một cửa của tỉnh",
+    "sync_refused": "Hệ thống tỉnh từ chối bản gửi (cần lãnh đạo xem)",
+    "status_pulled": "Tỉnh cập nhật trạng thái",
+    "dossier_returned": "Trả kết quả",
+    "dossier_supplement_received": "Tiếp nhận hồ sơ bổ sung, hẹn lại ngày trả kết quả",
+    "dossier_withdrawn": "Công dân rút hồ sơ",
+    "dossier_stop_notice": "In thông báo dừng xử lý hồ sơ",
+    "dossier_apology": "Lập phiếu xin lỗi và hẹn lại ngày trả kết quả",
 }
+
+
+def describe_audit(action: str, detail: dict[str, Any]) -> str:
+    """One line of the dossier timeline, with the facts that matter to the clerk."""
+    text = AUDIT_LABELS_VI.get(action, action)
+    try:
+        if action == "status_pulled":
+            text += f": {DossierStatus(int(detail['to'])).label_vi}"
+            if detail.get("note"):
+                text += f" — {detail['note']}"
+        elif action == "dossier_returned":
+            how = "qua bưu chính" if detail.get("method") == "post" else "tại quầy"
+            who = "" if detail.get("owner", True) else " (người được ủy quyền)"
+            text += f" cho {detail.get('receiver', '')}{who}, {how}"
+        elif action == "dossier_apology":
+            when = datetime.fromisoformat(str(detail["new_appointment"]))
+            text += f": hẹn lại {when:%H:%M %d/%m/%Y} — {detail.get('reason', '')}"
+        elif action in ("dossier_withdrawn", "dossier_stop_notice") and detail.get("reason"):
+            text += f": {detail['reason']}"
+        elif action == "dossier_synced" and detail.get("revision", 1) != 1:
+            text += f" (phiên bản {detail['revision']})"
+    except (KeyError, ValueError, TypeError):
+        pass  # an older entry without these details still shows its label
+    return text
 
 OUTBOX_LABELS_VI = {
     "pending": "Chưa đồng bộ",
@@ -184,7 +217,7 @@ class DossierQueries:
             names = {c.id: c.full_name for c in repo.list_clerks(s)}
             history = tuple(
                 HistoryRow(a.at, names.get(a.clerk_id or -1, "Hệ thống"),
-                           AUDIT_LABELS_VI.get(a.action, a.action))
+                           describe_audit(a.action, a.detail or {}))
                 for a in repo.audit_for(s, "dossier", d.uuid)
             )
             outbox = repo.outbox_for(s, "dossier", d.uuid)
@@ -193,7 +226,7 @@ class DossierQueries:
                            f"Đồng bộ lên hệ thống một cửa tỉnh: "
                            f"{OUTBOX_LABELS_VI.get(o.state, o.state).lower()}"
                            + (f" ({o.last_error})" if o.last_error else ""))
-                for o in outbox
+                for o in outbox if o.state != "sent"  # sent ones are in the audit log
             )
             return DossierDetail(
                 row=_row(d, states.get(d.uuid, "pending")),

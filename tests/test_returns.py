@@ -128,3 +128,24 @@ def test_late_list_and_apology(ctx: AppContext, intake: IntakeService,  # noqa: 
     done = service.apologise(first.dossier_id, "Chờ xác minh", "Tư pháp", new, clerk)
     assert done.appointment_at == new
     assert [r.code for r in service.late(horizon_days=0)] == [second.code]
+
+
+def test_timeline_tells_the_whole_story(ctx: AppContext, intake: IntakeService,  # noqa: F811
+                                        clerk: ClerkInfo, clock: FixedClock) -> None:
+    from desktop_app.dossiers import DossierQueries
+
+    out = intake.receive(complete_draft(intake), clerk)
+    now = ctx.clock.now()
+    with ctx.db.write() as s:  # as the sync pull records a status change
+        from local_db import repositories as repo
+
+        repo.add_audit(s, now, None, "status_pulled", "dossier", out.dossier_uuid,
+                       {"to": 9, "note": "Đã ký kết quả"})
+    _set_status(ctx, out.dossier_id, 9)
+    ReturnService(ctx).record_return(out.dossier_id, Receiver("Nguyễn Thị Ánh Tuyết"), clerk)
+    lines = [h.what for h in DossierQueries(ctx).detail(out.dossier_id).history]
+    assert lines[0].startswith("Tiếp nhận hồ sơ")
+    assert "Tỉnh cập nhật trạng thái: Đã có kết quả — Đã ký kết quả" in lines
+    assert "Trả kết quả cho Nguyễn Thị Ánh Tuyết, tại quầy" in lines
+    assert any(line.startswith("Đồng bộ lên hệ thống một cửa tỉnh: chưa đồng bộ")
+               for line in lines)
