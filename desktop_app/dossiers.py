@@ -64,6 +64,16 @@ OUTBOX_LABELS_VI = {
 
 
 @dataclass(frozen=True)
+class SearchFilters:
+    status: int | None = None
+    procedure_code: str = ""
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    clerk_id: int | None = None
+    late: bool | None = None  # True: late; False: on time; None: either
+
+
+@dataclass(frozen=True)
 class DossierRow:
     id: int
     reference: str  # dossier code, or the slip number when no code was consumed
@@ -201,12 +211,30 @@ class DossierQueries:
                 oldest_unsynced=repo.oldest_pending_outbox(s),
             )
 
-    def search(self, query: str, limit: int = 200) -> list[DossierRow]:
-        """By code, slip number, name (with or without diacritics), ID number or phone."""
+    def search(self, query: str, limit: int = 200,
+               filters: SearchFilters | None = None) -> list[DossierRow]:
+        """By code, slip number, name (with or without diacritics), ID number or phone,
+        narrowed by the look-up filters."""
+        f = filters or SearchFilters()
+        where = repo.dossier_filters(
+            status=f.status, procedure_code=f.procedure_code,
+            received_from=datetime.combine(f.date_from, datetime.min.time())
+            if f.date_from else None,
+            received_before=datetime.combine(f.date_to + timedelta(days=1),
+                                             datetime.min.time()) if f.date_to else None,
+            clerk_id=f.clerk_id, late=f.late, now=self.ctx.clock.now())
         with self.ctx.db.read() as s:
-            rows = repo.search_dossiers(s, fold(query), limit)
+            rows = repo.search_dossiers(s, fold(query), limit, where)
             states = repo.sync_states(s, [d.uuid for d in rows])
             return [_row(d, states.get(d.uuid, "pending")) for d in rows]
+
+    def filter_choices(self) -> tuple[list[tuple[str, str]], list[tuple[int, str]]]:
+        """(procedure code, name) of procedures that have dossiers, and (id, name) of
+        clerks, for the look-up filters."""
+        with self.ctx.db.read() as s:
+            procs = repo.procedures_with_dossiers(s)
+            clerks = [(c.id, c.full_name) for c in repo.list_clerks(s)]
+        return procs, clerks
 
     def detail(self, dossier_id: int) -> DossierDetail:
         with self.ctx.db.read() as s:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, text
+from sqlalchemy import Integer, Select, and_, delete, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -266,13 +266,60 @@ def recent_dossiers(session: Session, limit: int) -> Sequence[Dossier]:
 _FTS_TOKEN = re.compile(r"[0-9a-z]+")
 
 
-def search_dossiers(session: Session, folded_query: str, limit: int) -> Sequence[Dossier]:
+def procedures_with_dossiers(session: Session) -> list[tuple[str, str]]:
+    stmt = (select(Dossier.procedure_code, func.min(Dossier.procedure_name))
+            .group_by(Dossier.procedure_code).order_by(func.min(Dossier.procedure_name)))
+    return [(str(code), str(name)) for code, name in session.execute(stmt)]
+
+
+def dossier_filters(*, status: int | None = None, procedure_code: str = "",
+                    received_from: datetime | None = None,
+                    received_before: datetime | None = None, clerk_id: int | None = None,
+                    late: bool | None = None, now: datetime | None = None) -> list[Any]:
+    """WHERE clauses for the look-up filters. ``late``: True = returned after, or still
+    open past, the appointment; False = on time so far."""
+    where: list[Any] = []
+    if status is not None:
+        where.append(Dossier.status == status)
+    if procedure_code:
+        where.append(Dossier.procedure_code == procedure_code)
+    if received_from is not None:
+        where.append(Dossier.received_at >= received_from)
+    if received_before is not None:
+        where.append(Dossier.received_at < received_before)
+    if clerk_id is not None:
+        where.append(Dossier.clerk_id == clerk_id)
+    if late is not None:
+        assert now is not None
+        closed = (3, 7, 8, 10)
+        is_late = and_(Dossier.appointment_at.is_not(None), or_(
+            and_(Dossier.returned_at.is_not(None),
+                 Dossier.returned_at > Dossier.appointment_at),
+            and_(Dossier.returned_at.is_(None), Dossier.status.not_in(closed),
+                 Dossier.appointment_at < now)))
+        where.append(is_late if late else ~is_late)
+    return where
+
+
+def search_dossiers(session: Session, folded_query: str, limit: int,
+                    where: Sequence[Any] = ()) -> Sequence[Dossier]:
     """Newest first. Every word of the (already diacritics-folded) query must match the
     start of a word of the dossier's search text: "nguyen van an", "0912", "h56 231027";
     a word with punctuation inside matches as a phrase ("000.00.12.h12-2310")."""
     tokens = _FTS_TOKEN.findall(folded_query)
     if not tokens:
-        return recent_dossiers(session, limit)
+        stmt = select(Dossier).options(*_DOSSIER_LOADS).where(*where)
+        return session.scalars(stmt.order_by(Dossier.id.desc()).limit(limit)).all()
+    if session.get_bind().dialect.name == "sqlite" and where:
+        phrases = (_FTS_TOKEN.findall(chunk) for chunk in folded_query.split())
+        match = " AND ".join(f'"{" ".join(p)}"*' for p in phrases if p)
+        # Filters and the text match in one query, so the limit applies after both.
+        matched = text("SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :m"
+                       ).bindparams(m=match).columns(rowid=Integer).subquery()
+        stmt = (select(Dossier).options(*_DOSSIER_LOADS)
+                .join(matched, matched.c.rowid == Dossier.id).where(*where)
+                .order_by(Dossier.id.desc()).limit(limit))
+        return session.scalars(stmt).all()
     if session.get_bind().dialect.name == "sqlite":
         # A word typed with punctuation inside ("000.00.12.H12-2611") is one phrase whose
         # last token is a prefix: far more selective than ANDing "000"*, "00"*, "12"* ….
@@ -286,7 +333,7 @@ def search_dossiers(session: Session, folded_query: str, limit: int) -> Sequence
             return []
         rows = session.scalars(select(Dossier).where(Dossier.id.in_(ids)).options(*_DOSSIER_LOADS))
         return sorted(rows, key=lambda d: d.id, reverse=True)
-    stmt: Select[tuple[Dossier]] = select(Dossier).options(*_DOSSIER_LOADS)
+    stmt: Select[tuple[Dossier]] = select(Dossier).options(*_DOSSIER_LOADS).where(*where)
     for token in tokens:
         stmt = stmt.where(
             or_(

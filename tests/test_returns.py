@@ -149,3 +149,36 @@ def test_timeline_tells_the_whole_story(ctx: AppContext, intake: IntakeService, 
     assert "Trả kết quả cho Nguyễn Thị Ánh Tuyết, tại quầy" in lines
     assert any(line.startswith("Đồng bộ lên hệ thống một cửa tỉnh: chưa đồng bộ")
                for line in lines)
+
+
+def test_look_up_filters(ctx: AppContext, intake: IntakeService,  # noqa: F811
+                         clerk: ClerkInfo, clock: FixedClock) -> None:
+    from desktop_app.accounts import AccountService, Role
+    from desktop_app.dossiers import DossierQueries, SearchFilters
+    from desktop_app.intake.drafts import PersonInfo
+
+    other_clerk = AccountService(ctx).create_clerk("lan", "Hà Thị Lan", "mat-khau-3",
+                                                   Role.CLERK)
+    a = intake.receive(complete_draft(intake), clerk)
+    clock.set(datetime(2023, 10, 30, 8, 0))
+    b = intake.receive(complete_draft(intake, code="9.000000", owner=PersonInfo(
+        full_name="Nguyễn Văn Ấn", id_number="019088004321")), other_clerk)
+    q = DossierQueries(ctx)
+
+    def codes(query: str = "", **kw: object) -> list[str]:
+        return [r.code or "" for r in q.search(query, filters=SearchFilters(**kw))]
+
+    assert codes() == [b.code, a.code]
+    assert codes("nguyen", clerk_id=other_clerk.id) == [b.code]
+    assert codes(procedure_code="9.000005") == [a.code]
+    assert codes("nguyen", date_from=datetime(2023, 10, 30).date()) == [b.code]
+    assert codes(date_to=datetime(2023, 10, 27).date()) == [a.code]
+    assert codes(status=2) == [b.code, a.code] and codes(status=9) == []
+    clock.set(datetime(2023, 11, 20, 8, 0))  # both appointments have passed
+    assert codes(late=True) == [b.code, a.code]
+    _set_status(ctx, a.dossier_id, 9)
+    ReturnService(ctx).record_return(a.dossier_id, Receiver("Nguyễn Thị Ánh Tuyết"), clerk)
+    assert codes("tuyet", late=True) == [a.code]  # returned after its appointment
+    procs, clerks = q.filter_choices()
+    assert [c for c, _ in procs] == ["9.000005", "9.000000"]  # by name
+    assert {name for _, name in clerks} >= {"Hà Thị Lan"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from html import escape
 from typing import Any
 
@@ -15,6 +16,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDialog,
     QHBoxLayout,
     QHeaderView,
@@ -27,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.text import vnd
-from desktop_app.dossiers import DossierDetail, DossierQueries, DossierRow
+from desktop_app.dossiers import DossierDetail, DossierQueries, DossierRow, SearchFilters
 from ui.workers import Runner
 
 HEADERS = ("Mã hồ sơ / số phiếu", "Chủ hồ sơ", "Số định danh", "Thủ tục", "Tiếp nhận",
@@ -173,6 +176,32 @@ class DossierListPage(QWidget):
         self.search.setClearButtonEnabled(True)
         self.status = QLabel()
         self.status.setObjectName("hint")
+        self.f_status = QComboBox()
+        self.f_status.setAccessibleName("Lọc theo trạng thái")
+        self.f_status.addItem("Mọi trạng thái", None)
+        for st in DossierStatus:
+            self.f_status.addItem(st.label_vi, int(st))
+        self.f_proc = QComboBox()
+        self.f_proc.setAccessibleName("Lọc theo thủ tục")
+        self.f_proc.setMaximumWidth(320)
+        self.f_clerk = QComboBox()
+        self.f_clerk.setAccessibleName("Lọc theo cán bộ tiếp nhận")
+        self.f_period = QComboBox()
+        self.f_period.setAccessibleName("Lọc theo ngày tiếp nhận")
+        for label, key in (("Mọi ngày tiếp nhận", ""), ("Hôm nay", "today"),
+                           ("7 ngày qua", "week"), ("Tháng này", "month"),
+                           ("Tháng trước", "last_month"), ("Năm nay", "year")):
+            self.f_period.addItem(label, key)
+        self.f_late = QComboBox()
+        self.f_late.setAccessibleName("Lọc theo đúng hạn / trễ hạn")
+        for label, value in (("Đúng hạn và trễ hạn", None), ("Trễ hạn", True),
+                             ("Đúng hạn", False)):
+            self.f_late.addItem(label, value)
+        filters = QHBoxLayout()
+        for w in (self.f_status, self.f_proc, self.f_period, self.f_clerk, self.f_late):
+            filters.addWidget(w)
+            w.currentIndexChanged.connect(lambda _=0: self._debounce.start())
+        filters.addStretch(1)
         self.model = DossierTableModel()
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -185,11 +214,13 @@ class DossierListPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.search)
+        layout.addLayout(filters)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
         hint = QLabel("↓ để vào danh sách · Enter để xem chi tiết hồ sơ")
         hint.setObjectName("hint")
         layout.addWidget(hint)
+        self._choices_loaded = False
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(200)
@@ -208,10 +239,52 @@ class DossierListPage(QWidget):
             return
         super().keyPressEvent(event)
 
+    def load_choices(self) -> None:
+        def fill(choices: tuple[list[tuple[str, str]], list[tuple[int, str]]]) -> None:
+            procs, clerks = choices
+            for combo, first, items in ((self.f_proc, "Mọi thủ tục", procs),
+                                        (self.f_clerk, "Mọi cán bộ", clerks)):
+                combo.blockSignals(True)
+                current = combo.currentData()
+                combo.clear()
+                combo.addItem(first, None)
+                for key, label in items:
+                    combo.addItem(label, key)
+                combo.setCurrentIndex(max(0, combo.findData(current)))
+                combo.blockSignals(False)
+            self._choices_loaded = True
+
+        self.runner.submit(self.queries.filter_choices, fill, lambda m, d: None)
+
+    def filters(self) -> SearchFilters:
+        today = self.queries.ctx.clock.now().date()
+        start: date | None = None
+        end: date | None = None
+        period = self.f_period.currentData()
+        if period == "today":
+            start = end = today
+        elif period == "week":
+            start, end = today - timedelta(days=6), today
+        elif period == "month":
+            start, end = today.replace(day=1), today
+        elif period == "last_month":
+            end = today.replace(day=1) - timedelta(days=1)
+            start = end.replace(day=1)
+        elif period == "year":
+            start, end = today.replace(month=1, day=1), today
+        return SearchFilters(status=self.f_status.currentData(),
+                             procedure_code=self.f_proc.currentData() or "",
+                             date_from=start, date_to=end,
+                             clerk_id=self.f_clerk.currentData(),
+                             late=self.f_late.currentData())
+
     def refresh(self) -> None:
+        if not self._choices_loaded:
+            self.load_choices()
         self._generation += 1
         generation = self._generation
         query = self.search.text()
+        filters = self.filters()
         self.status.setText("Đang tìm…")
 
         def done(rows: list[DossierRow]) -> None:
@@ -226,7 +299,7 @@ class DossierListPage(QWidget):
         def failed(message: str, detail: str) -> None:
             self.status.setText(message)
 
-        self.runner.submit(lambda: self.queries.search(query), done, failed)
+        self.runner.submit(lambda: self.queries.search(query, filters=filters), done, failed)
 
     def open_detail(self, index: QModelIndex) -> None:
         dossier_id = self.model.data(index, Qt.ItemDataRole.UserRole)

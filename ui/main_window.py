@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         elif index == self.LOOKUP:
             self.lookup.search.setFocus()
             self.lookup.search.selectAll()
+            self.lookup.load_choices()
             self.lookup.refresh()
         elif index == self.BATCH:
             self.batch.codes.setFocus()
