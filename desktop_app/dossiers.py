@@ -11,7 +11,7 @@ from typing import Any
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
-from desktop_app.domain.text import fold
+from desktop_app.domain.text import fold, vi_sort_key
 from local_db import repositories as repo
 from local_db.models import ComponentFile, Dossier
 
@@ -232,8 +232,9 @@ class DossierQueries:
         """(procedure code, name) of procedures that have dossiers, and (id, name) of
         clerks, for the look-up filters."""
         with self.ctx.db.read() as s:
-            procs = repo.procedures_with_dossiers(s)
-            clerks = [(c.id, c.full_name) for c in repo.list_clerks(s)]
+            procs = sorted(repo.procedures_with_dossiers(s), key=lambda p: vi_sort_key(p[1]))
+            clerks = sorted(((c.id, c.full_name) for c in repo.list_clerks(s)),
+                            key=lambda c: vi_sort_key(c[1]))
         return procs, clerks
 
     def detail(self, dossier_id: int) -> DossierDetail:

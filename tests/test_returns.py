@@ -180,5 +180,5 @@ def test_look_up_filters(ctx: AppContext, intake: IntakeService,  # noqa: F811
     ReturnService(ctx).record_return(a.dossier_id, Receiver("Nguyễn Thị Ánh Tuyết"), clerk)
     assert codes("tuyet", late=True) == [a.code]  # returned after its appointment
     procs, clerks = q.filter_choices()
-    assert [c for c, _ in procs] == ["9.000005", "9.000000"]  # by name
+    assert [c for c, _ in procs] == ["9.000005", "9.000000"]  # "Cấp…" before "Chứng…"
     assert {name for _, name in clerks} >= {"Hà Thị Lan"}
