@@ -1,6 +1,7 @@
 """Main window: navigation (F1 home, F2 new dossier, F3 look-up, F4 batch, F7 return,
-F8 late dossiers), the status bar with the signed-in clerk and the sync indicator, and
-scans routed where they belong (ID cards to intake or return, receipts to return)."""
+F8 late dossiers, F10 dashboard), the status bar with the signed-in clerk and the sync
+indicator, and scans routed where they belong (ID cards to intake or return, receipts to
+return)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from desktop_app.station import StationInfo
 from desktop_app.sync.worker import WorkerState
 from ui import messages
 from ui.batch_page import BatchPage
+from ui.dashboard_page import DashboardPage
 from ui.dossier_list import DossierListPage
 from ui.home_page import HomePage
 from ui.intake_page import IntakePage
@@ -44,7 +46,7 @@ SLIP_TITLES = {
 
 
 class MainWindow(QMainWindow):
-    HOME, INTAKE, LOOKUP, BATCH, RETURN, LATE = range(6)
+    HOME, INTAKE, LOOKUP, BATCH, RETURN, LATE, DASHBOARD = range(7)
 
     def __init__(self, ctx: AppContext, clerk: ClerkInfo, station: StationInfo) -> None:
         super().__init__()
@@ -65,16 +67,20 @@ class MainWindow(QMainWindow):
         returns = ReturnService(ctx)
         self.returns = ReturnPage(returns, clerk, self.runner)
         self.late = LatePage(returns, clerk, self.runner)
+        from desktop_app.reports import ReportService
+
+        self.dashboard = DashboardPage(ReportService(ctx), self.runner,
+                                       lambda: ctx.clock.now().date())
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.addItems(["Trang chủ  (F1)", "Tiếp nhận hồ sơ  (F2)", "Tra cứu hồ sơ  (F3)",
                            "Số hóa theo lô  (F4)", "Trả kết quả  (F7)",
-                           "Hồ sơ trễ hẹn  (F8)"])
+                           "Hồ sơ trễ hẹn  (F8)", "Bảng điều khiển  (F10)"])
         self.nav.setFixedWidth(230)
         self.pages = QStackedWidget()
         for page in (self.home, self.intake, self.lookup, self.batch, self.returns,
-                     self.late):
+                     self.late, self.dashboard):
             self.pages.addWidget(page)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -103,6 +109,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F4"), self).activated.connect(lambda: self.show_page(self.BATCH))
         QShortcut(QKeySequence("F7"), self).activated.connect(lambda: self.show_page(self.RETURN))
         QShortcut(QKeySequence("F8"), self).activated.connect(lambda: self.show_page(self.LATE))
+        QShortcut(QKeySequence("F10"), self).activated.connect(
+            lambda: self.show_page(self.DASHBOARD))
         self.returns.printed.connect(self.on_printed)
         self.returns.digitize_supplement.connect(self.digitize_dossier)
         self.late.printed.connect(self.on_printed)
@@ -141,9 +149,12 @@ class MainWindow(QMainWindow):
         elif index == self.RETURN:
             self.returns.scan.setFocus()
             self.returns.scan.selectAll()
-        else:
+        elif index == self.LATE:
             self.late.refresh()
             self.late.table.setFocus()
+        else:
+            self.dashboard.refresh()
+            self.dashboard.period.setFocus()
 
     def on_receipt_scanned(self, payload: str) -> None:
         """A receipt's QR was scanned (or a late dossier opened): the return counter shows

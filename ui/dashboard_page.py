@@ -1,0 +1,296 @@
+"""Counter dashboard (F10): the figures the provincial reports judge a commune on, with
+charts (QtCharts), PNG export, and the tracking book as PDF or XLSX."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+    QBarSeries,
+    QBarSet,
+    QChart,
+    QChartView,
+    QHorizontalBarSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QMargins, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.report_model import DashboardFigures, ProcedureCount
+from ui import messages
+from ui.workers import Runner
+
+ACCENT = QColor("#0b5aa2")
+RETURNED = QColor("#2e8b57")
+LATE = QColor("#c0392b")
+
+
+def period(key: str, today: date) -> tuple[date, date]:
+    """(start, end inclusive) of a named period."""
+    if key == "30d":
+        return today - timedelta(days=29), today
+    if key == "last_month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    if key == "quarter":
+        first_month = (today.month - 1) // 3 * 3 + 1
+        return today.replace(month=first_month, day=1), today
+    if key == "year":
+        return today.replace(month=1, day=1), today
+    return today.replace(day=1), today  # this month
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %".replace(".", ",")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} phút"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} giờ".replace(".", ",")
+    return f"{seconds / 86400:.1f} ngày".replace(".", ",")
+
+
+class _Kpi(QWidget):
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.value = QLabel("—")
+        self.value.setObjectName("cardValue")
+        text = QLabel(label)
+        text.setObjectName("cardLabel")
+        text.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.value)
+        layout.addWidget(text)
+
+
+def _chart(title: str) -> tuple[QChart, QChartView]:
+    chart = QChart()
+    chart.setTitle(title)
+    chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+    chart.setMargins(QMargins(4, 4, 4, 4))
+    chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+    view = QChartView(chart)
+    view.setRenderHint(QPainter.RenderHint.Antialiasing)
+    view.setMinimumHeight(240)
+    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Tab reaches it; Ctrl+E exports it
+    return chart, view
+
+
+def _short(name: str, width: int = 38) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+class DashboardPage(QWidget):
+    def __init__(self, reports: object, runner: Runner, today: object) -> None:
+        """``reports``: a ``desktop_app.reports.ReportService``; ``today``: a callable
+        giving the counter's date (the app clock)."""
+        super().__init__()
+        self.reports = reports
+        self.runner = runner
+        self.today = today
+        self.figures: DashboardFigures | None = None
+
+        title = QLabel("Bảng điều khiển của Bộ phận Một cửa")
+        title.setObjectName("pageTitle")
+        self.period = QComboBox()
+        self.period.setAccessibleName("Kỳ báo cáo")
+        for label, key in (("Tháng này", "month"), ("30 ngày qua", "30d"),
+                           ("Tháng trước", "last_month"), ("Quý này", "quarter"),
+                           ("Năm nay", "year")):
+            self.period.addItem(label, key)
+        self.range_label = QLabel()
+        self.range_label.setObjectName("hint")
+        self.export_png = QPushButton("Xuất &biểu đồ PNG…")
+        self.book_pdf = QPushButton("Sổ theo dõi hồ sơ (&PDF)…")
+        self.book_xlsx = QPushButton("Sổ theo dõi hồ sơ (&XLSX)…")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Kỳ:"))
+        top.addWidget(self.period)
+        top.addWidget(self.range_label)
+        top.addStretch(1)
+        for b in (self.export_png, self.book_pdf, self.book_xlsx):
+            top.addWidget(b)
+
+        self.kpis = {
+            "received": _Kpi("hồ sơ tiếp nhận"),
+            "returned": _Kpi("hồ sơ đã trả kết quả"),
+            "on_time": _Kpi("trả đúng hạn"),
+            "digitized": _Kpi("hồ sơ số hóa đủ thành phần"),
+            "lag": _Kpi("độ trễ đồng bộ (trung vị · p95)"),
+            "late_open": _Kpi("hồ sơ đang quá hẹn"),
+            "unsynced": _Kpi("hồ sơ chưa gửi lên tỉnh"),
+        }
+        cards = QGridLayout()
+        for i, card in enumerate(self.kpis.values()):
+            cards.addWidget(card, 0, i)
+
+        self.daily, self.daily_view = _chart("Hồ sơ tiếp nhận và trả kết quả theo ngày")
+        self.top, self.top_view = _chart("Thủ tục tiếp nhận nhiều nhất")
+        self.late, self.late_view = _chart("Hồ sơ trễ hạn theo thủ tục")
+        charts = QGridLayout()
+        charts.addWidget(self.daily_view, 0, 0, 1, 2)
+        charts.addWidget(self.top_view, 1, 0)
+        charts.addWidget(self.late_view, 1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addLayout(top)
+        layout.addLayout(cards)
+        layout.addLayout(charts, 1)
+
+        self.period.currentIndexChanged.connect(lambda _: self.refresh())
+        self.export_png.clicked.connect(self.export_charts)
+        self.book_pdf.clicked.connect(lambda: self.export_book("pdf"))
+        self.book_xlsx.clicked.connect(lambda: self.export_book("xlsx"))
+
+    # --- data ------------------------------------------------------------------------
+
+    def current_period(self) -> tuple[date, date]:
+        return period(str(self.period.currentData()), self.today())  # type: ignore[operator]
+
+    def refresh(self) -> None:
+        start, end = self.current_period()
+        self.range_label.setText(f"{start:%d/%m/%Y} – {end:%d/%m/%Y}")
+        self.runner.submit(lambda: self.reports.dashboard(start, end),  # type: ignore[attr-defined]
+                           self.show_figures, lambda m, d: messages.error(self, m))
+
+    def show_figures(self, f: DashboardFigures) -> None:
+        self.figures = f
+        k = self.kpis
+        k["received"].value.setText(str(f.received))
+        k["returned"].value.setText(str(f.returned))
+        k["on_time"].value.setText(_pct(f.on_time_rate))
+        k["digitized"].value.setText(_pct(f.digitized_share))
+        k["lag"].value.setText(f"{_duration(f.sync_lag_median_s)} · "
+                               f"{_duration(f.sync_lag_p95_s)}")
+        k["late_open"].value.setText(str(f.late_open))
+        k["unsynced"].value.setText(str(f.unsynced))
+        self._daily(f)
+        self._procedures(self.top, f.top_procedures[:8], "received", "Tiếp nhận", ACCENT)
+        self._procedures(self.late, f.late_by_procedure[:8], "late", "Trễ hạn", LATE)
+
+    def _daily(self, f: DashboardFigures) -> None:
+        chart = self.daily
+        chart.removeAllSeries()
+        for axis in chart.axes():
+            chart.removeAxis(axis)
+        received, returned = QBarSet("Tiếp nhận"), QBarSet("Trả kết quả")
+        received.setColor(ACCENT)
+        returned.setColor(RETURNED)
+        labels = []
+        for day in f.per_day:
+            received.append(day.received)
+            returned.append(day.returned)
+            labels.append(f"{day.day:%d/%m}")
+        series = QBarSeries()
+        series.append(received)
+        series.append(returned)
+        chart.addSeries(series)
+        x = QBarCategoryAxis()
+        # Many days: label every few so the axis stays readable.
+        step = max(1, len(labels) // 16)
+        x.append([lab if i % step == 0 else " " * (i % 7 + 1) for i, lab in enumerate(labels)])
+        y = QValueAxis()
+        y.setLabelFormat("%d")
+        top = max([d.received for d in f.per_day] + [d.returned for d in f.per_day] + [1])
+        y.setRange(0, top)
+        y.applyNiceNumbers()
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        series.attachAxis(x)
+        series.attachAxis(y)
+
+    @staticmethod
+    def _procedures(chart: QChart, rows: list[ProcedureCount], field: str, label: str,
+                    colour: QColor) -> None:
+        chart.removeAllSeries()
+        for axis in chart.axes():
+            chart.removeAxis(axis)
+        values = QBarSet(label)
+        values.setColor(colour)
+        names = []
+        for row in reversed(rows):  # largest at the top
+            values.append(getattr(row, field))
+            names.append(_short(f"{row.name} ({row.code})"))
+        series = QHorizontalBarSeries()
+        series.append(values)
+        chart.addSeries(series)
+        y = QBarCategoryAxis()
+        y.append(names or ["(chưa có dữ liệu)"])
+        x = QValueAxis()
+        x.setLabelFormat("%d")
+        x.setRange(0, max([getattr(r, field) for r in rows] + [1]))
+        x.applyNiceNumbers()
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        series.attachAxis(x)
+        series.attachAxis(y)
+        chart.legend().setVisible(False)
+
+    # --- exports ---------------------------------------------------------------------
+
+    def chart_views(self) -> dict[str, QChartView]:
+        return {"tiep-nhan-tra-theo-ngay": self.daily_view, "thu-tuc-nhieu-nhat":
+                self.top_view, "tre-han-theo-thu-tuc": self.late_view}
+
+    def save_charts(self, folder: Path) -> list[Path]:
+        start, end = self.current_period()
+        out = []
+        for name, view in self.chart_views().items():
+            path = folder / f"{name}_{start:%Y%m%d}-{end:%Y%m%d}.png"
+            if not view.grab().save(str(path), "PNG"):
+                raise OSError(f"cannot write {path}")
+            out.append(path)
+        return out
+
+    def export_charts(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Chọn thư mục lưu biểu đồ")
+        if not folder:
+            return
+        try:
+            paths = self.save_charts(Path(folder))
+        except OSError as exc:
+            messages.error(self, f"Không lưu được biểu đồ: {exc}")
+            return
+        messages.info(self, f"Đã lưu {len(paths)} biểu đồ PNG vào {folder}.")
+
+    def export_book(self, fmt: str) -> None:
+        start, end = self.current_period()
+        suggested = f"so-theo-doi-ho-so_{start:%Y%m%d}-{end:%Y%m%d}.{fmt}"
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Lưu sổ theo dõi hồ sơ", suggested,
+            "PDF (*.pdf)" if fmt == "pdf" else "Excel (*.xlsx)")
+        if not target:
+            return
+        for b in (self.book_pdf, self.book_xlsx):
+            b.setEnabled(False)
+
+        def done(path: object) -> None:
+            for b in (self.book_pdf, self.book_xlsx):
+                b.setEnabled(True)
+            messages.info(self, f"Đã lưu sổ theo dõi hồ sơ: {path}")
+
+        def failed(message: str, _detail: str) -> None:
+            for b in (self.book_pdf, self.book_xlsx):
+                b.setEnabled(True)
+            messages.error(self, message)
+
+        self.runner.submit(
+            lambda: self.reports.export_tracking_book(start, end, Path(target), fmt),  # type: ignore[attr-defined]
+            done, failed)
