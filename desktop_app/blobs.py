@@ -17,9 +17,42 @@ class BlobStoreError(DomainError):
     pass
 
 
+def _tmp_prefix() -> str:
+    # The writer's pid in the name lets a later start remove what a killed writer left.
+    return f".tmp-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its file
+    return True
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.sweep_temp()
+
+    def sweep_temp(self) -> int:
+        """Remove temporary files of writers that died mid-write (power cut, kill).
+        A live writer's files are left alone (another process may share the store)."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for tmp in [*self.root.glob(".tmp-*"), *self.root.glob("*/.tmp-*")]:
+            parts = tmp.name.split("-")
+            pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+            if pid is not None and _pid_alive(pid):
+                continue
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:]
@@ -31,7 +64,7 @@ class BlobStore:
             return sha
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_tmp_prefix())
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
@@ -56,7 +89,7 @@ class BlobStore:
         digest = hashlib.sha256()
         size = 0
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_tmp_prefix())
             try:
                 with os.fdopen(fd, "wb") as out, source.open("rb") as src:
                     while chunk := src.read(1 << 20):

@@ -203,10 +203,19 @@ class CatalogService:
         with self.ctx.db.write() as s:
             for row in rows:
                 existing = repo.procedure(s, row.code)
-                if existing is not None:
-                    s.delete(existing)
-                    s.flush()
-                s.add(row)
+                if existing is None:
+                    s.add(row)
+                    continue
+                # Update in place: dossiers reference the procedure by code, so the row
+                # must stay; its components and fees are replaced wholesale.
+                for column in Procedure.__table__.columns:
+                    if column.key != "code":
+                        setattr(existing, column.key, getattr(row, column.key))
+                existing.components.clear()
+                existing.fees.clear()
+                s.flush()
+                existing.components.extend(row.components)
+                existing.fees.extend(row.fees)
             repo.add_audit(s, now, None, "catalog_imported", "catalog", version,
                            {"procedures": len(rows)})
         log.info("catalog %s imported: %d procedures", version, len(rows))

@@ -7,7 +7,7 @@ works on SQLite, where the single writer makes it trivially safe."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +57,20 @@ def claim(session: Session, entry_id: int, holder: str, now: datetime, lease_s: 
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_dead_leases(session: Session, prefix: str, alive: Callable[[str], bool]) -> int:
+    """Free items held by processes of this machine that no longer run (killed, power
+    cut), instead of waiting for their leases to run out. ``alive(holder)`` decides."""
+    rows = session.execute(select(OutboxEntry.id, OutboxEntry.leased_by).where(
+        OutboxEntry.leased_by.startswith(prefix, autoescape=True),
+        OutboxEntry.lease_until.is_not(None))).all()
+    dead = [entry_id for entry_id, holder in rows if not alive(holder)]
+    if dead:
+        session.execute(update(OutboxEntry).where(OutboxEntry.id.in_(dead))
+                        .values(lease_until=None, leased_by="")
+                        .execution_options(synchronize_session=False))
+    return len(dead)
 
 
 def mark_sent(session: Session, entry_id: int, now: datetime,

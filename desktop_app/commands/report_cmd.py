@@ -118,13 +118,13 @@ def run_tracking_book(args: argparse.Namespace) -> int:
     from desktop_app.reports import FORMATS, ReportService
 
     out: Path = args.out
-    fmt = out.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
+    fmt = next((f for f in FORMATS if out.suffix.lower() == f".{f}"), None)
+    if fmt is None:
         print(f"Lỗi: Tệp “{out.name}” phải có đuôi .pdf hoặc .xlsx.", file=sys.stderr)
         return EXIT_USAGE
 
     def body(ctx: Any, start: date, end: date) -> int:
-        path = ReportService(ctx).export_tracking_book(start, end, out.resolve(), fmt)  # type: ignore[arg-type]
+        path = ReportService(ctx).export_tracking_book(start, end, out.resolve(), fmt)
         print(f"Đã xuất sổ theo dõi hồ sơ từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}: {path}")
         return EXIT_OK
 

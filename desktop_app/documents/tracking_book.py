@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +25,7 @@ from typing import IO, Any
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -44,12 +46,12 @@ XLSX_MAX_ROWS = 1_048_576
 # and phone share one column as on the paper form. Widths add up to the 275 mm between
 # the margins of A4 landscape.
 COLUMNS: tuple[tuple[str, float, str, float], ...] = (
-    ("STT", 8, "C", 7),
+    ("STT", 11, "C", 8),
     ("Mã hồ sơ", 29, "L", 27),
-    ("Tên TTHC / nội dung", 40, "L", 45),
+    ("Tên TTHC / nội dung", 39, "L", 45),
     ("Số lượng hồ sơ", 10, "C", 9),
     ("Tên người nộp/chủ hồ sơ", 25, "L", 24),
-    ("Địa chỉ, số điện thoại", 37, "L", 42),
+    ("Địa chỉ, số điện thoại", 35, "L", 42),
     ("Ngày nhận", 16, "C", 17),
     ("Ngày hẹn trả", 16, "C", 17),
     ("Ngày trả kết quả", 16, "C", 17),
@@ -338,6 +340,27 @@ class _BookPdf:
             c.line(x, self.table_top, x, self.grid_bottom)
         self._footer()
         c.showPage()
+        self._compress_last_page()
+
+    def _compress_last_page(self) -> None:
+        """Deflate the finished page's content stream now rather than at save.
+
+        reportlab keeps every page's operators as text until ``save()`` (~50 kB a page
+        here): a year's book at a million dossiers (~25,000 pages) would hold over a
+        gigabyte. Compressed streams are ~10× smaller. This reaches into reportlab's
+        document objects, so it backs off silently if they are not as expected (the PDF is
+        then the same, only built with more memory)."""
+        try:
+            page = self.c._doc.Pages.pages[-1]
+            stream = page.stream
+        except (AttributeError, IndexError):
+            return
+        if not isinstance(stream, str) or page.Contents:
+            return
+        # As reportlab's own Flate filter does it (UTF-8, then zlib), minus ASCII85.
+        flate = PDFDictionary({"Filter": PDFArray([PDFName("FlateDecode")])})
+        page.Contents = PDFStream(flate, zlib.compress(stream.encode("utf-8")))
+        page.stream = None
 
     def _footer(self) -> None:
         c, h = self.c, self.header
@@ -409,6 +432,7 @@ class _BookPdf:
             c.line(x, self.table_top, x, self.y)
         self._footer()
         c.showPage()
+        self._compress_last_page()
 
     def save(self) -> None:
         c = self.c

@@ -160,23 +160,24 @@ class SyncEngine:
             return
         hashes = sorted({sha for _, sha, _, _, _ in items})
         missing = self.client.missing_blobs(hashes)
-        done: set[str] = set()
         with self.ctx.db.write() as s:
             for entry_id, sha, _, _, _ in items:
                 if sha not in missing:
                     outbox.mark_sent(s, entry_id, self.now(), {"result": "already_there"})
                     report.files_already_there += 1
-        total = len(missing)
-        for n, (entry_id, sha, attempts, url, payload) in enumerate(
-                [i for i in items if i[1] in missing], 1):
+        # One upload per file even when several entries (dossiers) share it.
+        groups: dict[str, list[tuple[int, int, str, dict]]] = {}
+        for entry_id, sha, attempts, url, payload in items:
+            if sha in missing:
+                groups.setdefault(sha, []).append((entry_id, attempts, url, payload))
+        total = len(groups)
+        for n, (sha, group) in enumerate(groups.items(), 1):
             if cancelled():
                 raise UploadCancelled("Đã dừng.", "cancelled")
-            if sha in done:
-                with self.ctx.db.write() as s:
-                    outbox.mark_sent(s, entry_id, self.now(), {"result": "same_blob"})
-                continue
+            entry_id, attempts, _, payload = group[0]
+            url = next((u for _, _, u, _ in group if u), "")
             if not self._claim(entry_id, UPLOAD_LEASE_S):
-                continue
+                continue  # another station or process is sending this file
             path = self.ctx.blobs.path_for(sha)
             if not path.exists():
                 exc = Refused("Tệp của hồ sơ không còn trên máy này; hãy báo kỹ thuật viên.",
@@ -200,7 +201,8 @@ class SyncEngine:
             except Refused as exc:
                 # The whole file did not match its hash on arrival: start afresh next time.
                 with self.ctx.db.write() as s:
-                    outbox.set_upload_url(s, entry_id, "")
+                    for other, _, _, _ in group:
+                        outbox.set_upload_url(s, other, "")
                 self._retry(entry_id, attempts, exc, report)
                 continue
             except (LinkDown, AuthFailed, UploadCancelled):
@@ -213,9 +215,10 @@ class SyncEngine:
                 continue
             report.bytes_sent += result.sent_bytes
             with self.ctx.db.write() as s:
-                outbox.mark_sent(s, entry_id, self.now(),
-                                 {"result": "uploaded", "resumed_from": result.resumed_from})
-            done.add(sha)
+                for other, _, _, _ in group:
+                    outbox.mark_sent(s, other, self.now(),
+                                     {"result": "uploaded" if other == entry_id
+                                      else "same_blob", "resumed_from": result.resumed_from})
             report.files_uploaded += 1
 
     # --- dossiers ------------------------------------------------------------------------

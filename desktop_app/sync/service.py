@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,6 +65,23 @@ class QueueItem:
     next_attempt_at: datetime
 
 
+def _holder_alive(holder: str) -> bool:
+    """Is the process named in a lease holder ``account@host#pid`` still running?"""
+    try:
+        pid = int(holder.rsplit("#", 1)[1])
+    except (IndexError, ValueError):
+        return False  # an older holder format: no process can own it any more
+    if pid == os.getpid():
+        return False  # a previous engine of this process ended without releasing
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def station_account(station: StationInfo) -> str:
     return f"{station.agency_code}-{station.station_digit}"
 
@@ -88,8 +107,15 @@ class SyncService:
         return GatewayClient(station.gateway_url, token, station.ca_bundle)
 
     def engine(self, client: GatewayClient | None = None, **kwargs: object) -> SyncEngine:
+        """An engine whose leases name this process, after freeing the items that dead
+        processes of this machine still held (a kill or power cut mid-send)."""
         station = StationService(self.ctx).require()
-        return SyncEngine(self.ctx, client or self.client(), station_account(station),
+        prefix = f"{station_account(station)}@{socket.gethostname()}#"
+        with self.ctx.db.write() as s:
+            freed = outbox.release_dead_leases(s, prefix, _holder_alive)
+        if freed:
+            log.info("freed %d outbox item(s) held by processes that died", freed)
+        return SyncEngine(self.ctx, client or self.client(), f"{prefix}{os.getpid()}",
                           **kwargs)  # type: ignore[arg-type]
 
     def configured(self) -> bool:

@@ -364,3 +364,21 @@ def test_station_over_tls_trusts_only_the_provincial_ca(
     stations.save(replace(stations.require(), ca_bundle=str(ca)))
     report = synced_station.engine().run_once()
     assert report.online and report.dossiers_sent == 1
+
+
+def test_catalog_refresh_keeps_procedures_that_dossiers_use(
+        ctx: AppContext, clerk: ClerkInfo, synced_station: SyncService) -> None:
+    """The gateway's catalog carries codes the station already used for dossiers."""
+    from desktop_app.catalog import sample_catalog_path
+    from desktop_app.intake.drafts import IntakeDraft
+
+    CatalogService(ctx).import_file(sample_catalog_path())
+    intake = IntakeService(ctx)
+    draft = IntakeDraft.for_procedure(intake.catalog.get("1.001193"))
+    draft.owner = complete_draft(intake).owner
+    for c in draft.components:
+        c.provided = c.required
+    intake.receive(draft, clerk)
+    report = engine(synced_station).run_once()
+    assert report.catalog_updated and not report.errors
+    assert intake.catalog.get("1.001193").components  # replaced, not lost

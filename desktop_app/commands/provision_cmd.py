@@ -1,0 +1,209 @@
+"""`motcua provision FILE`: set up a counter PC from the technician's provisioning file.
+
+Exit codes: 0 applied (or, with --dry-run, valid), possibly with warnings such as an
+unreachable gateway; 2 the file is invalid or cannot be applied (nothing is written).
+The station token is never printed; a generated one-time password for the technician
+account is printed once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import socket
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from desktop_app.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+
+
+def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "provision", help="cấu hình máy trạm từ tệp cấu hình của kỹ thuật viên",
+        description="Kiểm tra toàn bộ tệp cấu hình (JSON hoặc TOML) rồi áp dụng một lần: "
+        "cơ quan, số hiệu quầy, địa chỉ và chứng chỉ của hệ thống tỉnh, mã xác thực (lưu vào "
+        "kho khóa của hệ điều hành), hồ sơ quét, tài khoản kỹ thuật viên. Mã thoát: 0 thành "
+        "công (có thể kèm cảnh báo, ví dụ chưa kết nối được tỉnh); 2 tệp không hợp lệ hoặc "
+        "không áp dụng được (không thay đổi gì). Mẫu: packaging/provision.example.json.")
+    p.add_argument("file", type=Path, metavar="TỆP", help="tệp cấu hình .json hoặc .toml")
+    p.add_argument("--data-dir", type=Path, default=None, help="thư mục dữ liệu")
+    p.add_argument("--dry-run", action="store_true",
+                   help="chỉ kiểm tra tệp và kết nối, không ghi gì")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+    p.add_argument("--force", action="store_true",
+                   help="vẫn ghi đè khi CSDL dùng chung đang là của quầy khác")
+    p.set_defaults(func=run)
+
+
+def _db_reachable(url: str, timeout: float = 3.0) -> str:
+    """"" when the PostgreSQL server answers on TCP, else the problem (a LAN server that
+    is off would otherwise hang the connection for minutes)."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    host, port = u.host or "localhost", u.port or 5432
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return (f"db_url: không kết nối được máy chủ CSDL {host}:{port} "
+                f"({exc.strerror or type(exc).__name__}). Hãy bật máy chủ và kiểm tra mạng LAN.")
+    return ""
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], lines: list[str],
+          stream: Any = None) -> None:
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print("\n".join(lines), file=stream or sys.stdout)
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop_app.provisioning import ProvisioningInvalid, read_plan
+
+    try:
+        plan = read_plan(args.file)
+    except ProvisioningInvalid as exc:
+        log.info("provision: %s", exc.detail)
+        _emit(args, {"ok": False, "dry_run": args.dry_run, "file": str(args.file),
+                     "errors": [p.text for p in exc.problems], "warnings": []},
+              [f"Tệp {args.file}: {exc.message_vi}", "Chưa thay đổi gì trên máy này."],
+              sys.stderr)
+        return EXIT_INVALID
+    try:
+        return _run(args, plan)
+    except DomainError as exc:
+        log.error("provision failed: %s", exc.detail)
+        _emit(args, {"ok": False, "dry_run": args.dry_run, "file": str(args.file),
+                     "errors": [exc.message_vi], "warnings": list(plan.warnings)},
+              [f"Lỗi: {exc.message_vi}"], sys.stderr)
+        return EXIT_INVALID
+
+
+def _run(args: argparse.Namespace, plan: Any) -> int:
+    from desktop_app.paths import default_data_dir
+    from desktop_app.provisioning import check_existing, probe_gateway
+
+    data_dir: Path = args.data_dir or default_data_dir()
+    errors: list[str] = []
+    warnings: list[str] = list(plan.warnings)
+    notes: list[str] = []
+    if plan.db_url and (problem := _db_reachable(plan.db_url)):
+        errors.append(problem)
+
+    with tempfile.TemporaryDirectory(prefix="motcua-provision-") as tmp:
+        ca_file = ""
+        if plan.ca_pem:
+            ca_file = str(Path(tmp) / "ca.pem")
+            Path(ca_file).write_text(plan.ca_pem, encoding="ascii")
+        probe = probe_gateway(plan, ca_file)
+    errors += probe.errors
+    warnings += probe.warnings
+    notes += probe.notes
+
+    ctx = None
+    try:
+        if not errors:
+            ctx = _context(data_dir, plan, dry_run=args.dry_run)
+            if ctx is not None:
+                more_errors, more_warnings = check_existing(ctx, plan, force=args.force)
+                errors += more_errors
+                warnings += more_warnings
+        summary = plan.summary()
+        lines = [f"Tệp cấu hình: {args.file}",
+                 f"  Cơ quan: {summary['agency_name']} ({summary['agency_code']}), quầy số "
+                 f"{summary['station_digit']}",
+                 f"  Hệ thống tỉnh: {summary['gateway_url'] or '(chưa có)'}"
+                 + (f" — {'kết nối được' if probe.reachable else 'chưa kết nối được'}"
+                    if probe.checked else ""),
+                 f"  Thư mục dữ liệu: {data_dir}"]
+        data: dict[str, Any] = {"ok": not errors, "dry_run": args.dry_run,
+                                "file": str(args.file), "data_dir": str(data_dir),
+                                "plan": summary, "errors": errors, "warnings": warnings,
+                                "notes": notes,
+                                "gateway": {"checked": probe.checked,
+                                            "reachable": probe.reachable,
+                                            "token_accepted": probe.token_ok,
+                                            "identity_checked": probe.identity_checked,
+                                            "clock_skew_s": probe.clock_skew_s}}
+        if errors:
+            lines += ["", f"Không áp dụng được ({len(errors)} lỗi):"]
+            lines += [f"  - {e}" for e in errors]
+            lines += [f"CẢNH BÁO: {w}" for w in warnings]
+            lines.append("Chưa thay đổi gì trên máy này.")
+            _emit(args, data, lines, sys.stderr)
+            return EXIT_INVALID
+        if args.dry_run:
+            lines += ["", "Tệp hợp lệ (chạy thử: chưa ghi gì)."]
+            lines += [f"CẢNH BÁO: {w}" for w in warnings]
+            lines += [f"Ghi chú: {n}" for n in notes]
+            _emit(args, data, lines)
+            return EXIT_OK
+        from desktop_app.provisioning import apply_plan
+
+        assert ctx is not None
+        result = apply_plan(ctx, plan, token=probe.token)
+    finally:
+        if ctx is not None:
+            ctx.close()
+    applied = asdict(result)
+    applied.pop("one_time_password")
+    applied["station"] = {**applied["station"], "hot_folders": list(result.station.hot_folders)}
+    data["applied"] = applied
+    lines += ["", "Đã áp dụng cấu hình:"]
+    if result.ca_path:
+        lines.append(f"  - Chứng chỉ CA của tỉnh: {result.ca_path}")
+    if result.token_stored:
+        lines.append("  - Mã xác thực của quầy: đã lưu "
+                     + ("vào kho khóa của hệ điều hành" if result.token_stored == "keyring"
+                        else f"vào {result.token_stored} (chỉ tài khoản này đọc được)"))
+    if result.profiles:
+        lines.append(f"  - Hồ sơ quét (đã khóa): {', '.join(result.profiles)}")
+    if result.technician:
+        action = {"created": "đã tạo", "updated": "đã cập nhật mật khẩu",
+                  "kept": "đã có, giữ nguyên mật khẩu"}[result.technician_action]
+        lines.append(f"  - Tài khoản kỹ thuật viên “{result.technician}”: {action}")
+    lines.append(f"  - Cài đặt thêm (thời hạn lưu tệp, máy in): {result.extra_path}")
+    if result.db_url_path:
+        lines.append(f"  - CSDL dùng chung: {result.db_url_path}")
+    if result.one_time_password:
+        data["technician_one_time_password"] = result.one_time_password
+        lines += ["", f"Mật khẩu dùng một lần của “{result.technician}”: "
+                      f"{result.one_time_password}",
+                  "  (chỉ hiện lần này; hãy đăng nhập và đổi mật khẩu ngay)"]
+    lines += [f"CẢNH BÁO: {w}" for w in warnings]
+    lines += [f"Ghi chú: {n}" for n in notes]
+    lines.append("Kiểm tra lại máy bằng: motcua doctor")
+    _emit(args, data, lines)
+    return EXIT_OK
+
+
+def _context(data_dir: Path, plan: Any, dry_run: bool) -> Any:
+    """The data directory's context: opened (created, migrated) to apply; to a dry run
+    only an existing database, untouched."""
+    if dry_run:
+        from desktop_app.diagnostics import open_readonly_context
+
+        try:
+            return open_readonly_context(data_dir, plan.db_url or None)
+        except Exception as exc:
+            log.info("provision --dry-run: database not inspected: %s", type(exc).__name__)
+            return None
+    from desktop_app.context import open_context
+
+    try:
+        return open_context(data_dir, db_url=plan.db_url or None, load_sample_catalog=False)
+    except DomainError:
+        raise
+    except Exception as exc:
+        raise DomainError(f"Không mở được cơ sở dữ liệu ({type(exc).__name__}). Hãy kiểm tra "
+                          "db_url và quyền ghi thư mục dữ liệu.",
+                          f"open_context failed: {type(exc).__name__}: {exc}") from exc

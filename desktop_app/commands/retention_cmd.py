@@ -1,0 +1,57 @@
+"""`motcua retention`: remove the local files of dossiers that are closed, acknowledged by
+the province and older than the retention period (`retention_days` of provisioning,
+365 days by default). The dossier records and their history stay.
+
+Exit codes: 0 done (or nothing to do); 1 some files could not be removed; 2 the data
+cannot be opened."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from desktop_app.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "retention", help="xóa tệp của hồ sơ đã kết thúc, tỉnh đã nhận, quá thời hạn lưu",
+        description="Giải phóng ổ đĩa: xóa tệp quét và phiếu của hồ sơ đã trả kết quả, từ "
+        "chối, rút hoặc dừng xử lý, đã đồng bộ đầy đủ lên tỉnh và kết thúc quá thời hạn lưu. "
+        "Thông tin hồ sơ và lịch sử xử lý vẫn giữ. Không bao giờ xóa tệp của hồ sơ chưa gửi "
+        "xong. Mã thoát: 0 xong; 1 có tệp không xóa được; 2 không mở được dữ liệu.")
+    p.add_argument("--dry-run", action="store_true",
+                   help="chỉ liệt kê những gì sẽ xóa và dung lượng giải phóng")
+    p.add_argument("--data-dir", type=Path, default=None, help="thư mục dữ liệu")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop_app.context import open_context
+    from desktop_app.diagnostics import provisioned_db_url
+    from desktop_app.paths import default_data_dir
+    from desktop_app.retention import RetentionService
+
+    data_dir = args.data_dir or default_data_dir()
+    try:
+        ctx = open_context(data_dir, db_url=provisioned_db_url(data_dir) or None,
+                           load_sample_catalog=False)
+    except DomainError as exc:
+        print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
+        log.error("retention: cannot open data: %s", exc.detail)
+        return 2
+    try:
+        report = RetentionService(ctx).run(dry_run=args.dry_run)
+    finally:
+        ctx.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.text_vi())
+    return 1 if report.errors else 0
