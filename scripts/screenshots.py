@@ -10,6 +10,7 @@ import socket
 import sys
 import tempfile
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -19,10 +20,12 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.accounts import AccountService
+from desktop_app.clock import FixedClock, SystemClock
 from desktop_app.context import open_context
 from desktop_app.demo import DEMO_CARDS, run_demo
 from desktop_app.station import StationService
 from desktop_app.sync.service import SyncService
+from local_db.models import Dossier
 from ui.first_run import FirstRunDialog
 from ui.login import LoginDialog
 from ui.main_window import MainWindow
@@ -94,7 +97,8 @@ def main() -> None:
 
         data = Path(tmp) / "data"
         run_demo(Path(tmp) / "slips", data)
-        ctx = open_context(data)
+        clock = FixedClock(SystemClock().now())
+        ctx = open_context(data, clock=clock)
         station = StationService(ctx).require()
         login = LoginDialog(ctx, station.agency_name)
         login.username.setText("tiepnhan")
@@ -150,6 +154,25 @@ def main() -> None:
         win.show_page(win.BATCH)
         win.batch.codes.setText(found.code or "")
         shot(app, win, out / "12-batch.png")
+
+        # Return counter with a dossier whose result is ready, the late list, the dashboard.
+        ready = next(r for r in win.queries.search("") if r.code)
+        with ctx.db.write() as s:
+            s.get(Dossier, ready.id).status = 9
+        win.on_receipt_scanned(ready.code or "")
+        win.runner.wait()
+        settle(app, 500)
+        shot(app, win, out / "16-return.png")
+        clock.set(clock.current + timedelta(days=10))
+        win.show_page(win.LATE)
+        win.runner.wait()
+        settle(app, 500)
+        shot(app, win, out / "17-late.png")
+        win.show_page(win.DASHBOARD)
+        win.dashboard.period.setCurrentIndex(win.dashboard.period.findData("30d"))
+        win.runner.wait()
+        settle(app, 800)
+        shot(app, win, out / "18-dashboard.png")
 
         settings = ScanSettingsDialog(ctx, clerk, win)
         settings.show()

@@ -3,6 +3,7 @@ charts (QtCharts), PNG export, and the tracking book as PDF or XLSX."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.report_model import DashboardFigures, ProcedureCount
+from desktop_app.report_model import DashboardFigures, DayCount, ProcedureCount
 from ui import messages
 from ui.workers import Runner
 
@@ -92,6 +93,32 @@ def _chart(title: str) -> tuple[QChart, QChartView]:
     return chart, view
 
 
+def _count_axis(top: int) -> QValueAxis:
+    """Whole-number ticks (counts of dossiers), about five of them."""
+    axis = QValueAxis()
+    axis.setLabelFormat("%d")
+    step = max(1, math.ceil(top / 5))
+    axis.setRange(0, step * max(1, math.ceil(top / step)))
+    axis.setTickType(QValueAxis.TickType.TicksDynamic)
+    axis.setTickAnchor(0)
+    axis.setTickInterval(step)
+    return axis
+
+
+def _buckets(days: list[DayCount]) -> list[tuple[date, int, int]]:
+    """(first day, received, returned) per day, or per week beyond ~6 weeks, so the
+    chart stays readable for a quarter or a year."""
+    if len(days) <= 42:
+        return [(d.day, d.received, d.returned) for d in days]
+    weeks: dict[date, list[int]] = {}
+    for d in days:
+        start = d.day - timedelta(days=d.day.weekday())
+        totals = weeks.setdefault(start, [0, 0])
+        totals[0] += d.received
+        totals[1] += d.returned
+    return [(start, got, gave) for start, (got, gave) in sorted(weeks.items())]
+
+
 def _short(name: str, width: int = 38) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
@@ -105,6 +132,7 @@ class DashboardPage(QWidget):
         self.runner = runner
         self.today = today
         self.figures: DashboardFigures | None = None
+        self._generation = 0
 
         title = QLabel("Bảng điều khiển của Bộ phận Một cửa")
         title.setObjectName("pageTitle")
@@ -167,8 +195,15 @@ class DashboardPage(QWidget):
     def refresh(self) -> None:
         start, end = self.current_period()
         self.range_label.setText(f"{start:%d/%m/%Y} – {end:%d/%m/%Y}")
+        self._generation += 1
+        generation = self._generation
+
+        def done(f: DashboardFigures) -> None:
+            if generation == self._generation:  # drop an answer for an older period
+                self.show_figures(f)
+
         self.runner.submit(lambda: self.reports.dashboard(start, end),  # type: ignore[attr-defined]
-                           self.show_figures, lambda m, d: messages.error(self, m))
+                           done, lambda m, d: messages.error(self, m))
 
     def show_figures(self, f: DashboardFigures) -> None:
         self.figures = f
@@ -193,24 +228,24 @@ class DashboardPage(QWidget):
         received, returned = QBarSet("Tiếp nhận"), QBarSet("Trả kết quả")
         received.setColor(ACCENT)
         returned.setColor(RETURNED)
+        buckets = _buckets(f.per_day)
+        weekly = len(buckets) < len(f.per_day)
+        chart.setTitle("Hồ sơ tiếp nhận và trả kết quả theo " + ("tuần" if weekly else "ngày"))
         labels = []
-        for day in f.per_day:
-            received.append(day.received)
-            returned.append(day.returned)
-            labels.append(f"{day.day:%d/%m}")
+        for first, got, gave in buckets:
+            received.append(got)
+            returned.append(gave)
+            # Day numbers are unique within a month-long window; a new month shows dd/MM.
+            labels.append(f"{first.day}/{first.month}" if weekly or first.day == 1 or not labels
+                          else f"{first.day}")
         series = QBarSeries()
         series.append(received)
         series.append(returned)
         chart.addSeries(series)
         x = QBarCategoryAxis()
-        # Many days: label every few so the axis stays readable.
-        step = max(1, len(labels) // 16)
-        x.append([lab if i % step == 0 else " " * (i % 7 + 1) for i, lab in enumerate(labels)])
-        y = QValueAxis()
-        y.setLabelFormat("%d")
-        top = max([d.received for d in f.per_day] + [d.returned for d in f.per_day] + [1])
-        y.setRange(0, top)
-        y.applyNiceNumbers()
+        x.append(labels)
+        top = max([b[1] for b in buckets] + [b[2] for b in buckets] + [1])
+        y = _count_axis(top)
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(x)
@@ -233,10 +268,7 @@ class DashboardPage(QWidget):
         chart.addSeries(series)
         y = QBarCategoryAxis()
         y.append(names or ["(chưa có dữ liệu)"])
-        x = QValueAxis()
-        x.setLabelFormat("%d")
-        x.setRange(0, max([getattr(r, field) for r in rows] + [1]))
-        x.applyNiceNumbers()
+        x = _count_axis(max([getattr(r, field) for r in rows] + [1]))
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(x)

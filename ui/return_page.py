@@ -34,6 +34,7 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.domain.citizen_qr import parse_citizen_qr
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
+from desktop_app.domain.text import vnd
 from desktop_app.intake.returns import (
     ActionOutcome,
     LateRow,
@@ -175,7 +176,7 @@ class ReturnPage(QWidget):
                 f"Mã hồ sơ: {view.code}\nChủ hồ sơ: {view.owner_name}\n"
                 f"Thủ tục: {view.procedure_name}\nTiếp nhận: {_when(view.received_at)} · "
                 f"Hẹn trả: {_when(view.appointment_at)}\n"
-                f"Phí, lệ phí đã thu khi tiếp nhận: {view.fee_total:,} đồng".replace(",", ".")
+                f"Phí, lệ phí đã thu khi tiếp nhận: {vnd(view.fee_total)}"
                 + (f"\nGhi chú của cơ quan giải quyết: {view.remote_note}"
                    if view.remote_note else ""))
             if view.delivery == "post":
@@ -374,8 +375,11 @@ class LatePage(QWidget):
                       _when(row.appointment_at), row.status.label_vi,
                       "Quá hẹn" if row.overdue else "Sắp đến hẹn")
             for c, v in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(v))
+                item = QTableWidgetItem(v)
+                item.setToolTip(v)
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
+        self.table.setColumnWidth(2, min(self.table.columnWidth(2), 380))  # long names
         overdue = sum(1 for r in rows if r.overdue)
         self.summary.setText(f"{overdue} hồ sơ quá hẹn · {len(rows) - overdue} sắp đến hẹn")
         if rows:
