@@ -12,13 +12,16 @@ Rules every endpoint follows:
   401 means the token is unknown or revoked: the station stops the run and tells the clerk.
 - Errors use `ErrorBody` with a stable machine `code` and a Vietnamese `message`.
 - Dossiers are upserted by the station's UUID (`ClientId`) with a `PhienBan` (revision)
-  the station increments on every change: same revision + same body → 200 `unchanged`;
-  same revision + different body → 409 `conflict` (never overwritten); higher revision →
-  200 `updated`; lower revision → 200 `stale` (already superseded, acknowledged).
+  the station increments on every change; every acknowledgement is HTTP 200 with a
+  `DossierAck`: new → `created`; same revision + same body → `unchanged`; higher
+  revision → `updated`; lower revision → `stale` (already superseded; the ack carries
+  the stored, newer `PhienBan`). Same revision + different body → 409 `conflict`, never
+  overwritten. A status sent by the station never undoes the processing side's progress.
 - Files travel before the dossier by tus 1.0 (core + creation + checksum + termination)
   under `/api/v1/files/`; `Upload-Metadata` carries `sha256` (hex), `filename`,
   `media_type`. The gateway checks the whole file's SHA-256 on completion and discards a
-  mismatching upload (460). A dossier that references a file the gateway lacks gets
+  mismatching upload (460); that upload URL is then gone (404) and the station creates a
+  new one. A chunk whose `Upload-Checksum` does not match is not applied (460). A dossier that references a file the gateway lacks gets
   422 `missing_blobs` with the list.
 - The change feed is ordered by a gateway sequence; the station stores `cursor` durably
   and asks again with `since=cursor` until `more` is false.
