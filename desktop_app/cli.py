@@ -4,12 +4,22 @@ the technicians' and scripts' interface (documented in the README)."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from desktop_app import __version__
-from desktop_app.commands import calendar_cmd, demo_cmd, digitize_cmd, id_qr_cmd, sync_cmd
+from desktop_app.commands import (
+    calendar_cmd,
+    demo_cmd,
+    digitize_cmd,
+    doctor_cmd,
+    id_qr_cmd,
+    provision_cmd,
+    report_cmd,
+    retention_cmd,
+    support_cmd,
+    sync_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     id_qr_cmd.add_parsers(sub)
     digitize_cmd.add_parsers(sub)
     sync_cmd.add_parsers(sub)
+    report_cmd.add_parsers(sub)
+    provision_cmd.add_parsers(sub)
+    doctor_cmd.add_parsers(sub)
+    support_cmd.add_parsers(sub)
+    retention_cmd.add_parsers(sub)
     return parser
 
 
@@ -41,11 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from desktop_app.logging_setup import setup_logging
+    from desktop_app.paths import default_data_dir
+
     func = getattr(args, "func", _run_gui)
+    if func is _run_gui:
+        setup_logging(None, verbose=args.verbose)  # the GUI adds the file once data is open
+    else:
+        data_dir = getattr(args, "data_dir", None) or default_data_dir()
+        # Only an existing data directory gets the log file: `doctor` on a fresh PC
+        # creates nothing.
+        setup_logging(data_dir / "logs" if data_dir.is_dir() else None,
+                      verbose=args.verbose)
     return int(func(args))
 
 

@@ -33,6 +33,7 @@ from desktop_app.clock import Clock, SystemClock
 from desktop_app.logging_setup import redact
 from desktop_app.paths import DataPaths, default_data_dir
 from desktop_app.provisioning import (
+    AUTH_PROBE_SINCE,
     DB_URL_FILE,
     StationExtra,
     clock_skew_seconds,
@@ -394,7 +395,6 @@ def _token_where(root: Path, account: str) -> str:
 
 
 def _probe_gateway(root: Path, station: Any, timeout: tuple[float, float]) -> _GatewayResult:
-    from desktop_app.sync import wire
     from desktop_app.sync.client import AuthFailed, GatewayClient, SyncError
     from desktop_app.sync.credentials import TokenStore
     from desktop_app.sync.service import station_account
@@ -420,7 +420,7 @@ def _probe_gateway(root: Path, station: Any, timeout: tuple[float, float]) -> _G
         out.skew_s = clock_skew_seconds(health.server_time)
         if token:
             try:
-                client.fetch(wire.CLERKS, wire.ClerksBody)
+                client.changes(since=AUTH_PROBE_SINCE, limit=1)
                 out.token_accepted = True
             except AuthFailed as exc:
                 out.token_accepted = False
@@ -462,7 +462,7 @@ def gateway_checks(station: Any, probe: _Probe[_GatewayResult] | None, until: fl
                             "và giả mạo trang).", detail))
     elif not r.reachable:
         checks.append(Check("gateway", title_gw, WARN, f"{url}: không kết nối được "
-                            f"({r.message}). Hồ sơ vẫn lưu an toàn trên máy.", detail))
+                            f"({r.message.rstrip('.')}). Hồ sơ vẫn lưu an toàn trên máy.", detail))
     else:
         if url.startswith("https://"):
             tls = ("kết nối mã hóa, chứng chỉ hợp lệ (CA của tỉnh)" if station.ca_bundle
@@ -553,8 +553,9 @@ def check_scanners(probe: _Probe[list[dict[str, Any]]], hot_folders: list[Path],
     done, drivers = probe.wait(until)
     if not done or drivers is None:
         why = (f"lỗi {type(probe.error).__name__}" if probe.error else
-               "trình điều khiển trả lời chậm (máy quét mạng?); thử lại trong màn hình Số hóa")
-        problems.insert(0, f"chưa liệt kê được máy quét ({why})")
+               "trình điều khiển trả lời chậm, có thể do đang dò máy quét qua mạng; thử lại "
+               "trong màn hình Số hóa")
+        problems.insert(0, f"chưa liệt kê được máy quét: {why}")
         drivers = []
     detail["drivers"] = drivers
     devices = [f"{d} ({s['label']})" for s in drivers for d in s["devices"]]
@@ -725,6 +726,20 @@ class _Scrubber:
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+def _scrub_json(value: Any, scrub: Callable[[str], str]) -> Any:
+    """``value`` with ``scrub`` applied to every string (keys included), so the result
+    stays valid JSON."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(str(k)): _scrub_json(v, scrub) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_json(v, scrub) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return scrub(str(value))
+
+
 def _scrubber(ctx: Any) -> _Scrubber:
     from sqlalchemy import select
 
@@ -767,7 +782,7 @@ def _schema_and_counts(ctx: Any) -> dict[str, Any]:
     return out
 
 
-def _outbox_summary(ctx: Any, scrub: Callable[[str], str]) -> dict[str, Any]:
+def _outbox_summary(ctx: Any) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from local_db.models import OutboxEntry
@@ -780,7 +795,7 @@ def _outbox_summary(ctx: Any, scrub: Callable[[str], str]) -> dict[str, Any]:
                         select(OutboxEntry.entity_type, OutboxEntry.state, func.count(),
                                func.max(OutboxEntry.attempts), func.min(OutboxEntry.created_at))
                         .group_by(OutboxEntry.entity_type, OutboxEntry.state))]
-        errors = [{"error": scrub(e or "")[:300], "state": st, "count": int(n)}
+        errors = [{"error": (e or "")[:300], "state": st, "count": int(n)}
                   for e, st, n in s.execute(
                       select(OutboxEntry.last_error, OutboxEntry.state, func.count())
                       .where(OutboxEntry.last_error != "")
@@ -815,7 +830,8 @@ def support_bundle(out: Path, data_dir: Path | None = None, db_url: str | None =
     paths = DataPaths(data_dir or default_data_dir())
     report = doctor or run_doctor(paths.root, db_url, clock=clock,
                                   gateway_timeout=gateway_timeout)
-    files: dict[str, str] = {}
+    texts: dict[str, str] = {}  # scrubbed as text
+    docs: dict[str, Any] = {}  # JSON documents: every string in them is scrubbed
     ctx = None
     scrub: Callable[[str], str] = redact
     try:
@@ -826,26 +842,25 @@ def support_bundle(out: Path, data_dir: Path | None = None, db_url: str | None =
             sections: list[tuple[str, Callable[[], Any]]] = [
                 ("config.json", lambda: _config_without_secrets(ctx, paths.root)),
                 ("database/schema.json", lambda: _schema_and_counts(ctx)),
-                ("outbox.json", lambda: _outbox_summary(ctx, scrub))]
+                ("outbox.json", lambda: _outbox_summary(ctx))]
             for name, make in sections:
                 try:
-                    files[name] = json.dumps(make(), ensure_ascii=False, indent=2, default=str)
+                    docs[name] = make()
                 except Exception as exc:
-                    files[name] = json.dumps({"error": type(exc).__name__})
+                    docs[name] = {"error": type(exc).__name__}
                     log.warning("support bundle: %s failed: %s", name, type(exc).__name__)
-        files["doctor.json"] = json.dumps(report.to_dict(), ensure_ascii=False, indent=2,
-                                          default=str)
-        files["doctor.txt"] = report.text_vi()
-        files["versions.json"] = json.dumps(report.check("versions").detail, indent=2)
+        docs["doctor.json"] = report.to_dict()
+        docs["versions.json"] = report.check("versions").detail
+        texts["doctor.txt"] = report.text_vi()
         if paths.logs.is_dir():
             for log_file in sorted(paths.logs.glob("motcua.log*")):
                 with contextlib.suppress(OSError):
-                    text = log_file.read_text(encoding="utf-8", errors="replace")
-                    files[f"logs/{log_file.name}"] = text
+                    texts[f"logs/{log_file.name}"] = log_file.read_text(encoding="utf-8",
+                                                                        errors="replace")
     finally:
         if ctx is not None:
             ctx.close()
-    files["README.txt"] = (
+    texts["README.txt"] = (
         "Gói hỗ trợ của Một Cửa Offline cho bộ phận hỗ trợ của tỉnh.\n"
         "Không chứa dữ liệu cá nhân, tệp hồ sơ, mã xác thực hay mật khẩu: chỉ có kết quả "
         "kiểm tra máy (doctor), cấu hình đã bỏ thông tin bí mật, cấu trúc CSDL và số dòng, "
@@ -855,10 +870,13 @@ def support_bundle(out: Path, data_dir: Path | None = None, db_url: str | None =
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, text in files.items():
+        for name, doc in docs.items():
+            zf.writestr(f"motcua-support/{name}", json.dumps(
+                _scrub_json(doc, scrub), ensure_ascii=False, indent=2, default=str))
+        for name, text in texts.items():
             zf.writestr(f"motcua-support/{name}", scrub(text))
     os.replace(tmp, out)
-    log.info("support bundle written: %s (%d files, %d bytes)", out, len(files),
+    log.info("support bundle written: %s (%d files, %d bytes)", out, len(docs) + len(texts),
              out.stat().st_size)
     return out
 

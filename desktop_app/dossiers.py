@@ -29,6 +29,7 @@ AUDIT_LABELS_VI = {
     "dossier_withdrawn": "Công dân rút hồ sơ",
     "dossier_stop_notice": "In thông báo dừng xử lý hồ sơ",
     "dossier_apology": "Lập phiếu xin lỗi và hẹn lại ngày trả kết quả",
+    "blob_purged": "Xóa tệp trên máy sau thời hạn lưu (tỉnh đã lưu bản đầy đủ)",
 }
 
 
@@ -49,6 +50,8 @@ def describe_audit(action: str, detail: dict[str, Any]) -> str:
             text += f": hẹn lại {when:%H:%M %d/%m/%Y} — {detail.get('reason', '')}"
         elif action in ("dossier_withdrawn", "dossier_stop_notice") and detail.get("reason"):
             text += f": {detail['reason']}"
+        elif action == "blob_purged":
+            text += f": {len(detail['blobs'])} tệp, {detail['bytes'] / 1_048_576:.1f} MB"
         elif action == "dossier_synced" and detail.get("revision", 1) != 1:
             text += f" (phiên bản {detail['revision']})"
     except (KeyError, ValueError, TypeError):

@@ -36,7 +36,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         \b((?:[a-z_]*token|password|passwd|pwd|secret|api[_-]?key|authorization
             |enrol(?:l)?ment_code)
         ["']?\s*[=:]\s*["']?)
-        (?!\*\*\*)[^\s"'&,;)}\]]+"""), r"\1***"),
+        (?!\*\*\*|(?:bearer|basic)\s)[^\s"'&,;)}\]]+"""), r"\1***"),
     # A citizen-ID QR payload: 12 digits, then |-separated fields (old ID, name, birth
     # date, sex, address, issue date) — the whole payload goes.
     (re.compile(r"(?<![0-9A-Za-z])\d{12}\|[^\r\n'\"]*"), "[QR-CCCD]"),
@@ -46,7 +46,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # Vietnamese phone numbers: 0xx…, 84xx…, +84 xx… with optional spaces, dots, dashes.
     (re.compile(r"(?<![\w+])(?:\+84[ .\-]?|84|0)\d(?:[ .\-]?\d){7,9}(?![0-9A-Za-z])"),
      "[phone]"),
-    (re.compile(r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])"), "[ID]"),
+    # 9-digit CMND (not the fraction of a decimal number such as 0.123456789).
+    (re.compile(r"(?<![0-9A-Za-z.])\d{9}(?![0-9A-Za-z])"), "[ID]"),
 )
 
 

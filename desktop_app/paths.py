@@ -48,4 +48,11 @@ def default_data_dir() -> Path:
 
 
 def default_db_url(paths: DataPaths) -> str:
-    return os.environ.get("MOTCUA_DB_URL") or f"sqlite:///{paths.database}"
+    env = os.environ.get("MOTCUA_DB_URL")
+    if env:
+        return env
+    try:  # written by `motcua provision` (0600): a LAN PostgreSQL for several counters
+        stored = (paths.root / "secrets" / "db_url").read_text(encoding="utf-8").strip()
+    except OSError:
+        stored = ""
+    return stored or f"sqlite:///{paths.database}"

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from desktop_app.domain.dossier_code import AGENCY_CODE
@@ -34,6 +34,12 @@ from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
 from desktop_app.scanning.model import PAGE_SIZES_MM, PAPER_SOURCES, ColourMode, ScanProfile
 from desktop_app.station import StationInfo, validate_station
+
+if TYPE_CHECKING:
+    from desktop_app.accounts import ClerkInfo
+    from desktop_app.context import AppContext
+    from desktop_app.sync import wire
+    from desktop_app.sync.client import GatewayClient
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,8 @@ MAX_RETENTION_DAYS = 3650
 MAX_UPLOAD_MB = 512  # wire.MAX_FILE_BYTES
 GATEWAY_TIMEOUT = (3.0, 5.0)  # connect, read (seconds)
 CLOCK_SKEW_WARN_S = 120
+# An authenticated request that returns (almost) nothing: the change feed past its end.
+AUTH_PROBE_SINCE = 2**31 - 1
 
 # Not (yet) in the wire contract: proposed endpoints, used when the gateway has them.
 ENROL_PATH = "/api/v1/enrol"  # POST {agency_code, station_digit, enrolment_code} -> {token}
@@ -471,7 +479,7 @@ def _check_technician(c: _Checker) -> TechnicianSpec | None:
     if not isinstance(value, Mapping):
         c.error("technician", "phải là đối tượng {username, full_name, password_hash}.")
         return None
-    _unknown_keys(c, value, TECHNICIAN_KEYS, "technician.")
+    _unknown_keys(c, value, (*TECHNICIAN_KEYS, "password"), "technician.")
     username = value.get("username")
     full_name = value.get("full_name", "Kỹ thuật viên")
     pw_hash = value.get("password_hash", "")
@@ -650,7 +658,8 @@ class GatewayProbe:
     notes: list[str] = field(default_factory=list)
 
 
-def gateway_health(client: Any, timeout: tuple[float, float] = GATEWAY_TIMEOUT) -> Any:
+def gateway_health(client: GatewayClient, timeout: tuple[float, float] = GATEWAY_TIMEOUT
+                   ) -> wire.Health:
     """``GatewayClient.health`` with a short timeout (its own read timeout is 20 s)."""
     from desktop_app.sync import wire
 
@@ -674,7 +683,6 @@ def clock_skew_seconds(server_time: str, now: datetime | None = None) -> float |
 def probe_gateway(plan: ProvisionPlan, ca_file: str = "",
                   timeout: tuple[float, float] = GATEWAY_TIMEOUT) -> GatewayProbe:
     """Health, token and (when the gateway exposes it) the token's station identity."""
-    from desktop_app.sync import wire
     from desktop_app.sync.client import AuthFailed, GatewayClient, SyncError
 
     probe = GatewayProbe()
@@ -691,9 +699,9 @@ def probe_gateway(plan: ProvisionPlan, ca_file: str = "",
             probe.warnings.append(
                 ("Không xác thực được chứng chỉ của hệ thống tỉnh (kiểm tra chứng chỉ CA và "
                  "đồng hồ máy)" if tls else "Không kết nối được hệ thống một cửa của tỉnh")
-                + f" ({station.gateway_url}). Cấu hình vẫn được lưu; quầy sẽ đồng bộ khi có "
-                  "mạng. Chạy “motcua doctor” để kiểm tra lại.")
-            log.warning("provisioning: gateway not reachable: %s", exc.detail)
+                + f" ({station.gateway_url}). Cấu hình vẫn dùng được; quầy sẽ đồng bộ khi "
+                  "có mạng. Chạy “motcua doctor” để kiểm tra lại.")
+            log.info("provisioning: gateway not reachable: %s", exc.detail)
             return probe
         probe.reachable = True
         probe.clock_skew_s = clock_skew_seconds(health.server_time)
@@ -712,7 +720,7 @@ def probe_gateway(plan: ProvisionPlan, ca_file: str = "",
         if not token:
             return probe
         try:
-            client.fetch(wire.CLERKS, wire.ClerksBody)
+            client.changes(since=AUTH_PROBE_SINCE, limit=1)
         except AuthFailed as exc:
             probe.token_ok = False
             probe.errors.append("station_token: hệ thống tỉnh không chấp nhận mã xác thực này "
@@ -731,7 +739,7 @@ def probe_gateway(plan: ProvisionPlan, ca_file: str = "",
     return probe
 
 
-def _enrol(client: Any, plan: ProvisionPlan, probe: GatewayProbe,
+def _enrol(client: GatewayClient, plan: ProvisionPlan, probe: GatewayProbe,
            timeout: tuple[float, float]) -> str:
     from desktop_app.sync.client import SyncError
 
@@ -764,7 +772,7 @@ def _enrol(client: Any, plan: ProvisionPlan, probe: GatewayProbe,
     return ""
 
 
-def _check_identity(client: Any, station: StationInfo, probe: GatewayProbe,
+def _check_identity(client: GatewayClient, station: StationInfo, probe: GatewayProbe,
                     timeout: tuple[float, float]) -> None:
     """Whether the token belongs to this agency code and station digit, when the gateway
     says whose token it is."""
@@ -800,7 +808,7 @@ def _check_identity(client: Any, station: StationInfo, probe: GatewayProbe,
 # --- what is already on this machine -----------------------------------------------------------
 
 
-def check_existing(ctx: Any, plan: ProvisionPlan, force: bool = False
+def check_existing(ctx: AppContext, plan: ProvisionPlan, force: bool = False
                    ) -> tuple[list[str], list[str]]:
     """(errors, warnings) from the settings and dossier codes already in the database."""
     from sqlalchemy import select
@@ -819,6 +827,16 @@ def check_existing(ctx: Any, plan: ProvisionPlan, force: bool = False
     except Exception as exc:  # a schema behind head: nothing to compare with
         log.info("provisioning: existing settings unreadable: %s", type(exc).__name__)
         return errors, warnings
+    if plan.technician is not None:
+        from local_db import repositories as repo
+
+        with ctx.db.read() as s:
+            row = repo.clerk_by_username(s, plan.technician.username)
+            role = row.role if row is not None else None
+        if role is not None and role != "technician":
+            errors.append(f"technician.username: tên đăng nhập “{plan.technician.username}” "
+                          "đã là tài khoản của một cán bộ (không phải kỹ thuật viên); hãy chọn "
+                          "tên khác.")
     used = sorted({int(name.rsplit("-", 1)[1]) for name in series
                    if re.fullmatch(r"dossier-[1-9]", name)})
     if current is not None and (current.agency_code, current.station_digit) != (
@@ -866,7 +884,7 @@ def one_time_password() -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
 
 
-def apply_plan(ctx: Any, plan: ProvisionPlan, token: str = "") -> ApplyResult:
+def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyResult:
     """Write everything the plan holds. ``token`` overrides the plan's (enrolment)."""
     from desktop_app.accounts import ClerkInfo, Role
     from desktop_app.digitization import DigitizationService
@@ -922,7 +940,7 @@ def apply_plan(ctx: Any, plan: ProvisionPlan, token: str = "") -> ApplyResult:
     return result
 
 
-def _technician(ctx: Any, spec: TechnicianSpec) -> tuple[Any, str, str]:
+def _technician(ctx: AppContext, spec: TechnicianSpec) -> tuple[ClerkInfo, str, str]:
     from desktop_app.accounts import ClerkInfo, Role
     from desktop_app.passwords import hash_password
     from local_db import repositories as repo

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop_app.context import AppContext, open_context
 from desktop_app.domain.errors import DomainError
+from desktop_app.logging_setup import setup_logging
 from desktop_app.station import StationService
 from ui import messages
 from ui.first_run import FirstRunDialog
@@ -19,15 +20,6 @@ from ui.style import apply_style
 from ui.wedge import WedgeScanFilter
 
 log = logging.getLogger(__name__)
-
-
-def _log_to_file(ctx: AppContext) -> None:
-    handler = logging.handlers.RotatingFileHandler(
-        ctx.paths.logs / "motcua.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(min(root.level, logging.INFO) or logging.INFO)
 
 
 def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
@@ -61,7 +53,7 @@ def run_gui(argv: list[str] | None = None) -> int:
         log.error("cannot open data: %s", exc.detail)
         messages.error(None, exc.message_vi, "Không mở được dữ liệu")
         return 1
-    _log_to_file(ctx)
+    setup_logging(ctx.paths.logs)
     try:
         window = start(app, ctx)
         if window is None:

@@ -112,9 +112,13 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
     ctx = None
     try:
         if not errors:
-            ctx = _context(data_dir, plan, dry_run=args.dry_run)
-            if ctx is not None:
-                more_errors, more_warnings = check_existing(ctx, plan, force=args.force)
+            existing = _existing(data_dir, plan)
+            if existing is not None:
+                try:
+                    more_errors, more_warnings = check_existing(existing, plan,
+                                                                force=args.force)
+                finally:
+                    existing.close()
                 errors += more_errors
                 warnings += more_warnings
         summary = plan.summary()
@@ -149,7 +153,7 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
             return EXIT_OK
         from desktop_app.provisioning import apply_plan
 
-        assert ctx is not None
+        ctx = _open(data_dir, plan)
         result = apply_plan(ctx, plan, token=probe.token)
     finally:
         if ctx is not None:
@@ -186,17 +190,19 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
     return EXIT_OK
 
 
-def _context(data_dir: Path, plan: Any, dry_run: bool) -> Any:
-    """The data directory's context: opened (created, migrated) to apply; to a dry run
-    only an existing database, untouched."""
-    if dry_run:
-        from desktop_app.diagnostics import open_readonly_context
+def _existing(data_dir: Path, plan: Any) -> Any:
+    """The database already there (opened without migrating), or None."""
+    from desktop_app.diagnostics import open_readonly_context
 
-        try:
-            return open_readonly_context(data_dir, plan.db_url or None)
-        except Exception as exc:
-            log.info("provision --dry-run: database not inspected: %s", type(exc).__name__)
-            return None
+    try:
+        return open_readonly_context(data_dir, plan.db_url or None)
+    except Exception as exc:
+        log.info("provision: existing database not inspected: %s", type(exc).__name__)
+        return None
+
+
+def _open(data_dir: Path, plan: Any) -> Any:
+    """The data directory's context, created and migrated as needed, to apply the plan."""
     from desktop_app.context import open_context
 
     try:

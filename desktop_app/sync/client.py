@@ -175,8 +175,8 @@ class GatewayClient:
 
     # --- endpoints -----------------------------------------------------------------------
 
-    def health(self) -> wire.Health:
-        resp = self.request("GET", wire.HEALTH, timeout=(CONNECT_TIMEOUT_S, 20.0))
+    def health(self, timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, 20.0)) -> wire.Health:
+        resp = self.request("GET", wire.HEALTH, timeout=timeout)
         if resp.status_code != 200:
             raise self._fail(resp, "health")
         return self._model(wire.Health, resp, "health")

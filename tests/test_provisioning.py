@@ -1,0 +1,318 @@
+"""`motcua provision`: every problem of a file at once, nothing written for an invalid
+file, everything applied for a valid one (offline, and against the real gateway over
+loopback HTTP), secrets never printed or logged."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from desktop_app.accounts import AccountService, Role
+from desktop_app.commands import provision_cmd
+from desktop_app.context import open_context
+from desktop_app.digitization import DigitizationService
+from desktop_app.provisioning import (
+    CA_FILE,
+    DB_URL_FILE,
+    EXTRA_FILE,
+    KNOWN_KEYS,
+    ProvisioningInvalid,
+    read_extra,
+    read_plan,
+)
+from desktop_app.station import StationService
+from desktop_app.sync.service import SyncService
+from local_db.models import AuditEntry
+from provincial_gateway.auth import CurrentStation
+from provincial_gateway.server import GatewayServer, free_port
+from tests.gateway.test_tls import make_pki
+from tests.support.gateway_fixtures import (  # noqa: F401
+    AGENCY,
+    add_station,
+    gateway,
+    gateway_factory,
+    station_token,
+)
+
+TOKEN = "tk-" + "Zq8Lm2Vx" * 5  # long enough; searched for in every output
+
+BASE: dict[str, Any] = {
+    "agency_code": AGENCY,
+    "agency_name": "UBND XÃ NÀ PHẶC",
+    "parent_name": "UBND TỈNH THÁI NGUYÊN",
+    "place_name": "Nà Phặc",
+    "station_digit": 2,
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token goes to the 0600 file here; a developer's keyring stays untouched."""
+    monkeypatch.setenv("MOTCUA_NO_KEYRING", "1")
+    for name in ("MOTCUA_STATION_TOKEN", "MOTCUA_DB_URL", "MOTCUA_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write(tmp_path: Path, data: dict[str, Any] | str, name: str = "provision.json") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else
+                    json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def provision(capsys: pytest.CaptureFixture[str]) -> Run:
+    def run(file: Path, data_dir: Path, *flags: str) -> tuple[int, str, str]:
+        parser = argparse.ArgumentParser()
+        provision_cmd.add_parsers(parser.add_subparsers())
+        args = parser.parse_args(["provision", str(file), "--data-dir", str(data_dir),
+                                  *flags])
+        code = args.func(args)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_the_example_file_uses_only_known_keys() -> None:
+    example = Path(__file__).resolve().parent.parent / "packaging" / "provision.example.json"
+    with pytest.raises(ProvisioningInvalid) as err:
+        read_plan(example, check_printer=False)
+    # Only what cannot exist on a test machine: the CA file next to it, and (off Windows)
+    # the Windows hot folder path.
+    expected = {"ca_bundle"} | ({"hot_folders"} if os.name != "nt" else set())
+    assert {p.key for p in err.value.problems} == expected
+    raw = json.loads(example.read_text(encoding="utf-8"))
+    assert {k for k in raw if not k.startswith("_")} <= set(KNOWN_KEYS)
+
+
+def test_every_problem_is_reported_at_once_and_nothing_is_written(
+        tmp_path: Path, provision: Run) -> None:
+    bad = {
+        "agency_code": "H12-000", "agency_name": "UBND XÃ NÀ PHẶC", "place_name": "Nà Phặc",
+        "station_digit": 12, "gateway_url": "ftp://motcua.tinh.gov.vn",
+        "ca_bundle": "khong-co.pem", "agency_nmae": "x", "staton_token": TOKEN,
+        "retention_days": 5, "receipt_page_size": "A3",
+        "scan_profiles": [{"name": "A0 Map", "label_vi": "", "mode": "rainbow", "dpii": 300}],
+        "technician": {"username": "kỹ thuật", "password": "123456"},
+    }
+    data_dir = tmp_path / "data"
+    code, out, err = provision(write(tmp_path, bad), data_dir)
+    assert code == 2 and out == ""
+    for needle in ("agency_code: mã cơ quan “H12-000” không đúng định dạng QCVN 102:2016",
+                   "station_digit: phải từ 1 đến 9 (đang là 12)",
+                   "gateway_url: địa chỉ phải bắt đầu bằng https://",
+                   "ca_bundle: không tìm thấy tệp chứng chỉ",
+                   "agency_nmae: khóa không được hỗ trợ. Có phải ý bạn là “agency_name”?",
+                   "staton_token: khóa không được hỗ trợ. Có phải ý bạn là “station_token”?",
+                   "retention_days: phải từ 30 đến 3650",
+                   "receipt_page_size: khổ giấy biên nhận phải là A4 hoặc A5",
+                   "scan_profiles[1].name:", "scan_profiles[1].label_vi:",
+                   "scan_profiles[1].mode:",
+                   "scan_profiles[1].dpii: khóa không được hỗ trợ. Có phải ý bạn là “dpi”?",
+                   "technician.username:", "technician.password:",
+                   "Chưa thay đổi gì trên máy này."):
+        assert needle in err, needle
+    assert "Tệp cấu hình có 14 lỗi" in err
+    assert TOKEN not in err
+    assert not data_dir.exists()
+
+
+def test_plain_http_to_another_machine_is_refused(tmp_path: Path, provision: Run) -> None:
+    code, _, err = provision(write(tmp_path, {**BASE, "gateway_url": "http://10.0.0.5:8080"}),
+                             tmp_path / "data")
+    assert code == 2 and "phải dùng https://" in err
+
+
+def test_syntax_errors_point_at_the_line(tmp_path: Path, provision: Run) -> None:
+    code, _, err = provision(write(tmp_path, '{\n  "agency_code": "000.00.12.H12",\n'
+                                             '  "station_digit": 2,,\n}'), tmp_path / "d")
+    assert code == 2 and "sai cú pháp ở dòng 3" in err
+    code, _, err = provision(write(tmp_path, "agency_code = [", "p.toml"), tmp_path / "d")
+    assert code == 2 and "Tệp TOML sai cú pháp" in err
+
+
+def test_toml_and_dry_run_write_nothing(tmp_path: Path, provision: Run) -> None:
+    toml = "\n".join(f'{k} = {json.dumps(v, ensure_ascii=False)}' for k, v in BASE.items())
+    toml += '\nretention_days = 400\n[[scan_profiles]]\nname = "a3-so-do"\n' \
+            'label_vi = "Sơ đồ A3"\npage_size = "A3"\n'
+    data_dir = tmp_path / "data"
+    code, out, _ = provision(write(tmp_path, toml, "quay2.toml"), data_dir, "--dry-run",
+                             "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["ok"] and result["dry_run"]
+    assert result["plan"]["retention_days"] == 400
+    assert result["plan"]["scan_profiles"] == ["a3-so-do"]
+    assert not data_dir.exists()
+
+
+def test_offline_provisioning_applies_everything_and_never_shows_the_token(
+        tmp_path: Path, provision: Run, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    ca, _, _ = make_pki(tmp_path)
+    pem = ca.read_text()
+    data = {**BASE, "gateway_url": f"http://127.0.0.1:{free_port()}/",  # nothing listens
+            "ca_bundle": pem, "station_token": TOKEN, "printer": "Máy in không có",
+            "retention_days": 400, "unsynced_warn_days": 5, "upload_limit_mb": 20,
+            "hot_folders": [str(tmp_path)], "receipt_page_size": "A5",
+            "technician": {"username": "kythuat", "full_name": "Lò Văn Kỹ"},
+            "scan_profiles": [{"name": "a0-ban-do", "label_vi": "Bản đồ A0 màu",
+                               "dpi": 300, "mode": "colour", "page_size": "A0",
+                               "deskew": False, "locked": False}]}
+    data_dir = tmp_path / "data"
+    file = write(tmp_path, data)
+    code, out, err = provision(file, data_dir)
+    assert code == 0, err
+    assert "CẢNH BÁO: Không kết nối được hệ thống một cửa của tỉnh" in out
+    assert "Máy in “Máy in không có” chưa có trên máy này" in out
+    assert "Hồ sơ quét (đã khóa): a0-ban-do" in out
+    otp_line = next(line for line in out.splitlines() if "Mật khẩu dùng một lần" in line)
+    otp = otp_line.rsplit(" ", 1)[1]
+    assert len(otp) == 14 and otp.count("-") == 2
+    assert TOKEN not in out + err
+    assert not any(TOKEN in r.getMessage() for r in caplog.records)
+
+    ctx = open_context(data_dir, load_sample_catalog=False)
+    try:
+        station = StationService(ctx).require()
+        assert (station.agency_code, station.station_digit) == (AGENCY, 2)
+        assert station.gateway_url.startswith("http://127.0.0.1:")
+        assert station.receipt_page_size == "A5" and station.upload_limit_mb == 20
+        assert station.unsynced_warn_days == 5 and station.hot_folders == (str(tmp_path),)
+        assert station.ca_bundle == str(data_dir / CA_FILE)
+        assert Path(station.ca_bundle).read_text() == pem
+        assert SyncService(ctx).tokens().get() == TOKEN
+        token_file = data_dir / "secrets" / f"{AGENCY}-2.token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        profile = DigitizationService(ctx).profile("a0-ban-do")
+        assert profile.locked and not profile.deskew and profile.page_size == "A0"
+        tech = AccountService(ctx).authenticate("kythuat", otp)
+        assert tech.role is Role.TECHNICIAN and tech.full_name == "Lò Văn Kỹ"
+        extra = read_extra(data_dir)
+        assert (extra.retention_days, extra.printer) == (400, "Máy in không có")
+        assert json.loads((data_dir / EXTRA_FILE).read_text())["retention_days"] == 400
+        with ctx.db.read() as s:
+            audits = [(a.action, json.dumps(a.detail, ensure_ascii=False))
+                      for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert "station_provisioned" in [a for a, _ in audits]
+        assert not any(TOKEN in detail or otp in detail for _, detail in audits)
+    finally:
+        ctx.close()
+
+    # The same file again: same result, the technician keeps the password.
+    code, out, _ = provision(file, data_dir)
+    assert code == 0 and "đã có, giữ nguyên mật khẩu" in out
+    assert "Mật khẩu dùng một lần" not in out
+    ctx = open_context(data_dir, load_sample_catalog=False)
+    try:
+        assert AccountService(ctx).authenticate("kythuat", otp).role is Role.TECHNICIAN
+    finally:
+        ctx.close()
+
+
+def test_against_the_real_gateway(tmp_path: Path, provision: Run, gateway: GatewayServer,  # noqa: F811
+                                  station_token: str) -> None:  # noqa: F811
+    data = {**BASE, "station_digit": 1, "gateway_url": gateway.url,
+            "station_token": station_token}
+    code, out, _ = provision(write(tmp_path, data), tmp_path / "data", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["gateway"]["reachable"] and result["gateway"]["token_accepted"]
+    assert abs(result["gateway"]["clock_skew_s"]) < 60
+    assert result["applied"]["token_stored"].endswith(".token")
+    # The reference gateway does not say whose token it is: noted, not an error.
+    assert any("không cho biết mã xác thực thuộc quầy nào" in n for n in result["notes"])
+    assert station_token not in out
+
+    # A revoked or mistyped token is an error while the gateway can say so.
+    wrong = {**data, "station_token": "sai-" + station_token[4:]}
+    code, _, err = provision(write(tmp_path, wrong, "sai.json"), tmp_path / "data2")
+    assert code == 2 and "không chấp nhận mã xác thực" in err
+    assert not (tmp_path / "data2").exists()
+
+
+def test_station_identity_from_the_gateway_catches_a_duplicate_digit(
+        tmp_path: Path, provision: Run, gateway: GatewayServer) -> None:  # noqa: F811
+    """With the proposed GET /api/v1/station, a token issued for another station digit is
+    refused (two PCs with one digit would issue the same dossier codes)."""
+
+    @gateway.app.get("/api/v1/station")
+    def whoami(station: CurrentStation) -> dict[str, Any]:
+        return {"agency_code": station.agency_code, "station_digit": station.station_digit,
+                "name": station.name}
+
+    token_1 = add_station(gateway, digit=1)
+    data = {**BASE, "station_digit": 2, "gateway_url": gateway.url, "station_token": token_1}
+    code, _, err = provision(write(tmp_path, data), tmp_path / "data")
+    assert code == 2
+    assert f"tỉnh cấp cho quầy 1 của cơ quan {AGENCY}, không phải quầy 2" in err
+    code, out, _ = provision(write(tmp_path, {**data, "station_digit": 1}), tmp_path / "data",
+                             "--json")
+    assert code == 0 and json.loads(out)["gateway"]["identity_checked"]
+
+
+def test_enrolment_code_needs_gateway_support(tmp_path: Path, provision: Run,
+                                              gateway: GatewayServer) -> None:  # noqa: F811
+    data = {**BASE, "gateway_url": gateway.url, "enrolment_code": "123-456-789"}
+    code, out, _ = provision(write(tmp_path, data), tmp_path / "data", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert any("chưa hỗ trợ mã đăng ký" in w for w in result["warnings"])
+    assert result["applied"]["token_stored"] == ""
+    assert "123-456-789" not in out
+
+
+def test_reprovisioning_another_digit_on_a_station_db_warns(tmp_path: Path,
+                                                            provision: Run) -> None:
+    data_dir = tmp_path / "data"
+    assert provision(write(tmp_path, BASE), data_dir)[0] == 0
+    code, out, _ = provision(write(tmp_path, {**BASE, "station_digit": 3}), data_dir)
+    assert code == 0
+    assert f"Máy này trước đây là quầy 2 của cơ quan {AGENCY}" in out
+    # A technician account may not take over a clerk's username.
+    ctx = open_context(data_dir, load_sample_catalog=False)
+    try:
+        AccountService(ctx).create_clerk("huong", "Triệu Thị Hương", "mat-khau-1", Role.CLERK)
+    finally:
+        ctx.close()
+    data = {**BASE, "technician": {"username": "huong", "full_name": "Kỹ thuật viên"}}
+    code, _, err = provision(write(tmp_path, data), data_dir)
+    assert code == 2 and "đã là tài khoản của một cán bộ" in err
+
+
+def test_shared_postgresql_settings_are_not_silently_overwritten(
+        tmp_path: Path, provision: Run, pg_url: str) -> None:
+    """StationSettings is one row per database: a second station on the same LAN
+    database would re-number the first one, so that needs --force."""
+    first = {**BASE, "station_digit": 1, "db_url": pg_url}
+    code, _, err = provision(write(tmp_path, first, "q1.json"), tmp_path / "pc1")
+    assert code == 0, err
+    url_file = tmp_path / "pc1" / DB_URL_FILE
+    assert url_file.read_text().strip() == pg_url
+    assert stat.S_IMODE(url_file.stat().st_mode) == 0o600
+    second = write(tmp_path, {**first, "station_digit": 2}, "q2.json")
+    code, _, err = provision(second, tmp_path / "pc2")
+    assert code == 2 and "CSDL dùng chung này đang được cấu hình là quầy 1" in err
+    assert not (tmp_path / "pc2").exists()
+    code, out, _ = provision(second, tmp_path / "pc2", "--force")
+    assert code == 0 and "đã ghi đè theo --force" in out
+
+
+def test_unreachable_shared_database_is_an_error(tmp_path: Path, provision: Run) -> None:
+    data = {**BASE, "db_url": f"postgresql+psycopg://motcua:bi-mat@127.0.0.1:{free_port()}/m"}
+    code, _, err = provision(write(tmp_path, data), tmp_path / "data")
+    assert code == 2 and "không kết nối được máy chủ CSDL" in err
+    assert "bi-mat" not in err
