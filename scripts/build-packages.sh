@@ -13,13 +13,13 @@
 #   motcua-offline-<version>-setup-STANDIN.exe   only proves motcua.nsi compiles (the
 #                                        Windows bundle must be built on Windows)
 #   build-report.json                    versions, sizes, timings, smoke results
-#   SHA256SUMS
+#   SHA256SUMS                           of the .deb (add the Windows installer's)
 #
 # Environment:
 #   PYTHON                 interpreter with the app installed (default .venv/bin/python)
 #   OUT_DIR, WORK_DIR      outputs / PyInstaller work folder (default dist/, build/pyinstaller)
 #   DEB_COMPRESS           see packaging/linux/build_deb.sh (default zstd)
-#   SMOKE_ALLOW_DOCTOR_FAILURE=1   report a failing `motcua doctor` without failing
+#   SMOKE_ALLOW_DOCTOR_FAILURE=1   report `motcua doctor` failures (exit 2) without failing
 #   MOTCUA_SMOKE_CHROOT=DIR        also `apt-get install` the .deb into this Debian root
 #                                  (made with debootstrap) and run the checks there
 set -euo pipefail
@@ -34,7 +34,7 @@ for arg in "$@"; do
   case "$arg" in
     --clean) CLEAN=1 ;;
     --no-smoke) SMOKE=0 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "tham số không rõ: $arg" >&2; exit 2 ;;
   esac
 done
@@ -118,6 +118,7 @@ fi
 
 # ------------------------------------------------------------------ smoke test
 SMOKE_VERSION="skipped"; SMOKE_DOCTOR="skipped"; SMOKE_DEMO="skipped"; DEMO_PDFS=0
+SMOKE_ZBAR="skipped"; SMOKE_PROVISION="skipped"
 SMOKE_CHROOT="skipped"
 fail() { echo "SMOKE FAIL: $*" >&2; exit 1; }
 if ((SMOKE)); then
@@ -150,12 +151,43 @@ if ((SMOKE)); then
   SMOKE_VERSION="ok"
   echo "motcua --version: $got"
 
-  if run "$S/bin/motcua" --help | grep -qw doctor; then
+  has_command() { run "$S/bin/motcua" --help | grep -qE "^ +$1( |\$)"; }
+
+  # `motcua provision FILE`, as the Windows installer's /PROVISION= runs it, on the data
+  # directory of this "fresh PC" ($MOTCUA_DATA_DIR), with a minimal station file.
+  if has_command provision; then
+    cat >"$S/provision.json" <<'JSON'
+{"agency_code": "000.00.12.H12", "agency_name": "UBND XÃ NÀ PHẶC",
+ "parent_name": "UBND TỈNH THÁI NGUYÊN", "place_name": "Nà Phặc", "station_digit": 1,
+ "technician": {"username": "kythuat", "full_name": "Kỹ thuật viên kiểm thử"}}
+JSON
+    run "$S/bin/motcua" provision "$S/provision.json" >"$S/provision.out" 2>&1 \
+      || { cat "$S/provision.out"; fail "motcua provision"; }
+    SMOKE_PROVISION="ok"
+    echo "motcua provision: đã áp dụng tệp cấu hình mẫu"
+  else
+    SMOKE_PROVISION="absent"
+    echo "BỎ QUA: lệnh 'motcua provision' chưa có trong phiên bản này"
+  fi
+
+  # `motcua doctor`: 0 all good, 1 warnings (no printer, no gateway on a build machine),
+  # 2 failures.
+  if has_command doctor; then
     set +e
-    run "$S/bin/motcua" doctor; rc=$?
+    run "$S/bin/motcua" doctor --json >"$S/doctor.json"; rc=$?
     set -e
-    if [ "$rc" -eq 0 ]; then
+    "$PY" - "$S/doctor.json" <<'PY' || true
+import json, sys
+try:
+    report = json.load(open(sys.argv[1], encoding="utf-8"))
+except ValueError:
+    sys.exit(print(open(sys.argv[1], encoding="utf-8").read()))
+for c in report.get("checks", []):
+    print(f"  doctor {c.get('status', '?'):5} {c.get('id')}: {c.get('message_vi', '')}")
+PY
+    if [ "$rc" -le 1 ]; then
       SMOKE_DOCTOR="ok"
+      echo "motcua doctor: mã $rc (0 đạt, 1 chỉ có cảnh báo)"
     elif [ "${SMOKE_ALLOW_DOCTOR_FAILURE:-0}" = 1 ]; then
       SMOKE_DOCTOR="failed($rc)"
       echo "motcua doctor: mã $rc (SMOKE_ALLOW_DOCTOR_FAILURE=1: bỏ qua)"
@@ -183,28 +215,64 @@ PY
   SMOKE_DEMO="ok"
   echo "motcua demo: $DEMO_PDFS tệp PDF"
 
+  # zbar: the bundle reads QR codes through the system's libzbar0 (Linux Depends)
+  "$PY" - "$S/qr.png" <<'PY'
+import sys
+import numpy as np
+import zxingcpp
+from PIL import Image, ImageOps
+payload = ("019190001234|095123456|Hoàng Thị Mai|12031992|Nữ|"
+           "Thôn Nà Lẹng, xã Nà Phặc, tỉnh Thái Nguyên|20042021")
+code = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode)
+img = Image.fromarray(np.array(zxingcpp.write_barcode_to_image(code, scale=6))).convert("L")
+ImageOps.expand(img, 40, fill=255).save(sys.argv[1])
+PY
+  run "$S/bin/motcua" id-qr "$S/qr.png" --json >"$S/qr.json" || fail "motcua id-qr (zbar)"
+  grep -q '"id_number": "019190001234"' "$S/qr.json" || fail "id-qr: $(cat "$S/qr.json")"
+  SMOKE_ZBAR="ok"
+  echo "motcua id-qr ảnh QR (zbar): đọc đúng"
+
   if [ -n "${MOTCUA_SMOKE_CHROOT:-}" ]; then
     say "Cài thật bằng apt vào $MOTCUA_SMOKE_CHROOT"
-    C=$MOTCUA_SMOKE_CHROOT
+    C=$(cd "$MOTCUA_SMOKE_CHROOT" && pwd)
+    [ "$C" != / ] && [ -x "$C/usr/bin/apt-get" ] || fail "$MOTCUA_SMOKE_CHROOT không phải thư mục gốc Debian"
     cp "$DEB" "$C/tmp/"
+    cp "$S/qr.png" "$C/tmp/motcua-qr.png"
+    [ -f "$S/provision.json" ] && cp "$S/provision.json" "$C/tmp/motcua-provision.json"
     debname=$(basename "$DEB")
-    for m in proc dev; do mountpoint -q "$C/$m" || mount --bind "/$m" "$C/$m"; done
+    cat >"$C/tmp/motcua-smoke.sh" <<EOF
+set -e
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/$debname >/dev/null
+motcua --version
+export QT_QPA_PLATFORM=offscreen MOTCUA_DATA_DIR=/tmp/motcua-smoke-data
+rm -rf /tmp/motcua-smoke-data /tmp/motcua-smoke-demo
+motcua demo --out /tmp/motcua-smoke-demo >/dev/null
+echo "demo: \$(ls /tmp/motcua-smoke-demo/*.pdf | wc -l) PDF"
+motcua id-qr /tmp/motcua-qr.png --json | grep -q 019190001234 && echo "id-qr: ok"
+if [ -f /tmp/motcua-provision.json ]; then
+  motcua provision /tmp/motcua-provision.json >/dev/null && echo "provision: ok"
+  rc=0; motcua doctor >/dev/null || rc=\$?
+  echo "doctor: \$rc"; [ "\$rc" -le 1 ]
+fi
+EOF
+    mounted=()
+    for m in proc dev; do
+      if ! mountpoint -q "$C/$m"; then mount --bind "/$m" "$C/$m" && mounted+=("$C/$m"); fi
+    done
     set +e
-    chroot "$C" /bin/sh -ec "apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y -qq /tmp/$debname >/dev/null && motcua --version && \
-      rm -rf /tmp/smoke-demo && QT_QPA_PLATFORM=offscreen MOTCUA_DATA_DIR=/tmp/smoke-data \
-      motcua demo --out /tmp/smoke-demo >/dev/null && ls /tmp/smoke-demo/*.pdf | wc -l"
+    chroot "$C" /bin/sh /tmp/motcua-smoke.sh
     rc=$?
     set -e
-    umount "$C/proc" "$C/dev" 2>/dev/null || true
+    for m in "${mounted[@]}"; do umount "$m" || true; done
     [ "$rc" -eq 0 ] || fail "cài vào chroot (mã $rc)"
     SMOKE_CHROOT="ok"
   fi
 fi
 
 # ------------------------------------------------------------------ report
-(cd "$OUT_DIR" && sha256sum "$(basename "$DEB")" ${NSIS_OUT:+"$(basename "$NSIS_OUT")"} \
-  >SHA256SUMS)
+# the release's checksums: the .deb (the STANDIN setup program is never published)
+(cd "$OUT_DIR" && sha256sum "$(basename "$DEB")" >SHA256SUMS)
 T_TOTAL=$(elapsed "$T0")
 "$PY" - "$OUT_DIR/build-report.json" <<PY
 import json, sys
@@ -217,8 +285,10 @@ json.dump({
     "deb": "$DEB",
     "deb_mb": $DEB_MB,
     "nsis": {"status": "$NSIS_STATUS", "file": "$NSIS_OUT" or None},
-    "smoke": {"version": "$SMOKE_VERSION", "doctor": "$SMOKE_DOCTOR",
-              "demo": "$SMOKE_DEMO", "demo_pdfs": $DEMO_PDFS, "chroot": "$SMOKE_CHROOT"},
+    "smoke": {"version": "$SMOKE_VERSION", "provision": "$SMOKE_PROVISION",
+              "doctor": "$SMOKE_DOCTOR",
+              "demo": "$SMOKE_DEMO", "demo_pdfs": $DEMO_PDFS, "zbar": "$SMOKE_ZBAR",
+              "chroot": "$SMOKE_CHROOT"},
     "seconds": {"pyinstaller": $T_PYI, "deb": $T_DEB, "total": $T_TOTAL},
 }, open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False, indent=2)
 PY

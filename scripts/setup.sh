@@ -9,7 +9,7 @@ APT_PACKAGES=(
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0 libnss3
-  postgresql sane-utils tesseract-ocr tesseract-ocr-vie
+  postgresql sane-utils tesseract-ocr tesseract-ocr-vie nsis
 )
 
 missing=()

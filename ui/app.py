@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+from importlib import resources
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop_app.context import AppContext, open_context
@@ -46,6 +48,10 @@ def run_gui(argv: list[str] | None = None) -> int:
     app = QApplication(argv or sys.argv[:1])
     app.setApplicationName("Một Cửa Offline")
     app.setOrganizationName("MotCuaOffline")
+    app.setDesktopFileName("motcua-offline")  # = motcua-offline.desktop (Wayland app_id)
+    icon = resources.files("resources") / "icons" / "motcua.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     apply_style(app)
     try:
         ctx = open_context()

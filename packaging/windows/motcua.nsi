@@ -1,0 +1,310 @@
+﻿; Một Cửa Offline: Windows installer (NSIS 3, Modern UI 2, Vietnamese).
+;
+; Compile (Windows, after PyInstaller built dist\motcua):
+;   makensis /INPUTCHARSET UTF8 /DSOURCE_DIR=..\..\dist\motcua /DVERSION=0.1.0 motcua.nsi
+; Compile check on Linux (CI: the script builds; the payload is a stand-in):
+;   bash packaging/windows/build.sh
+;
+; Defines:
+;   SOURCE_DIR   (required) the PyInstaller one-folder bundle: motcua.exe, motcua-gui.exe,
+;                _internal\...
+;   VERSION      application version (default 0.0.0); VI_VERSION its 4-number form for
+;                the file properties (default VERSION.0)
+;   OUTFILE      installer file (default motcua-offline-VERSION-setup.exe)
+;   COMPRESSOR   lzma (default, release) | zlib | none (fast compile checks)
+;   TARGET       makensis target, default x86-unicode (a 32-bit installer, which installs
+;                the 64-bit program fine); amd64-unicode needs the amd64 stubs (Debian's
+;                nsis has them, the Windows NSIS download does not)
+;
+; Command line of the installer:
+;   motcua-offline-X.Y.Z-setup.exe                      interactive, Vietnamese
+;   motcua-offline-X.Y.Z-setup.exe /S                   silent
+;   motcua-offline-X.Y.Z-setup.exe /S /PROVISION=D:\quay1.json
+;       silent, then `motcua.exe provision D:\quay1.json`; its output goes to
+;       $INSTDIR\provision.log; exit code 0 ok, 2 provisioning file not found (nothing
+;       installed), 3 provisioning failed (the program is installed, see the log)
+;   /D=C:\Duong\Dan  install folder (NSIS rule: last argument, no quotes)
+; Uninstaller:
+;   Uninstall.exe          asks; the data directory is kept unless the box is ticked
+;   Uninstall.exe /S       silent, keeps the data
+;   Uninstall.exe /S /PURGE  silent, deletes the data directory too
+
+!ifdef TARGET
+  Target "${TARGET}"
+!endif
+Unicode true
+ManifestDPIAware true
+
+!include "MUI2.nsh"
+!include "FileFunc.nsh"
+!include "WordFunc.nsh"
+!include "LogicLib.nsh"
+!include "nsDialogs.nsh"
+!include "x64.nsh"
+!include "WinMessages.nsh"
+
+!ifndef SOURCE_DIR
+  !error "Thiếu -DSOURCE_DIR=<thư mục dist/motcua do PyInstaller tạo>"
+!endif
+!ifndef VERSION
+  !define VERSION "0.0.0"
+!endif
+!ifndef VI_VERSION
+  !define VI_VERSION "${VERSION}.0"
+!endif
+!ifndef OUTFILE
+  !define OUTFILE "motcua-offline-${VERSION}-setup.exe"
+!endif
+!ifndef COMPRESSOR
+  !define COMPRESSOR "lzma"
+!endif
+
+!define APP_NAME "Một Cửa Offline"
+!define APP_ID "MotCuaOffline"
+!define PUBLISHER "Dự án Một Cửa Offline"
+!define CLI_EXE "motcua.exe"
+!define GUI_EXE "motcua-gui.exe"
+!define UNINST_EXE "Uninstall.exe"
+!define UNINST_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${APP_ID}"
+!define APP_KEY "Software\${APP_ID}"
+; desktop_app/paths.py: platformdirs.user_data_dir("MotCuaOffline", appauthor=False),
+; i.e. %LOCALAPPDATA%\MotCuaOffline, unless MOTCUA_DATA_DIR is set.
+!define DATA_DIR_NAME "MotCuaOffline"
+!define DATA_DIR_ENV "MOTCUA_DATA_DIR"
+
+Name "${APP_NAME}"
+Caption "Cài đặt ${APP_NAME} ${VERSION}"
+UninstallCaption "Gỡ cài đặt ${APP_NAME}"
+BrandingText "${APP_NAME} ${VERSION}"
+OutFile "${OUTFILE}"
+InstallDir "$PROGRAMFILES64\${APP_ID}"
+InstallDirRegKey HKLM "${APP_KEY}" "InstallDir"
+RequestExecutionLevel admin
+ShowInstDetails show
+ShowUninstDetails show
+
+!if "${COMPRESSOR}" == "none"
+  SetCompress off
+!else if "${COMPRESSOR}" == "zlib"
+  SetCompressor /SOLID zlib
+!else
+  SetCompressor /SOLID lzma
+  SetCompressorDictSize 32
+!endif
+
+VIProductVersion "${VI_VERSION}"
+VIAddVersionKey /LANG=1066 "ProductName" "${APP_NAME}"
+VIAddVersionKey /LANG=1066 "ProductVersion" "${VERSION}"
+VIAddVersionKey /LANG=1066 "FileVersion" "${VERSION}"
+VIAddVersionKey /LANG=1066 "FileDescription" "Bộ cài đặt ${APP_NAME}"
+VIAddVersionKey /LANG=1066 "CompanyName" "${PUBLISHER}"
+VIAddVersionKey /LANG=1066 "LegalCopyright" "GPL-3.0-or-later"
+
+!define MUI_ICON "${__FILEDIR__}/motcua.ico"
+!define MUI_UNICON "${__FILEDIR__}/motcua.ico"
+!define MUI_ABORTWARNING
+!define MUI_UNABORTWARNING
+
+Var ProvisionFile   ; /PROVISION=... (full path), empty when not given
+Var DataDir         ; the clerk's data directory (kept unless purged)
+Var PurgeData       ; 1: delete DataDir on uninstall
+Var PurgeCheckbox
+
+; ---------------------------------------------------------------- installer pages
+!insertmacro MUI_PAGE_WELCOME
+!insertmacro MUI_PAGE_DIRECTORY
+!insertmacro MUI_PAGE_INSTFILES
+!define MUI_FINISHPAGE_RUN "$INSTDIR\${GUI_EXE}"
+!define MUI_FINISHPAGE_RUN_TEXT "Mở ${APP_NAME} ngay"
+!insertmacro MUI_PAGE_FINISH
+
+; -------------------------------------------------------------- uninstaller pages
+!insertmacro MUI_UNPAGE_CONFIRM
+UninstPage custom un.PurgePageCreate un.PurgePageLeave
+!insertmacro MUI_UNPAGE_INSTFILES
+
+!insertmacro MUI_LANGUAGE "Vietnamese"
+
+; ------------------------------------------------------------------------- helpers
+!macro STRIP_QUOTES VAR
+  StrCpy $R9 ${VAR} 1
+  ${If} $R9 == '"'
+    StrCpy ${VAR} ${VAR} "" 1
+    StrCpy $R9 ${VAR} 1 -1
+    ${If} $R9 == '"'
+      StrCpy ${VAR} ${VAR} -1
+    ${EndIf}
+  ${EndIf}
+!macroend
+
+!macro FIND_DATA_DIR UN
+  Function ${UN}FindDataDir
+    ReadEnvStr $DataDir "${DATA_DIR_ENV}"
+    ${If} $DataDir == ""
+      SetShellVarContext current
+      StrCpy $DataDir "$LOCALAPPDATA\${DATA_DIR_NAME}"
+      SetShellVarContext all
+    ${EndIf}
+  FunctionEnd
+!macroend
+!insertmacro FIND_DATA_DIR ""
+!insertmacro FIND_DATA_DIR "un."
+
+; ----------------------------------------------------------------------- installer
+Function .onInit
+  ${IfNot} ${RunningX64}
+    MessageBox MB_ICONSTOP "${APP_NAME} cần Windows 64-bit." /SD IDOK
+    SetErrorLevel 1
+    Abort
+  ${EndIf}
+  SetRegView 64
+  SetShellVarContext all
+  Call FindDataDir
+
+  ${GetParameters} $R0
+  ; "/PROVISION=C:\a b\q.json" (how shells quote a whole argument) reads like
+  ; /PROVISION="C:\a b\q.json" for GetOptions
+  ${WordReplace} $R0 '"/PROVISION=' '/PROVISION="' "+" $R0
+  ClearErrors
+  ${GetOptions} $R0 "/PROVISION=" $ProvisionFile
+  ${If} ${Errors}
+    StrCpy $ProvisionFile ""
+  ${EndIf}
+  !insertmacro STRIP_QUOTES $ProvisionFile
+  ${If} $ProvisionFile != ""
+    ; a relative path is relative to where the installer was started, not to $INSTDIR
+    GetFullPathName $ProvisionFile $ProvisionFile
+    ${IfNot} ${FileExists} $ProvisionFile
+      MessageBox MB_ICONSTOP "Không tìm thấy tệp cấu hình quầy:$\r$\n$ProvisionFile" /SD IDOK
+      SetErrorLevel 2
+      Abort
+    ${EndIf}
+  ${EndIf}
+FunctionEnd
+
+Section "${APP_NAME}" SecMain
+  SectionIn RO
+  SetShellVarContext all
+
+  ; An upgrade replaces the whole bundle: no module of the previous version lingers.
+  ; The data directory is elsewhere (per user) and is never touched here.
+  RMDir /r "$INSTDIR\_internal"
+
+  SetOutPath "$INSTDIR"
+  File /r "${SOURCE_DIR}/*"
+  File "/oname=motcua.ico" "${__FILEDIR__}/motcua.ico"
+
+  WriteUninstaller "$INSTDIR\${UNINST_EXE}"
+
+  CreateDirectory "$SMPROGRAMS\${APP_NAME}"
+  CreateShortcut "$SMPROGRAMS\${APP_NAME}\${APP_NAME}.lnk" "$INSTDIR\${GUI_EXE}" "" \
+    "$INSTDIR\motcua.ico" 0 SW_SHOWNORMAL "" "Tiếp nhận hồ sơ thủ tục hành chính không cần mạng"
+  CreateShortcut "$SMPROGRAMS\${APP_NAME}\Gỡ cài đặt ${APP_NAME}.lnk" "$INSTDIR\${UNINST_EXE}"
+  CreateShortcut "$DESKTOP\${APP_NAME}.lnk" "$INSTDIR\${GUI_EXE}" "" "$INSTDIR\motcua.ico" 0
+
+  WriteRegStr HKLM "${APP_KEY}" "InstallDir" "$INSTDIR"
+  WriteRegStr HKLM "${APP_KEY}" "Version" "${VERSION}"
+  WriteRegStr HKLM "${UNINST_KEY}" "DisplayName" "${APP_NAME}"
+  WriteRegStr HKLM "${UNINST_KEY}" "DisplayVersion" "${VERSION}"
+  WriteRegStr HKLM "${UNINST_KEY}" "Publisher" "${PUBLISHER}"
+  WriteRegStr HKLM "${UNINST_KEY}" "DisplayIcon" "$INSTDIR\motcua.ico"
+  WriteRegStr HKLM "${UNINST_KEY}" "InstallLocation" "$INSTDIR"
+  WriteRegStr HKLM "${UNINST_KEY}" "UninstallString" '"$INSTDIR\${UNINST_EXE}"'
+  WriteRegStr HKLM "${UNINST_KEY}" "QuietUninstallString" '"$INSTDIR\${UNINST_EXE}" /S'
+  WriteRegDWORD HKLM "${UNINST_KEY}" "NoModify" 1
+  WriteRegDWORD HKLM "${UNINST_KEY}" "NoRepair" 1
+  ${GetSize} "$INSTDIR" "/S=0K" $0 $1 $2
+  IntFmt $0 "0x%08X" $0
+  WriteRegDWORD HKLM "${UNINST_KEY}" "EstimatedSize" "$0"
+
+  Call RunProvision
+SectionEnd
+
+; `motcua.exe provision FILE` (station settings, gateway, accounts from the technician's
+; file). Run through cmd.exe so that its messages land in provision.log: a silent
+; install shows nothing, and the technician reads the log afterwards.
+Function RunProvision
+  ${If} $ProvisionFile == ""
+    Return
+  ${EndIf}
+  DetailPrint "Áp dụng tệp cấu hình quầy: $ProvisionFile"
+  nsExec::Exec '"$SYSDIR\cmd.exe" /C ""$INSTDIR\${CLI_EXE}" provision "$ProvisionFile" > "$INSTDIR\provision.log" 2>&1"'
+  Pop $0
+  ${If} $0 == "0"
+    DetailPrint "Đã áp dụng cấu hình quầy (nhật ký: $INSTDIR\provision.log)."
+  ${Else}
+    DetailPrint "Áp dụng cấu hình quầy thất bại (mã $0), xem $INSTDIR\provision.log"
+    MessageBox MB_ICONEXCLAMATION "Đã cài đặt ${APP_NAME} nhưng chưa áp dụng được tệp cấu hình quầy (mã lỗi $0).$\r$\nXem nhật ký: $INSTDIR\provision.log" /SD IDOK
+    SetErrorLevel 3
+  ${EndIf}
+FunctionEnd
+
+; --------------------------------------------------------------------- uninstaller
+Function un.onInit
+  SetRegView 64
+  SetShellVarContext all
+  Call un.FindDataDir
+  StrCpy $PurgeData 0
+  ${GetParameters} $R0
+  ClearErrors
+  ${GetOptions} $R0 "/PURGE" $R1
+  ${IfNot} ${Errors}
+    StrCpy $PurgeData 1
+  ${EndIf}
+FunctionEnd
+
+Function un.PurgePageCreate
+  !insertmacro MUI_HEADER_TEXT "Dữ liệu của quầy" "Giữ lại hay xóa hồ sơ đã tiếp nhận trên máy này."
+  nsDialogs::Create 1018
+  Pop $0
+  ${If} $0 == error
+    Abort
+  ${EndIf}
+  ${NSD_CreateLabel} 0 0 100% 60u "Cơ sở dữ liệu hồ sơ, bản quét, bản sao lưu và nhật ký nằm trong thư mục:$\r$\n$\r$\n$DataDir$\r$\n$\r$\nMặc định thư mục này được GIỮ LẠI, để cài lại hoặc nâng cấp mà không mất hồ sơ."
+  Pop $0
+  ${NSD_CreateCheckbox} 0 72u 100% 12u "Xóa luôn toàn bộ dữ liệu của quầy (không thể khôi phục)"
+  Pop $PurgeCheckbox
+  ${If} $PurgeData == 1
+    ${NSD_Check} $PurgeCheckbox
+  ${EndIf}
+  nsDialogs::Show
+FunctionEnd
+
+Function un.PurgePageLeave
+  ${NSD_GetState} $PurgeCheckbox $0
+  ${If} $0 == ${BST_CHECKED}
+    MessageBox MB_YESNO|MB_ICONEXCLAMATION|MB_DEFBUTTON2 "Xóa vĩnh viễn mọi hồ sơ, bản quét và bản sao lưu trong$\r$\n$DataDir ?$\r$\n$\r$\nHồ sơ chưa đồng bộ lên hệ thống tỉnh sẽ bị mất." IDYES +2
+    Abort
+    StrCpy $PurgeData 1
+  ${Else}
+    StrCpy $PurgeData 0
+  ${EndIf}
+FunctionEnd
+
+Section "Uninstall"
+  SetShellVarContext all
+  Delete "$SMPROGRAMS\${APP_NAME}\${APP_NAME}.lnk"
+  Delete "$SMPROGRAMS\${APP_NAME}\Gỡ cài đặt ${APP_NAME}.lnk"
+  RMDir "$SMPROGRAMS\${APP_NAME}"
+  Delete "$DESKTOP\${APP_NAME}.lnk"
+
+  ; Only what the installer put there: never `RMDir /r $INSTDIR` (it may be a folder
+  ; the technician chose, with other things in it).
+  RMDir /r "$INSTDIR\_internal"
+  Delete "$INSTDIR\${CLI_EXE}"
+  Delete "$INSTDIR\${GUI_EXE}"
+  Delete "$INSTDIR\motcua.ico"
+  Delete "$INSTDIR\provision.log"
+  Delete "$INSTDIR\${UNINST_EXE}"
+  RMDir "$INSTDIR"
+
+  DeleteRegKey HKLM "${UNINST_KEY}"
+  DeleteRegKey HKLM "${APP_KEY}"
+
+  ${If} $PurgeData == 1
+    DetailPrint "Xóa dữ liệu của quầy: $DataDir"
+    RMDir /r "$DataDir"
+  ${Else}
+    DetailPrint "Giữ lại dữ liệu của quầy: $DataDir"
+  ${EndIf}
+SectionEnd
