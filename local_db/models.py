@@ -175,6 +175,7 @@ class Dossier(Base):
         Index("ix_dossiers_received_at", "received_at"),
         Index("ix_dossiers_status", "status"),
         Index("ix_dossiers_appointment_at", "appointment_at"),
+        Index("ix_dossiers_returned_at", "returned_at"),
     )
 
     # Integer key: SQLite's FTS5 index needs a stable content rowid.
@@ -229,6 +230,7 @@ class Dossier(Base):
 
 class DossierComponent(Base):
     __tablename__ = "dossier_components"
+    __table_args__ = (Index("ix_dossier_components_dossier", "dossier_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
@@ -304,7 +306,8 @@ class OutboxEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity_type: Mapped[str] = mapped_column(String(30))
-    entity_id: Mapped[str] = mapped_column(String(60))
+    # A dossier UUID, an event id or a file's SHA-256 (64 hex digits).
+    entity_id: Mapped[str] = mapped_column(String(100))
     operation: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column()
     state: Mapped[str] = mapped_column(String(20), default="pending")

@@ -102,3 +102,26 @@ def test_rules_follow_the_station_upload_limit(ctx: AppContext, station: Station
 
     StationService(ctx).save(replace(station, upload_limit_mb=30))
     assert DigitizationService(ctx).rules().max_file_bytes == 30 * 1024 * 1024
+
+
+def test_files_are_linked_and_queued_on_postgresql(tmp_path: Path, pg_ctx: AppContext) -> None:
+    """A file's outbox entry is keyed by its 64-digit hash (PostgreSQL checks lengths)."""
+    from desktop_app.catalog import CatalogService
+
+    from .test_intake import TEST_CATALOG, TEST_STATION
+
+    StationService(pg_ctx).save(TEST_STATION)
+    CatalogService(pg_ctx).import_data(TEST_CATALOG)
+    clerk = AccountService(pg_ctx).create_clerk("huong", "Triệu Thị Hương", "mat-khau-1",
+                                                Role.CLERK)
+    service = IntakeService(pg_ctx)
+    files = DigitizationService(pg_ctx).store([_pdf(tmp_path, "don.pdf", 180)], "a4-auto")
+    draft = complete_draft(service)
+    draft.components[0].files = files
+    out = service.receive(draft, clerk)
+    DigitizationService(pg_ctx).attach(out.dossier_id, 1, DigitizationService(pg_ctx).store(
+        [_pdf(tmp_path, "giay.pdf", 90)], "a4-auto"), clerk)
+    with pg_ctx.db.read() as s:
+        kinds = [(o.entity_type, len(o.entity_id)) for o in
+                 s.scalars(select(OutboxEntry).order_by(OutboxEntry.id))]
+    assert kinds == [("file", 64), ("dossier", 36), ("file", 64), ("dossier", 36)]

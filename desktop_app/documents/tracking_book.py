@@ -144,7 +144,7 @@ class _Measure:
         key = (font, text)
         w = self._cache.get(key)
         if w is None:
-            if len(self._cache) > 200_000:  # bound the cache on very long books
+            if len(self._cache) > 20_000:  # codes and phones never repeat: stay bounded
                 self._cache.clear()
             w = self._cache[key] = stringWidth(text, font, 1.0)
         return w * size
@@ -408,7 +408,7 @@ class _BookPdf:
         c.line(LEFT, self.y, LEFT + self.width, self.y)
 
     def note(self, message: str, font: str = SERIF_ITALIC) -> None:
-        """A line across the table (empty book) or under it (total)."""
+        """A line of text under the table (the total), on a new page if it must."""
         height = LEADING + PAD_TOP + PAD_BOTTOM
         if self.y - height < self.floor:
             self.finish_page()
