@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,22 @@ class DataPaths:
         """Captured and processed pages not yet stored as PDFs. On disk, not in a temp dir:
         a batch interrupted by closing the app or a power cut is still there next time."""
         return self.root / "scan-work"
+
+    def install_id(self, create: bool = True) -> str:
+        """This PC's identity among the counters sharing a database (made once; "" when
+        it does not exist yet and ``create`` is False)."""
+        path = self.root / "install-id"
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            value = ""
+        if len(value) == 36 or not create:
+            return value
+        value = str(uuid.uuid4())
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(value, encoding="utf-8")
+        os.replace(tmp, path)
+        return value
 
     def ensure(self) -> None:
         for p in (self.root, self.backups, self.blobs, self.logs, self.scan_work):

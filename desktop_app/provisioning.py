@@ -839,21 +839,34 @@ def check_existing(ctx: AppContext, plan: ProvisionPlan, force: bool = False
                           "tên khác.")
     used = sorted({int(name.rsplit("-", 1)[1]) for name in series
                    if re.fullmatch(r"dossier-[1-9]", name)})
-    if current is not None and (current.agency_code, current.station_digit) != (
-            station.agency_code, station.station_digit):
-        who = f"quầy {current.station_digit} của cơ quan {current.agency_code}"
-        if shared:
-            message = (f"CSDL dùng chung này đang được cấu hình là {who}. Cấu hình quầy trong "
-                       "CSDL hiện chỉ có một bản ghi cho mọi máy dùng chung: ghi đè sẽ đổi cả "
-                       "các máy khác sang quầy "
-                       f"{station.station_digit} của {station.agency_code}.")
+    if shared:
+        # Several counters on one database: each PC has its own row (its digit); the
+        # agency's settings are shared by all of them.
+        from local_db import repositories as repo
+        from local_db.models import Station
+
+        install = ctx.paths.install_id(create=False)
+        with ctx.db.read() as s:
+            taken = s.scalar(select(Station).where(
+                Station.station_digit == station.station_digit, Station.install_id != install))
+            agency = repo.get_station(s)
+            agency_code = agency.agency_code if agency is not None else None
+        if taken is not None:
+            errors.append(f"station_digit: số hiệu quầy {station.station_digit} đã được máy "
+                          f"“{taken.hostname}” dùng trên CSDL chung này; mỗi quầy cần một số "
+                          "hiệu riêng (1–9) để mã hồ sơ không trùng.")
+        if agency_code is not None and agency_code != station.agency_code:
+            message = (f"CSDL dùng chung này thuộc cơ quan {agency_code}; ghi đè sẽ đổi cơ quan "
+                       f"của mọi quầy dùng chung sang {station.agency_code}.")
             if force:
                 warnings.append(message + " (đã ghi đè theo --force)")
             else:
-                errors.append("station_digit: " + message + " Dùng --force nếu thật sự muốn.")
-        else:
-            warnings.append(f"Máy này trước đây là {who}; các hồ sơ đã tiếp nhận giữ nguyên "
-                            "mã cũ.")
+                errors.append("agency_code: " + message + " Dùng --force nếu thật sự muốn.")
+    elif current is not None and (current.agency_code, current.station_digit) != (
+            station.agency_code, station.station_digit):
+        who = f"quầy {current.station_digit} của cơ quan {current.agency_code}"
+        warnings.append(f"Máy này trước đây là {who}; các hồ sơ đã tiếp nhận giữ nguyên "
+                        "mã cũ.")
     elif not shared:
         others = [d for d in used if d != station.station_digit]
         if others and current is None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_code import validate_agency_code, validate_station_digit
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
 from local_db import repositories as repo
-from local_db.models import StationSettings
+from local_db.models import Station, StationSettings
 
 
 @dataclass(frozen=True)
@@ -98,21 +101,30 @@ class StationService:
         self.ctx = ctx
 
     def get(self) -> StationInfo | None:
+        """This PC's station: the agency's settings with this PC's digit and hot folders.
+        None when the agency is not set up, or when other PCs share the database and this
+        one has not been given its own digit yet."""
+        install = self.ctx.paths.install_id()
         with self.ctx.db.read() as s:
             row = repo.get_station(s)
             if row is None:
                 return None
+            seat = s.get(Station, install)
+            if seat is None and s.scalar(select(func.count()).select_from(Station)):
+                return None  # a new counter on a shared database: it needs its own digit
+            digit = seat.station_digit if seat else row.station_digit
+            folders = seat.hot_folders if seat else row.hot_folders
             return StationInfo(
                 agency_code=row.agency_code,
                 agency_name=row.agency_name,
                 place_name=row.place_name,
-                station_digit=row.station_digit,
+                station_digit=digit,
                 parent_name=row.parent_name,
                 receipt_page_size=row.receipt_page_size,
                 book_number=row.book_number,
                 tracking_url=row.tracking_url,
                 upload_limit_mb=row.upload_limit_mb,
-                hot_folders=tuple(row.hot_folders or ()),
+                hot_folders=tuple(folders or ()),
                 gateway_url=row.gateway_url,
                 ca_bundle=row.ca_bundle,
                 unsynced_warn_days=row.unsynced_warn_days,
@@ -127,7 +139,27 @@ class StationService:
     def save(self, info: StationInfo, clerk_id: int | None = None) -> StationInfo:
         info = validate_station(info)
         now = self.ctx.clock.now()
+        install = self.ctx.paths.install_id()
         with self.ctx.db.write() as s:
+            taken = s.scalar(select(Station).where(Station.station_digit == info.station_digit,
+                                                   Station.install_id != install))
+            if taken is not None:
+                raise DomainError(
+                    f"Số hiệu quầy {info.station_digit} đã được máy “{taken.hostname}” dùng "
+                    "trên cơ sở dữ liệu chung này. Mỗi quầy cần một số hiệu riêng (1–9) để "
+                    "mã hồ sơ không trùng.", f"station digit {info.station_digit} taken by "
+                    f"install {taken.install_id}")
+            seat = s.get(Station, install)
+            if seat is None:
+                s.add(Station(install_id=install, station_digit=info.station_digit,
+                              hostname=socket.gethostname()[:200],
+                              hot_folders=list(info.hot_folders), created_at=now,
+                              last_seen_at=now))
+            else:
+                seat.station_digit = info.station_digit
+                seat.hot_folders = list(info.hot_folders)
+                seat.hostname = socket.gethostname()[:200]
+                seat.last_seen_at = now
             row = repo.get_station(s)
             if row is None:
                 row = StationSettings(id=1, updated_at=now, **_row_values(info))

@@ -63,6 +63,21 @@ class StationSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Station(Base):
+    """One counter PC using this database. In a commune with several counters every PC
+    points at one PostgreSQL server; each keeps its own station digit, so dossier codes
+    stay unique, and its own hot folders. Agency-wide settings stay in StationSettings."""
+
+    __tablename__ = "stations"
+
+    install_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    station_digit: Mapped[int] = mapped_column(Integer, unique=True)
+    hostname: Mapped[str] = mapped_column(String(200), default="")
+    hot_folders: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Clerk(Base):
     __tablename__ = "clerks"
 

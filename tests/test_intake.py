@@ -183,8 +183,9 @@ def _two_clerks_at_once(ctx: AppContext, intake: IntakeService, clerk: ClerkInfo
     codes: list[str] = []
     errors: list[BaseException] = []
     threads = [
+        # One station (one data directory, so one PC), two processes' worth of clerks.
         threading.Thread(target=_receive_many,
-                         args=(url, tmp_path / f"w{i}", clerk, 15, codes, errors))
+                         args=(url, ctx.paths.root, clerk, 15, codes, errors))
         for i in range(2)
     ]
     for t in threads:

@@ -293,22 +293,24 @@ def test_reprovisioning_another_digit_on_a_station_db_warns(tmp_path: Path,
     assert code == 2 and "đã là tài khoản của một cán bộ" in err
 
 
-def test_shared_postgresql_settings_are_not_silently_overwritten(
+def test_counters_sharing_postgresql_each_keep_their_own_digit(
         tmp_path: Path, provision: Run, pg_url: str) -> None:
-    """StationSettings is one row per database: a second station on the same LAN
-    database would re-number the first one, so that needs --force."""
+    """Several PCs on one LAN database: each gets its own digit; a digit another PC holds
+    is refused."""
     first = {**BASE, "station_digit": 1, "db_url": pg_url}
     code, _, err = provision(write(tmp_path, first, "q1.json"), tmp_path / "pc1")
     assert code == 0, err
     url_file = tmp_path / "pc1" / DB_URL_FILE
     assert url_file.read_text().strip() == pg_url
     assert stat.S_IMODE(url_file.stat().st_mode) == 0o600
+    same_digit = write(tmp_path, first, "q1b.json")
+    code, _, err = provision(same_digit, tmp_path / "pc2")
+    assert code == 2 and "quầy 1 đã được máy" in err
     second = write(tmp_path, {**first, "station_digit": 2}, "q2.json")
     code, _, err = provision(second, tmp_path / "pc2")
-    assert code == 2 and "CSDL dùng chung này đang được cấu hình là quầy 1" in err
-    assert not (tmp_path / "pc2").exists()
-    code, out, _ = provision(second, tmp_path / "pc2", "--force")
-    assert code == 0 and "đã ghi đè theo --force" in out
+    assert code == 0, err
+    code, _, err = provision(second, tmp_path / "pc2")  # again: idempotent
+    assert code == 0, err
 
 
 def test_unreachable_shared_database_is_an_error(tmp_path: Path, provision: Run) -> None:
