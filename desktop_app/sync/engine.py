@@ -145,6 +145,13 @@ class SyncEngine:
         report.errors.append(exc.message_vi)
         log.warning("outbox %d refused: %s", entry_id, exc.detail)
 
+    def _release(self, entry_id: int, message_vi: str) -> None:
+        """The link went away mid-item: free it for the next run without counting an
+        attempt against it (nothing is wrong with the item itself)."""
+        with self.ctx.db.write() as s:
+            outbox.mark_retry(s, entry_id, self.now(), message_vi,
+                              backoff_delay(0, self.rng), count_attempt=False)
+
     def _claim(self, entry_id: int, lease_s: float = LEASE_S) -> bool:
         with self.ctx.db.write() as s:
             return outbox.claim(s, entry_id, self.holder, self.now(), lease_s)
@@ -206,9 +213,7 @@ class SyncEngine:
                 self._retry(entry_id, attempts, exc, report)
                 continue
             except (LinkDown, AuthFailed, UploadCancelled):
-                with self.ctx.db.write() as s:
-                    outbox.mark_retry(s, entry_id, self.now(), "Mất kết nối khi đang gửi tệp.",
-                                      backoff_delay(0, self.rng), count_attempt=False)
+                self._release(entry_id, "Mất kết nối khi đang gửi tệp.")
                 raise
             except SyncError as exc:
                 self._retry(entry_id, attempts, exc, report)
@@ -276,9 +281,7 @@ class SyncEngine:
                 self._refuse(entry_id, "dossier", uuid, exc, report)
                 continue
             except (LinkDown, AuthFailed):
-                with self.ctx.db.write() as s:
-                    outbox.mark_retry(s, entry_id, self.now(), "Mất kết nối.",
-                                      backoff_delay(0, self.rng), count_attempt=False)
+                self._release(entry_id, "Mất kết nối.")
                 raise
             except SyncError as exc:
                 self._retry(entry_id, attempts, exc, report)
@@ -331,9 +334,7 @@ class SyncEngine:
                 self._refuse(entry_id, "event", event_id, exc, report)
                 continue
             except (LinkDown, AuthFailed):
-                with self.ctx.db.write() as s:
-                    outbox.mark_retry(s, entry_id, self.now(), "Mất kết nối.",
-                                      backoff_delay(0, self.rng), count_attempt=False)
+                self._release(entry_id, "Mất kết nối.")
                 raise
             except SyncError as exc:
                 self._retry(entry_id, attempts, exc, report)
