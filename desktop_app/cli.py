@@ -54,6 +54,12 @@ def _run_gui(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["gateway"]:
+        # The gateway has its own command line (serve, add-station, --help …); argparse's
+        # REMAINDER would not pass options such as --help through.
+        from provincial_gateway.admin_cli import main as gateway_main
+
+        return int(gateway_main(argv[1:] or ["serve"], prog="motcua gateway") or 0)
     parser = build_parser()
     args = parser.parse_args(argv)
     from desktop_app.logging_setup import setup_logging
