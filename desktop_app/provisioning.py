@@ -34,6 +34,7 @@ from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
 from desktop_app.scanning.model import PAGE_SIZES_MM, PAPER_SOURCES, ColourMode, ScanProfile
 from desktop_app.station import StationInfo, validate_station
+from desktop_app.sync import wire
 
 if TYPE_CHECKING:
     from desktop_app.accounts import ClerkInfo
@@ -55,9 +56,10 @@ CLOCK_SKEW_WARN_S = 120
 # An authenticated request that returns (almost) nothing: the change feed past its end.
 AUTH_PROBE_SINCE = 2**31 - 1
 
-# Not (yet) in the wire contract: proposed endpoints, used when the gateway has them.
-ENROL_PATH = "/api/v1/enrol"  # POST {agency_code, station_digit, enrolment_code} -> {token}
-STATION_PATH = "/api/v1/station"  # GET -> {agency_code, station_digit, name}
+# A gateway older than these endpoints answers 404: provisioning then says what it could
+# not check instead of failing.
+ENROL_PATH = wire.ENROL
+STATION_PATH = wire.STATION
 
 KNOWN_KEYS: dict[str, str] = {
     "agency_code": "mã cơ quan (QCVN 102:2016, ví dụ 000.00.12.H12)",
@@ -761,8 +763,8 @@ def _enrol(client: GatewayClient, plan: ProvisionPlan, probe: GatewayProbe,
         return ""
     if resp.status_code in (200, 201):
         try:
-            token = str(resp.json().get("token", ""))
-        except ValueError:
+            token = wire.EnrolResponse.model_validate(resp.json()).token
+        except ValueError:  # pydantic's ValidationError is a ValueError
             token = ""
         if token:
             log.info("provisioning: enrolment code exchanged for a station token")
@@ -791,12 +793,11 @@ def _check_identity(client: GatewayClient, station: StationInfo, probe: GatewayP
                  resp.status_code, STATION_PATH)
         return
     try:
-        data = resp.json()
-        agency = str(data["agency_code"]).upper()
-        digit = int(data["station_digit"])
-    except (ValueError, KeyError, TypeError):
+        identity = wire.StationIdentity.model_validate(resp.json())
+    except ValueError:
         log.warning("provisioning: unexpected station identity body")
         return
+    agency, digit = identity.agency_code.upper(), identity.station_digit
     probe.identity_checked = True
     if (agency, digit) != (station.agency_code, station.station_digit):
         probe.errors.append(

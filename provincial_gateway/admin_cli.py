@@ -14,6 +14,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from provincial_gateway.config import (
     default_data_dir,
 )
 from provincial_gateway.faults import KINDS
+from provincial_gateway.timeutil import VN
 
 PROG = "python -m provincial_gateway"
 
@@ -81,6 +83,23 @@ def cmd_add_station(args: argparse.Namespace) -> int:
     print(f"{what} quầy {args.digit} của {args.agency.strip().upper()}.")
     print("Mã thông báo (chỉ hiển thị một lần, hãy nhập vào máy trạm ngay):")
     print(token)
+    return 0
+
+
+def cmd_enrolment_code(args: argparse.Namespace) -> int:
+    from provincial_gateway import admin_ops
+
+    state = _open(args)
+    try:
+        code, expires = admin_ops.issue_enrolment_code(state, args.agency, args.digit,
+                                                       args.name, args.days)
+    finally:
+        state.close()
+    local = expires.replace(tzinfo=UTC).astimezone(VN)
+    print(f"Mã đăng ký một lần cho quầy {args.digit} của {args.agency.strip().upper()} "
+          f"(dùng được đến {local:%H:%M %d/%m/%Y}; mã cũ chưa dùng của quầy này hết hiệu lực):")
+    print(code)
+    print("Ghi vào tệp cấu hình máy trạm: \"enrolment_code\": \"" + code + "\"")
     return 0
 
 
@@ -308,6 +327,14 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--name", default="", help="tên quầy")
     p.add_argument("--token", help="mã thông báo cho trước (mặc định: sinh ngẫu nhiên)")
     p.set_defaults(func=cmd_add_station)
+
+    p = sub.add_parser("enrolment-code", parents=[common],
+                       help="cấp mã đăng ký một lần để máy trạm tự lấy mã thông báo")
+    p.add_argument("--agency", required=True, help="mã cơ quan, ví dụ 000.00.12.H12")
+    p.add_argument("--digit", type=int, required=True, help="số hiệu quầy 1–9")
+    p.add_argument("--name", default="", help="tên quầy")
+    p.add_argument("--days", type=int, default=7, help="số ngày mã còn hiệu lực (mặc định 7)")
+    p.set_defaults(func=cmd_enrolment_code)
 
     p = sub.add_parser("revoke-station", parents=[common], help="thu hồi quyền của máy trạm")
     p.add_argument("--agency", required=True)

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from provincial_gateway.auth import bundle_key, hash_token, new_token
-from provincial_gateway.db import Station
+from provincial_gateway.db import Enrolment, Station, utcnow
 from provincial_gateway.dossiers import StatusError, list_dossiers, set_status
 from provincial_gateway.state import GatewayState
 
-__all__ = ["AdminError", "StationRow", "StatusError", "add_station", "hash_password",
-           "list_dossiers", "list_stations", "revoke_station", "set_status"]
+__all__ = ["AdminError", "EnrolmentRefused", "StationRow", "StatusError", "add_station",
+           "hash_password", "issue_enrolment_code", "list_dossiers", "list_stations",
+           "redeem_enrolment_code", "revoke_station", "set_status"]
 
 # QCVN 102:2016 agency code V1V2V3.Z1Z2.Y1Y2.MX1X2 (same rule as the station's).
 AGENCY_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# Enrolment codes are read over the phone and typed by a technician: 15 characters from
+# an alphabet without look-alikes (no 0/O, 1/I/L), about 72 bits, grouped by five.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+_CODE_LENGTH = 15
+ENROLMENT_MAX_FAILURES = 5
+DEFAULT_ENROLMENT_DAYS = 7
 
 
 class AdminError(ValueError):
@@ -77,6 +87,71 @@ def revoke_station(state: GatewayState, agency_code: str, station_digit: int) ->
         if row is None:
             raise AdminError(f"Không có quầy {station_digit} của cơ quan {agency}.")
         row.active = False
+
+
+class EnrolmentRefused(Exception):
+    """Wrong, expired, used or locked enrolment code (one answer for all: no oracle)."""
+
+
+def _normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def issue_enrolment_code(state: GatewayState, agency_code: str, station_digit: int,
+                         name: str = "", valid_days: int = DEFAULT_ENROLMENT_DAYS,
+                         now: datetime | None = None) -> tuple[str, datetime]:
+    """A new one-time code for this agency and digit; returns (code, expires_at UTC).
+    Earlier unused codes for the same station stop working."""
+    agency = validate_agency(agency_code)
+    if not 1 <= station_digit <= 9:
+        raise AdminError(f"Số hiệu quầy phải từ 1 đến 9 (đang là {station_digit}).")
+    if not 1 <= valid_days <= 90:
+        raise AdminError(f"Thời hạn mã đăng ký phải từ 1 đến 90 ngày (đang là {valid_days}).")
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+    code = "-".join(raw[i:i + 5] for i in range(0, _CODE_LENGTH, 5))
+    issued = now or utcnow()
+    expires = issued + timedelta(days=valid_days)
+    with state.sessions.begin() as s:
+        s.execute(update(Enrolment)
+                  .where(Enrolment.agency_code == agency,
+                         Enrolment.station_digit == station_digit,
+                         Enrolment.used_at.is_(None))
+                  .values(expires_at=issued))
+        s.add(Enrolment(agency_code=agency, station_digit=station_digit, name=name.strip(),
+                        code_sha256=hash_token(_normalise_code(code)), expires_at=expires,
+                        created_at=issued))
+    return code, expires
+
+
+def redeem_enrolment_code(state: GatewayState, agency_code: str, station_digit: int,
+                          code: str, now: datetime | None = None) -> tuple[str, StationRow]:
+    """Exchange a valid code for a fresh station token (the station is created, or its
+    token replaced as with add-station). Raises EnrolmentRefused."""
+    agency = agency_code.strip().upper()
+    offered = hash_token(_normalise_code(code))
+    moment = now or utcnow()
+    with state.sessions.begin() as s:
+        rows = s.scalars(
+            select(Enrolment)
+            .where(Enrolment.agency_code == agency, Enrolment.station_digit == station_digit,
+                   Enrolment.used_at.is_(None), Enrolment.expires_at > moment,
+                   Enrolment.failed_attempts < ENROLMENT_MAX_FAILURES)
+            .with_for_update()).all()
+        match = next((r for r in rows if hmac.compare_digest(r.code_sha256, offered)), None)
+        if match is None:
+            for r in rows:  # a guess counts against every live code of that station
+                r.failed_attempts += 1
+            refused = True
+        else:
+            match.used_at = moment
+            name = match.name
+            refused = False
+    if refused:
+        raise EnrolmentRefused(f"{agency}/{station_digit}")
+    token, _created = add_station(state, agency, station_digit, name)
+    row = next(r for r in list_stations(state)
+               if r.agency_code == agency and r.station_digit == station_digit)
+    return token, row
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from provincial_gateway import (
     routes_blobs,
     routes_dossiers,
     routes_reference,
+    routes_stations,
     tus,
 )
 from provincial_gateway.config import GatewayConfig
@@ -69,7 +70,8 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
     app.state.gateway = state
     app.state.faults = faults or FaultPlan()
     install_handlers(app)
-    for module in (routes_reference, routes_blobs, tus, routes_dossiers, bundles, routes_admin):
+    for module in (routes_reference, routes_stations, routes_blobs, tus, routes_dossiers,
+                   bundles, routes_admin):
         app.include_router(module.router)
     app.add_middleware(TusHeaderMiddleware)
     app.add_middleware(FaultMiddleware)  # outermost of ours: it sees the final answer

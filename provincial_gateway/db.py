@@ -51,6 +51,24 @@ class Station(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Enrolment(Base):
+    """A one-time enrolment code for one agency and station digit, so a technician can
+    provision a PC without carrying the long-lived token. Only the code's SHA-256 is kept;
+    a code works once, until it expires, and is locked after a few wrong tries."""
+
+    __tablename__ = "enrolments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    station_digit: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    code_sha256: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Blob(Base):
     """A verified file in the content-addressed store."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from desktop_app.accounts import AccountService, Role
@@ -30,14 +31,16 @@ from desktop_app.provisioning import (
     read_plan,
 )
 from desktop_app.station import StationService
+from desktop_app.sync import wire
 from desktop_app.sync.service import SyncService
 from local_db.models import AuditEntry
-from provincial_gateway.auth import CurrentStation
+from provincial_gateway import admin_ops
 from provincial_gateway.server import GatewayServer, free_port
 from tests.gateway.test_tls import make_pki
 from tests.support.gateway_fixtures import (  # noqa: F401
     AGENCY,
     add_station,
+    auth_headers,
     gateway,
     gateway_factory,
     station_token,
@@ -233,8 +236,9 @@ def test_against_the_real_gateway(tmp_path: Path, provision: Run, gateway: Gatew
     assert result["gateway"]["reachable"] and result["gateway"]["token_accepted"]
     assert abs(result["gateway"]["clock_skew_s"]) < 60
     assert result["applied"]["token_stored"].endswith(".token")
-    # The reference gateway does not say whose token it is: noted, not an error.
-    assert any("không cho biết mã xác thực thuộc quầy nào" in n for n in result["notes"])
+    # The gateway said whose token it is: quầy 1 of this agency, as the file says.
+    assert result["gateway"]["identity_checked"]
+    assert not any("không cho biết mã xác thực thuộc quầy nào" in n for n in result["notes"])
     assert station_token not in out
 
     # A revoked or mistyped token is an error while the gateway can say so.
@@ -246,14 +250,8 @@ def test_against_the_real_gateway(tmp_path: Path, provision: Run, gateway: Gatew
 
 def test_station_identity_from_the_gateway_catches_a_duplicate_digit(
         tmp_path: Path, provision: Run, gateway: GatewayServer) -> None:  # noqa: F811
-    """With the proposed GET /api/v1/station, a token issued for another station digit is
-    refused (two PCs with one digit would issue the same dossier codes)."""
-
-    @gateway.app.get("/api/v1/station")
-    def whoami(station: CurrentStation) -> dict[str, Any]:
-        return {"agency_code": station.agency_code, "station_digit": station.station_digit,
-                "name": station.name}
-
+    """GET /api/v1/station says whose token it is: a token issued for another station
+    digit is refused (two PCs with one digit would issue the same dossier codes)."""
     token_1 = add_station(gateway, digit=1)
     data = {**BASE, "station_digit": 2, "gateway_url": gateway.url, "station_token": token_1}
     code, _, err = provision(write(tmp_path, data), tmp_path / "data")
@@ -264,10 +262,84 @@ def test_station_identity_from_the_gateway_catches_a_duplicate_digit(
     assert code == 0 and json.loads(out)["gateway"]["identity_checked"]
 
 
-def test_enrolment_code_needs_gateway_support(tmp_path: Path, provision: Run,
-                                              gateway: GatewayServer) -> None:  # noqa: F811
-    data = {**BASE, "gateway_url": gateway.url, "enrolment_code": "123-456-789"}
+def test_enrolment_code_is_exchanged_for_a_token_once(tmp_path: Path, provision: Run,
+                                                      gateway: GatewayServer) -> None:  # noqa: F811
+    """A technician carries a one-time code instead of the token: provisioning exchanges
+    it, stores the token, and the code cannot be used again."""
+    code_text, _ = admin_ops.issue_enrolment_code(gateway.state, AGENCY, 2, "Quầy 2")
+    data = {**BASE, "gateway_url": gateway.url, "enrolment_code": code_text.lower()}
     code, out, _ = provision(write(tmp_path, data), tmp_path / "data", "--json")
+    assert code == 0, out
+    result = json.loads(out)
+    assert result["gateway"]["token_accepted"] and result["gateway"]["identity_checked"]
+    token_file = Path(result["applied"]["token_stored"])
+    token = token_file.read_text(encoding="utf-8").strip()
+    assert len(token) >= 32 and token not in out and code_text not in out
+    rows = [r for r in admin_ops.list_stations(gateway.state) if r.station_digit == 2]
+    assert [(r.agency_code, r.name, r.active) for r in rows] == [(AGENCY, "Quầy 2", True)]
+    # The token works for syncing.
+    resp = requests.get(gateway.url + wire.STATION, headers=auth_headers(token), timeout=10)
+    assert resp.json() == {"agency_code": AGENCY, "station_digit": 2, "name": "Quầy 2"}
+
+    # The same code a second time (another PC copying the file) is refused.
+    code, _, err = provision(write(tmp_path, data, "again.json"), tmp_path / "data2")
+    assert code == 2 and "từ chối mã đăng ký" in err
+    assert not (tmp_path / "data2").exists()
+
+
+def test_enrolment_code_for_another_digit_or_expired_is_refused(
+        tmp_path: Path, provision: Run, gateway: GatewayServer) -> None:  # noqa: F811
+    from datetime import timedelta
+
+    from provincial_gateway.db import utcnow
+
+    for_digit_3, _ = admin_ops.issue_enrolment_code(gateway.state, AGENCY, 3)
+    data = {**BASE, "gateway_url": gateway.url, "enrolment_code": for_digit_3}
+    code, _, err = provision(write(tmp_path, data), tmp_path / "data")
+    assert code == 2 and "từ chối mã đăng ký" in err
+    expired, _ = admin_ops.issue_enrolment_code(gateway.state, AGENCY, 2,
+                                                now=utcnow() - timedelta(days=8))
+    code, _, err = provision(write(tmp_path, {**data, "enrolment_code": expired}),
+                             tmp_path / "data")
+    assert code == 2 and "từ chối mã đăng ký" in err
+    assert admin_ops.list_stations(gateway.state) == []
+
+
+def test_enrolment_code_needs_gateway_support(tmp_path: Path, provision: Run) -> None:
+    """A gateway older than the enrolment endpoint (it answers 404 there): a warning,
+    nothing stored, the rest of the file applied."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from provincial_gateway.timeutil import iso_now
+
+    class OldGateway(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            if self.path == wire.HEALTH:
+                status, body = 200, {"status": "ok", "api_version": 1, "server_time": iso_now()}
+            else:
+                status, body = 404, {"code": "not_found", "message": "Không có."}
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OldGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        data = {**BASE, "gateway_url": f"http://127.0.0.1:{server.server_port}",
+                "enrolment_code": "123-456-789"}
+        code, out, _ = provision(write(tmp_path, data), tmp_path / "data", "--json")
+    finally:
+        server.shutdown()
+        server.server_close()
     assert code == 0
     result = json.loads(out)
     assert any("chưa hỗ trợ mã đăng ký" in w for w in result["warnings"])

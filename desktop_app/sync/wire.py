@@ -48,6 +48,8 @@ DOSSIER = PREFIX + "/dossiers/{client_id}"
 EVENTS = f"{PREFIX}/events"
 CHANGES = f"{PREFIX}/changes"
 BUNDLES = f"{PREFIX}/bundles"
+STATION = f"{PREFIX}/station"  # whose token is this (provisioning checks the digit)
+ENROL = f"{PREFIX}/enrol"  # a one-time enrolment code -> the station token
 
 TUS_VERSION = "1.0.0"
 TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
@@ -63,6 +65,7 @@ E_INVALID = "invalid"
 E_CHECKSUM = "checksum_mismatch"
 E_TOO_LARGE = "too_large"
 E_BUNDLE = "bad_bundle"
+E_ENROL = "enrolment_refused"
 
 
 class WireModel(BaseModel):
@@ -112,6 +115,33 @@ class ClerkAccount(WireModel):
 class ClerksBody(WireModel):
     version: str
     clerks: list[ClerkAccount]
+
+
+class StationIdentity(WireModel):
+    """Answer to GET /station: the station the bearer token was issued to."""
+
+    agency_code: str
+    station_digit: int
+    name: str = ""
+
+
+class EnrolRequest(WireModel):
+    """POST /enrol, without a bearer token: a one-time code the province issued for this
+    agency and station digit. Wrong, expired, used or locked codes all get the same 403
+    `enrolment_refused`; five wrong tries lock the code."""
+
+    agency_code: str = Field(max_length=40)
+    station_digit: int = Field(ge=1, le=9)
+    enrolment_code: str = Field(min_length=1, max_length=64)
+
+
+class EnrolResponse(WireModel):
+    """The station token (shown once; the gateway keeps only its hash)."""
+
+    token: str
+    agency_code: str
+    station_digit: int
+    name: str = ""
 
 
 class MissingBlobsRequest(WireModel):

@@ -1,0 +1,44 @@
+"""Station identity (whose token is this) and enrolment (a one-time code for a token)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+
+from desktop_app.sync import wire
+from provincial_gateway import admin_ops
+from provincial_gateway.auth import CurrentStation
+from provincial_gateway.errors import INVALID, WireError
+from provincial_gateway.state import gateway_state
+
+router = APIRouter(tags=["stations"])
+log = logging.getLogger("provincial_gateway")
+
+_ERR = {"model": wire.ErrorBody}
+
+
+@router.get(wire.STATION, response_model=wire.StationIdentity, responses={401: _ERR},
+            summary="The station this bearer token belongs to")
+def whoami(station: CurrentStation) -> wire.StationIdentity:
+    return wire.StationIdentity(agency_code=station.agency_code,
+                                station_digit=station.station_digit, name=station.name)
+
+
+@router.post(wire.ENROL, response_model=wire.EnrolResponse, status_code=201,
+             responses={403: _ERR, **INVALID},
+             summary="Exchange a one-time enrolment code for the station token (no bearer)")
+def enrol(request: Request, body: wire.EnrolRequest) -> wire.EnrolResponse:
+    try:
+        token, row = admin_ops.redeem_enrolment_code(
+            gateway_state(request), body.agency_code, body.station_digit, body.enrolment_code)
+    except admin_ops.EnrolmentRefused:
+        # The code itself is never logged: it is a credential until it is used.
+        log.warning("enrolment refused for %s/%s", body.agency_code.strip().upper(),
+                    body.station_digit)
+        raise WireError(403, wire.E_ENROL,
+                        "Mã đăng ký không đúng, đã hết hạn, đã dùng hoặc bị khoá do nhập sai "
+                        "nhiều lần. Hãy xin tỉnh cấp mã mới.") from None
+    log.info("station %s/%s enrolled", row.agency_code, row.station_digit)
+    return wire.EnrolResponse(token=token, agency_code=row.agency_code,
+                              station_digit=row.station_digit, name=row.name)
