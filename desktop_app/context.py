@@ -62,6 +62,10 @@ def open_context(
         log.info("schema %s -> %s (backup: %s)", report.from_revision, report.to_revision,
                  report.backup)
     ctx = AppContext(paths, db, BlobStore(paths.blobs), clock or SystemClock(), report)
+    if (paths.root / "station-extra.json").is_file():  # left by a version before 0009
+        from desktop_app.provisioning import import_legacy_extra
+
+        import_legacy_extra(ctx)
     if load_sample_catalog:
         from desktop_app.catalog import CatalogService
 

@@ -35,10 +35,8 @@ from desktop_app.paths import DataPaths, default_data_dir
 from desktop_app.provisioning import (
     AUTH_PROBE_SINCE,
     DB_URL_FILE,
-    StationExtra,
     clock_skew_seconds,
     gateway_health,
-    read_extra,
     redact_db_url,
 )
 
@@ -312,7 +310,7 @@ def check_migrations(ctx: Any) -> Check:
                  "sẽ tự nâng cấp (có sao lưu trước) khi mở ứng dụng.", detail)
 
 
-def check_station(station: Any, extra: StationExtra) -> Check:
+def check_station(station: Any) -> Check:
     title = "Cấu hình quầy"
     if station is None:
         return Check("station", title, FAIL, "chưa cấu hình cơ quan và số hiệu quầy; hãy chạy "
@@ -323,7 +321,7 @@ def check_station(station: Any, extra: StationExtra) -> Check:
               "unsynced_warn_days": station.unsynced_warn_days,
               "hot_folders": list(station.hot_folders),
               "receipt_page_size": station.receipt_page_size,
-              "retention_days": extra.retention_days, "printer": extra.printer}
+              "retention_days": station.retention_days, "printer": station.printer}
     if station.ca_bundle and not Path(station.ca_bundle).is_file():
         return Check("station", title, FAIL, f"tệp chứng chỉ CA {station.ca_bundle} không còn; "
                      "hãy chạy lại “motcua provision”.", detail)
@@ -503,7 +501,7 @@ def gateway_checks(station: Any, probe: _Probe[_GatewayResult] | None, until: fl
     return checks
 
 
-def check_printers(extra: StationExtra) -> Check:
+def check_printers(configured: str) -> Check:
     title = "Máy in"
     try:
         from PySide6.QtPrintSupport import QPrinterInfo
@@ -512,14 +510,14 @@ def check_printers(extra: StationExtra) -> Check:
                      f"({type(exc).__name__}).", {})
     names = [p.printerName() for p in QPrinterInfo.availablePrinters()]
     default = QPrinterInfo.defaultPrinterName()
-    detail = {"printers": names, "default": default, "provisioned": extra.printer}
+    detail = {"printers": names, "default": default, "provisioned": configured}
     if not names:
         return Check("printers", title, WARN, "không thấy máy in nào; chưa in được biên nhận "
                      "(vẫn lưu được PDF).", detail)
-    if extra.printer and extra.printer not in names:
-        return Check("printers", title, WARN, f"máy in đã cấu hình “{extra.printer}” không có; "
+    if configured and configured not in names:
+        return Check("printers", title, WARN, f"máy in đã cấu hình “{configured}” không có; "
                      f"hiện có: {', '.join(names)}.", detail)
-    chosen = extra.printer or default or names[0]
+    chosen = configured or default or names[0]
     return Check("printers", title, OK, f"{len(names)} máy in, dùng “{chosen}”.", detail)
 
 
@@ -618,7 +616,6 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
     scanners = _Probe(_list_scanner_drivers, "scanners")
     ocr = _Probe(_ocr_probe, "ocr")
     checks: list[Check] = [check_versions(), check_data_dir(paths)]
-    extra = read_extra(paths.root)
     station = None
     ctx = None
     db_checks: list[Check] = []
@@ -652,11 +649,11 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
             db_checks.append(check_database(ctx))
             db_checks.append(check_migrations(ctx))
         checks += db_checks
-        checks.append(check_station(station, extra))
+        checks.append(check_station(station))
         if ctx is not None:
             checks.append(check_outbox(ctx, station.unsynced_warn_days if station else 3,
                                        clock.now()))
-        checks.append(check_printers(extra))
+        checks.append(check_printers(station.printer if station else ""))
         from desktop_app.scanning.sources.registry import configured_hot_folders
 
         hot = [Path(f) for f in station.hot_folders] if station else []
@@ -814,7 +811,6 @@ def _config_without_secrets(ctx: Any, root: Path) -> dict[str, Any]:
         station = StationService(ctx).get()
         if station is not None:
             out["station"] = {**asdict(station), "hot_folders": list(station.hot_folders)}
-    out["station_extra"] = asdict(read_extra(root))
     out["database_url"] = redact_db_url(str(ctx.db.url)) if not ctx.db.is_sqlite else "sqlite"
     out["environment"] = {k: ("***" if "TOKEN" in k or "URL" in k else v)
                           for k, v in os.environ.items() if k.startswith("MOTCUA_")}

@@ -2,8 +2,8 @@
 
 The file is checked completely first and every problem is reported at once; only a
 valid file is applied, in one go: the provincial CA bundle (copied into the data
-directory, so the USB stick can leave), the station settings, the settings that have no
-database column yet (``station-extra.json``), the LAN database URL, the station token
+directory, so the USB stick can leave), the station settings (with the retention period
+and this PC's receipt printer), the LAN database URL, the station token
 (OS keyring or a 0600 file; never printed, never logged), the technician account and
 the locked scan profiles. Applying the same file again gives the same result.
 
@@ -23,7 +23,7 @@ import re
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,12 @@ from desktop_app.domain.dossier_code import AGENCY_CODE
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
 from desktop_app.scanning.model import PAGE_SIZES_MM, PAPER_SOURCES, ColourMode, ScanProfile
-from desktop_app.station import StationInfo, validate_station
+from desktop_app.station import (
+    DEFAULT_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    StationInfo,
+    validate_station,
+)
 from desktop_app.sync import wire
 
 if TYPE_CHECKING:
@@ -44,11 +49,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Retention period and printer were kept in this file before they had columns (0009);
+# open_context() moves a file left by an earlier version into the database.
 EXTRA_FILE = "station-extra.json"
 CA_FILE = Path("ca") / "provincial-ca.pem"
 DB_URL_FILE = Path("secrets") / "db_url"
-DEFAULT_RETENTION_DAYS = 365
-MIN_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 3650
 MAX_UPLOAD_MB = 512  # wire.MAX_FILE_BYTES
 GATEWAY_TIMEOUT = (3.0, 5.0)  # connect, read (seconds)
@@ -92,38 +97,35 @@ _PASSWORD_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-
 _OTP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
-# --- settings without a database column yet ---------------------------------------------
+# --- settings kept in a file by earlier versions ---------------------------------------------
 
 
-@dataclass(frozen=True)
-class StationExtra:
-    """Station settings kept in ``DATA_DIR/station-extra.json`` until the schema has
-    them."""
+def import_legacy_extra(ctx: AppContext) -> bool:
+    """Move ``station-extra.json`` (retention days, printer) into the station settings,
+    once; the file is kept as ``station-extra.json.imported``. False when there is
+    nothing to import (no file, or the station is not configured yet)."""
+    from desktop_app.station import StationService
 
-    retention_days: int = DEFAULT_RETENTION_DAYS
-    printer: str = ""
-
-
-def read_extra(data_dir: Path) -> StationExtra:
+    path = ctx.paths.root / EXTRA_FILE
+    if not path.is_file():
+        return False
+    stations = StationService(ctx)
+    station = stations.get()
+    if station is None:
+        return False
     try:
-        raw = json.loads((data_dir / EXTRA_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return StationExtra()
-    except (OSError, ValueError) as exc:
-        log.warning("%s unreadable (%s); using defaults", EXTRA_FILE, type(exc).__name__)
-        return StationExtra()
-    days = raw.get("retention_days", DEFAULT_RETENTION_DAYS)
-    printer = raw.get("printer", "")
-    return StationExtra(
-        retention_days=days if isinstance(days, int) and days >= MIN_RETENTION_DAYS
-        else DEFAULT_RETENTION_DAYS,
-        printer=printer if isinstance(printer, str) else "")
-
-
-def write_extra(data_dir: Path, extra: StationExtra) -> Path:
-    path = data_dir / EXTRA_FILE
-    _write_atomic(path, json.dumps(asdict(extra), ensure_ascii=False, indent=2) + "\n")
-    return path
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        days = raw.get("retention_days", station.retention_days)
+        printer = raw.get("printer", station.printer)
+        if not isinstance(days, int) or not isinstance(printer, str):
+            raise ValueError("wrong types")
+        stations.set_retention_and_printer(max(MIN_RETENTION_DAYS, min(days, 3650)),
+                                           printer)
+    except (OSError, ValueError, DomainError) as exc:
+        log.warning("%s not imported (%s); defaults kept", EXTRA_FILE, type(exc).__name__)
+    path.replace(path.with_name(EXTRA_FILE + ".imported"))
+    log.info("%s moved into the station settings", EXTRA_FILE)
+    return True
 
 
 def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
@@ -162,7 +164,6 @@ class ProvisionPlan:
     source: Path
     source_sha256: str
     station: StationInfo  # ca_bundle is set to the installed copy when applied
-    extra: StationExtra
     profiles: tuple[ScanProfile, ...] = ()
     technician: TechnicianSpec | None = None
     ca_pem: str = field(default="", repr=False)
@@ -182,8 +183,8 @@ class ProvisionPlan:
             "gateway_url": s.gateway_url, "ca_bundle": self.ca_source,
             "station_token": "có" if self.token else "không",
             "enrolment_code": "có" if self.enrolment_code else "không",
-            "printer": self.extra.printer, "upload_limit_mb": s.upload_limit_mb,
-            "retention_days": self.extra.retention_days,
+            "printer": s.printer, "upload_limit_mb": s.upload_limit_mb,
+            "retention_days": s.retention_days,
             "unsynced_warn_days": s.unsynced_warn_days, "hot_folders": list(s.hot_folders),
             "receipt_page_size": s.receipt_page_size, "tracking_url": s.tracking_url,
             "db_url": redact_db_url(self.db_url),
@@ -630,7 +631,8 @@ def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = Tr
         agency_code=agency, agency_name=agency_name, place_name=place_name,
         station_digit=digit, parent_name=parent_name, receipt_page_size=page,
         book_number=book, tracking_url=tracking, upload_limit_mb=upload,
-        hot_folders=hot, gateway_url=gateway, ca_bundle="", unsynced_warn_days=warn_days)
+        hot_folders=hot, gateway_url=gateway, ca_bundle="", unsynced_warn_days=warn_days,
+        retention_days=retention, printer=printer)
     try:
         station = validate_station(station)
     except DomainError as exc:  # a rule the checks above missed: still reported cleanly
@@ -638,7 +640,7 @@ def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = Tr
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False,
                                        default=str).encode()).hexdigest()
     return ProvisionPlan(source=source, source_sha256=digest, station=station,
-                         extra=StationExtra(retention, printer), profiles=profiles,
+                         profiles=profiles,
                          technician=technician, ca_pem=pem, ca_source=ca_source,
                          token=token, enrolment_code=enrol, db_url=db_url,
                          warnings=tuple(c.warnings))
@@ -884,7 +886,6 @@ def check_existing(ctx: AppContext, plan: ProvisionPlan, force: bool = False
 class ApplyResult:
     station: StationInfo
     ca_path: str = ""
-    extra_path: str = ""
     db_url_path: str = ""
     token_stored: str = ""  # "keyring", the file path, or "" (no token)
     technician: str = ""
@@ -915,7 +916,6 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
         station = replace(station, ca_bundle=str(ca_path))
         result.ca_path = str(ca_path)
     result.station = StationService(ctx).save(station)
-    result.extra_path = str(write_extra(root, plan.extra))
     if plan.db_url:
         path = root / DB_URL_FILE
         _write_atomic(path, plan.db_url + "\n", mode=0o600)
@@ -945,7 +945,7 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
             else ("file" if result.token_stored else "none"),
             "ca_bundle": bool(plan.ca_pem), "db_url": bool(plan.db_url),
             "profiles": result.profiles, "technician": result.technician,
-            "retention_days": plan.extra.retention_days, "printer": plan.extra.printer})
+            "retention_days": station.retention_days, "printer": station.printer})
     log.info("station provisioned: agency=%s digit=%d profiles=%d technician=%s token=%s "
              "ca=%s", result.station.agency_code, result.station.station_digit,
              len(result.profiles), result.technician_action or "none",

@@ -33,7 +33,6 @@ from sqlalchemy import func, select
 
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
-from desktop_app.provisioning import read_extra
 from local_db import outbox
 from local_db import repositories as repo
 from local_db.models import AuditEntry, ComponentFile, Dossier, DossierComponent, OutboxEntry
@@ -132,7 +131,10 @@ class RetentionService:
         self.ctx = ctx
 
     def retention_days(self) -> int:
-        return read_extra(self.ctx.paths.root).retention_days
+        from desktop_app.station import DEFAULT_RETENTION_DAYS, StationService
+
+        station = StationService(self.ctx).get()
+        return station.retention_days if station else DEFAULT_RETENTION_DAYS
 
     def run(self, *, dry_run: bool = False, retention_days: int | None = None,
             clerk_id: int | None = None) -> RetentionReport:

@@ -15,6 +15,9 @@ from desktop_app.domain.text import nfc
 from local_db import repositories as repo
 from local_db.models import Station, StationSettings
 
+DEFAULT_RETENTION_DAYS = 365
+MIN_RETENTION_DAYS = 30  # a finished dossier may still be contested for a while
+
 
 @dataclass(frozen=True)
 class StationInfo:
@@ -31,6 +34,8 @@ class StationInfo:
     gateway_url: str = ""
     ca_bundle: str = ""
     unsynced_warn_days: int = 3
+    retention_days: int = DEFAULT_RETENTION_DAYS  # agency-wide
+    printer: str = ""  # this PC's receipt printer; empty: the system default
 
 
 class StationNotConfigured(DomainError):
@@ -51,6 +56,10 @@ def validate_station(info: StationInfo) -> StationInfo:
                           "empty place name")
     if info.receipt_page_size not in ("A4", "A5"):
         raise DomainError("Khổ giấy biên nhận phải là A4 hoặc A5.", "bad page size")
+    if not MIN_RETENTION_DAYS <= info.retention_days <= 3650:
+        raise DomainError(f"Số ngày giữ tệp trên máy phải từ {MIN_RETENTION_DAYS} đến 3650 "
+                          f"(đang là {info.retention_days}).",
+                          f"retention_days {info.retention_days}")
     return StationInfo(
         agency_code=agency,
         agency_name=nfc(info.agency_name),
@@ -65,6 +74,8 @@ def validate_station(info: StationInfo) -> StationInfo:
         gateway_url=_gateway_url(info.gateway_url),
         ca_bundle=info.ca_bundle.strip(),
         unsynced_warn_days=max(1, info.unsynced_warn_days),
+        retention_days=info.retention_days,
+        printer=nfc(info.printer)[:200],
     )
 
 
@@ -91,8 +102,10 @@ def _hot_folders(folders: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _row_values(info: StationInfo) -> dict[str, object]:
+    """The agency-wide columns (the PC's own ones live in ``stations``)."""
     values = asdict(info)
     values["hot_folders"] = list(info.hot_folders)
+    del values["printer"]
     return values
 
 
@@ -128,7 +141,36 @@ class StationService:
                 gateway_url=row.gateway_url,
                 ca_bundle=row.ca_bundle,
                 unsynced_warn_days=row.unsynced_warn_days,
+                retention_days=row.retention_days,
+                printer=seat.printer if seat else "",
             )
+
+    def set_retention_and_printer(self, retention_days: int, printer: str,
+                                  clerk_id: int | None = None) -> None:
+        """Only these two settings, leaving the others as they are (used to import the
+        file earlier versions kept them in)."""
+        if not MIN_RETENTION_DAYS <= retention_days <= 3650:
+            raise DomainError(f"Số ngày giữ tệp trên máy phải từ {MIN_RETENTION_DAYS} đến "
+                              f"3650 (đang là {retention_days}).", f"retention {retention_days}")
+        now = self.ctx.clock.now()
+        install = self.ctx.paths.install_id()
+        with self.ctx.db.write() as s:
+            row = repo.get_station(s)
+            if row is None:
+                raise StationNotConfigured()
+            row.retention_days = retention_days
+            seat = s.get(Station, install)
+            if seat is None:
+                if s.scalar(select(func.count()).select_from(Station)):
+                    raise StationNotConfigured()
+                seat = Station(install_id=install, station_digit=row.station_digit,
+                               hostname=socket.gethostname()[:200],
+                               hot_folders=list(row.hot_folders or ()), created_at=now,
+                               last_seen_at=now)
+                s.add(seat)
+            seat.printer = nfc(printer)[:200]
+            repo.add_audit(s, now, clerk_id, "station_configured", "station", "1",
+                           {"retention_days": retention_days, "printer": seat.printer})
 
     def require(self) -> StationInfo:
         info = self.get()
@@ -153,11 +195,12 @@ class StationService:
             if seat is None:
                 s.add(Station(install_id=install, station_digit=info.station_digit,
                               hostname=socket.gethostname()[:200],
-                              hot_folders=list(info.hot_folders), created_at=now,
-                              last_seen_at=now))
+                              hot_folders=list(info.hot_folders), printer=info.printer,
+                              created_at=now, last_seen_at=now))
             else:
                 seat.station_digit = info.station_digit
                 seat.hot_folders = list(info.hot_folders)
+                seat.printer = info.printer
                 seat.hostname = socket.gethostname()[:200]
                 seat.last_seen_at = now
             row = repo.get_station(s)
@@ -169,5 +212,5 @@ class StationService:
                     setattr(row, key, value)
                 row.updated_at = now
             repo.add_audit(s, now, clerk_id, "station_configured", "station", "1",
-                           _row_values(info))
+                           {**_row_values(info), "printer": info.printer})
         return info

@@ -60,13 +60,16 @@ class StationSettings(Base):
     unsynced_warn_days: Mapped[int] = mapped_column(Integer, default=3)
     # Folders that large-format scanner software writes into (absolute paths).
     hot_folders: Mapped[list[Any]] = mapped_column(default=list)
+    # Days a finished dossier's files stay on the PC after the province acknowledged them.
+    retention_days: Mapped[int] = mapped_column(Integer, default=365, server_default="365")
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Station(Base):
     """One counter PC using this database. In a commune with several counters every PC
     points at one PostgreSQL server; each keeps its own station digit, so dossier codes
-    stay unique, and its own hot folders. Agency-wide settings stay in StationSettings."""
+    stay unique, its own hot folders and its own receipt printer. Agency-wide settings stay
+    in StationSettings."""
 
     __tablename__ = "stations"
 
@@ -74,6 +77,7 @@ class Station(Base):
     station_digit: Mapped[int] = mapped_column(Integer, unique=True)
     hostname: Mapped[str] = mapped_column(String(200), default="")
     hot_folders: Mapped[list[Any]] = mapped_column(default=list)
+    printer: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, delete, func, or_, select, text
+from sqlalchemy import Integer, Select, and_, delete, func, literal, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -333,14 +333,15 @@ def search_dossiers(session: Session, folded_query: str, limit: int,
             return []
         rows = session.scalars(select(Dossier).where(Dossier.id.in_(ids)).options(*_DOSSIER_LOADS))
         return sorted(rows, key=lambda d: d.id, reverse=True)
+    # PostgreSQL: the same semantics as the FTS5 phrase-prefix match above, on the search
+    # text reduced to its tokens (" 000 00 12 h12 231027 1001 nguyen …"): each typed word
+    # is a phrase of whole tokens whose last one is a prefix.
+    token_text = literal(" ") + func.regexp_replace(Dossier.search_text, "[^0-9a-z]+", " ", "g")
     stmt: Select[tuple[Dossier]] = select(Dossier).options(*_DOSSIER_LOADS).where(*where)
-    for token in tokens:
-        stmt = stmt.where(
-            or_(
-                Dossier.search_text.startswith(token, autoescape=True),
-                Dossier.search_text.contains(" " + token, autoescape=True),
-            )
-        )
+    for chunk in folded_query.split():
+        phrase = " ".join(_FTS_TOKEN.findall(chunk))
+        if phrase:
+            stmt = stmt.where(token_text.contains(" " + phrase, autoescape=True))
     return session.scalars(stmt.order_by(Dossier.id.desc()).limit(limit)).all()
 
 

@@ -16,6 +16,7 @@ ADMIN_TOKEN_FILE = "admin-token"
 ENV_DATA_DIR = "MOTCUA_GATEWAY_DATA"
 ENV_DB_URL = "MOTCUA_GATEWAY_DB_URL"
 ENV_ADMIN_TOKEN = "MOTCUA_GATEWAY_ADMIN_TOKEN"
+DB_URL_FILE = "db_url"
 
 
 def default_data_dir() -> Path:
@@ -45,9 +46,36 @@ class GatewayConfig:
 
     @property
     def database_url(self) -> str:
-        return self.db_url or os.environ.get(ENV_DB_URL) or (
-            f"sqlite:///{self.data_dir / 'gateway.db'}"
-        )
+        """Explicit, else the environment, else the URL this data directory was last
+        served with (so `add-station --data DIR` reaches the PostgreSQL database that
+        `serve --data DIR --db …` uses, not a new empty SQLite file), else SQLite."""
+        if self.db_url:
+            return self.db_url
+        env = os.environ.get(ENV_DB_URL)
+        if env:
+            return env
+        try:
+            remembered = (self.data_dir / DB_URL_FILE).read_text(encoding="utf-8").strip()
+        except OSError:
+            remembered = ""
+        return remembered or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    def remember_database(self) -> None:
+        """Record an explicit non-default database URL in the data directory (0600: it
+        may hold a password)."""
+        if not self.db_url or self.db_url.startswith("sqlite"):
+            return
+        path = self.data_dir / DB_URL_FILE
+        try:
+            if path.read_text(encoding="utf-8").strip() == self.db_url:
+                return
+        except OSError:
+            pass
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(self.db_url + "\n")
+        os.replace(tmp, path)
 
     def resolve_admin_token(self) -> str:
         """The admin token: explicit, from the environment, or a file made on first use."""

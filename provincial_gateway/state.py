@@ -45,6 +45,7 @@ def open_state(config: GatewayConfig, *, load_catalog: bool = True) -> GatewaySt
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.database_url)
     create_schema(engine)
+    config.remember_database()
     state = GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
                          blobs=BlobStore(config.data_dir),
                          admin_token=config.resolve_admin_token())

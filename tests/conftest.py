@@ -1,5 +1,12 @@
-"""Shared fixtures: a fresh data directory on real SQLite, and a real PostgreSQL server
-started on loopback for the duration of the test session."""
+"""Shared fixtures: a fresh data directory on a real database, and a real PostgreSQL server
+started on loopback for the duration of the test session.
+
+The whole suite runs on either backend. By default the station database is SQLite; with
+``MOTCUA_TEST_DB=postgresql`` every test gets a fresh PostgreSQL database instead (created
+from a migrated template), exported as ``MOTCUA_DB_URL`` so that the CLI, subprocesses and
+``open_context()`` without an explicit URL all use it, and the reference gateway runs on
+PostgreSQL too. Tests about the SQLite file itself (backup before upgrade, FTS5) are marked
+``@pytest.mark.sqlite`` or pass an explicit SQLite URL, and so test SQLite in both runs."""
 
 from __future__ import annotations
 
@@ -22,6 +29,15 @@ from desktop_app.station import StationInfo, StationService
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+TEST_DB = os.environ.get("MOTCUA_TEST_DB", "sqlite").strip().lower() or "sqlite"
+if TEST_DB not in ("sqlite", "postgresql"):
+    raise SystemExit(f"MOTCUA_TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")
+ON_POSTGRESQL = TEST_DB == "postgresql"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"station database: {TEST_DB} (MOTCUA_TEST_DB)"
+
 # The DOMAIN.md example: received Friday 27/10/2023 at 09:32.
 RECEIVED_AT = datetime(2023, 10, 27, 9, 32)
 
@@ -40,9 +56,17 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, clock: FixedClock) -> Iterator[AppContext]:
-    context = open_context(tmp_path / "data", db_url=f"sqlite:///{tmp_path / 'data' / 'm.db'}",
-                           clock=clock)
+def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The station database of this test: SQLite in the data directory, or (under
+    MOTCUA_TEST_DB=postgresql) the fresh PostgreSQL database exported as MOTCUA_DB_URL."""
+    if ON_POSTGRESQL and request.node.get_closest_marker("sqlite") is None:
+        return str(request.getfixturevalue("_default_database"))
+    return f"sqlite:///{tmp_path / 'data' / 'm.db'}"
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, clock: FixedClock, db_url: str) -> Iterator[AppContext]:
+    context = open_context(tmp_path / "data", db_url=db_url, clock=clock)
     yield context
     context.close()
 
@@ -81,6 +105,9 @@ def pg_server() -> Iterator[str]:
     initdb refuses to run as root, so as root the cluster runs as the `postgres` user."""
     bindir = _pg_bin()
     if bindir is None:
+        if ON_POSTGRESQL:
+            pytest.exit("MOTCUA_TEST_DB=postgresql but no PostgreSQL server binaries "
+                        "(apt install postgresql)", returncode=3)
         pytest.skip("PostgreSQL server binaries are not installed")
     base = Path(tempfile.mkdtemp(prefix="motcua-pg-"))
     data = base / "data"
@@ -109,18 +136,57 @@ def pg_server() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_url(pg_server: str) -> str:
-    """A fresh database on the session's server for one test."""
+def _create_pg_database(server: str, template: str | None = None) -> str:
     import psycopg
 
     name = "t" + next(tempfile._get_candidate_names()).lower().replace("_", "")  # type: ignore[attr-defined]
-    host_port = pg_server.rsplit("@", 1)[1]
+    host_port = server.rsplit("@", 1)[1]
     host, port = host_port.split(":")
+    suffix = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(host=host, port=int(port), user="motcua", dbname="postgres",
                          autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{pg_server}/{name}"
+        conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+    return name
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A fresh, empty database on the session's server for one test."""
+    return f"{pg_server}/{_create_pg_database(pg_server)}"
+
+
+@pytest.fixture(scope="session")
+def _pg_template(pg_server: str) -> str:
+    """A database migrated to head once, copied for each test (CREATE DATABASE … TEMPLATE
+    is a file copy; running every migration per test would dominate the run)."""
+    from local_db.engine import Database
+    from local_db.migrate import upgrade
+
+    name = _create_pg_database(pg_server)
+    db = Database(f"{pg_server}/{name}")
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+    return name
+
+
+@pytest.fixture
+def pg_migrated_url(pg_server: str, _pg_template: str) -> str:
+    """A fresh database at the current schema head."""
+    return f"{pg_server}/{_create_pg_database(pg_server, template=_pg_template)}"
+
+
+@pytest.fixture(autouse=ON_POSTGRESQL)
+def _default_database(request: pytest.FixtureRequest,
+                      monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Under MOTCUA_TEST_DB=postgresql: this test's station database, for everything that
+    resolves the default database URL (the CLI, child processes, the GUI)."""
+    if not ON_POSTGRESQL:
+        return None
+    url = str(request.getfixturevalue("pg_migrated_url"))
+    monkeypatch.setenv("MOTCUA_DB_URL", url)
+    return url
 
 
 @pytest.fixture

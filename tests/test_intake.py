@@ -269,6 +269,9 @@ def test_audit_log_is_append_only(ctx: AppContext, intake: IntakeService,
         s.execute(text("UPDATE audit_log SET action = 'x'"))
     with pytest.raises(Exception, match=r"append-only|audit"), ctx.db.write() as s:
         s.execute(text("DELETE FROM audit_log"))
+    if not ctx.db.is_sqlite:
+        with pytest.raises(Exception, match=r"append-only"), ctx.db.write() as s:
+            s.execute(text("TRUNCATE audit_log"))
 
 
 def test_reopening_keeps_data_and_does_not_migrate_again(
@@ -308,6 +311,7 @@ def test_search_short_prefixes_and_phrases(
     assert len(DossierQueries(ctx).search(query)) == expected
 
 
+@pytest.mark.sqlite
 def test_upgrade_from_first_schema_rebuilds_the_search_index(
     tmp_path: Path, ctx: AppContext, intake: IntakeService, clerk: ClerkInfo
 ) -> None:

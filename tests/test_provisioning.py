@@ -27,7 +27,6 @@ from desktop_app.provisioning import (
     EXTRA_FILE,
     KNOWN_KEYS,
     ProvisioningInvalid,
-    read_extra,
     read_plan,
 )
 from desktop_app.station import StationService
@@ -204,9 +203,8 @@ def test_offline_provisioning_applies_everything_and_never_shows_the_token(
         assert profile.locked and not profile.deskew and profile.page_size == "A0"
         tech = AccountService(ctx).authenticate("kythuat", otp)
         assert tech.role is Role.TECHNICIAN and tech.full_name == "Lò Văn Kỹ"
-        extra = read_extra(data_dir)
-        assert (extra.retention_days, extra.printer) == (400, "Máy in không có")
-        assert json.loads((data_dir / EXTRA_FILE).read_text())["retention_days"] == 400
+        assert (station.retention_days, station.printer) == (400, "Máy in không có")
+        assert not (data_dir / EXTRA_FILE).exists()
         with ctx.db.read() as s:
             audits = [(a.action, json.dumps(a.detail, ensure_ascii=False))
                       for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]

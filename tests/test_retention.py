@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,9 +21,9 @@ from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService, DigitizedFile
 from desktop_app.intake.returns import Receiver, ReturnService
 from desktop_app.intake.service import IntakeService
-from desktop_app.provisioning import StationExtra, write_extra
 from desktop_app.retention import PURGED_ACTION, RetentionService
 from desktop_app.scanning.model import ColourMode, OutputPart
+from desktop_app.station import StationService
 from local_db.models import AuditEntry, ComponentFile, Dossier, OutboxEntry
 
 from .test_intake import complete_draft, intake  # noqa: F401
@@ -202,7 +203,8 @@ def test_shared_blob_goes_when_its_last_dossier_is_purgeable(
 def test_retention_days_from_provisioning_and_command(
         ctx: AppContext, scene: dict, clock: FixedClock, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    write_extra(ctx.paths.root, StationExtra(retention_days=30))
+    stations = StationService(ctx)
+    stations.save(replace(stations.require(), retention_days=30))
     clock.set(T0 + timedelta(days=31))
     service = RetentionService(ctx)
     assert service.retention_days() == 30

@@ -4,6 +4,7 @@ puts the backup back and says so."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def build_old_database(path: Path, revision: str) -> Database:
     return db
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005", "0008"])
 def test_upgrade_keeps_the_records_and_the_app_works_on_them(tmp_path: Path,
                                                              revision: str) -> None:
     data = tmp_path / "data"
@@ -107,6 +108,31 @@ def test_upgrade_keeps_the_records_and_the_app_works_on_them(tmp_path: Path,
             assert s.execute(sa.text("SELECT revision FROM dossiers")).scalar() == 1
     finally:
         ctx.close()
+
+
+def test_settings_file_of_an_earlier_version_moves_into_the_database(tmp_path: Path) -> None:
+    """Before 0009 the retention period and the printer lived in station-extra.json."""
+    from desktop_app.station import StationService
+
+    data = tmp_path / "data"
+    data.mkdir()
+    build_old_database(data / "motcua.sqlite3", "0008").dispose()
+    (data / "station-extra.json").write_text(
+        json.dumps({"retention_days": 400, "printer": "Canon LBP2900"}), encoding="utf-8")
+    url = f"sqlite:///{data / 'motcua.sqlite3'}"
+    ctx = open_context(data, db_url=url, load_sample_catalog=False)
+    try:
+        station = StationService(ctx).require()
+        assert (station.retention_days, station.printer) == (400, "Canon LBP2900")
+    finally:
+        ctx.close()
+    assert not (data / "station-extra.json").exists()
+    assert (data / "station-extra.json.imported").is_file()
+    again = open_context(data, db_url=url, load_sample_catalog=False)  # imported once only
+    try:
+        assert StationService(again).require().retention_days == 400
+    finally:
+        again.close()
 
 
 def test_failed_upgrade_restores_the_backup(tmp_path: Path,

@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, ctx: AppContext, clerk: ClerkInfo, station: StationInfo) -> None:
         super().__init__()
+        self.station = station
         self.ctx = ctx
         self.clerk = clerk
         self.runner = Runner(self)
@@ -273,7 +274,8 @@ class MainWindow(QMainWindow):
         self.digitize_dossier(found[0].id, Workspace.open(path))
 
     def _preview(self, pdf: bytes, title: str, reference: str) -> None:
-        dialog = SlipPreviewDialog(pdf, f"{title} — {reference}", f"{reference}.pdf", self)
+        dialog = SlipPreviewDialog(pdf, f"{title} — {reference}", f"{reference}.pdf", self,
+                                   printer_name=self.station.printer)
         self.last_preview = dialog
         dialog.finished.connect(self._after_preview)
         dialog.open()

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage, QKeySequence, QPageLayout, QPageSize, QPainter, QShortcut
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrinterInfo
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -61,9 +61,10 @@ def print_pdf(doc: QPdfDocument, printer: QPrinter) -> int:
 
 class SlipPreviewDialog(QDialog):
     def __init__(self, pdf: bytes, title: str, suggested_name: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, printer_name: str = "") -> None:
         super().__init__(parent)
         self.pdf = pdf
+        self.printer_name = printer_name  # the station's receipt printer, if provisioned
         self.suggested_name = suggested_name
         self.setWindowTitle(title)
         self.resize(900, 1000)
@@ -108,6 +109,12 @@ class SlipPreviewDialog(QDialog):
 
     def print_slip(self) -> None:
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        if self.printer_name:
+            if QPrinterInfo.printerInfo(self.printer_name).isNull():
+                log.warning("configured printer %r not installed; using the default",
+                            self.printer_name)
+            else:
+                printer.setPrinterName(self.printer_name)
         first = self.doc.pagePointSize(0)
         size_id = QPageSize.PageSizeId.A5 if first.height() < 700 else QPageSize.PageSizeId.A4
         printer.setPageLayout(QPageLayout(QPageSize(size_id), QPageLayout.Orientation.Portrait,

@@ -175,7 +175,9 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
         action = {"created": "đã tạo", "updated": "đã cập nhật mật khẩu",
                   "kept": "đã có, giữ nguyên mật khẩu"}[result.technician_action]
         lines.append(f"  - Tài khoản kỹ thuật viên “{result.technician}”: {action}")
-    lines.append(f"  - Cài đặt thêm (thời hạn lưu tệp, máy in): {result.extra_path}")
+    printer = result.station.printer or "máy in mặc định của hệ điều hành"
+    lines.append(f"  - Giữ tệp trên máy {result.station.retention_days} ngày sau khi hồ sơ kết "
+                 f"thúc; in biên nhận ra: {printer}")
     if result.db_url_path:
         lines.append(f"  - CSDL dùng chung: {result.db_url_path}")
     if result.one_time_password:

@@ -7,7 +7,8 @@ Import them into a test module or a conftest.py::
 
 Fixtures
     gateway -> provincial_gateway.server.GatewayServer
-        Started on 127.0.0.1:<free port> with a fresh SQLite database and data directory
+        Started on 127.0.0.1:<free port> with a fresh database (SQLite under tmp_path, or
+        a fresh PostgreSQL database under MOTCUA_TEST_DB=postgresql) and data directory
         under tmp_path, the sample catalog (resources/catalog/procedures.json) loaded and
         the admin token `TEST_ADMIN_TOKEN`; stopped after the test. Useful attributes:
         `.url` (base URL, no trailing slash), `.faults` (the live FaultPlan:
@@ -56,10 +57,18 @@ AGENCY = "000.00.12.H12"
 
 
 @pytest.fixture
-def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., GatewayServer]]:
+def gateway_factory(tmp_path: Path,
+                    request: pytest.FixtureRequest) -> Iterator[Callable[..., GatewayServer]]:
+    from tests.conftest import ON_POSTGRESQL
+
     servers: list[GatewayServer] = []
 
     def start(data_dir: Path | None = None, **options: Any) -> GatewayServer:
+        if ON_POSTGRESQL and options.get("db_url") is None:
+            server_url = request.getfixturevalue("pg_server")
+            from tests.conftest import _create_pg_database
+
+            options["db_url"] = f"{server_url}/{_create_pg_database(server_url)}"
         server = GatewayServer(data_dir or tmp_path / f"gateway{len(servers)}", **options)
         servers.append(server)
         return server.start()
