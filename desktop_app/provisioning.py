@@ -685,8 +685,11 @@ def clock_skew_seconds(server_time: str, now: datetime | None = None) -> float |
 
 
 def probe_gateway(plan: ProvisionPlan, ca_file: str = "",
-                  timeout: tuple[float, float] = GATEWAY_TIMEOUT) -> GatewayProbe:
-    """Health, token and (when the gateway exposes it) the token's station identity."""
+                  timeout: tuple[float, float] = GATEWAY_TIMEOUT, *,
+                  enrol: bool = True) -> GatewayProbe:
+    """Health, token and (when the gateway exposes it) the token's station identity.
+    An enrolment code is single-use: it is exchanged only with ``enrol`` (not in a dry
+    run), and the caller must keep ``probe.token``."""
     from desktop_app.sync.client import AuthFailed, GatewayClient, SyncError
 
     probe = GatewayProbe()
@@ -716,6 +719,10 @@ def probe_gateway(plan: ProvisionPlan, ca_file: str = "",
                 "đồng hồ máy).")
         token = plan.token
         if not token and plan.enrolment_code:
+            if not enrol:
+                probe.notes.append("Mã đăng ký chỉ dùng được một lần nên chưa đổi khi chạy "
+                                   "thử; sẽ đổi lấy mã xác thực khi áp dụng.")
+                return probe
             token = _enrol(client, plan, probe, timeout)
             if not token:
                 return probe

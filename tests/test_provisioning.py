@@ -266,6 +266,10 @@ def test_enrolment_code_is_exchanged_for_a_token_once(tmp_path: Path, provision:
     it, stores the token, and the code cannot be used again."""
     code_text, _ = admin_ops.issue_enrolment_code(gateway.state, AGENCY, 2, "Quầy 2")
     data = {**BASE, "gateway_url": gateway.url, "enrolment_code": code_text.lower()}
+    # A dry run does not spend the single-use code.
+    code, out, _ = provision(write(tmp_path, data), tmp_path / "data", "--dry-run", "--json")
+    assert code == 0 and any("chỉ dùng được một lần" in n for n in json.loads(out)["notes"])
+    assert admin_ops.list_stations(gateway.state) == []
     code, out, _ = provision(write(tmp_path, data), tmp_path / "data", "--json")
     assert code == 0, out
     result = json.loads(out)

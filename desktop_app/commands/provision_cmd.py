@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, plan: Any) -> int:
     from desktop_app.paths import default_data_dir
-    from desktop_app.provisioning import check_existing, probe_gateway
+    from desktop_app.provisioning import GatewayProbe, check_existing, probe_gateway
 
     data_dir: Path = args.data_dir or default_data_dir()
     errors: list[str] = []
@@ -99,28 +99,31 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
     if plan.db_url and (problem := _db_reachable(plan.db_url)):
         errors.append(problem)
 
-    with tempfile.TemporaryDirectory(prefix="motcua-provision-") as tmp:
-        ca_file = ""
-        if plan.ca_pem:
-            ca_file = str(Path(tmp) / "ca.pem")
-            Path(ca_file).write_text(plan.ca_pem, encoding="ascii")
-        probe = probe_gateway(plan, ca_file)
-    errors += probe.errors
-    warnings += probe.warnings
-    notes += probe.notes
+    # What is already on this PC first: a single-use enrolment code is only exchanged
+    # when nothing local stands in the way.
+    if not errors:
+        existing = _existing(data_dir, plan)
+        if existing is not None:
+            try:
+                more_errors, more_warnings = check_existing(existing, plan, force=args.force)
+            finally:
+                existing.close()
+            errors += more_errors
+            warnings += more_warnings
+    probe = GatewayProbe()
+    if not errors:
+        with tempfile.TemporaryDirectory(prefix="motcua-provision-") as tmp:
+            ca_file = ""
+            if plan.ca_pem:
+                ca_file = str(Path(tmp) / "ca.pem")
+                Path(ca_file).write_text(plan.ca_pem, encoding="ascii")
+            probe = probe_gateway(plan, ca_file, enrol=not args.dry_run)
+        errors += probe.errors
+        warnings += probe.warnings
+        notes += probe.notes
 
     ctx = None
     try:
-        if not errors:
-            existing = _existing(data_dir, plan)
-            if existing is not None:
-                try:
-                    more_errors, more_warnings = check_existing(existing, plan,
-                                                                force=args.force)
-                finally:
-                    existing.close()
-                errors += more_errors
-                warnings += more_warnings
         summary = plan.summary()
         lines = [f"Tệp cấu hình: {args.file}",
                  f"  Cơ quan: {summary['agency_name']} ({summary['agency_code']}), quầy số "
