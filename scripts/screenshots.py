@@ -26,7 +26,7 @@ from desktop_app.demo import DEMO_CARDS, run_demo
 from desktop_app.station import StationService
 from desktop_app.sync.service import SyncService
 from local_db.models import Dossier
-from ui.first_run import FirstRunDialog
+from ui.first_run import FirstRunWizard
 from ui.login import LoginDialog
 from ui.main_window import MainWindow
 from ui.scan_settings import ScanSettingsDialog
@@ -89,9 +89,22 @@ def main() -> None:
     apply_style(app)
     with tempfile.TemporaryDirectory() as tmp:
         fresh = open_context(Path(tmp) / "fresh")
-        first = FirstRunDialog(fresh)
+        first = FirstRunWizard(fresh, printers=["Canon LBP2900", "Brother HL-L2321D"])
         first.show()
         shot(app, first, out / "01-first-run.png")
+        first.next()
+        first.agency_code.setText("000.00.12.H12")
+        first.agency_name.setText("UBND XÃ NÀ PHẶC")
+        first.parent_name.setText("UBND TỈNH THÁI NGUYÊN")
+        first.place_name.setText("Nà Phặc")
+        shot(app, first, out / "01b-first-run-station.png")
+        first.next()
+        first.gateway_url.setText("https://motcua.thainguyen.gov.vn")
+        first.secret.setText("K7M2Q-9XHRT-4PW8N")
+        shot(app, first, out / "01c-first-run-connection.png")
+        first.next()
+        first.printer.setCurrentIndex(1)
+        shot(app, first, out / "01d-first-run-printing.png")
         first.close()
         fresh.close()
 

@@ -15,7 +15,7 @@ from desktop_app.domain.errors import DomainError
 from desktop_app.logging_setup import setup_logging
 from desktop_app.station import StationService
 from ui import messages
-from ui.first_run import FirstRunDialog
+from ui.first_run import run_first_setup
 from ui.login import LoginDialog
 from ui.main_window import MainWindow
 from ui.style import apply_style
@@ -29,7 +29,7 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     stations = StationService(ctx)
     station = stations.get()
     if station is None:
-        if FirstRunDialog(ctx).exec() != QDialog.DialogCode.Accepted:
+        if not run_first_setup(ctx):
             return None
         station = stations.require()
     login = LoginDialog(ctx, station.agency_name)
