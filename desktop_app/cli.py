@@ -4,6 +4,7 @@ the technicians' and scripts' interface (documented in the README)."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,10 @@ from desktop_app.commands import (
     support_cmd,
     sync_cmd,
 )
+
+# Every command: the database cannot be opened (LAN server down, disk error, or an
+# upgrade that failed and was rolled back). Nothing was changed; run it again later.
+EXIT_DATABASE_UNAVAILABLE = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # creates nothing.
         setup_logging(data_dir / "logs" if data_dir.is_dir() else None,
                       verbose=args.verbose)
-    return int(func(args))
+    from desktop_app.context import DatabaseUnavailable
+
+    try:
+        return int(func(args))
+    except DatabaseUnavailable as exc:
+        logging.getLogger("desktop_app.cli").error("%s: %s", args_command(argv), exc.detail)
+        print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
+        return EXIT_DATABASE_UNAVAILABLE
+
+
+def args_command(argv: Sequence[str]) -> str:
+    return next((a for a in argv if not a.startswith("-")), "gui")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,16 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from desktop_app.blobs import BlobStore
 from desktop_app.clock import Clock, SystemClock
 from desktop_app.domain.calendar import CalendarOverride, WorkingCalendar
+from desktop_app.domain.errors import DomainError
 from desktop_app.paths import DataPaths, default_data_dir, default_db_url
 from local_db import repositories as repo
 from local_db.engine import Database
-from local_db.migrate import MigrationReport, upgrade
+from local_db.migrate import MigrationFailed, MigrationReport, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,17 @@ class AppContext:
         self.db.dispose()
 
 
+class DatabaseUnavailable(DomainError):
+    """The database cannot be opened: a LAN server that is down, a disk error, or an
+    upgrade that failed (and was rolled back). Nothing was changed."""
+
+
+def _describe_db(db: Database) -> str:
+    if db.is_sqlite:
+        return f"tệp {db.sqlite_path}"
+    return f"máy chủ {db.url.host or 'localhost'}:{db.url.port or 5432}"
+
+
 def open_context(
     data_dir: Path | None = None,
     db_url: str | None = None,
@@ -57,7 +71,26 @@ def open_context(
     paths = DataPaths(data_dir or default_data_dir())
     paths.ensure()
     db = Database(db_url or default_db_url(paths))
-    report = upgrade(db, backup_dir=paths.backups)
+    try:
+        report = upgrade(db, backup_dir=paths.backups)
+    except MigrationFailed as exc:
+        db.dispose()
+        kept = (f" Dữ liệu đã được khôi phục nguyên trạng từ bản sao lưu {exc.backup}."
+                if exc.backup else " Dữ liệu giữ nguyên như trước khi nâng cấp.")
+        raise DatabaseUnavailable(
+            "Không nâng cấp được dữ liệu lên phiên bản mới của ứng dụng." + kept + " Hãy chạy "
+            "“motcua support-bundle” và báo kỹ thuật viên; trong lúc chờ, có thể cài lại "
+            "phiên bản cũ để tiếp tục làm việc.", f"migration failed: {exc}") from exc
+    except OperationalError as exc:
+        db.dispose()
+        where = _describe_db(db)
+        hint = ("Hãy kiểm tra ổ đĩa và quyền ghi thư mục dữ liệu." if db.is_sqlite else
+                "Hãy kiểm tra máy chủ CSDL trong mạng LAN đã bật và mạng LAN thông suốt.")
+        raise DatabaseUnavailable(
+            f"Không mở được cơ sở dữ liệu ({where}). {hint} Chưa có gì bị thay đổi; hãy thử "
+            "lại khi đã khắc phục.",
+            f"database unavailable ({where}): {type(exc.orig).__name__}: "
+            f"{str(exc.orig).splitlines()[0] if exc.orig else exc}") from exc
     if report.upgraded:
         log.info("schema %s -> %s (backup: %s)", report.from_revision, report.to_revision,
                  report.backup)

@@ -89,3 +89,45 @@ def test_id_qr_errors(tmp_path: Path, source: str, message: str) -> None:
         source = str(tmp_path / source)
     r = motcua("id-qr", source, data_dir=tmp_path)
     assert r.returncode == 2 and message in r.stderr
+
+
+def test_unreachable_database_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    """A LAN PostgreSQL server that is off: every command says so in Vietnamese, exit 5."""
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, MOTCUA_DATA_DIR=str(tmp_path / "data"), PYTHONIOENCODING="utf-8",
+               MOTCUA_DB_URL=f"postgresql+psycopg://motcua@127.0.0.1:{port}/motcua")
+    for args in (["sync", "--once"], ["retention", "--dry-run"]):
+        result = subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], env=env,
+                                capture_output=True, text=True, timeout=120, encoding="utf-8")
+        assert result.returncode == 5, result.stderr
+        assert f"Không mở được cơ sở dữ liệu (máy chủ 127.0.0.1:{port})" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_failed_upgrade_tells_the_technician(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from alembic import command
+
+    from desktop_app.context import DatabaseUnavailable, open_context
+    from local_db import migrate
+    from tests.test_upgrades import build_old_database
+
+    data = tmp_path / "data"
+    data.mkdir()
+    build_old_database(data / "motcua.sqlite3", "0005").dispose()
+    real_upgrade = command.upgrade
+
+    def fails_halfway(cfg: object, to: str) -> None:
+        real_upgrade(cfg, "0007")
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(migrate.command, "upgrade", fails_halfway)
+    with pytest.raises(DatabaseUnavailable) as failed:
+        open_context(data, db_url=f"sqlite:///{data / 'motcua.sqlite3'}")
+    message = failed.value.message_vi
+    assert "Không nâng cấp được dữ liệu" in message and "khôi phục nguyên trạng" in message
+    assert str(data / "backups") in message and "motcua support-bundle" in message

@@ -10,10 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from pathlib import Path
-
-from desktop_app.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from desktop_app.retention import RetentionService
 
     data_dir = args.data_dir or default_data_dir()
-    try:
-        ctx = open_context(data_dir, db_url=provisioned_db_url(data_dir) or None,
-                           load_sample_catalog=False)
-    except DomainError as exc:
-        print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
-        log.error("retention: cannot open data: %s", exc.detail)
-        return 2
+    # A database that cannot be opened ends in cli.main (exit 5, message in Vietnamese).
+    ctx = open_context(data_dir, db_url=provisioned_db_url(data_dir) or None,
+                       load_sample_catalog=False)
     try:
         report = RetentionService(ctx).run(dry_run=args.dry_run)
     finally:
