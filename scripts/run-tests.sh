@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install everything, then lint and run the whole test suite
-# (SQLite always; PostgreSQL too when a server is available, see tests/conftest.py).
+# twice: on SQLite, then with PostgreSQL as every test's database (a throw-away server the
+# tests start on loopback; see tests/conftest.py). Extra arguments go to both pytest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
+echo "== pytest: SQLite =="
 .venv/bin/python -m pytest -q "$@"
+echo "== pytest: PostgreSQL =="
+# The release packages are built and checked once, in the first run.
+MOTCUA_TEST_DB=postgresql MOTCUA_BUILD_PACKAGES= .venv/bin/python -m pytest -q "$@"
