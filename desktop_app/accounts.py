@@ -44,10 +44,13 @@ class ClerkInfo:
     username: str
     full_name: str
     role: Role
+    must_change_password: bool = False
+    from_province: bool = False
 
 
 def _info(row: Clerk) -> ClerkInfo:
-    return ClerkInfo(row.id, row.username, row.full_name, Role(row.role))
+    return ClerkInfo(row.id, row.username, row.full_name, Role(row.role),
+                     bool(row.must_change_password), bool(row.from_province))
 
 
 def check_new_clerk(username: str, full_name: str, password: str) -> tuple[str, str]:
@@ -124,3 +127,32 @@ class AccountService:
             row.last_login_at = now
             repo.add_audit(s, now, row.id, "login", "clerk", str(row.id))
             return _info(row)
+
+    def change_password(self, clerk_id: int, current: str, new: str) -> ClerkInfo:
+        """The clerk's own password. Accounts pulled from the province change theirs on
+        the province's system (the next pull would bring the old one back)."""
+        now = self.ctx.clock.now()
+        if len(new) < MIN_PASSWORD:
+            raise AccountError(f"Mật khẩu mới phải có ít nhất {MIN_PASSWORD} ký tự.",
+                               "new password too short")
+        if new == current:
+            raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.", "same password")
+        with self.ctx.db.write() as s:
+            row = s.get(Clerk, clerk_id)
+            if row is None or not row.active:
+                raise AccountError("Tài khoản không còn hoạt động.", f"clerk {clerk_id} gone")
+            if row.from_province:
+                raise AccountError(
+                    "Tài khoản này do hệ thống của tỉnh quản lý: hãy đổi mật khẩu trên hệ "
+                    "thống của tỉnh; máy quầy nhận mật khẩu mới ở lần đồng bộ sau.",
+                    f"clerk {clerk_id} is managed by the province")
+            if not verify_password(current, row.password_hash):
+                log.warning("password change refused (wrong current password) clerk=%s",
+                            clerk_id)
+                raise AccountError("Mật khẩu hiện tại không đúng.", "wrong current password")
+            row.password_hash = hash_password(new)
+            row.must_change_password = False
+            repo.add_audit(s, now, row.id, "password_changed", "clerk", str(row.id))
+            info = _info(row)
+        log.info("password changed clerk=%s", clerk_id)
+        return info

@@ -977,7 +977,7 @@ def _technician(ctx: AppContext, spec: TechnicianSpec) -> tuple[ClerkInfo, str, 
             row = Clerk(username=spec.username, full_name=spec.full_name,
                         role=Role.TECHNICIAN.value,
                         password_hash=spec.password_hash or hash_password(password),
-                        active=True, created_at=now)
+                        active=True, must_change_password=bool(password), created_at=now)
             s.add(row)
             s.flush()
             action = "created"

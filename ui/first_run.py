@@ -464,8 +464,8 @@ class FirstRunWizard(QWizard):
             lines.append("Tài khoản đã tạo: " + ", ".join(result.accounts_created) + ".")
         if result.applied.one_time_password:
             lines.append(f"Mật khẩu dùng một lần của “{result.applied.technician}”: "
-                         f"{result.applied.one_time_password} (chỉ hiện lần này; hãy đổi "
-                         "ngay sau khi đăng nhập).")
+                         f"{result.applied.one_time_password} (chỉ hiện lần này; lần đăng "
+                         "nhập đầu tiên sẽ phải đặt mật khẩu mới).")
         lines += [f"Cảnh báo: {w}" for w in result.warnings]
         lines += [f"Ghi chú: {n}" for n in result.notes]
         lines.append("Kiểm tra lại máy bất cứ lúc nào bằng lệnh: motcua doctor")

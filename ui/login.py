@@ -57,11 +57,22 @@ class LoginDialog(QDialog):
 
     def _login(self) -> None:
         try:
-            self.clerk = AccountService(self.ctx).authenticate(self.username.text(),
-                                                               self.password.text())
+            clerk = AccountService(self.ctx).authenticate(self.username.text(),
+                                                          self.password.text())
         except DomainError as exc:
             self.error.setText(exc.message_vi)
             self.password.selectAll()
             self.password.setFocus()
             return
+        if clerk.must_change_password:
+            from ui.password_dialog import ChangePasswordDialog
+
+            change = ChangePasswordDialog(self.ctx, clerk, self, current=self.password.text())
+            if change.exec() != QDialog.DialogCode.Accepted or change.updated is None:
+                self.error.setText("Cần đặt mật khẩu mới trước khi làm việc.")
+                self.password.clear()
+                self.password.setFocus()
+                return
+            clerk = change.updated
+        self.clerk = clerk
         self.accept()

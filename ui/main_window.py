@@ -10,10 +10,12 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QWidget,
 )
@@ -120,6 +122,11 @@ class MainWindow(QMainWindow):
         self.home.scan_settings.connect(self.open_scan_settings)
         QShortcut(QKeySequence("F9"), self).activated.connect(self.open_scan_settings)
         QShortcut(QKeySequence("F6"), self).activated.connect(self.open_sync_panel)
+        QShortcut(QKeySequence("F12"), self).activated.connect(self.change_password)
+        password_btn = QPushButton("Đổi mật khẩu (F12)")
+        password_btn.setFlat(True)
+        password_btn.clicked.connect(self.change_password)
+        self.statusBar().addPermanentWidget(password_btn)
         self.home.sync_panel.connect(self.open_sync_panel)
 
         self.timer = QTimer(self)
@@ -172,6 +179,14 @@ class MainWindow(QMainWindow):
         self.sync.worker.wake()
         self.statusBar().showMessage(f"Đã lưu: {outcome.title} — {outcome.code}", 15_000)
         self._preview(outcome.pdf, outcome.title, outcome.code)
+
+    def change_password(self) -> None:
+        from ui.password_dialog import ChangePasswordDialog
+
+        dialog = ChangePasswordDialog(self.ctx, self.clerk, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.updated is not None:
+            self.clerk = dialog.updated
+            self.statusBar().showMessage("Đã đổi mật khẩu.", 5000)
 
     def open_scan_settings(self) -> None:
         from ui.scan_settings import ScanSettingsDialog

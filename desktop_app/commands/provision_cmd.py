@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
         data["technician_one_time_password"] = result.one_time_password
         lines += ["", f"Mật khẩu dùng một lần của “{result.technician}”: "
                       f"{result.one_time_password}",
-                  "  (chỉ hiện lần này; hãy đăng nhập và đổi mật khẩu ngay)"]
+                  "  (chỉ hiện lần này; lần đăng nhập đầu tiên sẽ phải đặt mật khẩu mới)"]
     lines += [f"CẢNH BÁO: {w}" for w in warnings]
     lines += [f"Ghi chú: {n}" for n in notes]
     lines.append("Kiểm tra lại máy bằng: motcua doctor")

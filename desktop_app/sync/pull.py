@@ -134,13 +134,15 @@ class Puller:
                 if row is None:
                     s.add(Clerk(username=account.username, full_name=account.full_name,
                                 role=account.role, password_hash=account.password_hash,
-                                active=account.active, created_at=now))
+                                active=account.active, from_province=True, created_at=now))
                     changed += 1
-                elif (row.full_name, row.role, row.password_hash, row.active) != (
-                        account.full_name, account.role, account.password_hash,
-                        account.active):
+                elif (row.full_name, row.role, row.password_hash, row.active,
+                      row.from_province) != (account.full_name, account.role,
+                                             account.password_hash, account.active, True):
                     row.full_name, row.role = account.full_name, account.role
                     row.password_hash, row.active = account.password_hash, account.active
+                    # The province owns this account from now on (and its password).
+                    row.from_province, row.must_change_password = True, False
                     changed += 1
             outbox.set_state(s, CLERKS_ETAG, fetched.etag, now)
             if changed:

@@ -1,0 +1,85 @@
+"""Changing one's own password: at will (F12), or required after a one-time password."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.accounts import AccountService, ClerkInfo
+from desktop_app.context import AppContext
+from desktop_app.domain.errors import DomainError
+
+
+def _password() -> QLineEdit:
+    edit = QLineEdit()
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    return edit
+
+
+class ChangePasswordDialog(QDialog):
+    """``current`` is given when the clerk has just typed it at the login (a one-time
+    password that must be replaced before working)."""
+
+    def __init__(self, ctx: AppContext, clerk: ClerkInfo, parent: QWidget | None = None,
+                 current: str | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.clerk = clerk
+        self.updated: ClerkInfo | None = None
+        self._given = current
+        self.setWindowTitle("Đổi mật khẩu — Một Cửa Offline")
+        self.setMinimumWidth(440)
+        if current is not None:
+            text = (f"{clerk.full_name}: mật khẩu vừa dùng là mật khẩu dùng một lần. Hãy đặt "
+                    "mật khẩu riêng trước khi làm việc.")
+        else:
+            text = f"Đổi mật khẩu của {clerk.full_name} ({clerk.username})."
+        intro = QLabel(text)
+        intro.setWordWrap(True)
+        intro.setObjectName("hint")
+        self.current = _password()
+        self.new = _password()
+        self.confirm = _password()
+        form = QFormLayout()
+        if current is None:
+            form.addRow("Mật khẩu &hiện tại:", self.current)
+        form.addRow("Mật khẩu &mới:", self.new)
+        form.addRow("&Nhập lại mật khẩu mới:", self.confirm)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Đổi mật khẩu")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
+            "Thoát" if current is not None else "Huỷ")
+        buttons.accepted.connect(self._change)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        (self.new if current is not None else self.current).setFocus()
+
+    def _change(self) -> None:
+        if self.new.text() != self.confirm.text():
+            self.error.setText("Hai lần nhập mật khẩu mới không giống nhau.")
+            self.confirm.selectAll()
+            self.confirm.setFocus()
+            return
+        current = self._given if self._given is not None else self.current.text()
+        try:
+            self.updated = AccountService(self.ctx).change_password(self.clerk.id, current,
+                                                                    self.new.text())
+        except DomainError as exc:
+            self.error.setText(exc.message_vi)
+            return
+        self.accept()
