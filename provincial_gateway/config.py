@@ -38,6 +38,10 @@ class GatewayConfig:
     public_url: str | None = None  # base URL behind a reverse proxy; None: from the request
     max_file_bytes: int = wire.MAX_FILE_BYTES
     max_bundle_bytes: int = 2 * wire.MAX_FILE_BYTES
+    # An upload nobody touched for this long is discarded with its partial file (tus
+    # expiration); a station that comes back later gets 404 and starts a new upload. A
+    # week, because a mountain commune's link can be down for days.
+    upload_expiry_hours: int = 7 * 24
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

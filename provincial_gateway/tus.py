@@ -16,6 +16,8 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import anyio
@@ -34,7 +36,8 @@ from provincial_gateway.state import GatewayState, gateway_state, public_base
 
 log = logging.getLogger("provincial_gateway.tus")
 
-EXTENSIONS = "creation,checksum,termination"
+EXTENSIONS = "creation,checksum,termination,expiration"
+EXPIRY_SWEEP_EVERY = timedelta(hours=1)
 STATUS_CHECKSUM_MISMATCH = 460
 OFFSET_MEDIA_TYPE = "application/offset+octet-stream"
 LOCK_WAIT_S = 15.0
@@ -111,7 +114,7 @@ def _view(up: Upload) -> UploadView:
 
 def _owned(s: Any, upload_id: str, station: StationAuth | None) -> Upload:
     up = s.get(Upload, upload_id) if UPLOAD_ID.match(upload_id) else None
-    if up is None or up.state in ("failed", "deleted"):
+    if up is None or up.state in ("failed", "deleted", "expired"):
         raise _not_found()
     if station is not None and up.station_id != station.id:
         raise _not_found()  # not "forbidden": do not reveal other stations' uploads
@@ -147,8 +150,48 @@ def reconcile(state: GatewayState, upload_id: str, station: StationAuth | None) 
     return view
 
 
+def expires_at(state: GatewayState, updated_at: datetime) -> str:
+    """``Upload-Expires`` (an HTTP date) for an upload last written at ``updated_at``."""
+    moment = updated_at + timedelta(hours=state.config.upload_expiry_hours)
+    return format_datetime(moment.replace(tzinfo=UTC), usegmt=True)
+
+
+def expire_uploads(state: GatewayState, now: datetime | None = None) -> int:
+    """Discard open uploads idle past the expiry, with their partial files. Uploads that
+    a PATCH or HEAD holds the lock of are left for the next sweep."""
+    moment = now or utcnow()
+    cutoff = moment - timedelta(hours=state.config.upload_expiry_hours)
+    with state.sessions() as s:
+        ids = list(s.scalars(select(Upload.id).where(Upload.state == "open",
+                                                     Upload.updated_at < cutoff)))
+    expired = 0
+    for upload_id in ids:
+        lock = state.upload_locks.get(upload_id)
+        if lock is not None and lock.locked():
+            continue
+        with state.sessions.begin() as s:
+            up = s.get(Upload, upload_id)
+            if up is None or up.state != "open" or up.updated_at >= cutoff:
+                continue  # written meanwhile
+            up.state = "expired"
+        state.blobs.partial_path(upload_id).unlink(missing_ok=True)
+        state.upload_locks.pop(upload_id, None)
+        expired += 1
+    if expired:
+        log.info("%d abandoned upload(s) expired", expired)
+    state.last_expiry_sweep = moment
+    return expired
+
+
+def _maybe_expire(state: GatewayState) -> None:
+    if state.last_expiry_sweep is None or utcnow() - state.last_expiry_sweep > \
+            EXPIRY_SWEEP_EVERY:
+        expire_uploads(state)
+
+
 def reconcile_all(state: GatewayState) -> int:
-    """At start-up: fix every open upload after a crash or kill."""
+    """At start-up: drop expired uploads, then fix every open one after a crash or kill."""
+    expire_uploads(state)
     with state.sessions() as s:
         ids = list(s.scalars(select(Upload.id).where(Upload.state == "open")))
     for upload_id in ids:
@@ -250,6 +293,7 @@ def create_upload(request: Request, station: CurrentStation) -> Response:
     sha = meta.get("sha256", "").strip().lower()
     if not is_sha256(sha):
         raise _bad("Upload-Metadata phải có sha256 (64 ký tự thập lục phân) của tệp.")
+    _maybe_expire(state)
     upload_id = uuid.uuid4().hex
     partial = state.blobs.partial_path(upload_id)
     with partial.open("wb") as f:
@@ -262,7 +306,8 @@ def create_upload(request: Request, station: CurrentStation) -> Response:
     if length == 0:
         finalize(state, upload_id)
     return Response(status_code=201,
-                    headers={"Location": f"{public_base(request)}{wire.FILES}{upload_id}"})
+                    headers={"Location": f"{public_base(request)}{wire.FILES}{upload_id}",
+                             "Upload-Expires": expires_at(state, utcnow())})
 
 
 @router.head(
@@ -399,7 +444,8 @@ async def _patch_locked(state: GatewayState, upload_id: str, request: Request,
         return Response(status_code=400)  # nobody is listening any more
     if new_offset == up.length:
         await run_in_threadpool(finalize, state, upload_id)
-    return Response(status_code=204, headers={"Upload-Offset": str(new_offset)})
+    return Response(status_code=204, headers={"Upload-Offset": str(new_offset),
+                                              "Upload-Expires": expires_at(state, utcnow())})
 
 
 @router.delete(UPLOAD_PATH, status_code=204, dependencies=TUS,

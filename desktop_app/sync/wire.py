@@ -21,7 +21,8 @@ Rules every endpoint follows:
   under `/api/v1/files/`; `Upload-Metadata` carries `sha256` (hex), `filename`,
   `media_type`. The gateway checks the whole file's SHA-256 on completion and discards a
   mismatching upload (460); that upload URL is then gone (404) and the station creates a
-  new one. A chunk whose `Upload-Checksum` does not match is not applied (460). A
+  new one. An upload left untouched for a week expires (tus expiration, `Upload-Expires`)
+  with the same 404. A chunk whose `Upload-Checksum` does not match is not applied (460). A
   dossier that references a file the gateway lacks gets 422 `missing_blobs` with the
   list.
 - The change feed is ordered by a gateway sequence; the station stores `cursor` durably

@@ -36,7 +36,7 @@ def test_options_advertise_the_extensions(gateway: GatewayServer) -> None:
     assert resp.headers["Tus-Version"] == "1.0.0"
     assert resp.headers["Tus-Resumable"] == "1.0.0"
     assert set(resp.headers["Tus-Extension"].split(",")) == {
-        "creation", "checksum", "termination"}
+        "creation", "checksum", "termination", "expiration"}
     assert int(resp.headers["Tus-Max-Size"]) == wire.MAX_FILE_BYTES
     assert set(resp.headers["Tus-Checksum-Algorithm"].split(",")) == {"sha1", "sha256", "md5"}
 
@@ -185,6 +185,37 @@ def test_delete_terminates_an_upload(gateway: GatewayServer, station_token: str)
                          ).status_code == 404
     assert patch(location, station_token, 1000, DATA[1000:2000]).status_code == 404
     assert not gateway.state.blobs.partial_path(location.rsplit("/", 1)[1]).exists()
+
+
+def test_abandoned_uploads_expire(gateway: GatewayServer, station_token: str) -> None:
+    """An upload idle past the expiry (a week) is discarded with its partial file; the
+    station that comes back gets 404 and starts again. A fresh one is kept."""
+    from datetime import timedelta
+    from email.utils import parsedate_to_datetime
+
+    from provincial_gateway import tus
+    from provincial_gateway.db import Upload, utcnow
+
+    old = create(gateway.url, station_token, DATA)
+    resp = patch(old, station_token, 0, DATA[:1000])
+    expires = parsedate_to_datetime(resp.headers["Upload-Expires"]).replace(tzinfo=None)
+    assert timedelta(days=6, hours=23) < expires - utcnow() <= timedelta(days=7)
+    fresh = create(gateway.url, station_token, DATA)
+    old_id = old.rsplit("/", 1)[1]
+    with gateway.sessions.begin() as s:
+        s.get(Upload, old_id).updated_at = utcnow() - timedelta(days=7, minutes=1)
+    assert tus.expire_uploads(gateway.state) == 1
+    assert not gateway.state.blobs.partial_path(old_id).exists()
+    assert requests.head(old, headers=tus_headers(station_token), timeout=5).status_code == 404
+    assert patch(old, station_token, 1000, DATA[1000:2000]).status_code == 404
+    assert head_offset(fresh, station_token) == 0
+    # The sweep also runs when uploads are created (at most hourly) and at start-up.
+    gateway.state.last_expiry_sweep = utcnow() - timedelta(hours=2)
+    with gateway.sessions.begin() as s:
+        s.get(Upload, fresh.rsplit("/", 1)[1]).updated_at = utcnow() - timedelta(days=8)
+    create(gateway.url, station_token, DATA)
+    assert requests.head(fresh, headers=tus_headers(station_token),
+                         timeout=5).status_code == 404
 
 
 def test_empty_file_and_already_held_blob(gateway: GatewayServer, station_token: str) -> None:
