@@ -380,6 +380,8 @@ class _GatewayResult:
     token_where: str = ""
     token_accepted: bool | None = None
     token_error: str = ""
+    # (agency code, station digit) the gateway issued the token to, when it says.
+    identity: tuple[str, int] | None = None
 
 
 def _token_where(root: Path, account: str) -> str:
@@ -425,9 +427,27 @@ def _probe_gateway(root: Path, station: Any, timeout: tuple[float, float]) -> _G
                 out.token_error = exc.message_vi
             except SyncError as exc:
                 out.token_error = exc.message_vi
+            if out.token_accepted:
+                out.identity = _token_identity(client, timeout)
     finally:
         client.close()
     return out
+
+
+def _token_identity(client: Any, timeout: tuple[float, float]) -> tuple[str, int] | None:
+    """Whose token this is (GET /station); None from a gateway that does not say."""
+    from desktop_app.sync import wire
+    from desktop_app.sync.client import SyncError
+
+    try:
+        resp = client.request("GET", wire.STATION, timeout=timeout)
+        if resp.status_code != 200:
+            return None
+        who = wire.StationIdentity.model_validate(resp.json())
+    except (SyncError, ValueError) as exc:
+        log.info("doctor: station identity not read: %s", type(exc).__name__)
+        return None
+    return who.agency_code.upper(), who.station_digit
 
 
 def gateway_checks(station: Any, probe: _Probe[_GatewayResult] | None, until: float
@@ -493,9 +513,20 @@ def gateway_checks(station: Any, probe: _Probe[_GatewayResult] | None, until: fl
     elif r.token_accepted is False:
         checks.append(Check("token", title_token, FAIL, f"có ({r.token_where}) nhưng tỉnh "
                             f"không chấp nhận: {r.token_error}", tdetail))
+    elif r.identity is not None and r.identity != (station.agency_code,
+                                                   station.station_digit):
+        agency, digit = r.identity
+        tdetail["issued_to"] = f"{agency}/{digit}"
+        checks.append(Check("token", title_token, FAIL, f"tỉnh cấp mã này cho quầy {digit} "
+                            f"của {agency}, không phải quầy {station.station_digit} của "
+                            f"{station.agency_code} (máy sao chép từ máy khác?). Hai máy cùng "
+                            "số hiệu sẽ cấp trùng mã hồ sơ: hãy xin mã riêng và chạy lại "
+                            "“motcua provision”.", tdetail))
     else:
         checked = (", tỉnh đã chấp nhận" if r.token_accepted else
                    ", chưa kiểm tra được với tỉnh")
+        if r.identity is not None:
+            checked += f" (đúng quầy {r.identity[1]})"
         checks.append(Check("token", title_token, OK, f"có ({r.token_where}){checked}.",
                             tdetail))
     return checks

@@ -34,6 +34,7 @@ from local_db.models import OutboxEntry
 from provincial_gateway.server import GatewayServer, free_port
 from tests.gateway.test_tls import make_pki
 from tests.support.gateway_fixtures import (  # noqa: F401
+    add_station,
     gateway,
     gateway_factory,
     station_token,
@@ -173,6 +174,7 @@ def test_configured_station_with_the_real_gateway(
     assert report.check("clock").status == OK
     token = report.check("token")
     assert token.status == OK and token.detail["accepted"] is True
+    assert "(đúng quầy 1)" in token.message_vi
     assert station_token not in json.dumps(report.to_dict(), ensure_ascii=False)
     assert report.check("scanners").message_vi.startswith("test:0 (SANE)")
 
@@ -185,6 +187,11 @@ def test_configured_station_with_the_real_gateway(
         s.execute(update(OutboxEntry).values(state="refused", last_error="xung đột"))
     outbox = doctor(ctx, clock).check("outbox")
     assert outbox.status == WARN and "bị tỉnh từ chối" in outbox.message_vi
+
+    # A PC cloned from another counter: its token belongs to digit 2, not this digit 1.
+    SyncService(ctx).set_token(add_station(gateway, digit=2))
+    token = doctor(ctx, clock).check("token")
+    assert token.status == FAIL and "tỉnh cấp mã này cho quầy 2" in token.message_vi
 
     revoked = replace(station, gateway_url=gateway.url)
     StationService(ctx).save(revoked)
