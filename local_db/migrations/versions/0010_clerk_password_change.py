@@ -18,14 +18,19 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A constant default ("0", not sa.false()) lets SQLite ALTER TABLE ADD COLUMN in place;
+    # rebuilding `clerks` would trip the foreign keys that point at it.
     with op.batch_alter_table("clerks") as batch:
         batch.add_column(sa.Column("must_change_password", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+                                   server_default="0"))
         batch.add_column(sa.Column("from_province", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+                                   server_default="0"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("clerks") as batch:
-        batch.drop_column("from_province")
-        batch.drop_column("must_change_password")
+    if op.get_bind().dialect.name == "sqlite":  # in place (SQLite 3.35+), as above
+        for column in ("from_province", "must_change_password"):
+            op.execute(f"ALTER TABLE clerks DROP COLUMN {column}")
+        return
+    op.drop_column("clerks", "from_province")
+    op.drop_column("clerks", "must_change_password")
