@@ -64,9 +64,10 @@ def _neutral(column: sa.Column[Any]) -> Any:
     return ""
 
 
-def build_old_database(path: Path, revision: str) -> Database:
-    """A station database as an earlier version left it, with one received dossier."""
-    db = Database(f"sqlite:///{path}")
+def build_old_database(path: Path | str, revision: str) -> Database:
+    """A station database as an earlier version left it, with one received dossier
+    (``path``: a SQLite file, or a database URL)."""
+    db = Database(path if isinstance(path, str) else f"sqlite:///{path}")
     upgrade(db, to=revision)
     meta = sa.MetaData()
     meta.reflect(db.engine)
@@ -108,6 +109,46 @@ def test_upgrade_keeps_the_records_and_the_app_works_on_them(tmp_path: Path,
             assert s.execute(sa.text("SELECT revision FROM dossiers")).scalar() == 1
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("revision", ["0001", "0005", "0008"])
+def test_upgrade_on_a_shared_postgresql_database(tmp_path: Path, pg_url: str,
+                                                 revision: str) -> None:
+    """The LAN database of several counters: PostgreSQL runs each migration in the
+    upgrade's transaction, so the records survive and nothing is half-applied."""
+    build_old_database(pg_url, revision).dispose()
+    ctx = open_context(tmp_path / "data", db_url=pg_url, load_sample_catalog=False)
+    try:
+        report = ctx.migration
+        assert (report.from_revision, report.to_revision) == (revision, head_revision())
+        assert report.backup is None  # no file to copy: the transaction is the safety
+        [row] = DossierQueries(ctx).search("nguyen thi anh")
+        assert row.code == CODE
+        assert ReturnService(ctx).find(CODE).owner_name == "Nguyễn Thị Ánh Tuyết"
+        with ctx.db.read() as s:
+            assert s.execute(sa.text("SELECT count(*) FROM outbox WHERE state='pending'")
+                             ).scalar() == 1
+    finally:
+        ctx.close()
+
+
+def test_failed_upgrade_on_postgresql_changes_nothing(pg_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    db = build_old_database(pg_url, "0005")
+    real_upgrade = command.upgrade
+
+    def fails_halfway(cfg: Any, to: str) -> None:
+        real_upgrade(cfg, "0008")  # some steps applied inside the transaction…
+        raise RuntimeError("network cut in the middle of the upgrade")
+
+    monkeypatch.setattr(migrate.command, "upgrade", fails_halfway)
+    with pytest.raises(MigrationFailed):
+        upgrade(db)
+    assert current_revision(db) == "0005"
+    with db.engine.connect() as conn:
+        assert sa.inspect(conn).has_table("stations") is False  # 0008's table rolled back
+        assert conn.execute(sa.text("SELECT code FROM dossiers")).scalar() == CODE
+    db.dispose()
 
 
 def test_settings_file_of_an_earlier_version_moves_into_the_database(tmp_path: Path) -> None:
