@@ -114,7 +114,8 @@ class StationService:
         self.ctx = ctx
 
     def get(self) -> StationInfo | None:
-        """This PC's station: the agency's settings with this PC's digit and hot folders.
+        """This PC's station: the agency's settings with this PC's digit, hot folders,
+        printer and CA copy.
         None when the agency is not set up, or when other PCs share the database and this
         one has not been given its own digit yet."""
         install = self.ctx.paths.install_id()
@@ -139,7 +140,8 @@ class StationService:
                 upload_limit_mb=row.upload_limit_mb,
                 hot_folders=tuple(folders or ()),
                 gateway_url=row.gateway_url,
-                ca_bundle=row.ca_bundle,
+                ca_bundle=(seat.ca_bundle if seat is not None and seat.ca_bundle
+                           else row.ca_bundle),
                 unsynced_warn_days=row.unsynced_warn_days,
                 retention_days=row.retention_days,
                 printer=seat.printer if seat else "",
@@ -165,8 +167,8 @@ class StationService:
                     raise StationNotConfigured()
                 seat = Station(install_id=install, station_digit=row.station_digit,
                                hostname=socket.gethostname()[:200],
-                               hot_folders=list(row.hot_folders or ()), created_at=now,
-                               last_seen_at=now)
+                               hot_folders=list(row.hot_folders or ()),
+                               ca_bundle=row.ca_bundle, created_at=now, last_seen_at=now)
                 s.add(seat)
             seat.printer = nfc(printer)[:200]
             repo.add_audit(s, now, clerk_id, "station_configured", "station", "1",
@@ -196,11 +198,12 @@ class StationService:
                 s.add(Station(install_id=install, station_digit=info.station_digit,
                               hostname=socket.gethostname()[:200],
                               hot_folders=list(info.hot_folders), printer=info.printer,
-                              created_at=now, last_seen_at=now))
+                              ca_bundle=info.ca_bundle, created_at=now, last_seen_at=now))
             else:
                 seat.station_digit = info.station_digit
                 seat.hot_folders = list(info.hot_folders)
                 seat.printer = info.printer
+                seat.ca_bundle = info.ca_bundle
                 seat.hostname = socket.gethostname()[:200]
                 seat.last_seen_at = now
             row = repo.get_station(s)

@@ -69,8 +69,8 @@ class StationSettings(Base):
 class Station(Base):
     """One counter PC using this database. In a commune with several counters every PC
     points at one PostgreSQL server; each keeps its own station digit, so dossier codes
-    stay unique, its own hot folders and its own receipt printer. Agency-wide settings stay
-    in StationSettings."""
+    stay unique, its own hot folders, receipt printer and copy of the provincial CA.
+    Agency-wide settings stay in StationSettings."""
 
     __tablename__ = "stations"
 
@@ -79,6 +79,8 @@ class Station(Base):
     hostname: Mapped[str] = mapped_column(String(200), default="")
     hot_folders: Mapped[list[Any]] = mapped_column(default=list)
     printer: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # This PC's copy of the provincial CA (a path in its own data directory).
+    ca_bundle: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
 

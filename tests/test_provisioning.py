@@ -369,9 +369,11 @@ def test_reprovisioning_another_digit_on_a_station_db_warns(tmp_path: Path,
 
 def test_counters_sharing_postgresql_each_keep_their_own_digit(
         tmp_path: Path, provision: Run, pg_url: str) -> None:
-    """Several PCs on one LAN database: each gets its own digit; a digit another PC holds
-    is refused."""
-    first = {**BASE, "station_digit": 1, "db_url": pg_url}
+    """Several PCs on one LAN database: each gets its own digit and its own copy of the
+    provincial CA; a digit another PC holds is refused."""
+    ca, _, _ = make_pki(tmp_path)
+    first = {**BASE, "station_digit": 1, "db_url": pg_url, "ca_bundle": str(ca),
+             "gateway_url": "https://motcua.example.gov.vn"}
     code, _, err = provision(write(tmp_path, first, "q1.json"), tmp_path / "pc1")
     assert code == 0, err
     url_file = tmp_path / "pc1" / DB_URL_FILE
@@ -385,6 +387,12 @@ def test_counters_sharing_postgresql_each_keep_their_own_digit(
     assert code == 0, err
     code, _, err = provision(second, tmp_path / "pc2")  # again: idempotent
     assert code == 0, err
+    for pc in ("pc1", "pc2"):
+        ctx = open_context(tmp_path / pc, load_sample_catalog=False)
+        try:
+            assert StationService(ctx).require().ca_bundle == str(tmp_path / pc / CA_FILE)
+        finally:
+            ctx.close()
 
 
 def test_unreachable_shared_database_is_an_error(tmp_path: Path, provision: Run) -> None:
