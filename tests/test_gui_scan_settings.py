@@ -100,3 +100,27 @@ def test_technician_sets_hot_folders(qtbot, ctx: AppContext, station: StationInf
     qtbot.addWidget(clerk_view)
     assert not clerk_view.save_folders_btn.isEnabled()
     assert clerk_view.folder_list() == (str(folder),)
+
+
+def test_technician_changes_the_printer_and_retention(  # type: ignore[no-untyped-def]
+        qtbot, ctx: AppContext, station: StationInfo, technician: ClerkInfo,
+        clerk: ClerkInfo, quiet_boxes: list[str]) -> None:
+    """A replaced printer is picked here, without a provisioning file."""
+    printers = ["Canon LBP2900", "Brother HL-L2321D"]
+    dialog = ScanSettingsDialog(ctx, technician, printers=printers)
+    qtbot.addWidget(dialog)
+    assert dialog.printer.currentData() == "" and dialog.retention.value() == 365
+    dialog.printer.setCurrentIndex(dialog.printer.findData("Brother HL-L2321D"))
+    dialog.retention.setValue(180)
+    qtbot.mouseClick(dialog.save_printing_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(quiet_boxes) == 1, timeout=5000)
+    saved = StationService(ctx).require()
+    assert (saved.printer, saved.retention_days) == ("Brother HL-L2321D", 180)
+    assert "Brother HL-L2321D" in quiet_boxes[0] and "180 ngày" in quiet_boxes[0]
+
+    # The printer was later removed from this PC: still shown, and said so.
+    clerk_view = ScanSettingsDialog(ctx, clerk, printers=["Canon LBP2900"])
+    qtbot.addWidget(clerk_view)
+    assert "chưa cài trên máy này" in clerk_view.printer.currentText()
+    assert not clerk_view.save_printing_btn.isEnabled()
+    assert not clerk_view.retention.isEnabled()

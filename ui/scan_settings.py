@@ -1,7 +1,8 @@
-"""Digitization settings (F9): scan profiles and the hot folders of large-format scanners.
+"""Station and digitization settings (F9): scan profiles, hot folders, this PC's receipt
+printer and the retention period.
 
 Anyone may tune an unlocked profile; only a technician locks, unlocks or changes a locked
-one, and only a technician changes the station's hot folders."""
+one, and only a technician changes the hot folders, the printer and the retention."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import ClerkInfo, Role
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
+from desktop_app.provisioning import available_printers
 from desktop_app.scanning.model import COLOUR_MODE_VI, PAGE_SIZES_MM, ColourMode, ScanProfile
-from desktop_app.station import StationService
+from desktop_app.station import MIN_RETENTION_DAYS, StationInfo, StationService
 from ui import messages
 from ui.workers import Runner
 
@@ -125,10 +127,10 @@ class ProfileEditor(QWidget):
 
 
 class ScanSettingsDialog(QDialog):
-    def __init__(self, ctx: AppContext, clerk: ClerkInfo, parent: QWidget | None = None
-                 ) -> None:
+    def __init__(self, ctx: AppContext, clerk: ClerkInfo, parent: QWidget | None = None,
+                 printers: list[str] | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Cài đặt số hóa")
+        self.setWindowTitle("Cài đặt quầy và số hóa")
         self.resize(960, 580)
         self.service = DigitizationService(ctx)
         self.stations = StationService(ctx)
@@ -180,6 +182,34 @@ class ScanSettingsDialog(QDialog):
             fl.addWidget(QLabel("Chỉ kỹ thuật viên được thay đổi thư mục nhận bản quét."))
         tabs.addTab(folders, "Thư mục nhận &bản quét")
 
+        # --- printing and retention (this PC's printer; the agency's retention period)
+        printing = QWidget()
+        pl = QVBoxLayout(printing)
+        form = QFormLayout()
+        self.printer = QComboBox()
+        self.printer.addItem("(máy in mặc định của hệ điều hành)", "")
+        for name in printers if printers is not None else (available_printers() or []):
+            self.printer.addItem(name, name)
+        self.retention = QSpinBox()
+        self.retention.setRange(MIN_RETENTION_DAYS, 3650)
+        self.retention.setSuffix(" ngày")
+        form.addRow("&Máy in biên nhận của máy này:", self.printer)
+        form.addRow("&Giữ tệp trên máy sau khi hồ sơ kết thúc:", self.retention)
+        pl.addLayout(form)
+        note = QLabel("Tệp quét chỉ bị xoá khỏi máy sau thời hạn trên và khi tỉnh đã xác nhận "
+                      "đã nhận (lệnh motcua retention); hồ sơ trong sổ theo dõi giữ nguyên.")
+        note.setWordWrap(True)
+        pl.addWidget(note)
+        self.save_printing_btn = QPushButton("Lưu cài đặt &in")
+        self.save_printing_btn.setEnabled(technician)
+        for w in (self.printer, self.retention):
+            w.setEnabled(technician)
+        pl.addWidget(self.save_printing_btn, 0, Qt.AlignmentFlag.AlignRight)
+        if not technician:
+            pl.addWidget(QLabel("Chỉ kỹ thuật viên được thay đổi máy in và thời hạn giữ tệp."))
+        pl.addStretch(1)
+        tabs.addTab(printing, "In ấn và &lưu trữ")
+
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.button(QDialogButtonBox.StandardButton.Close).setText("Đóng")
         close.rejected.connect(self.reject)
@@ -193,6 +223,7 @@ class ScanSettingsDialog(QDialog):
         self.add_folder_btn.clicked.connect(self.add_folder)
         self.remove_folder_btn.clicked.connect(self.remove_folder)
         self.save_folders_btn.clicked.connect(self.save_folders)
+        self.save_printing_btn.clicked.connect(self.save_printing)
         self.load()
 
     # --- profiles ------------------------------------------------------------------------
@@ -211,6 +242,16 @@ class ScanSettingsDialog(QDialog):
         station = self.stations.get()
         self.folders.clear()
         self.folders.addItems(list(station.hot_folders) if station else [])
+        if station is not None:
+            self._show_printing(station)
+
+    def _show_printing(self, station: StationInfo) -> None:
+        index = self.printer.findData(station.printer)
+        if index < 0:  # provisioned, but not installed on this PC (any more)
+            self.printer.addItem(f"{station.printer} (chưa cài trên máy này)", station.printer)
+            index = self.printer.count() - 1
+        self.printer.setCurrentIndex(index)
+        self.retention.setValue(station.retention_days)
 
     def _selected(self, item: QListWidgetItem | None) -> None:
         if item is not None:
@@ -255,6 +296,7 @@ class ScanSettingsDialog(QDialog):
     def _failed(self, message: str, _detail: str) -> None:
         self.save_btn.setEnabled(True)
         self.save_folders_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
+        self.save_printing_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
         messages.error(self, message)
 
     # --- hot folders ---------------------------------------------------------------------
@@ -288,3 +330,24 @@ class ScanSettingsDialog(QDialog):
         self.folders.clear()
         self.folders.addItems(list(folders))
         messages.info(self, f"Đã lưu {len(folders)} thư mục nhận bản quét.")
+
+    # --- printing and retention ------------------------------------------------------------
+
+    def save_printing(self) -> None:
+        printer = str(self.printer.currentData() or "")
+        days = self.retention.value()
+
+        def save() -> StationInfo:
+            station = self.stations.require()
+            return self.stations.save(replace(station, printer=printer, retention_days=days),
+                                      self.clerk.id)
+
+        self.save_printing_btn.setEnabled(False)
+        self.runner.submit(save, self._printing_saved, self._failed)
+
+    def _printing_saved(self, station: StationInfo) -> None:
+        self.save_printing_btn.setEnabled(True)
+        self._show_printing(station)
+        messages.info(self, "Đã lưu: biên nhận in ra "
+                            f"{station.printer or 'máy in mặc định'}; giữ tệp "
+                            f"{station.retention_days} ngày sau khi hồ sơ kết thúc.")
