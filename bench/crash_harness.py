@@ -56,8 +56,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -117,6 +119,9 @@ class Config:
     # Use procedures of the sample catalog the gateway also serves (reproduces the catalog
     # pull failing on procedures that dossiers reference) instead of station-own codes.
     sample_procedures: bool = False
+    # PostgreSQL instead of the SQLite files (the station's database shared on a LAN).
+    station_db_url: str = ""
+    gateway_db_url: str = ""
 
 
 @dataclass
@@ -264,20 +269,65 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+class _Db:
+    """Read-only access to a station's or the gateway's database: its SQLite file, or
+    a PostgreSQL URL. Rows come back as plain tuples either way (times as ISO text)."""
+
+    def __init__(self, sqlite_path: Path, url: str = "") -> None:
+        self._sqlite: sqlite3.Connection | None = None
+        self._engine: sa.Engine | None = None
+        if url:
+            self._engine = sa.create_engine(url)
+            self._conn = self._engine.connect()
+        else:
+            self._sqlite = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        if self._sqlite is not None:
+            return list(self._sqlite.execute(sql))
+        return [tuple(v.isoformat(sep=" ") if isinstance(v, datetime) else v for v in row)
+                for row in self._conn.exec_driver_sql(sql)]
+
+    def integrity(self) -> str:
+        """SQLite: PRAGMA integrity_check. PostgreSQL: amcheck on every B-tree index of
+        the schema, with the heap cross-check (needs a superuser, as the tests' server)."""
+        if self._sqlite is not None:
+            return ", ".join(r[0] for r in self._sqlite.execute("PRAGMA integrity_check"))
+        try:
+            self._conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS amcheck")
+            indexes = [r[0] for r in self._conn.exec_driver_sql(
+                "SELECT c.oid::regclass::text FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE a.amname = 'btree' AND n.nspname = 'public'")]
+            for index in indexes:
+                self._conn.exec_driver_sql(f"SELECT bt_index_check('{index}'::regclass, true)")
+            self._conn.commit()
+        except sa.exc.DBAPIError as exc:
+            return f"amcheck: {str(exc.orig).splitlines()[0]}"
+        return "ok" if indexes else "no index checked"
+
+    def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+        else:
+            self._conn.close()
+            assert self._engine is not None
+            self._engine.dispose()
 
 
-def check(station_dir: Path, gateway_dir: Path, now: datetime | None = None) -> Check:
+def check(station_dir: Path, gateway_dir: Path, now: datetime | None = None, *,
+          station_url: str = "", gateway_url: str = "") -> Check:
     """Read the invariants from the station's and the gateway's data directories (both
-    processes stopped, or at least idle)."""
+    processes stopped, or at least idle), their databases being SQLite files there or
+    the given PostgreSQL URLs."""
     c = Check()
     now = now or datetime.now()
-    st = _connect(station_dir / "motcua.sqlite3")
-    gw = _connect(gateway_dir / "gateway.db")
+    st = _Db(station_dir / "motcua.sqlite3", station_url)
+    gw = _Db(gateway_dir / "gateway.db", gateway_url)
     try:
-        c.station_integrity = ", ".join(r[0] for r in st.execute("PRAGMA integrity_check"))
-        c.gateway_integrity = ", ".join(r[0] for r in gw.execute("PRAGMA integrity_check"))
+        c.station_integrity = st.integrity()
+        c.gateway_integrity = gw.integrity()
 
         # Station: received dossiers, their current files, the outbox.
         local = {uuid: (code, rev) for uuid, code, rev in st.execute(
@@ -349,7 +399,7 @@ def check(station_dir: Path, gateway_dir: Path, now: datetime | None = None) -> 
                 c.blob_hash_mismatch.append(sha)
         c.gateway_partials_left = len(list((gateway_dir / "uploads").glob("*.part")))
         c.gateway_open_uploads = gw.execute(
-            "SELECT count(*) FROM uploads WHERE state = 'open'").fetchone()[0]
+            "SELECT count(*) FROM uploads WHERE state = 'open'")[0][0]
     finally:
         st.close()
         gw.close()
@@ -375,10 +425,12 @@ def check(station_dir: Path, gateway_dir: Path, now: datetime | None = None) -> 
 # --- processes -----------------------------------------------------------------------
 
 
-def child_env() -> dict[str, str]:
+def child_env(db_url: str = "") -> dict[str, str]:
     env = dict(os.environ)
     for name in ("MOTCUA_DB_URL", "MOTCUA_STATION_TOKEN", "MOTCUA_DATA_DIR"):
         env.pop(name, None)
+    if db_url:
+        env["MOTCUA_DB_URL"] = db_url
     env["MOTCUA_NO_KEYRING"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", ""))
                                         if p)
@@ -445,7 +497,7 @@ class Harness:
         self.config = config
         self.log = log
         self.rng = random.Random(config.seed)
-        self.env = child_env()
+        self.env = child_env(config.station_db_url)
 
     def _run(self, args: list[str], log: Path, timeout: float = 600) -> int:
         with log.open("ab") as out:
@@ -462,12 +514,15 @@ class Harness:
         logs.mkdir(exist_ok=True)
         result = Result(cfg, base)
 
+        db = ["--db", cfg.gateway_db_url] if cfg.gateway_db_url else []
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the token
-            rc = admin_cli.main(["add-station", "--data", str(gw_dir), "--agency", AGENCY,
+            rc = admin_cli.main(["add-station", "--data", str(gw_dir), *db, "--agency", AGENCY,
                                  "--digit", "1", "--name", "Quầy 1", "--token", TOKEN])
         if rc != 0:
             raise RuntimeError("could not add the station to the gateway")
-        gateway = GatewayProcess(gw_dir, catalog_file=DEFAULT_CATALOG)
+        gateway = GatewayProcess(gw_dir, catalog_file=DEFAULT_CATALOG,
+                                 db_url=cfg.gateway_db_url or None)
+        urls = {"station_url": cfg.station_db_url, "gateway_url": cfg.gateway_db_url}
         gateway.start()
         proxy = FaultProxy(gateway.host, gateway.port,
                            profile=LinkProfile(up_bps=cfg.up_bps, seed=cfg.seed)).start()
@@ -498,7 +553,7 @@ class Harness:
                     break
             result.drain_output = _tail(drain_log, 3)
             gateway.stop()
-            result.after_drain = check(station_dir, gw_dir)
+            result.after_drain = check(station_dir, gw_dir, **urls)
 
             if result.after_drain.outbox_stuck:
                 # Diagnostic: past every lease, do the other invariants converge?
@@ -506,7 +561,7 @@ class Harness:
                 self._run([str(CHILD), "drain", "--data", str(station_dir),
                            "--clock-skew", str(LEASE_SKEW_S)], logs / "drain-skewed.log")
                 gateway.stop()
-                result.after_lease_expiry = check(station_dir, gw_dir)
+                result.after_lease_expiry = check(station_dir, gw_dir, **urls)
         finally:
             proxy.stop()
             gateway.kill()
@@ -587,11 +642,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p.add_argument("--sample-procedures", action="store_true",
                    help="receive procedures of the sample catalog the gateway also serves")
+    p.add_argument("--station-db", default="",
+                   help="station database URL (PostgreSQL) instead of its SQLite file")
+    p.add_argument("--gateway-db", default="",
+                   help="gateway database URL (PostgreSQL) instead of its SQLite file")
     args = p.parse_args(argv)
     cfg = Config(kills=args.kills, gateway_kills=args.gateway_kills, seed=args.seed,
                  max_delay_s=args.max_delay, chunk=args.chunk, up_bps=args.up_bps,
                  workdir=args.workdir, keep=args.keep,
-                 sample_procedures=args.sample_procedures)
+                 sample_procedures=args.sample_procedures,
+                 station_db_url=args.station_db, gateway_db_url=args.gateway_db)
     result = run(cfg)
     print()
     print(result.table())

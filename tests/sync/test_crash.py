@@ -5,8 +5,10 @@ the gateway, then `motcua sync --once` and the invariants read from both databas
 The harness runs once for the module (about a minute); each test judges one invariant,
 so a failure names what broke. Safety (nothing lost, doubled or damaged) is judged on the
 state the system converges to; liveness (the drain right after the crashes empties the
-outbox) separately. The full run is `.venv/bin/python bench/crash_harness.py --kills 300
---gateway-kills 50`."""
+outbox) separately. Under MOTCUA_TEST_DB=postgresql both databases are on the PostgreSQL
+server (a killed station then leaves its transaction to the server, and the integrity
+check is amcheck). The full run is `.venv/bin/python bench/crash_harness.py --kills 300
+--gateway-kills 50 [--station-db URL --gateway-db URL]`."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import pytest
 from desktop_app.clock import FixedClock
 from desktop_app.context import open_context
 
-from ..conftest import RECEIVED_AT
+from ..conftest import ON_POSTGRESQL, RECEIVED_AT, _create_pg_database
 
 KILLS = 25
 GATEWAY_KILLS = 5
@@ -46,9 +48,15 @@ harness = _harness()
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory: pytest.TempPathFactory) -> harness.Result:
+def result(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> harness.Result:
+    urls: dict[str, str] = {}
+    if ON_POSTGRESQL:  # the station's and the gateway's databases on the PostgreSQL server
+        server = request.getfixturevalue("pg_server")
+        urls = {"station_db_url": f"{server}/{_create_pg_database(server)}",
+                "gateway_db_url": f"{server}/{_create_pg_database(server)}"}
     config = harness.Config(kills=KILLS, gateway_kills=GATEWAY_KILLS, seed=SEED,
-                            workdir=tmp_path_factory.mktemp("crash"))
+                            workdir=tmp_path_factory.mktemp("crash"), **urls)
     outcome = harness.run(config, log=lambda line: None)
     print("\n" + outcome.table())  # shown with -s or on failure
     return outcome
