@@ -10,44 +10,29 @@ with the dossier as proof of what was notified, and when (see ``_COPIES_LETTER``
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any, Literal
 
-from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
-    BaseDocTemplate,
     Flowable,
-    Frame,
     KeepTogether,
-    PageBreak,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
     TableStyle,
 )
 
-from desktop_app.documents.fonts import SERIF, SERIF_BOLD, SERIF_ITALIC, register_fonts
 from desktop_app.documents.slips import (
     _BLANK_LONG,
-    _LAYOUTS,
     _PLAIN,
     COPIES,
     COUNTER,
-    MOTTO_1,
-    MOTTO_2,
     AgencyHeader,
     FeeLine,
     PageSize,
-    _CopyMarker,
-    _date_line,
     _fees_text,
     _fit_title,
     _grid,
@@ -56,13 +41,11 @@ from desktop_app.documents.slips import (
     _lines,
     _nfc,
     _Qr,
-    _rule,
-    _SlipCanvas,
     _Styles,
-    _styles,
     _t,
     _time_vi,
 )
+from desktop_app.documents.slips import _render as _render_copies
 from desktop_app.domain.text import vnd
 
 APOLOGY_TITLE = "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"
@@ -167,32 +150,6 @@ def _time_long(dt: datetime) -> str:
     return f"{dt:%H} giờ {dt:%M} phút, ngày {dt:%d} tháng {dt:%m} năm {dt:%Y}"
 
 
-def _agency_header(h: AgencyHeader, at: datetime, lay: _Layout, st: _Styles,
-                   number: str) -> Table:
-    """Like the slips' header, for a letter the agency itself issues (signed by its
-    head): no "Bộ phận tiếp nhận và trả kết quả" line under the agency name."""
-    width = lay.width
-    left_w, right_w = width * 0.47, width * 0.53
-    left: list[Flowable] = []
-    if _nfc(h.parent_name):
-        left.append(Paragraph(_t(_nfc(h.parent_name).upper()), st.header))
-    left.append(Paragraph(_t(_nfc(h.agency_name).upper(), "……"), st.header_bold))
-    left.append(_rule(left_w * 0.35))
-    left.append(Paragraph(f"Số: {_t(number, '……')}", st.header))
-    motto_w = stringWidth(MOTTO_2, SERIF_BOLD, st.header_bold.fontSize)
-    right: list[Flowable] = [
-        Paragraph(MOTTO_1, st.header_bold),
-        Paragraph(MOTTO_2, st.header_bold),
-        _rule(min(motto_w, right_w)),
-        Spacer(0, st.header.fontSize * 0.3),
-        Paragraph(_date_line(h.place_name, at), ParagraphStyle(
-            "date", parent=st.italic_center, fontSize=st.header.fontSize * 1.05)),
-    ]
-    table = Table([[left, right]], colWidths=[left_w, right_w])
-    table.setStyle(TableStyle([*_PLAIN, ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
-    return table
-
-
 def _title_row(title: str, code: str, copy_label: str, payload: str, lay: _Layout,
                st: _Styles) -> Table:
     """Title, dossier code and copy marker, with the QR beside them (as on the receipt:
@@ -251,60 +208,11 @@ def _addressee(name: str, st: _Styles) -> Paragraph:
 LetterStory = Callable[[int, str, _Layout, _Styles], list[Flowable]]
 
 
-class _LetterCanvas(_SlipCanvas):
-    """The slips' canvas with the copy labels of the letter being printed."""
-
-    def __init__(self, *args: Any, copies: Sequence[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._copies = copies
-
-    def _draw_footer(self, copy: int, page: int, total: int) -> None:
-        lay = self._layout
-        size = lay.footer_size
-        right_text = f"Trang {page}/{total}"
-        avail = lay.width - stringWidth(right_text, SERIF_ITALIC, size) - 4 * mm
-        left_text = f"{self._footer_left} — {self._copies[copy]}"
-        if stringWidth(left_text, SERIF_ITALIC, size) > avail:
-            left_text = f"{self._footer_left} — {self._copies[copy].split(':')[0]}"
-        y = lay.bottom - 6 * mm
-        self.saveState()
-        self.setStrokeColor(colors.grey)
-        self.setLineWidth(0.4)
-        self.line(lay.left, y + size * 1.2, lay.page[0] - lay.right, y + size * 1.2)
-        self.setFont(SERIF_ITALIC, size)
-        self.drawString(lay.left, y, left_text)
-        self.drawRightString(lay.page[0] - lay.right, y, right_text)
-        self.restoreState()
-
-
 def _render(page_size: PageSize, title: str, subject: str, author: str, footer_left: str,
             copies: Sequence[str], copy_story: LetterStory) -> bytes:
-    """slips._render with the copy labels as a parameter; ``copy_story(i, label, lay,
-    st)`` gives the flowables of copy ``i``."""
-    if page_size not in _LAYOUTS:
-        raise ValueError(f"page_size must be 'A4' or 'A5', not {page_size!r}")
-    register_fonts()
-    lay = _LAYOUTS[page_size]
-    st = _styles(lay)
-    buf = io.BytesIO()
-    doc = BaseDocTemplate(
-        buf, pagesize=lay.page, leftMargin=lay.left, rightMargin=lay.right,
-        topMargin=lay.top, bottomMargin=lay.bottom, title=_nfc(title), author=_nfc(author),
-        subject=_nfc(subject), creator="Một Cửa Offline", invariant=1,
-        initialFontName=SERIF, initialFontSize=lay.font_size,
-    )
-    frame = Frame(lay.left, lay.bottom, lay.width, lay.page[1] - lay.top - lay.bottom,
-                  id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-    doc.addPageTemplates([PageTemplate(id="letter", frames=[frame])])
-    story: list[Flowable] = []
-    for i, label in enumerate(copies):
-        if i:
-            story.append(PageBreak())
-        story.append(_CopyMarker(i))
-        story.extend(copy_story(i, label, lay, st))
-    doc.build(story, canvasmaker=partial(_LetterCanvas, footer_left=_nfc(footer_left),
-                                         layout=lay, copies=[_nfc(c) for c in copies]))
-    return buf.getvalue()
+    """slips._render with this letter's copy labels."""
+    return _render_copies(page_size, title, subject, author, footer_left,
+                          lambda i, lay, st: copy_story(i, copies[i], lay, st), copies)
 
 
 # --- Mẫu 04 -----------------------------------------------------------------------------
@@ -317,7 +225,8 @@ def render_apology(data: ApologyData, page_size: PageSize = "A4") -> bytes:
     def story(copy: int, label: str, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
         return [
-            _agency_header(data.header, data.issued_at, lay, st, data.number),
+            _header(data.header, data.issued_at, lay, st, data.number, counter_line=False,
+                    blank="……"),
             Spacer(0, lay.font_size * 0.5),
             _title_row(APOLOGY_TITLE, data.dossier_code, label, data.qr_payload, lay, st),
             Spacer(0, lay.font_size * 0.4),

@@ -347,18 +347,22 @@ _PLAIN: list[tuple[Any, ...]] = [
 
 
 def _header(h: AgencyHeader, at: datetime, lay: _Layout, st: _Styles,
-            number: str | None = None) -> Table:
-    """Agency block (left) and national motto with place and date (right)."""
+            number: str | None = None, *, counter_line: bool = True,
+            blank: str = "") -> Table:
+    """Agency block (left) and national motto with place and date (right). A letter the
+    agency itself issues (signed by its head) has no counter line and shows ``blank``
+    where the agency name or the number is missing, to be filled by hand."""
     width = lay.width
     left_w, right_w = width * 0.47, width * 0.53
     left: list[Flowable] = []
     if _nfc(h.parent_name):
         left.append(Paragraph(_t(_nfc(h.parent_name).upper()), st.header))
-    left.append(Paragraph(_t(_nfc(h.agency_name).upper()), st.header_bold))
-    left.append(Paragraph(COUNTER.upper(), st.header_bold))
+    left.append(Paragraph(_t(_nfc(h.agency_name).upper(), blank), st.header_bold))
+    if counter_line:
+        left.append(Paragraph(COUNTER.upper(), st.header_bold))
     left.append(_rule(left_w * 0.35))
-    if number:
-        left.append(Paragraph(f"Số: {_t(number)}", st.header))
+    if number or blank:
+        left.append(Paragraph(f"Số: {_t(number or '', blank)}", st.header))
     motto_w = stringWidth(MOTTO_2, SERIF_BOLD, st.header_bold.fontSize)
     right: list[Flowable] = [
         Paragraph(MOTTO_1, st.header_bold),
@@ -433,10 +437,12 @@ def _applicant_block(name: str, id_number: str, address: str, phone: str,
 class _SlipCanvas(Canvas):
     """Defers each page so the footer can say "Trang 1/2" within its copy (liên)."""
 
-    def __init__(self, *args: Any, footer_left: str, layout: _Layout, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, footer_left: str, layout: _Layout,
+                 copies: Sequence[str] = COPIES, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._footer_left = footer_left
         self._layout = layout
+        self._copies = copies
         self._deferred: list[dict[str, Any]] = []
 
     def showPage(self) -> None:
@@ -462,9 +468,9 @@ class _SlipCanvas(Canvas):
         size = lay.footer_size
         right_text = f"Trang {page}/{total}"
         avail = lay.width - stringWidth(right_text, SERIF_ITALIC, size) - 4 * mm
-        left_text = f"{self._footer_left} — {COPIES[copy]}"
+        left_text = f"{self._footer_left} — {self._copies[copy]}"
         if stringWidth(left_text, SERIF_ITALIC, size) > avail:
-            left_text = f"{self._footer_left} — {COPIES[copy].split(':')[0]}"
+            left_text = f"{self._footer_left} — {self._copies[copy].split(':')[0]}"
         y = lay.bottom - 6 * mm
         self.saveState()
         self.setStrokeColor(colors.grey)
@@ -480,7 +486,9 @@ CopyStory = Callable[[int, _Layout, _Styles], list[Flowable]]
 
 
 def _render(page_size: PageSize, title: str, subject: str, author: str, footer_left: str,
-            copy_story: CopyStory) -> bytes:
+            copy_story: CopyStory, copies: Sequence[str] = COPIES) -> bytes:
+    """One copy (liên) per label in ``copies``, each from ``copy_story(i, lay, st)``,
+    with the footer naming the copy and its pages."""
     if page_size not in _LAYOUTS:
         raise ValueError(f"page_size must be 'A4' or 'A5', not {page_size!r}")
     register_fonts()
@@ -497,13 +505,13 @@ def _render(page_size: PageSize, title: str, subject: str, author: str, footer_l
                   id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="slip", frames=[frame])])
     story: list[Flowable] = []
-    for i in range(len(COPIES)):
+    for i in range(len(copies)):
         if i:
             story.append(PageBreak())
         story.append(_CopyMarker(i))
         story.extend(copy_story(i, lay, st))
     doc.build(story, canvasmaker=partial(_SlipCanvas, footer_left=_nfc(footer_left),
-                                         layout=lay))
+                                         layout=lay, copies=[_nfc(c) for c in copies]))
     return buf.getvalue()
 
 
