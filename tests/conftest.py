@@ -5,8 +5,9 @@ The whole suite runs on either backend. By default the station database is SQLit
 ``MOTCUA_TEST_DB=postgresql`` every test gets a fresh PostgreSQL database instead (created
 from a migrated template), exported as ``MOTCUA_DB_URL`` so that the CLI, subprocesses and
 ``open_context()`` without an explicit URL all use it, and the reference gateway runs on
-PostgreSQL too. Tests about the SQLite file itself (backup before upgrade, FTS5) are marked
-``@pytest.mark.sqlite`` or pass an explicit SQLite URL, and so test SQLite in both runs."""
+PostgreSQL too (so does the crash test's station and gateway). Tests about the SQLite file
+itself (backup before upgrade, FTS5) are marked ``@pytest.mark.sqlite`` or pass an
+explicit SQLite URL, and so test SQLite in both runs."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ ON_POSTGRESQL = TEST_DB == "postgresql"
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"station database: {TEST_DB} (MOTCUA_TEST_DB)"
+
 
 # The DOMAIN.md example: received Friday 27/10/2023 at 09:32.
 RECEIVED_AT = datetime(2023, 10, 27, 9, 32)
