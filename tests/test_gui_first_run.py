@@ -197,7 +197,7 @@ def test_a_new_counter_joins_a_shared_database(qtbot, ctx: AppContext,  # type: 
         assert wizard.join is not None and not wizard.needs_accounts
         assert not wizard.from_file.isEnabled()
         _next(qtbot, wizard)
-        assert wizard.agency_code.isReadOnly() and wizard.agency_code.text() == AGENCY
+        assert not wizard.agency_code.isEnabled() and wizard.agency_code.text() == AGENCY
         digits = [wizard.station_digit.itemData(i) for i in range(wizard.station_digit.count())]
         assert digits == [2, 3, 4, 5, 6, 7, 8, 9]
         wizard.station_digit.setCurrentIndex(wizard.station_digit.findData(4))

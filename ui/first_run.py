@@ -206,7 +206,10 @@ class FirstRunWizard(QWizard):
                                 (self.place_name, s.place_name),
                                 (self.tracking_url, s.tracking_url)):
                 edit.setText(value)
-                edit.setReadOnly(True)
+                edit.setEnabled(False)  # shared by every counter of the agency
+            self.station_error.setText("")
+            layout.insertWidget(1, _label("Thông tin cơ quan dùng chung cho mọi quầy; chỉ chọn "
+                                          "số hiệu quầy của máy này."))
             if not digits:
                 self.station_error.setText("Đã dùng hết 9 số hiệu quầy trên CSDL chung này; "
                                            "hãy thu hồi số hiệu của một máy không còn dùng.")
@@ -251,7 +254,7 @@ class FirstRunWizard(QWizard):
         layout.addStretch()
         if self.join is not None:
             self.gateway_url.setText(self.join.station.gateway_url)
-            self.gateway_url.setReadOnly(True)
+            self.gateway_url.setEnabled(False)  # the agency's, shared
             defaults = answers_for_join(self.join, 1)
             self.ca_file.setText(defaults.ca_file)
         return page
