@@ -28,7 +28,7 @@ from desktop_app.sync.client import (
 )
 from desktop_app.sync.national import file_hashes
 from desktop_app.sync.pull import Puller
-from desktop_app.sync.tus_upload import DEFAULT_CHUNK, TusUploader, UploadCancelled
+from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader, UploadCancelled
 from local_db import outbox
 from local_db import repositories as repo
 
@@ -79,11 +79,12 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 class SyncEngine:
     def __init__(self, ctx: AppContext, client: GatewayClient, holder: str, *,
-                 chunk_size: int = DEFAULT_CHUNK, rng: random.Random | None = None) -> None:
+                 chunk_size: int = DEFAULT_CHUNK, max_chunk_size: int | None = MAX_CHUNK,
+                 rng: random.Random | None = None) -> None:
         self.ctx = ctx
         self.client = client
         self.holder = holder
-        self.uploader = TusUploader(client, chunk_size)
+        self.uploader = TusUploader(client, chunk_size, max_chunk_size)
         self.rng = rng or random.Random()
         self.puller = Puller(ctx, client)
 
