@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from desktop_app.provisioning import (
     apply_plan,
     check_existing,
     check_plan,
-    probe_gateway,
+    probe_plan,
     read_plan,
 )
 from desktop_app.station import DEFAULT_RETENTION_DAYS, StationInfo
@@ -165,17 +164,7 @@ def check_accounts(ctx: AppContext, technician: NewAccount, clerk: NewAccount) -
 def check_connection(answers: SetupAnswers) -> GatewayProbe:
     """Reachability, clock, token and station identity, without spending an enrolment
     code (it is single-use; it is exchanged when the wizard finishes)."""
-    plan = check_answers(answers)
-    return _probe(plan, enrol=False)
-
-
-def _probe(plan: ProvisionPlan, *, enrol: bool) -> GatewayProbe:
-    with tempfile.TemporaryDirectory(prefix="motcua-setup-") as tmp:
-        ca_file = ""
-        if plan.ca_pem:
-            ca_file = str(Path(tmp) / "ca.pem")
-            Path(ca_file).write_text(plan.ca_pem, encoding="ascii")
-        return probe_gateway(plan, ca_file, enrol=enrol)
+    return probe_plan(check_answers(answers), enrol=False)
 
 
 def finish(ctx: AppContext, answers: SetupAnswers, technician: NewAccount | None,
@@ -188,14 +177,7 @@ def finish(ctx: AppContext, answers: SetupAnswers, technician: NewAccount | None
     elif not AccountService(ctx).has_clerks():
         raise AccountError("Hãy tạo tài khoản kỹ thuật viên và cán bộ tiếp nhận đầu tiên.",
                            "no accounts")
-    errors, warnings = check_existing(ctx, plan)
-    if errors:
-        raise DomainError(" ".join(errors), "setup refused by existing data")
-    probe = _probe(plan, enrol=True)
-    if probe.errors:
-        raise DomainError(" ".join(probe.errors), "setup refused by the gateway")
-    return _apply(ctx, plan, probe, [*plan.warnings, *warnings, *probe.warnings],
-                  technician, clerk)
+    return _check_and_apply(ctx, plan, technician, clerk)
 
 
 def apply_file(ctx: AppContext, path: Path) -> SetupResult:
@@ -207,19 +189,21 @@ def apply_file(ctx: AppContext, path: Path) -> SetupResult:
         raise DomainError("Tệp này chuyển máy sang CSDL dùng chung (db_url): hãy chạy "
                           f"“motcua provision {path}” rồi mở lại ứng dụng.",
                           "db_url needs the command")
+    return _check_and_apply(ctx, plan, None, None)
+
+
+def _check_and_apply(ctx: AppContext, plan: ProvisionPlan, technician: NewAccount | None,
+                     clerk: NewAccount | None) -> SetupResult:
+    """What is on this PC, then the gateway (which spends an enrolment code), then the
+    writes; nothing is written when either refuses."""
     errors, warnings = check_existing(ctx, plan)
     if errors:
-        raise DomainError(" ".join(errors), "file refused by existing data")
-    probe = _probe(plan, enrol=True)
+        raise DomainError(" ".join(errors), "setup refused by existing data")
+    probe = probe_plan(plan, enrol=True)
     if probe.errors:
-        raise DomainError(" ".join(probe.errors), "file refused by the gateway")
-    return _apply(ctx, plan, probe, [*plan.warnings, *warnings, *probe.warnings], None, None)
-
-
-def _apply(ctx: AppContext, plan: ProvisionPlan, probe: GatewayProbe, warnings: list[str],
-           technician: NewAccount | None, clerk: NewAccount | None) -> SetupResult:
-    result = SetupResult(apply_plan(ctx, plan, token=probe.token), warnings,
-                         list(probe.notes))
+        raise DomainError(" ".join(probe.errors), "setup refused by the gateway")
+    result = SetupResult(apply_plan(ctx, plan, token=probe.token),
+                         [*plan.warnings, *warnings, *probe.warnings], list(probe.notes))
     if technician is not None and clerk is not None:
         accounts = AccountService(ctx)
         tech: ClerkInfo = accounts.create_clerk(technician.username, technician.full_name,

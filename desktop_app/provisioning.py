@@ -750,6 +750,19 @@ def probe_gateway(plan: ProvisionPlan, ca_file: str = "",
     return probe
 
 
+def probe_plan(plan: ProvisionPlan, *, enrol: bool = True) -> GatewayProbe:
+    """``probe_gateway`` with the plan's CA (inline or read from its file) in a temporary
+    file, so nothing is written to the data directory before the plan is applied."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="motcua-provision-") as tmp:
+        ca_file = ""
+        if plan.ca_pem:
+            ca_file = str(Path(tmp) / "ca.pem")
+            Path(ca_file).write_text(plan.ca_pem, encoding="ascii")
+        return probe_gateway(plan, ca_file, enrol=enrol)
+
+
 def _enrol(client: GatewayClient, plan: ProvisionPlan, probe: GatewayProbe,
            timeout: tuple[float, float]) -> str:
     from desktop_app.sync.client import SyncError

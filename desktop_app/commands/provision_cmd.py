@@ -12,7 +12,6 @@ import json
 import logging
 import socket
 import sys
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, plan: Any) -> int:
     from desktop_app.paths import default_data_dir
-    from desktop_app.provisioning import GatewayProbe, check_existing, probe_gateway
+    from desktop_app.provisioning import GatewayProbe, check_existing, probe_plan
 
     data_dir: Path = args.data_dir or default_data_dir()
     errors: list[str] = []
@@ -112,12 +111,7 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
             warnings += more_warnings
     probe = GatewayProbe()
     if not errors:
-        with tempfile.TemporaryDirectory(prefix="motcua-provision-") as tmp:
-            ca_file = ""
-            if plan.ca_pem:
-                ca_file = str(Path(tmp) / "ca.pem")
-                Path(ca_file).write_text(plan.ca_pem, encoding="ascii")
-            probe = probe_gateway(plan, ca_file, enrol=not args.dry_run)
+        probe = probe_plan(plan, enrol=not args.dry_run)
         errors += probe.errors
         warnings += probe.warnings
         notes += probe.notes
