@@ -29,7 +29,6 @@ each, as at the counter) and cached under --cache-dir; later runs copy the data 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -60,6 +59,7 @@ from desktop_app.context import AppContext, open_context
 from desktop_app.digitization import DigitizationService, DigitizedFile
 from desktop_app.intake.service import IntakeService
 from desktop_app.scanning.model import ColourMode, OutputPart
+from desktop_app.scanning.pdf_assembly import sha256_file
 from desktop_app.station import StationService
 from desktop_app.sync import wire
 from desktop_app.sync.bundle_codec import BundleContents, bundle_key, seal_bundle
@@ -279,16 +279,8 @@ def receive(ctx: AppContext, clerk: ClerkInfo, files: list[DigitizedFile] | None
 
 def store_pdf(ctx: AppContext, path: Path) -> DigitizedFile:
     part = OutputPart(path, 1, path.stat().st_size, 1, 1, 300, (ColourMode.GREY,),
-                      file_sha(path))
+                      sha256_file(path))
     return DigitizationService(ctx).store([part])[0]
-
-
-def file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(MiB):
-            h.update(block)
-    return h.hexdigest()
 
 
 def make_pdf(path: Path, size: int, seed: int) -> Path:
@@ -376,7 +368,7 @@ class Bench:
         """The file as a one-shot body: a sealed bundle holding just that file."""
         contents = BundleContents(TEST_STATION.agency_code, 1, str(uuid.uuid4()),
                                   RECEIVED_AT.isoformat(),
-                                  files={file_sha(path): path.read_bytes()})
+                                  files={sha256_file(path): path.read_bytes()})
         return seal_bundle(contents, bundle_key(self.token))
 
     # --- one-shot baseline ------------------------------------------------------------------
@@ -405,7 +397,7 @@ class Bench:
         try:
             with measuring(self.link, tally) as box:
                 TusUploader(client, chunk, MAX_CHUNK if adaptive else None).upload(
-                    path, file_sha(path), filename=path.name)
+                    path, sha256_file(path), filename=path.name)
         finally:
             client.close()
         self.window = (box["t0"], box["t1"])

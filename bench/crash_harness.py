@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -65,6 +64,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from desktop_app.scanning.pdf_assembly import sha256_file  # noqa: E402
 from provincial_gateway import admin_cli  # noqa: E402
 from provincial_gateway.config import DEFAULT_CATALOG  # noqa: E402
 from provincial_gateway.server import GatewayProcess  # noqa: E402
@@ -261,14 +261,6 @@ class Result:
 # --- the two databases ---------------------------------------------------------------
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class _Db:
     """Read-only access to a station's or the gateway's database: its SQLite file, or
     a PostgreSQL URL. Rows come back as plain tuples either way (times as ISO text)."""
@@ -395,7 +387,7 @@ def check(station_dir: Path, gateway_dir: Path, now: datetime | None = None, *,
             path = gw_blobs / sha[:2] / sha[2:]
             if sha in referenced and (sha not in blob_rows or not path.is_file()):
                 c.blob_missing.append(f"{sha} (row {sha in blob_rows}, file {path.is_file()})")
-            elif path.is_file() and _sha256_file(path) != sha:
+            elif path.is_file() and sha256_file(path) != sha:
                 c.blob_hash_mismatch.append(sha)
         c.gateway_partials_left = len(list((gateway_dir / "uploads").glob("*.part")))
         c.gateway_open_uploads = gw.execute(
@@ -416,7 +408,7 @@ def check(station_dir: Path, gateway_dir: Path, now: datetime | None = None, *,
             continue
         sha = rel.parts[0] + rel.parts[-1] if len(rel.parts) == 2 else ""
         on_disk.add(sha)
-        if len(rel.parts) != 2 or _sha256_file(path) != sha:
+        if len(rel.parts) != 2 or sha256_file(path) != sha:
             c.local_blob_bad.append(str(rel))
     c.local_blob_row_missing_file = sorted(set(local_blob_rows) - on_disk)
     return c

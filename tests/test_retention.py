@@ -5,7 +5,6 @@ through the real intake, return and digitization services on a real SQLite file.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -18,27 +17,17 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.clock import FixedClock
 from desktop_app.commands import retention_cmd
 from desktop_app.context import AppContext
-from desktop_app.digitization import DigitizationService, DigitizedFile
+from desktop_app.digitization import DigitizedFile
 from desktop_app.intake.returns import Receiver, ReturnService
 from desktop_app.intake.service import IntakeService
 from desktop_app.retention import PURGED_ACTION, RetentionService
-from desktop_app.scanning.model import ColourMode, OutputPart
 from desktop_app.station import StationService
 from local_db.models import AuditEntry, ComponentFile, Dossier, OutboxEntry
 
+from .sync.test_sync_engine import stored_file
 from .test_intake import complete_draft, intake  # noqa: F401
 
 T0 = datetime(2023, 11, 6, 10, 0)  # the day the dossiers are closed
-
-
-def stored_file(ctx: AppContext, tmp_path: Path, seed: int, size: int = 50_000
-                ) -> DigitizedFile:
-    data = hashlib.sha256(str(seed).encode()).digest() * (size // 32)
-    path = tmp_path / f"thanh-phan-{seed}.pdf"
-    path.write_bytes(b"%PDF-1.7\n" + data)
-    part = OutputPart(path, 1, path.stat().st_size, 1, 1, 300, (ColourMode.GREY,),
-                      hashlib.sha256(path.read_bytes()).hexdigest())
-    return DigitizationService(ctx).store([part])[0]
 
 
 def receive(intake: IntakeService, clerk: ClerkInfo,  # noqa: F811
@@ -114,7 +103,7 @@ def scene(ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,  # noqa: F81
     holds S. C: returned, its return event still unsent. R: refused at the counter,
     synced. W: withdrawn much later (recent). X: returned, synced, but its file's upload
     was refused by the province."""
-    fa, fb, fc, fs, fw, fx = (stored_file(ctx, tmp_path, n) for n in range(1, 7))
+    fa, fb, fc, fs, fw, fx = (stored_file(ctx, tmp_path, size=50_000, seed=n) for n in range(1, 7))
     a = receive(intake, clerk, [fa, fs])
     b = receive(intake, clerk, [fs, fb])
     c = receive(intake, clerk, [fc])
