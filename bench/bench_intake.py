@@ -27,11 +27,12 @@ from sqlalchemy import text
 from desktop_app.accounts import AccountService, Role
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import FixedClock
-from desktop_app.context import AppContext, open_context
+from desktop_app.context import AppContext
 from desktop_app.domain.text import fold
 from desktop_app.dossiers import DossierQueries
 from desktop_app.intake.drafts import IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeService
+from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
@@ -96,7 +97,7 @@ def measure(n: int, receives: int, searches: int) -> dict[str, float]:
     rng = random.Random(n)
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
         clock = FixedClock(datetime(2026, 11, 23, 8, 0), timedelta(seconds=7))
-        ctx = open_context(Path(tmp), clock=clock,
+        ctx = open_station(Path(tmp), clock=clock,
                            db_url=f"sqlite:///{Path(tmp) / 'motcua.sqlite3'}")
         StationService(ctx).save(StationInfo("000.00.12.H12", "UBND XÃ NÀ PHẶC", "Nà Phặc", 1,
                                              "UBND TỈNH THÁI NGUYÊN"))
@@ -154,7 +155,7 @@ from desktop_app.accounts import AccountService, Role
 from desktop_app.station import StationService
 from ui.main_window import MainWindow
 apply_style(app)
-ctx = open_context()
+ctx = open_station()
 station = StationService(ctx).require()
 clerk = AccountService(ctx).authenticate("bench", "bench-2026")
 win = MainWindow(ctx, clerk, station)
@@ -172,7 +173,7 @@ def cold_start(runs: int) -> list[float]:
         env = dict(os.environ, MOTCUA_DATA_DIR=tmp, QT_QPA_PLATFORM=os.environ.get(
             "QT_QPA_PLATFORM", "offscreen"))
         env.pop("MOTCUA_DB_URL", None)
-        ctx = open_context(Path(tmp))
+        ctx = open_station(Path(tmp))
         StationService(ctx).save(StationInfo("000.00.12.H12", "UBND XÃ NÀ PHẶC", "Nà Phặc", 1))
         AccountService(ctx).create_clerk("bench", "Cán bộ đo", "bench-2026", Role.CLERK)
         ctx.close()

@@ -40,8 +40,9 @@ from sqlalchemy import func, insert, select, text
 from desktop_app.accounts import AccountService, Role
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import FixedClock
-from desktop_app.context import AppContext, open_context
+from desktop_app.context import AppContext
 from desktop_app.domain.text import fold
+from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 from local_db.models import (
     Applicant,
@@ -184,8 +185,8 @@ def seed(ctx: AppContext, n: int, rng: random.Random, components: bool) -> None:
 
 def _open(db: Path) -> AppContext:
     clock = FixedClock(datetime(2024, 1, 15, 9, 0))
-    return open_context(db.with_suffix(".data"), db_url=f"sqlite:///{db}", clock=clock,
-                        load_sample_catalog=False)
+    return open_station(db.with_suffix(".data"), db_url=f"sqlite:///{db}", clock=clock,
+                        sample_catalog=False)
 
 
 def child(kind: str, db: Path, month: date, out_dir: Path) -> dict[str, Any]:

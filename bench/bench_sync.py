@@ -55,11 +55,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from desktop_app.accounts import AccountService, ClerkInfo, Role
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import FixedClock
-from desktop_app.context import AppContext, open_context
+from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService, DigitizedFile
 from desktop_app.intake.service import IntakeService
 from desktop_app.scanning.model import ColourMode, OutputPart
 from desktop_app.scanning.pdf_assembly import sha256_file
+from desktop_app.startup import open_station
 from desktop_app.station import StationService
 from desktop_app.sync import wire
 from desktop_app.sync.bundle_codec import BundleContents, bundle_key, seal_bundle
@@ -257,7 +258,7 @@ def render(rows: list[Row]) -> str:
 
 
 def station_ctx(data_dir: Path, clock: FixedClock) -> AppContext:
-    return open_context(data_dir, db_url=f"sqlite:///{data_dir / 'm.db'}", clock=clock)
+    return open_station(data_dir, db_url=f"sqlite:///{data_dir / 'm.db'}", clock=clock)
 
 
 def new_station(data_dir: Path, clock: FixedClock) -> tuple[AppContext, ClerkInfo]:

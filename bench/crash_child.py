@@ -60,11 +60,12 @@ from sqlalchemy import func, select  # noqa: E402
 
 from desktop_app.accounts import AccountService, ClerkInfo, Role  # noqa: E402
 from desktop_app.clock import SystemClock  # noqa: E402
-from desktop_app.context import AppContext, open_context  # noqa: E402
+from desktop_app.context import AppContext  # noqa: E402
 from desktop_app.digitization import DigitizationService, DigitizedFile  # noqa: E402
 from desktop_app.intake.drafts import IntakeDraft, PersonInfo  # noqa: E402
 from desktop_app.intake.service import IntakeService  # noqa: E402
 from desktop_app.scanning.model import ColourMode, OutputPart  # noqa: E402
+from desktop_app.startup import open_station  # noqa: E402
 from desktop_app.station import StationInfo, StationService  # noqa: E402
 from desktop_app.sync.engine import SyncEngine  # noqa: E402
 from desktop_app.sync.service import SyncService  # noqa: E402
@@ -121,7 +122,7 @@ class SkewedClock(SystemClock):
 
 def _context(data: Path, skew_s: float = 0.0) -> AppContext:
     clock = SkewedClock(skew_s) if skew_s else SystemClock()
-    return open_context(data, clock=clock, load_sample_catalog=False)
+    return open_station(data, clock=clock, sample_catalog=False)
 
 
 # --- setup ---------------------------------------------------------------------------
@@ -132,7 +133,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
     from desktop_app.catalog import CatalogService
 
-    ctx = open_context(args.data, clock=SystemClock(), load_sample_catalog=True)
+    ctx = open_station(args.data, clock=SystemClock())
     try:
         CatalogService(ctx).import_data(OWN_CATALOG)
         StationService(ctx).save(replace(STATION, gateway_url=args.gateway_url))

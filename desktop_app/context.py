@@ -1,6 +1,8 @@
 """The application context: data directory, database, blob store, clock and calendar.
 
-Built once by the GUI, the CLI or a test and passed to services (no hidden singletons)."""
+Built once by the GUI, the CLI or a test and passed to services (no hidden singletons).
+This is the composition root: services import it, it imports none of them (what an entry
+point does after opening it is in `desktop_app.startup`)."""
 
 from __future__ import annotations
 
@@ -65,7 +67,6 @@ def open_context(
     data_dir: Path | None = None,
     db_url: str | None = None,
     clock: Clock | None = None,
-    load_sample_catalog: bool = True,
 ) -> AppContext:
     """Open (creating if needed) the data directory and database, migrating with a backup."""
     paths = DataPaths(data_dir or default_data_dir())
@@ -94,13 +95,4 @@ def open_context(
     if report.upgraded:
         log.info("schema %s -> %s (backup: %s)", report.from_revision, report.to_revision,
                  report.backup)
-    ctx = AppContext(paths, db, BlobStore(paths.blobs), clock or SystemClock(), report)
-    if (paths.root / "station-extra.json").is_file():  # left by a version before 0009
-        from desktop_app.provisioning import import_legacy_extra
-
-        import_legacy_extra(ctx)
-    if load_sample_catalog:
-        from desktop_app.catalog import CatalogService
-
-        CatalogService(ctx).ensure_sample_catalog()
-    return ctx
+    return AppContext(paths, db, BlobStore(paths.blobs), clock or SystemClock(), report)

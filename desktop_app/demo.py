@@ -14,10 +14,11 @@ from typing import Any
 from desktop_app.accounts import AccountService, ClerkInfo, Role
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import Clock
-from desktop_app.context import AppContext, open_context
+from desktop_app.context import AppContext
 from desktop_app.domain.citizen_qr import parse_citizen_qr
 from desktop_app.intake.drafts import Delivery, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeOutcome, IntakeService
+from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _draft(catalog: CatalogService, code: str, payload: str, phone: str) -> Inta
 
 def run_demo(out_dir: Path, data_dir: Path, clock: Clock | None = None) -> DemoResult:
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = open_context(data_dir, db_url=f"sqlite:///{data_dir / 'motcua.sqlite3'}",
+    ctx = open_station(data_dir, db_url=f"sqlite:///{data_dir / 'motcua.sqlite3'}",
                        clock=clock)
     try:
         StationService(ctx).save(DEMO_STATION)

@@ -49,9 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Retention period and printer were kept in this file before they had columns (0009);
-# open_context() moves a file left by an earlier version into the database.
-EXTRA_FILE = "station-extra.json"
 CA_FILE = Path("ca") / "provincial-ca.pem"
 DB_URL_FILE = Path("secrets") / "db_url"
 MAX_RETENTION_DAYS = 3650
@@ -95,37 +92,6 @@ TECHNICIAN_KEYS = ("username", "full_name", "password_hash")
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,39}$")
 _PASSWORD_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$")
 _OTP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-
-
-# --- settings kept in a file by earlier versions ---------------------------------------------
-
-
-def import_legacy_extra(ctx: AppContext) -> bool:
-    """Move ``station-extra.json`` (retention days, printer) into the station settings,
-    once; the file is kept as ``station-extra.json.imported``. False when there is
-    nothing to import (no file, or the station is not configured yet)."""
-    from desktop_app.station import StationService
-
-    path = ctx.paths.root / EXTRA_FILE
-    if not path.is_file():
-        return False
-    stations = StationService(ctx)
-    station = stations.get()
-    if station is None:
-        return False
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        days = raw.get("retention_days", station.retention_days)
-        printer = raw.get("printer", station.printer)
-        if not isinstance(days, int) or not isinstance(printer, str):
-            raise ValueError("wrong types")
-        stations.set_retention_and_printer(max(MIN_RETENTION_DAYS, min(days, 3650)),
-                                           printer)
-    except (OSError, ValueError, DomainError) as exc:
-        log.warning("%s not imported (%s); defaults kept", EXTRA_FILE, type(exc).__name__)
-    path.replace(path.with_name(EXTRA_FILE + ".imported"))
-    log.info("%s moved into the station settings", EXTRA_FILE)
-    return True
 
 
 def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:

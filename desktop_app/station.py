@@ -17,6 +17,7 @@ from local_db.models import Station, StationSettings
 
 DEFAULT_RETENTION_DAYS = 365
 MIN_RETENTION_DAYS = 30  # a finished dossier may still be contested for a while
+MAX_RETENTION_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class StationNotConfigured(DomainError):
         )
 
 
+def _check_retention(days: int) -> None:
+    if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+        raise DomainError(f"Số ngày giữ tệp trên máy phải từ {MIN_RETENTION_DAYS} đến "
+                          f"{MAX_RETENTION_DAYS} (đang là {days}).", f"retention_days {days}")
+
+
 def validate_station(info: StationInfo) -> StationInfo:
     agency = validate_agency_code(info.agency_code)
     validate_station_digit(info.station_digit)
@@ -56,10 +63,7 @@ def validate_station(info: StationInfo) -> StationInfo:
                           "empty place name")
     if info.receipt_page_size not in ("A4", "A5"):
         raise DomainError("Khổ giấy biên nhận phải là A4 hoặc A5.", "bad page size")
-    if not MIN_RETENTION_DAYS <= info.retention_days <= 3650:
-        raise DomainError(f"Số ngày giữ tệp trên máy phải từ {MIN_RETENTION_DAYS} đến 3650 "
-                          f"(đang là {info.retention_days}).",
-                          f"retention_days {info.retention_days}")
+    _check_retention(info.retention_days)
     return StationInfo(
         agency_code=agency,
         agency_name=nfc(info.agency_name),
@@ -151,9 +155,7 @@ class StationService:
                                   clerk_id: int | None = None) -> None:
         """Only these two settings, leaving the others as they are (used to import the
         file earlier versions kept them in)."""
-        if not MIN_RETENTION_DAYS <= retention_days <= 3650:
-            raise DomainError(f"Số ngày giữ tệp trên máy phải từ {MIN_RETENTION_DAYS} đến "
-                              f"3650 (đang là {retention_days}).", f"retention {retention_days}")
+        _check_retention(retention_days)
         now = self.ctx.clock.now()
         install = self.ctx.paths.install_id()
         with self.ctx.db.write() as s:

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.accounts import AccountService
 from desktop_app.clock import FixedClock, SystemClock
-from desktop_app.context import open_context
 from desktop_app.demo import DEMO_CARDS, run_demo
+from desktop_app.startup import open_station
 from desktop_app.station import StationService
 from desktop_app.sync.service import SyncService
 from local_db.models import Dossier
@@ -88,7 +88,7 @@ def main() -> None:
     app = QApplication([])
     apply_style(app)
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = open_context(Path(tmp) / "fresh")
+        fresh = open_station(Path(tmp) / "fresh")
         first = FirstRunWizard(fresh, printers=["Canon LBP2900", "Brother HL-L2321D"])
         first.show()
         shot(app, first, out / "01-first-run.png")
@@ -111,7 +111,7 @@ def main() -> None:
         data = Path(tmp) / "data"
         run_demo(Path(tmp) / "slips", data)
         clock = FixedClock(SystemClock().now())
-        ctx = open_context(data, clock=clock)
+        ctx = open_station(data, clock=clock)
         station = StationService(ctx).require()
         login = LoginDialog(ctx, station.agency_name)
         login.username.setText("tiepnhan")

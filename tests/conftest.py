@@ -4,7 +4,7 @@ started on loopback for the duration of the test session.
 The whole suite runs on either backend. By default the station database is SQLite; with
 ``MOTCUA_TEST_DB=postgresql`` every test gets a fresh PostgreSQL database instead (created
 from a migrated template), exported as ``MOTCUA_DB_URL`` so that the CLI, subprocesses and
-``open_context()`` without an explicit URL all use it, and the reference gateway runs on
+``open_station()`` without an explicit URL all use it, and the reference gateway runs on
 PostgreSQL too (so does the crash test's station and gateway). Tests about the SQLite file
 itself (backup before upgrade, FTS5) are marked ``@pytest.mark.sqlite`` or pass an
 explicit SQLite URL, and so test SQLite in both runs."""
@@ -25,7 +25,8 @@ import pytest
 
 from desktop_app.accounts import AccountService, ClerkInfo, Role
 from desktop_app.clock import FixedClock
-from desktop_app.context import AppContext, open_context
+from desktop_app.context import AppContext
+from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -68,7 +69,7 @@ def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def ctx(tmp_path: Path, clock: FixedClock, db_url: str) -> Iterator[AppContext]:
-    context = open_context(tmp_path / "data", db_url=db_url, clock=clock)
+    context = open_station(tmp_path / "data", db_url=db_url, clock=clock)
     yield context
     context.close()
 
@@ -193,6 +194,6 @@ def _default_database(request: pytest.FixtureRequest,
 
 @pytest.fixture
 def pg_ctx(tmp_path: Path, clock: FixedClock, pg_url: str) -> Iterator[AppContext]:
-    context = open_context(tmp_path / "pgdata", db_url=pg_url, clock=clock)
+    context = open_station(tmp_path / "pgdata", db_url=pg_url, clock=clock)
     yield context
     context.close()

@@ -112,7 +112,7 @@ def test_failed_upgrade_tells_the_technician(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from alembic import command
 
-    from desktop_app.context import DatabaseUnavailable, open_context
+    from desktop_app.context import DatabaseUnavailable
     from local_db import migrate
     from tests.test_upgrades import build_old_database
 
@@ -127,7 +127,9 @@ def test_failed_upgrade_tells_the_technician(tmp_path: Path,
 
     monkeypatch.setattr(migrate.command, "upgrade", fails_halfway)
     with pytest.raises(DatabaseUnavailable) as failed:
-        open_context(data, db_url=f"sqlite:///{data / 'motcua.sqlite3'}")
+        from desktop_app.startup import open_station
+
+        open_station(data, db_url=f"sqlite:///{data / 'motcua.sqlite3'}")
     message = failed.value.message_vi
     assert "Không nâng cấp được dữ liệu" in message and "khôi phục nguyên trạng" in message
     assert str(data / "backups") in message and "motcua support-bundle" in message

@@ -230,9 +230,9 @@ def test_tls_needs_the_provincial_ca(ctx: AppContext, station: StationInfo, tmp_
 
 
 def test_corrupt_database_fails(tmp_path: Path, clock: FixedClock) -> None:
-    from desktop_app.context import open_context
+    from desktop_app.startup import open_station
 
-    ctx = open_context(tmp_path / "data", clock=clock)
+    ctx = open_station(tmp_path / "data", clock=clock)
     StationService(ctx).save(StationInfo("000.00.12.H12", "UBND XÃ A", "A", 1))
     path = ctx.db.sqlite_path
     ctx.close()

@@ -187,8 +187,7 @@ def test_a_new_counter_joins_a_shared_database(qtbot, ctx: AppContext,  # type: 
     no account page; its own digit and printer."""
     StationService(ctx).save(TEST_STATION)
     AccountService(ctx).create_clerk("huong", "Triệu Thị Hương", "mat-khau-1", Role.CLERK)
-    other = open_context(tmp_path / "pc2", db_url=str(ctx.db.url), clock=ctx.clock,
-                         load_sample_catalog=False)
+    other = open_context(tmp_path / "pc2", db_url=str(ctx.db.url), clock=ctx.clock)
     try:
         assert StationService(other).get() is None
         wizard = FirstRunWizard(other, printers=PRINTERS)

@@ -17,6 +17,7 @@ from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.dossiers import DossierQueries
 from desktop_app.intake.drafts import DraftError, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeKind, IntakeService
+from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 from local_db.models import AuditEntry, DailyCounter, Dossier, OutboxEntry
 
@@ -165,8 +166,7 @@ def test_failure_while_printing_rolls_back_and_gives_the_number_back(
 
 def _receive_many(url: str, data_dir: Path, clerk: ClerkInfo, n: int, codes: list[str],
                   errors: list[BaseException]) -> None:
-    ctx = open_context(data_dir, db_url=url, clock=FixedClock(datetime(2023, 10, 27, 9, 32)),
-                       load_sample_catalog=False)
+    ctx = open_context(data_dir, db_url=url, clock=FixedClock(datetime(2023, 10, 27, 9, 32)))
     try:
         intake = IntakeService(ctx)
         for _ in range(n):
@@ -280,7 +280,7 @@ def test_reopening_keeps_data_and_does_not_migrate_again(
     intake.receive(complete_draft(intake), clerk)
     url = str(ctx.db.url)
     ctx.close()
-    again = open_context(tmp_path / "data", db_url=url, clock=FixedClock(datetime.now()))
+    again = open_station(tmp_path / "data", db_url=url, clock=FixedClock(datetime.now()))
     try:
         assert not again.migration.upgraded
         assert DossierQueries(again).search("tuyet")[0].code == "000.00.12.H12-231027-1001"
@@ -327,7 +327,7 @@ def test_upgrade_from_first_schema_rebuilds_the_search_index(
     assert current_revision(ctx.db) == "0001"
     url = str(ctx.db.url)
     ctx.close()
-    again = open_context(tmp_path / "data", db_url=url, clock=FixedClock(datetime.now()))
+    again = open_station(tmp_path / "data", db_url=url, clock=FixedClock(datetime.now()))
     try:
         assert again.migration.upgraded and again.migration.from_revision == "0001"
         assert again.migration.backup is not None and again.migration.backup.stat().st_size > 0

@@ -24,11 +24,11 @@ from desktop_app.digitization import DigitizationService
 from desktop_app.provisioning import (
     CA_FILE,
     DB_URL_FILE,
-    EXTRA_FILE,
     KNOWN_KEYS,
     ProvisioningInvalid,
     read_plan,
 )
+from desktop_app.setup.legacy import EXTRA_FILE
 from desktop_app.station import StationService
 from desktop_app.sync import wire
 from desktop_app.sync.service import SyncService
@@ -187,7 +187,7 @@ def test_offline_provisioning_applies_everything_and_never_shows_the_token(
     assert TOKEN not in out + err
     assert not any(TOKEN in r.getMessage() for r in caplog.records)
 
-    ctx = open_context(data_dir, load_sample_catalog=False)
+    ctx = open_context(data_dir)
     try:
         station = StationService(ctx).require()
         assert (station.agency_code, station.station_digit) == (AGENCY, 2)
@@ -217,7 +217,7 @@ def test_offline_provisioning_applies_everything_and_never_shows_the_token(
     code, out, _ = provision(file, data_dir)
     assert code == 0 and "đã có, giữ nguyên mật khẩu" in out
     assert "Mật khẩu dùng một lần" not in out
-    ctx = open_context(data_dir, load_sample_catalog=False)
+    ctx = open_context(data_dir)
     try:
         assert AccountService(ctx).authenticate("kythuat", otp).role is Role.TECHNICIAN
     finally:
@@ -357,7 +357,7 @@ def test_reprovisioning_another_digit_on_a_station_db_warns(tmp_path: Path,
     assert code == 0
     assert f"Máy này trước đây là quầy 2 của cơ quan {AGENCY}" in out
     # A technician account may not take over a clerk's username.
-    ctx = open_context(data_dir, load_sample_catalog=False)
+    ctx = open_context(data_dir)
     try:
         AccountService(ctx).create_clerk("huong", "Triệu Thị Hương", "mat-khau-1", Role.CLERK)
     finally:
@@ -388,7 +388,7 @@ def test_counters_sharing_postgresql_each_keep_their_own_digit(
     code, _, err = provision(second, tmp_path / "pc2")  # again: idempotent
     assert code == 0, err
     for pc in ("pc1", "pc2"):
-        ctx = open_context(tmp_path / pc, load_sample_catalog=False)
+        ctx = open_context(tmp_path / pc)
         try:
             assert StationService(ctx).require().ca_bundle == str(tmp_path / pc / CA_FILE)
         finally:

@@ -22,7 +22,7 @@ from desktop_app.accounts import AccountService, ClerkInfo, Role
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import FixedClock
 from desktop_app.commands import report_cmd
-from desktop_app.context import AppContext, open_context
+from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService, link_files
 from desktop_app.documents.tracking_book import (
     BookHeader,
@@ -35,6 +35,7 @@ from desktop_app.intake.service import IntakeOutcome, IntakeService
 from desktop_app.report_model import DayCount, ProcedureCount, TrackingBookRow
 from desktop_app.reports import ReportService, book_notes, locality_of, percentile
 from desktop_app.scanning.model import ColourMode, OutputPart
+from desktop_app.startup import open_station
 from desktop_app.station import StationService
 from local_db.models import ComponentFile, Dossier, DossierComponent, OutboxEntry
 
@@ -452,7 +453,7 @@ def cli_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data directory with the default database name, as the command line opens it."""
     monkeypatch.delenv("MOTCUA_DB_URL", raising=False)
     data = tmp_path / "cli-data"
-    ctx = open_context(data, clock=FixedClock(NOW))
+    ctx = open_station(data, clock=FixedClock(NOW))
     build_month(ctx, tmp_path)
     ctx.close()
     return data

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from desktop_app.context import open_context
 from desktop_app.dossiers import DossierQueries
 from desktop_app.intake.returns import ReturnService
+from desktop_app.startup import open_station
 from local_db import migrate
 from local_db.engine import Database
 from local_db.migrate import MigrationFailed, current_revision, head_revision, upgrade
@@ -88,8 +88,7 @@ def test_upgrade_keeps_the_records_and_the_app_works_on_them(tmp_path: Path,
     data.mkdir()
     db = build_old_database(data / "motcua.sqlite3", revision)
     db.dispose()
-    ctx = open_context(data, db_url=f"sqlite:///{data / 'motcua.sqlite3'}",
-                       load_sample_catalog=False)
+    ctx = open_station(data, db_url=f"sqlite:///{data / 'motcua.sqlite3'}", sample_catalog=False)
     try:
         report = ctx.migration
         assert (report.from_revision, report.to_revision) == (revision, head_revision())
@@ -117,7 +116,7 @@ def test_upgrade_on_a_shared_postgresql_database(tmp_path: Path, pg_url: str,
     """The LAN database of several counters: PostgreSQL runs each migration in the
     upgrade's transaction, so the records survive and nothing is half-applied."""
     build_old_database(pg_url, revision).dispose()
-    ctx = open_context(tmp_path / "data", db_url=pg_url, load_sample_catalog=False)
+    ctx = open_station(tmp_path / "data", db_url=pg_url, sample_catalog=False)
     try:
         report = ctx.migration
         assert (report.from_revision, report.to_revision) == (revision, head_revision())
@@ -161,7 +160,7 @@ def test_settings_file_of_an_earlier_version_moves_into_the_database(tmp_path: P
     (data / "station-extra.json").write_text(
         json.dumps({"retention_days": 400, "printer": "Canon LBP2900"}), encoding="utf-8")
     url = f"sqlite:///{data / 'motcua.sqlite3'}"
-    ctx = open_context(data, db_url=url, load_sample_catalog=False)
+    ctx = open_station(data, db_url=url, sample_catalog=False)
     try:
         station = StationService(ctx).require()
         assert (station.retention_days, station.printer) == (400, "Canon LBP2900")
@@ -169,7 +168,7 @@ def test_settings_file_of_an_earlier_version_moves_into_the_database(tmp_path: P
         ctx.close()
     assert not (data / "station-extra.json").exists()
     assert (data / "station-extra.json.imported").is_file()
-    again = open_context(data, db_url=url, load_sample_catalog=False)  # imported once only
+    again = open_station(data, db_url=url, sample_catalog=False)  # imported once only
     try:
         assert StationService(again).require().retention_days == 400
     finally:

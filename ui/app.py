@@ -10,9 +10,10 @@ from importlib import resources
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
-from desktop_app.context import AppContext, open_context
+from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
 from desktop_app.logging_setup import setup_logging
+from desktop_app.startup import open_station
 from desktop_app.station import StationService
 from ui import messages
 from ui.first_run import run_first_setup
@@ -54,7 +55,7 @@ def run_gui(argv: list[str] | None = None) -> int:
         app.setWindowIcon(QIcon(str(icon)))
     apply_style(app)
     try:
-        ctx = open_context()
+        ctx = open_station()
     except DomainError as exc:
         log.error("cannot open data: %s", exc.detail)
         messages.error(None, exc.message_vi, "Không mở được dữ liệu")

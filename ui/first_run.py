@@ -46,7 +46,7 @@ from desktop_app.first_setup import (
     join_info,
 )
 from desktop_app.provisioning import available_printers
-from desktop_app.station import DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS
+from desktop_app.station import DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from ui.workers import Runner
 
 P_INTRO, P_STATION, P_CONNECTION, P_PRINTING, P_ACCOUNTS, P_DONE = range(6)
@@ -270,7 +270,7 @@ class FirstRunWizard(QWizard):
         self.page_size = QComboBox()
         self.page_size.addItems(["A4", "A5"])
         self.retention = QSpinBox()
-        self.retention.setRange(MIN_RETENTION_DAYS, 3650)
+        self.retention.setRange(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS)
         self.retention.setValue(DEFAULT_RETENTION_DAYS)
         self.retention.setSuffix(" ngày")
         self.upload_limit = QSpinBox()

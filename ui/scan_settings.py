@@ -35,7 +35,12 @@ from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
 from desktop_app.provisioning import available_printers
 from desktop_app.scanning.model import COLOUR_MODE_VI, PAGE_SIZES_MM, ColourMode, ScanProfile
-from desktop_app.station import MIN_RETENTION_DAYS, StationInfo, StationService
+from desktop_app.station import (
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    StationInfo,
+    StationService,
+)
 from ui import messages
 from ui.workers import Runner
 
@@ -191,7 +196,7 @@ class ScanSettingsDialog(QDialog):
         for name in printers if printers is not None else (available_printers() or []):
             self.printer.addItem(name, name)
         self.retention = QSpinBox()
-        self.retention.setRange(MIN_RETENTION_DAYS, 3650)
+        self.retention.setRange(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS)
         self.retention.setSuffix(" ngày")
         form.addRow("&Máy in biên nhận của máy này:", self.printer)
         form.addRow("&Giữ tệp trên máy sau khi hồ sơ kết thúc:", self.retention)

@@ -59,9 +59,9 @@ def _calendar(args: argparse.Namespace) -> WorkingCalendar:
     if args.overrides:
         return WorkingCalendar(load_overrides(args.overrides))
     try:
-        from desktop_app.context import open_context
+        from desktop_app.startup import open_station
 
-        ctx = open_context(load_sample_catalog=False)
+        ctx = open_station(sample_catalog=False)
     except Exception:  # no data directory yet: the national calendar alone
         return WorkingCalendar()
     try:

@@ -202,10 +202,11 @@ def _existing(data_dir: Path, plan: Any) -> Any:
 
 def _open(data_dir: Path, plan: Any) -> Any:
     """The data directory's context, created and migrated as needed, to apply the plan."""
-    from desktop_app.context import open_context
 
     try:
-        return open_context(data_dir, db_url=plan.db_url or None, load_sample_catalog=False)
+        from desktop_app.startup import open_station
+
+        return open_station(data_dir, db_url=plan.db_url or None, sample_catalog=False)
     except DomainError:
         raise
     except Exception as exc:

@@ -85,8 +85,8 @@ def _period(args: argparse.Namespace) -> tuple[date, date]:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from desktop_app.context import open_context
     from desktop_app.paths import DataPaths, default_data_dir
+    from desktop_app.startup import open_station
 
     paths = DataPaths(args.data_dir or default_data_dir())
     if not os.environ.get("MOTCUA_DB_URL") and not paths.database.is_file():
@@ -94,7 +94,7 @@ def _open(args: argparse.Namespace) -> Any:
         raise DomainError(f"Không có dữ liệu của phần mềm trong thư mục “{paths.root}”. "
                           "Hãy chỉ đúng thư mục bằng --data-dir.",
                           f"no database at {paths.database}")
-    return open_context(paths.root, load_sample_catalog=False)
+    return open_station(paths.root, sample_catalog=False)
 
 
 def _run(args: argparse.Namespace, body: Any) -> int:

@@ -70,9 +70,9 @@ def _out(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.context import open_context
+    from desktop_app.startup import open_station
 
-    ctx = open_context(args.data_dir, load_sample_catalog=False)
+    ctx = open_station(args.data_dir, sample_catalog=False)
     try:
         return _run(args, ctx)
     except DomainError as exc:

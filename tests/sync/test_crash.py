@@ -25,7 +25,7 @@ from types import ModuleType
 import pytest
 
 from desktop_app.clock import FixedClock
-from desktop_app.context import open_context
+from desktop_app.startup import open_station
 
 from ..conftest import ON_POSTGRESQL, RECEIVED_AT, _create_pg_database
 
@@ -117,7 +117,7 @@ def test_kill_while_storing_a_file_leaves_nothing_half_written(tmp_path: Path) -
     way), then the app starts again: no partial blob under a final name, and no
     temporary file left behind in the blob store."""
     data_dir = tmp_path / "station"
-    open_context(data_dir, clock=FixedClock(RECEIVED_AT)).close()
+    open_station(data_dir, clock=FixedClock(RECEIVED_AT)).close()
     source = tmp_path / "scan.pdf"
     os.mkfifo(source)
     code = ("import sys; from pathlib import Path; from desktop_app.blobs import BlobStore; "
@@ -147,7 +147,7 @@ def test_kill_while_storing_a_file_leaves_nothing_half_written(tmp_path: Path) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    open_context(data_dir, clock=FixedClock(RECEIVED_AT)).close()  # the app starts again
+    open_station(data_dir, clock=FixedClock(RECEIVED_AT)).close()  # the app starts again
     files = [p for p in blobs.rglob("*") if p.is_file()]
     left = [str(p.relative_to(blobs)) for p in files if p.name.startswith(".tmp-")]
     assert left == [], "temporary files left in the blob store after a kill during put_file"

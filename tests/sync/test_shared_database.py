@@ -32,8 +32,7 @@ from .test_sync_engine import gateway_dossiers
 def _counter(tmp_path: Path, name: str, pg_url: str, digit: int,
              gateway: GatewayServer) -> AppContext:
     ctx = open_context(tmp_path / name, db_url=pg_url,
-                       clock=FixedClock(datetime(2023, 10, 27, 9, 32)),
-                       load_sample_catalog=False)
+                       clock=FixedClock(datetime(2023, 10, 27, 9, 32)))
     StationService(ctx).save(replace(TEST_STATION, station_digit=digit,
                                      gateway_url=gateway.url))
     SyncService(ctx).set_token(add_station(gateway, digit=digit))

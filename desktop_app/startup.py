@@ -1,0 +1,31 @@
+"""What every entry point (the GUI, the CLI, the demo) does once the context is open:
+settings an earlier version kept in a file move into the database, and a station
+without any catalog gets the bundled sample one so a clerk can work before the first
+sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop_app.catalog import CatalogService
+from desktop_app.clock import Clock
+from desktop_app.context import AppContext, open_context
+from desktop_app.setup.legacy import import_legacy_extra
+
+
+def prepare(ctx: AppContext, *, sample_catalog: bool = True) -> None:
+    import_legacy_extra(ctx)
+    if sample_catalog:
+        CatalogService(ctx).ensure_sample_catalog()
+
+
+def open_station(data_dir: Path | None = None, db_url: str | None = None,
+                 clock: Clock | None = None, *, sample_catalog: bool = True) -> AppContext:
+    """``open_context`` (data directory, migrated database) then ``prepare``."""
+    ctx = open_context(data_dir, db_url, clock)
+    try:
+        prepare(ctx, sample_catalog=sample_catalog)
+    except BaseException:
+        ctx.close()
+        raise
+    return ctx
