@@ -62,14 +62,14 @@ from desktop_app.scanning.model import ColourMode, OutputPart
 from desktop_app.scanning.pdf_assembly import sha256_file
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
-from desktop_app.sync import wire
-from desktop_app.sync.bundle_codec import BundleContents, bundle_key, seal_bundle
 from desktop_app.sync.client import GatewayClient, LinkDown
 from desktop_app.sync.service import SyncService
 from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader
 from desktop_app.sync.usb_bundle import export_bundle
 from local_db import outbox
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
+from sync_contract.bundle_codec import BundleContents, bundle_key, seal_bundle
 from tests.conftest import RECEIVED_AT, TEST_STATION
 from tests.support.fault_proxy import FaultProxy, LinkProfile
 from tests.test_intake import TEST_CATALOG, complete_draft

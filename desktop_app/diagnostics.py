@@ -436,8 +436,8 @@ def _probe_gateway(root: Path, station: Any, timeout: tuple[float, float]) -> _G
 
 def _token_identity(client: Any, timeout: tuple[float, float]) -> tuple[str, int] | None:
     """Whose token this is (GET /station); None from a gateway that does not say."""
-    from desktop_app.sync import wire
     from desktop_app.sync.client import SyncError
+    from sync_contract import wire
 
     try:
         resp = client.request("GET", wire.STATION, timeout=timeout)

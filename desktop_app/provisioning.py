@@ -39,13 +39,13 @@ from desktop_app.station import (
     StationInfo,
     validate_station,
 )
-from desktop_app.sync import wire
+from sync_contract import wire
 
 if TYPE_CHECKING:
     from desktop_app.accounts import ClerkInfo
     from desktop_app.context import AppContext
-    from desktop_app.sync import wire
     from desktop_app.sync.client import GatewayClient
+    from sync_contract import wire
 
 log = logging.getLogger(__name__)
 
@@ -631,7 +631,7 @@ class GatewayProbe:
 def gateway_health(client: GatewayClient, timeout: tuple[float, float] = GATEWAY_TIMEOUT
                    ) -> wire.Health:
     """``GatewayClient.health`` with a short timeout (its own read timeout is 20 s)."""
-    from desktop_app.sync import wire
+    from sync_contract import wire
 
     resp = client.request("GET", wire.HEALTH, timeout=timeout)
     if resp.status_code != 200:

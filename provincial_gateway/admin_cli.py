@@ -171,7 +171,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_set_status(args: argparse.Namespace) -> int:
     from provincial_gateway import admin_ops
-    from provincial_gateway.schemas import STATUS_LABELS
+    from provincial_gateway.statuses import STATUS_LABELS
     from provincial_gateway.timeutil import parse_national
 
     try:

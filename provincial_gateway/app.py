@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desktop_app.sync import wire
 from provincial_gateway import (
     bundles,
     routes_admin,
@@ -22,6 +21,7 @@ from provincial_gateway.config import GatewayConfig
 from provincial_gateway.errors import install_handlers
 from provincial_gateway.faults import FaultMiddleware, FaultPlan
 from provincial_gateway.state import GatewayState, open_state
+from sync_contract import wire
 
 TITLE = "Một Cửa Offline — provincial gateway"
 API_DOC_VERSION = "1"

@@ -14,10 +14,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
-from desktop_app.sync import wire
 from provincial_gateway.db import Station
 from provincial_gateway.errors import WireError
 from provincial_gateway.state import gateway_state
+from sync_contract import wire
 
 BUNDLE_KEY_LABEL = b"motcua-bundle-v1"
 ADMIN_COOKIE = "gw_admin"
@@ -32,7 +32,7 @@ def hash_token(token: str) -> str:
 
 
 def bundle_key(token: str) -> bytes:
-    """The station's USB-bundle key; equals desktop_app.sync.bundle_codec.bundle_key, which
+    """The station's USB-bundle key; equals sync_contract.bundle_codec.bundle_key, which
     the gateway cannot call here because the codec is optional for it."""
     return hashlib.sha256(BUNDLE_KEY_LABEL + token.encode()).digest()
 

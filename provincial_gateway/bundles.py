@@ -1,8 +1,8 @@
 """Offline USB bundles: a commune without any link carries its pending dossiers by hand.
 
-The bundle format belongs to `desktop_app.sync.bundle_codec` (imported lazily, so the
-gateway runs without it); this module only applies the contents, with exactly the rules
-of the online endpoints, so importing the same bundle twice changes nothing."""
+The bundle format belongs to the shared contract (`sync_contract.bundle_codec`); this
+module only applies the contents, with exactly the rules of the online endpoints, so
+importing the same bundle twice changes nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from desktop_app.sync import wire
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.blob_records import record_blob
 from provincial_gateway.blobstore import is_sha256
@@ -23,6 +22,7 @@ from provincial_gateway.db import Station
 from provincial_gateway.dossiers import record_event, upsert_dossier
 from provincial_gateway.errors import WireError
 from provincial_gateway.state import GatewayState, gateway_state
+from sync_contract import bundle_codec, wire
 
 log = logging.getLogger("provincial_gateway.bundles")
 router = APIRouter(tags=["bundles"])
@@ -44,11 +44,6 @@ def key_lookup(state: GatewayState) -> Any:
 
 
 def import_bundle(state: GatewayState, data: bytes) -> wire.BundleReceipt:
-    try:
-        from desktop_app.sync import bundle_codec
-    except ImportError as exc:
-        raise WireError(501, wire.E_BUNDLE,
-                        "Cổng tỉnh này chưa hỗ trợ nhập gói dữ liệu USB.") from exc
     try:
         contents = bundle_codec.open_bundle(data, key_lookup(state))
     except bundle_codec.BundleError as exc:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop_app.sync import wire
+from sync_contract import wire
 
 # The repository's sample catalog; an installed gateway is given its province's file.
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "resources" / "catalog" / "procedures.json"

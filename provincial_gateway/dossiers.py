@@ -19,7 +19,6 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from desktop_app.sync import wire
 from provincial_gateway.blobstore import is_sha256
 from provincial_gateway.canonical import canonical_json
 from provincial_gateway.db import (
@@ -32,9 +31,10 @@ from provincial_gateway.db import (
     utcnow,
 )
 from provincial_gateway.errors import WireError
-from provincial_gateway.schemas import STATUS_LABELS, DossierDocument
 from provincial_gateway.state import GatewayState
+from provincial_gateway.statuses import STATUS_LABELS
 from provincial_gateway.timeutil import NATIONAL, national_now
+from sync_contract import wire
 
 T = TypeVar("T")
 RETRIES = 6
@@ -79,18 +79,18 @@ def _invalid(message: str) -> WireError:
     return WireError(422, wire.E_INVALID, message)
 
 
-def validate_document(body: Any) -> DossierDocument:
+def validate_document(body: Any) -> wire.DossierDocument:
     if not isinstance(body, dict):
         raise _invalid("Hồ sơ phải là một đối tượng JSON.")
     try:
-        return DossierDocument.model_validate(body)
+        return wire.DossierDocument.model_validate(body)
     except ValidationError as exc:
         where = "; ".join(".".join(map(str, e["loc"])) + f" ({e['type']})"
                           for e in exc.errors()[:5])
         raise _invalid(f"Hồ sơ không hợp lệ: {where}") from exc
 
 
-def referenced_blobs(doc: DossierDocument) -> list[str]:
+def referenced_blobs(doc: wire.DossierDocument) -> list[str]:
     shas: list[str] = []
     for item in doc.TaiLieuNop:
         sha = (item.TepDinhKemSha256 or "").strip().lower()
@@ -173,7 +173,7 @@ def _check_blobs(s: Session, agency_code: str, shas: list[str]) -> None:
                         "hãy tải tệp lên trước.", missing=missing)
 
 
-def _upsert(s: Session, doc: DossierDocument, body: str, shas: list[str], agency_code: str,
+def _upsert(s: Session, doc: wire.DossierDocument, body: str, shas: list[str], agency_code: str,
             station_id: int | None) -> UpsertResult:
     ma_ho_so = doc.MaHoSo.strip()
     d = s.scalar(select(Dossier).where(Dossier.client_id == doc.ClientId))

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from desktop_app.sync import wire
+from sync_contract import wire
 
 log = logging.getLogger("provincial_gateway")
 

@@ -15,10 +15,10 @@ from fastapi import Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from desktop_app.sync import wire
 from provincial_gateway.canonical import canonical_json, json_bytes, short_hash
 from provincial_gateway.db import CalendarDay, Clerk, ReferenceDoc
 from provincial_gateway.state import GatewayState
+from sync_contract import wire
 
 CATALOG = "catalog"
 ROLES = ("clerk", "scanner", "supervisor", "technician")

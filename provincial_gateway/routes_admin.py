@@ -19,8 +19,8 @@ from provincial_gateway import admin_ops
 from provincial_gateway.auth import ADMIN_COOKIE, is_admin
 from provincial_gateway.dossiers import StatusError
 from provincial_gateway.faults import FaultPlan
-from provincial_gateway.schemas import STATUS_LABELS
 from provincial_gateway.state import fault_plan, gateway_state
+from provincial_gateway.statuses import STATUS_LABELS
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 

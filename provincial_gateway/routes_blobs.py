@@ -6,12 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from desktop_app.sync import wire
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.blob_records import blob_for, missing_for
 from provincial_gateway.blobstore import is_sha256
 from provincial_gateway.errors import E_NOT_FOUND, INVALID, WireError
 from provincial_gateway.state import gateway_state
+from sync_contract import wire
 
 router = APIRouter(tags=["blobs"], responses=INVALID)
 _ERR = {"model": wire.ErrorBody}

@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from desktop_app.sync import wire
 from provincial_gateway import dossiers
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.errors import INVALID, WireError
-from provincial_gateway.schemas import DossierDocument
 from provincial_gateway.state import gateway_state, public_base
+from sync_contract import wire
 
 router = APIRouter(tags=["dossiers"], responses=INVALID)
 _ERR = {"model": wire.ErrorBody}
@@ -30,7 +29,7 @@ _ERR = {"model": wire.ErrorBody}
                                     "already used by another ClientId"},
                422: {"model": wire.ErrorBody,
                      "description": "missing_blobs (with `missing`) or invalid"}})
-async def put_dossier(client_id: str, doc: DossierDocument, request: Request,
+async def put_dossier(client_id: str, doc: wire.DossierDocument, request: Request,
                       station: CurrentStation) -> wire.DossierAck:
     if doc.ClientId != client_id:
         raise WireError(422, wire.E_INVALID, "ClientId trong đường dẫn và trong hồ sơ khác nhau.")

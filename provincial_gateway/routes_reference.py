@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from desktop_app.sync import wire
 from provincial_gateway import refdata
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.errors import E_NOT_FOUND, WireError
 from provincial_gateway.state import gateway_state
 from provincial_gateway.timeutil import iso_now
+from sync_contract import wire
 
 router = APIRouter(tags=["reference data"])
 

@@ -6,11 +6,11 @@ import logging
 
 from fastapi import APIRouter, Request
 
-from desktop_app.sync import wire
 from provincial_gateway import admin_ops
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.errors import INVALID, WireError
 from provincial_gateway.state import gateway_state
+from sync_contract import wire
 
 router = APIRouter(tags=["stations"])
 log = logging.getLogger("provincial_gateway")

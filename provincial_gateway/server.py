@@ -22,12 +22,12 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
-from desktop_app.sync import wire
 from provincial_gateway import admin_ops
 from provincial_gateway.app import create_app
 from provincial_gateway.config import DEFAULT_CATALOG, ENV_ADMIN_TOKEN, GatewayConfig
 from provincial_gateway.faults import FaultPlan
 from provincial_gateway.state import GatewayState, open_state
+from sync_contract import wire
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_ADMIN_TOKEN = "admin-token-for-tests-only"

@@ -26,13 +26,13 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from desktop_app.sync import wire
 from provincial_gateway.auth import CurrentStation, StationAuth
 from provincial_gateway.blob_records import record_blob
 from provincial_gateway.blobstore import file_sha256, fsync_dir, is_sha256
 from provincial_gateway.db import Station, Upload, utcnow
 from provincial_gateway.errors import E_LOCKED, E_NOT_FOUND, INVALID, WireError
 from provincial_gateway.state import GatewayState, gateway_state, public_base
+from sync_contract import wire
 
 log = logging.getLogger("provincial_gateway.tus")
 

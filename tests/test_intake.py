@@ -20,6 +20,7 @@ from desktop_app.intake.service import IntakeKind, IntakeService
 from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 from local_db.models import AuditEntry, DailyCounter, Dossier, OutboxEntry
+from sync_contract import wire
 
 from .conftest import TEST_STATION
 
@@ -133,6 +134,24 @@ def test_supplement_request_lists_missing_components(
     assert out.kind is IntakeKind.SUPPLEMENT_REQUESTED
     assert out.code is None and out.slip_number == "BS-231027-1001"
     assert out.status is DossierStatus.SUPPLEMENT_REQUESTED
+
+
+def test_every_queued_dossier_is_a_document_the_contract_accepts(
+    ctx: AppContext, intake: IntakeService, clerk: ClerkInfo
+) -> None:
+    """The gateway validates PUT bodies with `wire.DossierDocument`: the station's
+    documents (received, refused, supplement requested) must pass the same model."""
+    intake.receive(complete_draft(intake), clerk)
+    intake.refuse(complete_draft(intake), clerk, "Không thuộc thẩm quyền cấp xã")
+    draft = complete_draft(intake)
+    draft.components[1].provided = False
+    intake.request_supplement(draft, clerk, "Thiếu giấy tờ cư trú")
+    with ctx.db.read() as s:
+        documents = [e.payload for e in s.scalars(select(OutboxEntry))]
+    assert sorted(d["TrangThaiHoSo"] for d in documents) == [2, 3, 5]
+    for document in documents:
+        parsed = wire.DossierDocument.model_validate(document)
+        assert parsed.ClientId == document["ClientId"] and parsed.PhienBan >= 1
 
 
 def test_invalid_applicant_is_refused_with_every_problem(

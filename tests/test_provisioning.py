@@ -30,11 +30,11 @@ from desktop_app.provisioning import (
 )
 from desktop_app.setup.legacy import EXTRA_FILE
 from desktop_app.station import StationService
-from desktop_app.sync import wire
 from desktop_app.sync.service import SyncService
 from local_db.models import AuditEntry
 from provincial_gateway import admin_ops
 from provincial_gateway.server import GatewayServer, free_port
+from sync_contract import wire
 from tests.gateway.test_tls import make_pki
 from tests.support.gateway_fixtures import (  # noqa: F401
     AGENCY,

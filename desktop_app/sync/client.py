@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from desktop_app import __version__
 from desktop_app.domain.errors import DomainError
-from desktop_app.sync import wire
+from sync_contract import wire
 
 log = logging.getLogger(__name__)
 

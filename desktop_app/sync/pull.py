@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from desktop_app.context import AppContext
-from desktop_app.sync import wire
 from desktop_app.sync.client import GatewayClient
 from local_db import outbox
 from local_db import repositories as repo
 from local_db.models import CalendarOverrideRow, Clerk
+from sync_contract import wire
 
 if TYPE_CHECKING:
     from desktop_app.sync.engine import SyncReport

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop_app.sync import wire
 from desktop_app.sync.client import GatewayClient, LinkDown, Refused, ServerBusy, SyncError
+from sync_contract import wire
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
 from desktop_app.station import StationService
-from desktop_app.sync.bundle_codec import BundleContents, bundle_key, seal_bundle
 from desktop_app.sync.national import file_hashes
 from desktop_app.sync.service import SyncService
 from local_db import outbox
 from local_db import repositories as repo
+from sync_contract.bundle_codec import BundleContents, bundle_key, seal_bundle
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from desktop_app.sync import wire
 from provincial_gateway import admin_cli
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
 from tests.support.gateway_fixtures import AGENCY, auth_headers, sample_document
 
 

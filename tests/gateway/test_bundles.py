@@ -1,4 +1,4 @@
-"""USB bundle import endpoint (the codec lives in desktop_app.sync.bundle_codec)."""
+"""USB bundle import endpoint (the codec lives in sync_contract.bundle_codec)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from desktop_app.sync import wire
 from provincial_gateway import admin_cli
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
 from tests.support.gateway_fixtures import AGENCY, auth_headers, sample_document
 
 
 def test_garbage_bundle_is_rejected(gateway: GatewayServer, station_token: str) -> None:
-    pytest.importorskip("desktop_app.sync.bundle_codec")
+    pytest.importorskip("sync_contract.bundle_codec")
     resp = requests.post(gateway.url + wire.BUNDLES, data=b"not a bundle at all", timeout=5,
                          headers={**auth_headers(station_token),
                                   "Content-Type": "application/octet-stream"})
@@ -29,7 +29,7 @@ def test_bundles_need_a_station_token(gateway: GatewayServer) -> None:
 
 
 def test_bundle_round_trip_is_idempotent(gateway: GatewayServer, station_token: str) -> None:
-    codec = pytest.importorskip("desktop_app.sync.bundle_codec")
+    codec = pytest.importorskip("sync_contract.bundle_codec")
     if not hasattr(codec, "seal_bundle"):
         pytest.skip("bundle_codec cannot write bundles")
     scan = b"%PDF-1.7 ban sao CCCD" * 500
@@ -61,7 +61,7 @@ def test_bundle_round_trip_is_idempotent(gateway: GatewayServer, station_token: 
 
 
 def test_token_derived_bundle_key_matches_the_codec(gateway: GatewayServer) -> None:
-    codec = pytest.importorskip("desktop_app.sync.bundle_codec")
+    codec = pytest.importorskip("sync_contract.bundle_codec")
     token = gateway.add_station(AGENCY, 4)
     from provincial_gateway.bundles import key_lookup
 
@@ -71,7 +71,7 @@ def test_token_derived_bundle_key_matches_the_codec(gateway: GatewayServer) -> N
 
 def test_cli_imports_a_bundle_file(gateway: GatewayServer, station_token: str, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    codec = pytest.importorskip("desktop_app.sync.bundle_codec")
+    codec = pytest.importorskip("sync_contract.bundle_codec")
     if not hasattr(codec, "seal_bundle"):
         pytest.skip("bundle_codec cannot write bundles")
     doc = sample_document()

@@ -12,9 +12,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from desktop_app.sync import wire
 from provincial_gateway.db import Change, Dossier, DossierRevision, Progress
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
 from tests.support.gateway_fixtures import (
     AGENCY,
     add_station,

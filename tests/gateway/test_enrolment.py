@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import requests
 
-from desktop_app.sync import wire
 from provincial_gateway import admin_cli, admin_ops
 from provincial_gateway.db import utcnow
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
 from tests.support.gateway_fixtures import AGENCY, auth_headers
 
 

@@ -8,11 +8,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from desktop_app.sync import wire
 from provincial_gateway import admin_cli
 from provincial_gateway.db import Dossier
 from provincial_gateway.faults import FaultPlan, FaultRule
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
 from tests.support.gateway_fixtures import auth_headers, sample_document
 
 

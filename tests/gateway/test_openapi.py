@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from desktop_app.sync import wire
 from provincial_gateway.openapi_export import render
+from sync_contract import wire
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
 

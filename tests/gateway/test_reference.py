@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from desktop_app.passwords import verify_password
-from desktop_app.sync import wire
 from provincial_gateway import admin_ops, refdata
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
 from tests.support.gateway_fixtures import AGENCY, add_station, auth_headers, sample_document
 
 

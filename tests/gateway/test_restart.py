@@ -8,9 +8,9 @@ from pathlib import Path
 
 import requests
 
-from desktop_app.sync import wire
 from provincial_gateway import admin_cli
 from provincial_gateway.server import GatewayProcess
+from sync_contract import wire
 from tests.gateway.tus_helpers import create, head_offset, patch, start_partial_patch, wait_for
 from tests.support.gateway_fixtures import AGENCY, auth_headers, sample_document
 

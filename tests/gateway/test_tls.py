@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from desktop_app.sync import wire
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
 from tests.support.gateway_fixtures import auth_headers
 
 

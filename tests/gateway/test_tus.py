@@ -12,8 +12,8 @@ import requests
 from tusclient import client as tus_client
 from tusclient.exceptions import TusUploadFailed
 
-from desktop_app.sync import wire
 from provincial_gateway.server import GatewayServer
+from sync_contract import wire
 from tests.gateway.tus_helpers import create, head_offset, patch, start_partial_patch, wait_for
 from tests.support.gateway_fixtures import add_station, auth_headers, tus_headers, tus_metadata
 

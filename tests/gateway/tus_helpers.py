@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from desktop_app.sync import wire
+from sync_contract import wire
 from tests.support.gateway_fixtures import tus_headers, tus_metadata
 
 

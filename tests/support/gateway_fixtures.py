@@ -46,8 +46,8 @@ from typing import Any
 import pytest
 import requests
 
-from desktop_app.sync import wire
 from provincial_gateway.server import TEST_ADMIN_TOKEN, GatewayServer
+from sync_contract import wire
 
 __all__ = ["AGENCY", "TEST_ADMIN_TOKEN", "add_station", "auth_headers", "gateway",
            "gateway_factory", "sample_document", "station_token", "tus_headers", "tus_metadata",

@@ -1,8 +1,9 @@
 """Wire contract v1 between a counter station and the provincial gateway.
 
-This module is the only code the station (`desktop_app.sync`) and the reference gateway
-(`provincial_gateway`) share. It holds the paths, headers and JSON bodies; the gateway
-renders them into `docs/api/openapi.json`.
+With `bundle_codec`, this is the only code the station (`desktop_app.sync`) and the
+reference gateway (`provincial_gateway`) share. It holds the paths, headers and JSON
+bodies (the dossier document included); the gateway renders them into
+`docs/api/openapi.json`.
 
 Rules every endpoint follows:
 - JSON bodies are UTF-8, `Content-Type: application/json`. A response counts as an
@@ -151,6 +152,29 @@ class MissingBlobsRequest(WireModel):
 
 class MissingBlobsResponse(WireModel):
     missing: list[str]
+
+
+class TaiLieuNopItem(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    TepDinhKemSha256: str | None = Field(
+        default="", description="SHA-256 (hex) of the digitized file, uploaded first by tus")
+
+
+class DossierDocument(BaseModel):
+    """PUT /dossiers/{client_id} body: the national one-stop dossier document."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    ClientId: str = Field(min_length=1, max_length=64, description="The station's dossier UUID")
+    MaDonVi: str = Field(min_length=1, max_length=40, description="Receiving agency code")
+    MaHoSo: str = Field(max_length=60, description="Dossier code; empty for a refusal")
+    PhienBan: int = Field(ge=0, description="Revision, incremented by the station on each change")
+    TrangThaiHoSo: int = Field(default=2, ge=1, le=10)
+    NgayTiepNhan: str = Field(default="", description="yyyyMMddHHmmss, Asia/Ho_Chi_Minh")
+    MaTTHC: str = ""
+    TenTTHC: str = ""
+    TaiLieuNop: list[TaiLieuNopItem] = Field(default_factory=list)
 
 
 class DossierAck(WireModel):
