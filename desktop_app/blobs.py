@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from desktop_app.domain.errors import DomainError
+from desktop_app.files import fsync_dir
 
 
 class BlobStoreError(DomainError):
@@ -74,7 +75,7 @@ class BlobStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except OSError as exc:
             raise BlobStoreError(
                 "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi).",
@@ -108,7 +109,7 @@ class BlobStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except OSError as exc:
             raise BlobStoreError(
                 "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi).",
@@ -131,12 +132,3 @@ class BlobStore:
             )
         return data
 
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return  # Windows cannot open directories for fsync; NTFS journals the rename.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from desktop_app.files import write_atomically
+
 APP_NAME = "MotCuaOffline"
 
 
@@ -49,9 +51,7 @@ class DataPaths:
         if len(value) == 36 or not create:
             return value
         value = str(uuid.uuid4())
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(value, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomically(path, value)
         return value
 
     def ensure(self) -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import statistics
-import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from math import ceil
@@ -24,6 +22,7 @@ from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import fold, nfc
+from desktop_app.files import atomic_writer
 from desktop_app.report_model import DashboardFigures, DayCount, ProcedureCount, TrackingBookRow
 from desktop_app.station import StationService
 from local_db import report_queries as q
@@ -133,43 +132,19 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 @contextlib.contextmanager
 def atomic_output(target: Path) -> Iterator[IO[bytes]]:
-    """A temporary file next to ``target`` that replaces it only once fully written and
-    flushed to disk; on any error the temporary file is removed and ``target`` is intact."""
+    """``files.atomic_writer`` with the clerk's messages: the target is replaced only once
+    fully written and flushed to disk; on any error it is intact."""
     folder = target.parent
     if not folder.is_dir():
         raise DomainError(f"Thư mục “{folder}” không tồn tại; hãy chọn nơi lưu khác.",
                           f"missing folder {folder}")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise DomainError(f"Không ghi được vào thư mục “{folder}” (không có quyền ghi "
-                          "hoặc đĩa đầy).", f"mkstemp in {folder}: {exc!r}") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w+b") as f:
+        with atomic_writer(target) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise DomainError(f"Không ghi được tệp “{target}”: tệp đang mở trong chương "
-                              "trình khác, không có quyền ghi hoặc đĩa đầy.",
-                              f"write {target}: {exc!r}") from exc
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; Windows has no directory handles to sync)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    except OSError as exc:
+        raise DomainError(f"Không ghi được tệp “{target}”: tệp đang mở trong chương "
+                          "trình khác, không có quyền ghi hoặc đĩa đầy.",
+                          f"write {target}: {exc!r}") from exc
 
 
 # --- service ---------------------------------------------------------------------------

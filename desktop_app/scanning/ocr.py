@@ -38,6 +38,7 @@ import pikepdf
 from PIL import Image
 
 from desktop_app.domain.errors import DomainError
+from desktop_app.files import replacing
 from desktop_app.scanning.model import CancelledError, CancelToken
 
 log = logging.getLogger(__name__)
@@ -487,36 +488,14 @@ def _overlay(pdf: pikepdf.Pdf, page: pikepdf.Page, text_pdf: pikepdf.Pdf, job: _
 
 
 def _save_atomically(pdf: pikepdf.Pdf, target: Path, cancel: CancelToken | None) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".ocr.pdf.tmp",
-                                dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with replacing(target, suffix=".ocr.pdf.tmp", mode=target.stat().st_mode & 0o777) as tmp:
         # Image streams pass through as they are (no decode, no recompression).
         pdf.save(tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate, recompress_flate=False)
-        tmp.chmod(target.stat().st_mode & 0o777)  # mkstemp makes 0600
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
         _check(cancel)
         # The source is closed by the caller's with-block only after this; on Windows
         # os.replace onto an open file fails, so release qpdf's handle first.
         pdf.close()
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return  # Windows cannot open directories; NTFS journals the rename
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _check(token: CancelToken | None) -> None:

@@ -10,10 +10,7 @@ one, never half a PDF."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +22,7 @@ import pikepdf
 from pikepdf.models.metadata import encode_pdf_date
 
 from desktop_app.domain.errors import DomainError
+from desktop_app.files import replacing, temp_path
 from desktop_app.scanning.model import CancelToken, PdfMetadata, ProcessedPage
 
 PRODUCER = "Một Cửa Offline"
@@ -50,8 +48,9 @@ def write_pdf(pages: Sequence[ProcessedPage], out_path: Path, meta: PdfMetadata,
         raise PdfAssemblyError("Không có trang nào để tạo tệp PDF.", f"{out_path}: no pages")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    raw = _temp_path(out_path, ".img2pdf")
-    final_tmp = _temp_path(out_path, ".pdf")
+    raw = temp_path(out_path, ".img2pdf.tmp")
+    # A rewritten PDF keeps its mode; a new one is an ordinary document for the clerk.
+    mode = out_path.stat().st_mode & 0o777 if out_path.exists() else 0o644
     try:
         _check(cancel)
         with raw.open("wb") as f:
@@ -67,25 +66,20 @@ def write_pdf(pages: Sequence[ProcessedPage], out_path: Path, meta: PdfMetadata,
                 if page.rotation % 360:
                     pdf_page.obj.Rotate = page.rotation % 360
             _set_metadata(pdf, meta)
-            # Streams are copied as they are: JPEG and CCITT data are never decoded.
-            pdf.save(final_tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                     object_stream_mode=pikepdf.ObjectStreamMode.generate,
-                     recompress_flate=False)
-        # mkstemp creates 0600; the PDF is a normal document for the clerk and the sync.
-        final_tmp.chmod(out_path.stat().st_mode & 0o777 if out_path.exists() else 0o644)
-        digest, size = _fsync_and_hash(final_tmp)
-        _check(cancel)
-        os.replace(final_tmp, out_path)
-        _fsync_dir(out_path.parent)
+            with replacing(out_path, suffix=".pdf.tmp", mode=mode) as final_tmp:
+                # Streams are copied as they are: JPEG and CCITT data are never decoded.
+                pdf.save(final_tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                         object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                         recompress_flate=False)
+                digest, size = _hash(final_tmp)
+                _check(cancel)
         return WrittenPdf(out_path, len(pages), size, digest)
     except (OSError, img2pdf.ImageOpenError, img2pdf.PdfTooLargeError, ValueError,
             pikepdf.PdfError) as exc:
         raise PdfAssemblyError(f"Không ghi được tệp PDF {out_path.name}: {exc}.",
                                f"{out_path}: {type(exc).__name__}: {exc}") from exc
     finally:
-        for tmp in (raw, final_tmp):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        raw.unlink(missing_ok=True)
 
 
 def _check(cancel: CancelToken | None) -> None:
@@ -93,36 +87,14 @@ def _check(cancel: CancelToken | None) -> None:
         cancel.raise_if_cancelled()
 
 
-def _temp_path(target: Path, suffix: str) -> Path:
-    # Same directory as the target, so os.replace is an atomic rename on one file system;
-    # a leading dot keeps it out of the clerk's view in file managers.
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix + ".tmp",
-                                dir=target.parent)
-    os.close(fd)
-    return Path(name)
-
-
-def _fsync_and_hash(path: Path) -> tuple[str, int]:
+def _hash(path: Path) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
-    with path.open("rb+") as f:
+    with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
             size += len(chunk)
-        os.fsync(f.fileno())
     return h.hexdigest(), size
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable. Windows cannot open directories; NTFS journals
-    the rename."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def sha256_file(path: Path) -> str:

@@ -19,9 +19,7 @@ zxing-cpp."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -39,6 +37,7 @@ from reportlab.pdfgen.canvas import Canvas
 from desktop_app.documents.fonts import SANS, SANS_BOLD, register_fonts
 from desktop_app.domain.dossier_code import find_dossier_code
 from desktop_app.domain.errors import DomainError
+from desktop_app.files import write_atomically
 from desktop_app.scanning.barcodes import (
     QUICK_MAX_SIDE,
     DecodedCode,
@@ -362,20 +361,6 @@ def _draw_sheet(canvas: Canvas, spec: SeparatorSpec, number: int, total: int) ->
     _centred(canvas, f"Tờ {number}/{total}", SANS, 9, 8 * mm)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".separators-", suffix=".pdf", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def render_separator_sheets(sheets: Sequence[SeparatorSpec],
                             path: str | Path | None = None) -> bytes:
     """One A4 page per spec, in order; the PDF bytes (also written to ``path`` when given,
@@ -398,5 +383,6 @@ def render_separator_sheets(sheets: Sequence[SeparatorSpec],
     canvas.save()
     data = buf.getvalue()
     if path is not None:
-        _write_atomically(Path(path), data)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(Path(path), data)
     return data

@@ -9,9 +9,7 @@ no page. Deleting a page only moves it to a recoverable bin until the work is fi
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.domain.errors import DomainError
+from desktop_app.files import write_atomically
 from desktop_app.scanning.model import ColourMode, ProcessedPage
 
 STATE_FILE = "workspace.json"
@@ -106,16 +105,7 @@ class Workspace:
             "bin": [_page_to_json(p) for p in self.bin],
             "bin_from": [list(o) for o in self.bin_from],
         }
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".state-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.root / STATE_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.root / STATE_FILE, json.dumps(data, ensure_ascii=False))
 
     def discard(self) -> None:
         """After the pages became stored PDFs (or the operator explicitly abandons)."""

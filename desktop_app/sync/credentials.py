@@ -9,6 +9,8 @@ import logging
 import os
 from pathlib import Path
 
+from desktop_app.files import write_atomically
+
 log = logging.getLogger(__name__)
 
 SERVICE = "motcua-offline"
@@ -66,11 +68,5 @@ class TokenStore:
                 log.warning("keyring write failed (%s); using the token file",
                             type(exc).__name__)
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(token)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.file)
+        write_atomically(self.file, token, mode=0o600)
         return str(self.file)

@@ -8,13 +8,13 @@ already delivered, so nothing is duplicated either way."""
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
+from desktop_app.files import write_atomically
 from desktop_app.station import StationService
 from desktop_app.sync.national import file_hashes
 from desktop_app.sync.service import SyncService
@@ -93,15 +93,9 @@ def export_bundle(ctx: AppContext, service: SyncService, target: Path) -> Export
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    tmp = target.with_name(target.name + ".tmp")
     try:
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
+        write_atomically(target, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         if exc.errno == 28:
             raise DomainError("USB đã đầy: không đủ chỗ cho gói hồ sơ. Hãy dùng USB khác.",
                               f"{target}: disk full") from exc

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import shutil
-import uuid
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from desktop_app.domain.errors import DomainError
+from desktop_app.files import atomic_writer
 from desktop_app.scanning.model import (
     MM_PER_INCH,
     PAGE_SIZES_MM,
@@ -203,17 +202,6 @@ def ensure_room(dest_dir: Path, needed: int, pages_kept: int = 0,
                        f"+ reserve {reserve}")
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename durable. Windows cannot open directories; NTFS journals renames."""
-    if os.name == "nt":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def unique_path(dest_dir: Path, name: str) -> Path:
     """``dest_dir/name``, or ``stem-2.ext``, ``stem-3.ext`` … when that is taken."""
     candidate = dest_dir / name
@@ -231,26 +219,21 @@ def copy_atomically(src: BinaryIO, target: Path, pages_kept: int = 0,
     directory: fsynced, then renamed, so ``target`` is either absent or whole. On any
     failure the temporary file is removed; a full disk raises ``DiskFull``.
     ``on_chunk`` runs between chunks (cancel checks). Returns the bytes written."""
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
     written = 0
     try:
-        with tmp.open("wb") as out:
+        # The ".part" suffix is what a hot folder's recovery looks for after a crash.
+        with atomic_writer(target, suffix=".part") as out:
             while chunk := src.read(_COPY_CHUNK):
                 if on_chunk is not None:
                     on_chunk()
                 out.write(chunk)
                 written += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
             free = _free_or_zero(target.parent)
             raise DiskFull(free, written + _COPY_CHUNK, pages_kept,
                            f"ENOSPC writing {target} after {written} bytes") from exc
         raise
-    fsync_dir(target.parent)
     return written
 
 

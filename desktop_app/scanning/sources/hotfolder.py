@@ -34,6 +34,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from desktop_app.files import fsync_dir
 from desktop_app.scanning.model import (
     CancelledError,
     CancelToken,
@@ -50,7 +51,6 @@ from desktop_app.scanning.sources.base import (
     ScannerUnavailable,
     copy_atomically,
     ensure_room,
-    fsync_dir,
     image_dpi,
     report,
     unique_path,

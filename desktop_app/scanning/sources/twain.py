@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from desktop_app.files import replacing
 from desktop_app.scanning.model import (
     MM_PER_INCH,
     PAGE_SIZES_MM,
@@ -50,7 +51,6 @@ from desktop_app.scanning.sources.base import (
     ensure_room,
     estimate_page_bytes,
     free_bytes,
-    fsync_dir,
     report,
 )
 
@@ -334,21 +334,16 @@ class _TwainSession:
 
     def _after(self, image: Any, more: int) -> None:
         final = self.dest_dir / f"{self.prefix}{self.saved + 1:04d}.bmp"
-        tmp = self.dest_dir / f".{final.name}.part"
         try:
-            image.save(str(tmp))
-            with tmp.open("rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
+            with replacing(final, suffix=".part") as tmp:
+                image.save(str(tmp))
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             if exc.errno == 28:  # ENOSPC
-                raise DiskFull(0, self.page_bytes, self.saved, f"{tmp}: {exc!r}") from exc
+                raise DiskFull(0, self.page_bytes, self.saved, f"{final}: {exc!r}") from exc
             raise
         finally:
             with contextlib.suppress(Exception):
                 image.close()
-        fsync_dir(self.dest_dir)
         self.saved += 1
         side = "back" if self.duplex and self.saved % 2 == 0 else "front"
         self.out.put(CapturedFile(path=final, source=f"twain:{self.device}", dpi=self.dpi,

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from desktop_app.files import replacing
 from desktop_app.scanning.model import (
     MM_PER_INCH,
     PAGE_SIZES_MM,
@@ -45,7 +46,6 @@ from desktop_app.scanning.sources.base import (
     ScannerUnavailable,
     ensure_room,
     estimate_page_bytes,
-    fsync_dir,
     image_dpi,
     report,
 )
@@ -388,22 +388,16 @@ class _WiaRun:
         """``SaveFile`` refuses to overwrite and may leave a partial file on a full disk:
         save under a temporary name, then rename."""
         final = self.dest_dir / f"{self.prefix}{self.kept + 1:04d}{suffix}"
-        tmp = self.dest_dir / f".{final.name}.part{suffix}"
-        tmp.unlink(missing_ok=True)
         try:
-            image.SaveFile(str(tmp))
-            with tmp.open("rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
+            with replacing(final, suffix=f".part{suffix}") as tmp:
+                image.SaveFile(str(tmp))
         except BaseException as exc:
-            tmp.unlink(missing_ok=True)
             if isinstance(exc, self.com.error):
                 raise classify_hresult(hresult_of(exc), self.kept, self.device_name,
-                                       f"WIA SaveFile {tmp}: {exc!r}") from exc
+                                       f"WIA SaveFile {final}: {exc!r}") from exc
             if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
-                raise DiskFull(0, self.page_bytes, self.kept, f"{tmp}: {exc!r}") from exc
+                raise DiskFull(0, self.page_bytes, self.kept, f"{final}: {exc!r}") from exc
             raise
-        fsync_dir(self.dest_dir)
         with contextlib.suppress(Exception):
             self.dpi = int(image.HorizontalResolution) or self.dpi
         return final
