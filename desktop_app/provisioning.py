@@ -836,13 +836,13 @@ def check_existing(ctx: AppContext, plan: ProvisionPlan, force: bool = False
 
         install = ctx.paths.install_id(create=False)
         with ctx.db.read() as s:
-            taken = s.scalar(select(Station).where(
+            taken = s.scalar(select(Station.hostname).where(
                 Station.station_digit == station.station_digit, Station.install_id != install))
             agency = repo.get_station(s)
             agency_code = agency.agency_code if agency is not None else None
         if taken is not None:
             errors.append(f"station_digit: số hiệu quầy {station.station_digit} đã được máy "
-                          f"“{taken.hostname}” dùng trên CSDL chung này; mỗi quầy cần một số "
+                          f"“{taken}” dùng trên CSDL chung này; mỗi quầy cần một số "
                           "hiệu riêng (1–9) để mã hồ sơ không trùng.")
         if agency_code is not None and agency_code != station.agency_code:
             message = (f"CSDL dùng chung này thuộc cơ quan {agency_code}; ghi đè sẽ đổi cơ quan "
