@@ -15,8 +15,16 @@ from pathlib import Path
 from desktop_app.accounts import ClerkInfo, Role
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
-from desktop_app.scanning.model import ColourMode, DigitizationRules, OutputPart, ScanProfile
-from desktop_app.scanning.profiles import BUILTIN_PROFILES, UnknownProfile
+from desktop_app.scanning.model import (
+    MAX_DPI,
+    MIN_DPI,
+    MIN_JPEG_QUALITY,
+    ColourMode,
+    DigitizationRules,
+    OutputPart,
+    ScanProfile,
+)
+from desktop_app.scanning.profiles import BUILTIN_PROFILES, UnknownProfile, check_profile
 from local_db import repositories as repo
 from local_db.models import ComponentFile, DossierComponent, ScanProfileRow
 
@@ -66,10 +74,17 @@ class ComponentFileInfo:
 
 
 def _profile_from_row(row: ScanProfileRow) -> ScanProfile:
-    return ScanProfile(row.name, row.label_vi, dpi=row.dpi, mode=ColourMode(row.mode),
+    # Earlier versions let provisioning store 50 dpi and quality 10: such a row is read
+    # at the legal floors, never below them.
+    dpi = min(max(row.dpi, MIN_DPI), MAX_DPI)
+    quality = min(max(row.jpeg_quality, MIN_JPEG_QUALITY), 100)
+    if (dpi, quality) != (row.dpi, row.jpeg_quality):
+        log.warning("scan profile %s: dpi %d, quality %d read as %d, %d", row.name, row.dpi,
+                    row.jpeg_quality, dpi, quality)
+    return ScanProfile(row.name, row.label_vi, dpi=dpi, mode=ColourMode(row.mode),
                        duplex=row.duplex, page_size=row.page_size, drop_blank=row.drop_blank,
                        deskew=row.deskew, crop_borders=row.crop_borders,
-                       jpeg_quality=row.jpeg_quality, locked=row.locked,
+                       jpeg_quality=quality, locked=row.locked,
                        paper=row.paper or "auto", ocr=row.ocr)
 
 
@@ -116,6 +131,7 @@ class DigitizationService:
         raise UnknownProfile(f"Không có hồ sơ quét “{name}”.", f"unknown scan profile {name!r}")
 
     def save_profile(self, profile: ScanProfile, by: ClerkInfo) -> ScanProfile:
+        profile = check_profile(profile)
         current = next((p for p in self.profiles() if p.name == profile.name), None)
         technician = by.role is Role.TECHNICIAN
         if not technician and ((current is not None and current.locked) or profile.locked):

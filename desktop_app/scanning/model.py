@@ -45,6 +45,11 @@ def page_pixels(size: str, dpi: int) -> tuple[int, int]:
 
 PAPER_SOURCES = ("auto", "flatbed", "feeder")
 
+# The legal floor for digitized documents (DOMAIN.md), and the legibility floor of JPEG.
+MIN_DPI = 200
+MAX_DPI = 1200
+MIN_JPEG_QUALITY = 50
+
 
 @dataclass(frozen=True)
 class ScanProfile:
@@ -72,9 +77,9 @@ class ScanProfile:
             raise ValueError(f"unknown paper source {self.paper!r}")
         if self.page_size not in PAGE_SIZES_MM:
             raise ValueError(f"unknown page size {self.page_size!r}")
-        if not 50 <= self.dpi <= 1200:
+        if not MIN_DPI <= self.dpi <= MAX_DPI:
             raise ValueError(f"dpi {self.dpi} out of range")
-        if not 10 <= self.jpeg_quality <= 100:
+        if not MIN_JPEG_QUALITY <= self.jpeg_quality <= 100:
             raise ValueError(f"jpeg quality {self.jpeg_quality} out of range")
 
     @property
@@ -88,11 +93,11 @@ class DigitizationRules:
     defaults. ``max_pixels`` protects against decompression bombs in imported files: an A0
     page at 400 dpi is ~248 MP, so 260 MP admits every real scan and refuses absurd ones."""
 
-    min_dpi: int = 200
+    min_dpi: int = MIN_DPI
     max_file_bytes: int = 10 * 1024 * 1024
-    min_jpeg_quality: int = 50  # legibility floor when shrinking to fit the size limit
+    min_jpeg_quality: int = MIN_JPEG_QUALITY  # when shrinking to fit the size limit
     max_pixels: int = 260_000_000
-    max_dpi: int = 1200
+    max_dpi: int = MAX_DPI
     max_input_bytes: int = 2 * 1024 * 1024 * 1024
 
 

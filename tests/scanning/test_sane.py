@@ -39,8 +39,8 @@ pytestmark = pytest.mark.skipif(shutil.which("scanimage") is None,
 ADF = "Automatic Document Feeder"
 # Small pages that each take ~0.1–0.2 s to arrive: long enough to act mid-batch, short
 # enough for a quick test. Later options override the geometry the profile asked for.
-SLOW = ["--read-delay=yes", "--read-delay-duration=50000", "-x", "30", "-y", "30"]
-FAST = ["--read-delay=yes", "--read-delay-duration=20000", "-x", "20", "-y", "20"]
+SLOW = ["--read-delay=yes", "--read-delay-duration=50000", "-x", "12", "-y", "12"]
+FAST = ["--read-delay=yes", "--read-delay-duration=20000", "-x", "8", "-y", "8"]
 PATTERN = ["--test-picture", "Color pattern"]
 
 
@@ -54,7 +54,7 @@ def sane_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return conf
 
 
-def profile(mode: ColourMode = ColourMode.GREY, dpi: int = 75, page_size: str = "A5",
+def profile(mode: ColourMode = ColourMode.GREY, dpi: int = 200, page_size: str = "A5",
             duplex: bool = False) -> ScanProfile:
     return ScanProfile("test", "Thử", dpi=dpi, mode=mode, page_size=page_size, duplex=duplex)
 
@@ -71,15 +71,15 @@ def test_lists_the_test_devices(sane_env: Path) -> None:
 
 def test_flatbed_scans_one_page_with_the_dpi_used(sane_env: Path, tmp_path: Path) -> None:
     source = SaneSource("test:0", paper="flatbed", extra_args=PATTERN)
-    files = list(source.capture(profile(dpi=100), tmp_path / "raw"))
+    files = list(source.capture(profile(), tmp_path / "raw"))
     assert len(files) == 1
     f = files[0]
-    assert f.source == "sane:test:0" and f.dpi == 100 and f.side == "front"
+    assert f.source == "sane:test:0" and f.dpi == 200 and f.side == "front"
     with Image.open(f.path) as im:
         im.load()
         # A5 is 148 mm wide; the test device's 200 mm limit clamps only the height.
         w, h = im.size
-        assert abs(w - 148 / 25.4 * 100) <= 1 and abs(h - 200 / 25.4 * 100) <= 1
+        assert abs(w - 148 / 25.4 * 200) <= 1 and abs(h - 200 / 25.4 * 200) <= 1
     assert scanned_files(tmp_path / "raw") == [f.path]
 
 
@@ -104,12 +104,12 @@ def test_adf_batch_yields_pages_one_by_one(sane_env: Path, tmp_path: Path) -> No
     (ColourMode.COLOUR, "RGB"), (ColourMode.GREY, "L"), (ColourMode.BILEVEL, "1"),
 ])
 def test_modes(sane_env: Path, tmp_path: Path, mode: ColourMode, pil_mode: str) -> None:
-    source = SaneSource("test:0", paper="flatbed", extra_args=PATTERN)
-    [f] = list(source.capture(profile(mode=mode, dpi=150), tmp_path / "raw"))
-    assert f.dpi == 150
+    source = SaneSource("test:0", paper="flatbed", extra_args=[*PATTERN, "-x", "40", "-y", "40"])
+    [f] = list(source.capture(profile(mode=mode, dpi=300), tmp_path / "raw"))
+    assert f.dpi == 300
     with Image.open(f.path) as im:
         assert im.mode == pil_mode
-        assert round(im.info["dpi"][0]) == 150
+        assert round(im.info["dpi"][0]) == 300
 
 
 def test_progress_is_reported(sane_env: Path, tmp_path: Path) -> None:
@@ -282,5 +282,5 @@ def test_profile_paper_choice_reaches_the_device(sane_env: Path, tmp_path: Path)
     """A profile set to the glass scans one page even though the device has a feeder that
     an ``auto`` profile would have used."""
     source = SaneSource("test:0", extra_args=[*PATTERN, *FAST])
-    files = list(source.capture(replace(profile(dpi=100), paper="flatbed"), tmp_path / "raw"))
+    files = list(source.capture(replace(profile(), paper="flatbed"), tmp_path / "raw"))
     assert len(files) == 1
