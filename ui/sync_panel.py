@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.context import AppContext
+from desktop_app.sync.link import clock_is_off
 from desktop_app.sync.service import QueueItem, SyncService
 from desktop_app.sync.worker import SyncWorker, WorkerState
 from ui import messages
@@ -149,8 +150,7 @@ class SyncPanel(QDialog):
         if state.last_error:
             lines.append(f"Lỗi gần nhất: {state.last_error}")
         report = state.last_report
-        if report is not None and report.clock_skew_s is not None \
-                and abs(report.clock_skew_s) > 120:
+        if report is not None and clock_is_off(report.clock_skew_s):
             lines.append(f"Cảnh báo: đồng hồ máy lệch {report.clock_skew_s / 60:+.0f} phút so "
                          "với hệ thống tỉnh; hãy báo kỹ thuật viên chỉnh giờ.")
         warn = overdue_text(state)

@@ -24,6 +24,11 @@ M = TypeVar("M", bound=BaseModel)
 
 CONNECT_TIMEOUT_S = 15.0
 READ_TIMEOUT_S = 60.0
+HEALTH_READ_TIMEOUT_S = 20.0
+# An authenticated request that returns (almost) nothing: the change feed past its end.
+AUTH_PROBE_SINCE = 2**31 - 1
+
+Timeout = tuple[float, float]  # connect, read (seconds)
 
 
 class SyncError(DomainError):
@@ -69,6 +74,12 @@ class NotYet(SyncError):
     """The gateway does not know the dossier an event belongs to yet."""
 
 
+class EnrolmentUnsupported(SyncError):
+    """A gateway older than the enrolment endpoint (it answers 404 there)."""
+
+    retry = False
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A conditional GET: ``body`` is None when the gateway answered 304."""
@@ -79,15 +90,19 @@ class Fetched:
 
 class GatewayClient:
     def __init__(self, base_url: str, token: str, ca_bundle: str = "",
-                 timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) -> None:
+                 timeout: Timeout = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"motcua-offline/{__version__}"
-        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.use_token(token)
         # A provincial CA bundle replaces the system store; verification is never off.
         # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's.
         self.verify: str | bool = ca_bundle or True
+
+    def use_token(self, token: str) -> None:
+        """Send ``token`` from now on (a token just obtained by enrolment)."""
+        self.session.headers["Authorization"] = f"Bearer {token}"
 
     def close(self) -> None:
         self.session.close()
@@ -175,11 +190,48 @@ class GatewayClient:
 
     # --- endpoints -----------------------------------------------------------------------
 
-    def health(self, timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, 20.0)) -> wire.Health:
-        resp = self.request("GET", wire.HEALTH, timeout=timeout)
+    def health(self, timeout: Timeout | None = None) -> wire.Health:
+        """Reachable, and the gateway's clock. Read timeout at most 20 s: a probe, not a
+        transfer."""
+        connect, read = self.timeout
+        resp = self.request("GET", wire.HEALTH,
+                            timeout=timeout or (connect, min(read, HEALTH_READ_TIMEOUT_S)))
         if resp.status_code != 200:
             raise self._fail(resp, "health")
         return self._model(wire.Health, resp, "health")
+
+    def check_token(self) -> None:
+        """Returns when the gateway accepts the token; ``AuthFailed`` when it refuses it.
+        Works on every gateway of contract v1 (the change feed past its end)."""
+        self.changes(since=AUTH_PROBE_SINCE, limit=1)
+
+    def whoami(self) -> wire.StationIdentity | None:
+        """The station the token was issued to; None from a gateway that does not say
+        (one older than `GET /station` answers 404 there)."""
+        resp = self.request("GET", wire.STATION)
+        if resp.status_code != 200 or not resp.headers.get("Content-Type", "").startswith(
+                "application/json"):
+            log.info("gateway exposes no station identity (HTTP %s at %s)", resp.status_code,
+                     wire.STATION)
+            return None
+        return self._model(wire.StationIdentity, resp, "station")
+
+    def enrol(self, agency_code: str, station_digit: int, code: str) -> wire.EnrolResponse:
+        """Exchange a one-time enrolment code for the station token (no bearer needed).
+        ``EnrolmentUnsupported`` from a gateway without the endpoint; ``Refused`` for a
+        wrong, expired, used or locked code."""
+        body = {"agency_code": agency_code, "station_digit": station_digit,
+                "enrolment_code": code}
+        resp = self.request("POST", wire.ENROL, json=body)
+        if resp.status_code == 404:
+            raise EnrolmentUnsupported(
+                "Hệ thống tỉnh chưa hỗ trợ mã đăng ký.", f"no enrolment endpoint ({wire.ENROL})")
+        if resp.status_code not in (200, 201):
+            refused = self._fail(resp, "enrol")
+            if isinstance(refused, Refused | AuthFailed):
+                raise Refused(refused.message_vi, refused.detail, resp.status_code, {})
+            raise refused
+        return self._model(wire.EnrolResponse, resp, "enrol")
 
     def missing_blobs(self, hashes: list[str]) -> set[str]:
         out: set[str] = set()

@@ -38,9 +38,13 @@ class TokenStore:
         self.account = account
 
     def get(self) -> str:
+        return self.lookup()[0]
+
+    def lookup(self) -> tuple[str, str]:
+        """(token, where it came from: "env", "keyring", "file"), or ("", "")."""
         env = os.environ.get(TOKEN_ENV, "").strip()
         if env:
-            return env
+            return env, "env"
         kr = _keyring()
         if kr is not None:
             try:
@@ -50,11 +54,12 @@ class TokenStore:
                             type(exc).__name__)
             else:
                 if value:
-                    return str(value)
+                    return str(value), "keyring"
         try:
-            return self.file.read_text(encoding="utf-8").strip()
+            token = self.file.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
-            return ""
+            return "", ""
+        return token, "file" if token else ""
 
     def set(self, token: str) -> str:
         """Store the token; returns where ("keyring" or the file path)."""

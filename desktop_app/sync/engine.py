@@ -13,8 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from desktop_app.context import AppContext
 from desktop_app.sync.client import (
@@ -26,6 +25,7 @@ from desktop_app.sync.client import (
     Refused,
     SyncError,
 )
+from desktop_app.sync.link import clock_skew_seconds
 from desktop_app.sync.national import file_hashes
 from desktop_app.sync.pull import Puller
 from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader, UploadCancelled
@@ -38,7 +38,6 @@ BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
 LEASE_S = 120.0
 UPLOAD_LEASE_S = 600.0
-_VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
@@ -101,7 +100,7 @@ class SyncEngine:
             health = self.client.health()
             report.online = True
             report.server_time = health.server_time
-            report.clock_skew_s = _skew(health.server_time, self.now())
+            report.clock_skew_s = clock_skew_seconds(health.server_time, self.now())
             self.push_files(report, cancelled, progress)
             self.push_dossiers(report, cancelled, progress)
             self.push_events(report, cancelled)
@@ -351,15 +350,4 @@ def _revision(doc: dict) -> int:
     except (TypeError, ValueError):
         return 1
 
-
-def _skew(server_time: str, local: datetime) -> float | None:
-    """Seconds the local clock is ahead of the gateway (local times are naive, in the
-    station's zone, Asia/Ho_Chi_Minh)."""
-    try:
-        remote = datetime.fromisoformat(server_time)
-    except ValueError:
-        return None
-    if remote.tzinfo is not None:
-        remote = (remote.astimezone(_VN)).replace(tzinfo=None)
-    return (local - remote) / timedelta(seconds=1)
 
