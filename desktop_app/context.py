@@ -16,10 +16,10 @@ from desktop_app.blobs import BlobStore
 from desktop_app.clock import Clock, SystemClock
 from desktop_app.domain.calendar import CalendarOverride, WorkingCalendar
 from desktop_app.domain.errors import DomainError
-from desktop_app.paths import DataPaths, default_data_dir, default_db_url
+from desktop_app.paths import DataPaths, default_data_dir, default_db_url, provisioned_db_url
 from local_db import repositories as repo
 from local_db.engine import Database
-from local_db.migrate import MigrationFailed, MigrationReport, upgrade
+from local_db.migrate import MigrationFailed, MigrationReport, current_revision, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +96,22 @@ def open_context(
         log.info("schema %s -> %s (backup: %s)", report.from_revision, report.to_revision,
                  report.backup)
     return AppContext(paths, db, BlobStore(paths.blobs), clock or SystemClock(), report)
+
+
+def open_existing_context(data_dir: Path, db_url: str | None = None,
+                          clock: Clock | None = None) -> AppContext | None:
+    """A context on the database already there, neither created nor migrated (None when
+    there is none): what the doctor, the support bundle and a provisioning check look at
+    without changing anything."""
+    paths = DataPaths(data_dir)
+    db = Database(db_url or provisioned_db_url(data_dir) or f"sqlite:///{paths.database}")
+    if db.sqlite_path is not None and not db.sqlite_path.is_file():
+        db.dispose()
+        return None
+    try:
+        revision = current_revision(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return AppContext(paths, db, BlobStore(paths.blobs), clock or SystemClock(),
+                      MigrationReport(revision, revision or "", None))

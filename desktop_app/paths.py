@@ -64,12 +64,20 @@ def default_data_dir() -> Path:
     return Path(env) if env else Path(user_data_dir(APP_NAME, appauthor=False))
 
 
-def default_db_url(paths: DataPaths) -> str:
-    env = os.environ.get("MOTCUA_DB_URL")
+# Written by `motcua provision` (0600): a LAN PostgreSQL shared by several counters.
+DB_URL_FILE = Path("secrets") / "db_url"
+
+
+def provisioned_db_url(root: Path) -> str:
+    """``MOTCUA_DB_URL``, else the URL provisioning stored in ``root``, else ""."""
+    env = os.environ.get("MOTCUA_DB_URL", "").strip()
     if env:
         return env
-    try:  # written by `motcua provision` (0600): a LAN PostgreSQL for several counters
-        stored = (paths.root / "secrets" / "db_url").read_text(encoding="utf-8").strip()
+    try:
+        return (root / DB_URL_FILE).read_text(encoding="utf-8").strip()
     except OSError:
-        stored = ""
-    return stored or f"sqlite:///{paths.database}"
+        return ""
+
+
+def default_db_url(paths: DataPaths) -> str:
+    return provisioned_db_url(paths.root) or f"sqlite:///{paths.database}"

@@ -51,6 +51,15 @@ def head_revision() -> str:
     return head
 
 
+def is_known_revision(revision: str) -> bool:
+    """False for a schema written by a newer version of the application."""
+    try:
+        ScriptDirectory.from_config(_config()).get_revision(revision)
+    except Exception:
+        return False
+    return True
+
+
 def current_revision(db: Database) -> str | None:
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

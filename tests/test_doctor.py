@@ -18,14 +18,16 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-import desktop_app.diagnostics as diagnostics
+import desktop_app.setup.doctor as doctor_module
 from desktop_app.accounts import ClerkInfo
 from desktop_app.clock import FixedClock
 from desktop_app.commands import doctor_cmd, support_cmd
 from desktop_app.context import AppContext
-from desktop_app.diagnostics import FAIL, OK, WARN, Check, DoctorReport, bundle_texts, run_doctor
 from desktop_app.intake.service import IntakeService
 from desktop_app.logging_setup import LOG_FILE, RedactingFilter, redact, setup_logging
+from desktop_app.setup.doctor import run_doctor
+from desktop_app.setup.doctor_report import FAIL, OK, WARN, Check, DoctorReport
+from desktop_app.setup.support_bundle import bundle_texts, support_bundle
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.service import SyncService
 from local_db.engine import Database
@@ -123,7 +125,7 @@ def test_filter_survives_a_bad_format_string() -> None:
 @pytest.fixture(autouse=True)
 def _quiet_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scanner discovery answers at once (one test below runs the real one)."""
-    monkeypatch.setattr(diagnostics, "_list_scanner_drivers",
+    monkeypatch.setattr(doctor_module, "list_scanner_drivers",
                         lambda: [{"source": "sane", "label": "SANE", "devices": ["test:0"]}])
     monkeypatch.setenv("MOTCUA_NO_KEYRING", "1")
     for name in ("MOTCUA_STATION_TOKEN", "MOTCUA_DB_URL", "MOTCUA_HOT_FOLDERS"):
@@ -337,7 +339,7 @@ def test_shared_postgresql_database(pg_ctx: AppContext, tmp_path: Path) -> None:
     assert database.status == OK and database.message_vi.startswith("PostgreSQL")
     assert report.check("migrations").status == OK
     assert report.check("station").status == OK
-    files = bundle_texts(diagnostics.support_bundle(tmp_path / "pg.zip", pg_ctx.paths.root,
-                                                    str(pg_ctx.db.url), doctor=report))
+    files = bundle_texts(support_bundle(tmp_path / "pg.zip", pg_ctx.paths.root,
+                                        str(pg_ctx.db.url), doctor=report))
     schema = json.loads(files["motcua-support/database/schema.json"])
     assert schema["backend"] == "postgresql" and schema["tables"]["station_settings"]["rows"] == 1

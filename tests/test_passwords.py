@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.accounts import AccountError, AccountService, ClerkInfo, Role
 from desktop_app.context import AppContext
-from desktop_app.provisioning import TechnicianSpec, _technician
+from desktop_app.setup.apply import _technician
+from desktop_app.setup.plan import TechnicianSpec
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.service import SyncService
 from provincial_gateway import admin_ops, refdata

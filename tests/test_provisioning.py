@@ -21,14 +21,11 @@ from desktop_app.accounts import AccountService, Role
 from desktop_app.commands import provision_cmd
 from desktop_app.context import open_context
 from desktop_app.digitization import DigitizationService
-from desktop_app.provisioning import (
-    CA_FILE,
-    DB_URL_FILE,
-    KNOWN_KEYS,
-    ProvisioningInvalid,
-    read_plan,
-)
+from desktop_app.paths import DB_URL_FILE
+from desktop_app.setup.apply import CA_FILE
 from desktop_app.setup.legacy import EXTRA_FILE
+from desktop_app.setup.plan import KNOWN_KEYS, ProvisioningInvalid
+from desktop_app.setup.plan_file import read_plan
 from desktop_app.station import StationService
 from desktop_app.sync.service import SyncService
 from local_db.models import AuditEntry

@@ -1,6 +1,6 @@
 """First run on a counter PC: a technician's wizard, or a provisioning file.
 
-The pages only collect answers; `desktop_app.first_setup` checks them with the
+The pages only collect answers; `desktop_app.setup.first_run` checks them with the
 provisioning rules and writes them. Anything that touches the network or the disk
 runs on a worker thread with the wizard's buttons disabled meanwhile."""
 
@@ -30,11 +30,10 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import AccountService
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
-from desktop_app.first_setup import (
-    GatewayProbe,
+from desktop_app.printers import available_printers
+from desktop_app.setup.first_run import (
     JoinInfo,
     NewAccount,
-    ProvisioningInvalid,
     SetupAnswers,
     SetupResult,
     answers_for_join,
@@ -45,7 +44,8 @@ from desktop_app.first_setup import (
     finish,
     join_info,
 )
-from desktop_app.provisioning import available_printers
+from desktop_app.setup.plan import ProvisioningInvalid
+from desktop_app.setup.probe import GatewayProbe
 from desktop_app.station import DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from ui.workers import Runner
 

@@ -6,7 +6,6 @@ one, and only a technician changes the hot folders, the printer and the retentio
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from PySide6.QtCore import Qt
@@ -33,8 +32,17 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import ClerkInfo, Role
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
-from desktop_app.provisioning import available_printers
-from desktop_app.scanning.model import COLOUR_MODE_VI, PAGE_SIZES_MM, ColourMode, ScanProfile
+from desktop_app.printers import available_printers
+from desktop_app.scanning.model import (
+    COLOUR_MODE_VI,
+    MAX_DPI,
+    MIN_DPI,
+    MIN_JPEG_QUALITY,
+    PAGE_SIZES_MM,
+    ColourMode,
+    ScanProfile,
+)
+from desktop_app.scanning.profiles import NAME_RULE_VI, PROFILE_NAME
 from desktop_app.station import (
     MAX_RETENTION_DAYS,
     MIN_RETENTION_DAYS,
@@ -46,7 +54,6 @@ from ui.workers import Runner
 
 PAPER_VI = {"auto": "Tự động (ưu tiên khay nạp giấy)", "flatbed": "Mặt kính",
             "feeder": "Khay nạp giấy (ADF)"}
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}$")
 
 
 class ProfileEditor(QWidget):
@@ -58,7 +65,7 @@ class ProfileEditor(QWidget):
         form = QFormLayout(self)
         self.label = QLineEdit()
         self.dpi = QSpinBox()
-        self.dpi.setRange(200, 1200)
+        self.dpi.setRange(MIN_DPI, MAX_DPI)
         self.dpi.setSingleStep(50)
         self.dpi.setSuffix(" dpi")
         self.mode = QComboBox()
@@ -76,7 +83,7 @@ class ProfileEditor(QWidget):
         self.crop = QCheckBox("Cắt viền đen của máy quét")
         self.ocr = QCheckBox("Thêm lớp chữ nhận dạng (OCR tiếng Việt) để tìm kiếm được")
         self.quality = QSpinBox()
-        self.quality.setRange(50, 100)
+        self.quality.setRange(MIN_JPEG_QUALITY, 100)
         self.quality.setSuffix(" %")
         self.locked = QCheckBox("Khóa (chỉ kỹ thuật viên được sửa)")
         self.locked.setEnabled(technician)
@@ -265,13 +272,12 @@ class ScanSettingsDialog(QDialog):
     def new_profile(self) -> None:
         name, ok = QInputDialog.getText(
             self, "Thêm hồ sơ quét",
-            "Mã hồ sơ quét (chữ thường không dấu, số, gạch nối; ví dụ: a3-ban-do):")
+            f"Mã hồ sơ quét ({NAME_RULE_VI}):")
         if not ok:
             return
         name = name.strip().lower()
-        if not _NAME.match(name):
-            messages.error(self, "Mã hồ sơ quét chỉ gồm chữ thường không dấu, số và dấu "
-                                 "gạch nối, dài 2–39 ký tự.")
+        if not PROFILE_NAME.match(name):
+            messages.error(self, f"Mã hồ sơ quét gồm {NAME_RULE_VI}.")
             return
         if any(p.name == name for p in self.service.profiles()):
             messages.error(self, f"Đã có hồ sơ quét mã “{name}”.")

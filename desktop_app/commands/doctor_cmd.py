@@ -21,7 +21,7 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.diagnostics import run_doctor
+    from desktop_app.setup.doctor import run_doctor
 
     report = run_doctor(args.data_dir)
     if args.json:

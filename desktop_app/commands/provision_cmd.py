@@ -14,9 +14,13 @@ import socket
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop_app.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from desktop_app.context import AppContext
+    from desktop_app.setup.plan import ProvisionPlan
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,8 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], lines: list[str],
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.provisioning import ProvisioningInvalid, read_plan
+    from desktop_app.setup.plan import ProvisioningInvalid
+    from desktop_app.setup.plan_file import read_plan
 
     try:
         plan = read_plan(args.file)
@@ -87,9 +92,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
 
 
-def _run(args: argparse.Namespace, plan: Any) -> int:
+def _run(args: argparse.Namespace, plan: ProvisionPlan) -> int:
     from desktop_app.paths import default_data_dir
-    from desktop_app.provisioning import GatewayProbe, check_existing, probe_plan
+    from desktop_app.setup.apply import apply_plan, check_existing
+    from desktop_app.setup.probe import GatewayProbe, probe_plan
 
     data_dir: Path = args.data_dir or default_data_dir()
     errors: list[str] = []
@@ -148,8 +154,6 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
             lines += [f"Ghi chú: {n}" for n in notes]
             _emit(args, data, lines)
             return EXIT_OK
-        from desktop_app.provisioning import apply_plan
-
         ctx = _open(data_dir, plan)
         result = apply_plan(ctx, plan, token=probe.token)
     finally:
@@ -189,23 +193,22 @@ def _run(args: argparse.Namespace, plan: Any) -> int:
     return EXIT_OK
 
 
-def _existing(data_dir: Path, plan: Any) -> Any:
+def _existing(data_dir: Path, plan: ProvisionPlan) -> AppContext | None:
     """The database already there (opened without migrating), or None."""
-    from desktop_app.diagnostics import open_readonly_context
+    from desktop_app.context import open_existing_context
 
     try:
-        return open_readonly_context(data_dir, plan.db_url or None)
+        return open_existing_context(data_dir, plan.db_url or None)
     except Exception as exc:
         log.info("provision: existing database not inspected: %s", type(exc).__name__)
         return None
 
 
-def _open(data_dir: Path, plan: Any) -> Any:
+def _open(data_dir: Path, plan: ProvisionPlan) -> AppContext:
     """The data directory's context, created and migrated as needed, to apply the plan."""
+    from desktop_app.startup import open_station
 
     try:
-        from desktop_app.startup import open_station
-
         return open_station(data_dir, db_url=plan.db_url or None, sample_catalog=False)
     except DomainError:
         raise

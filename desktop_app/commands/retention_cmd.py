@@ -30,8 +30,7 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.diagnostics import provisioned_db_url
-    from desktop_app.paths import default_data_dir
+    from desktop_app.paths import default_data_dir, provisioned_db_url
     from desktop_app.retention import RetentionService
     from desktop_app.startup import open_station
 

@@ -28,7 +28,7 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.diagnostics import default_bundle_name, support_bundle
+    from desktop_app.setup.support_bundle import default_bundle_name, support_bundle
 
     out: Path = args.out or Path.cwd() / default_bundle_name()
     if out.suffix.lower() != ".zip":

@@ -22,17 +22,10 @@ from sqlalchemy import select
 from desktop_app.accounts import AccountError, AccountService, ClerkInfo, Role, check_new_clerk
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
-from desktop_app.provisioning import (
-    ApplyResult,
-    GatewayProbe,
-    ProvisioningInvalid,
-    ProvisionPlan,
-    apply_plan,
-    check_existing,
-    check_plan,
-    probe_plan,
-    read_plan,
-)
+from desktop_app.setup.apply import ApplyResult, apply_plan, check_existing
+from desktop_app.setup.plan import ProvisionPlan
+from desktop_app.setup.plan_file import check_plan, read_plan
+from desktop_app.setup.probe import GatewayProbe, probe_plan
 from desktop_app.station import DEFAULT_RETENTION_DAYS, StationInfo
 from local_db import repositories as repo
 from local_db.models import Station
@@ -143,7 +136,7 @@ def answers_for_join(join: JoinInfo, digit: int, *, station_token: str = "",
 
 
 def check_answers(answers: SetupAnswers) -> ProvisionPlan:
-    """The provisioning rules; raises ProvisioningInvalid listing every problem."""
+    """The provisioning rules; raises `ProvisioningInvalid` listing every problem."""
     return check_plan(answers.to_raw(), WIZARD_SOURCE)
 
 
@@ -216,7 +209,3 @@ def _check_and_apply(ctx: AppContext, plan: ProvisionPlan, technician: NewAccoun
              len(result.accounts_created), bool(result.applied.token_stored))
     return result
 
-
-__all__ = ["GatewayProbe", "JoinInfo", "NewAccount", "ProvisioningInvalid", "SetupAnswers",
-           "SetupResult", "TakenDigit", "answers_for_join", "apply_file", "check_accounts",
-           "check_answers", "check_connection", "finish", "join_info"]
