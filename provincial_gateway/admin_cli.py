@@ -43,7 +43,7 @@ def _config(args: argparse.Namespace, **extra: Any) -> GatewayConfig:
 def _open(args: argparse.Namespace) -> Any:
     from provincial_gateway.state import open_state
 
-    return open_state(_config(args), load_catalog=False)
+    return open_state(_config(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

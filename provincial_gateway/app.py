@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provincial_gateway import (
     bundles,
+    refdata,
     routes_admin,
     routes_blobs,
     routes_dossiers,
@@ -57,6 +58,7 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
         if config is None:
             raise ValueError("create_app needs a config or a state")
         state = open_state(config)
+        refdata.load_catalog(state)
     tus.reconcile_all(state)
 
     @asynccontextmanager

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from provincial_gateway.canonical import canonical_json, json_bytes, short_hash
+from provincial_gateway.config import DEFAULT_CATALOG
 from provincial_gateway.db import CalendarDay, Clerk, ReferenceDoc
 from provincial_gateway.state import GatewayState
 from sync_contract import wire
@@ -46,6 +47,16 @@ def load_catalog_file(path: Path) -> dict[str, Any]:
         raise RefDataError(f"Thủ tục thứ {bad[0] + 1} trong {path} thiếu mã (code) "
                            "hoặc tên (name).")
     return doc
+
+
+def load_catalog(state: GatewayState) -> None:
+    """The catalog the server is configured with, or the sample one on a gateway that has
+    none yet."""
+    config = state.config
+    if config.catalog_file is not None:
+        import_catalog(state, config.catalog_file)
+    elif get_catalog(state) is None and DEFAULT_CATALOG.is_file():
+        import_catalog(state, DEFAULT_CATALOG)
 
 
 def import_catalog(state: GatewayState, path: Path) -> tuple[str, int]:

@@ -22,7 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
-from provincial_gateway import admin_ops
+from provincial_gateway import admin_ops, refdata
 from provincial_gateway.app import create_app
 from provincial_gateway.config import DEFAULT_CATALOG, ENV_ADMIN_TOKEN, GatewayConfig
 from provincial_gateway.faults import FaultPlan
@@ -98,6 +98,7 @@ class GatewayServer:
 
     def start(self, timeout: float = 15.0) -> GatewayServer:
         self._state = open_state(self.config)
+        refdata.load_catalog(self._state)
         self._app = create_app(state=self._state)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from provincial_gateway.blobstore import BlobStore
-from provincial_gateway.config import DEFAULT_CATALOG, GatewayConfig
+from provincial_gateway.config import GatewayConfig
 from provincial_gateway.db import create_schema, make_engine, make_sessions
 
 if TYPE_CHECKING:
@@ -40,23 +40,15 @@ class GatewayState:
         self.engine.dispose()
 
 
-def open_state(config: GatewayConfig, *, load_catalog: bool = True) -> GatewayState:
-    """Open (and create) the database and the stores; import the catalog if configured."""
-    from provincial_gateway import refdata
-
+def open_state(config: GatewayConfig) -> GatewayState:
+    """Open (and create) the database and the stores (`refdata.load_catalog` then
+    imports the catalog the server is configured with)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.database_url)
     create_schema(engine)
     config.remember_database()
-    state = GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
-                         blobs=BlobStore(config.data_dir),
-                         admin_token=config.resolve_admin_token())
-    if load_catalog:
-        if config.catalog_file is not None:
-            refdata.import_catalog(state, config.catalog_file)
-        elif refdata.get_catalog(state) is None and DEFAULT_CATALOG.is_file():
-            refdata.import_catalog(state, DEFAULT_CATALOG)
-    return state
+    return GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
+                        blobs=BlobStore(config.data_dir), admin_token=config.resolve_admin_token())
 
 
 def gateway_state(request: Request) -> GatewayState:

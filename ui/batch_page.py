@@ -25,12 +25,10 @@ from PySide6.QtWidgets import (
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
-from desktop_app.domain.errors import DomainError
 from desktop_app.scanning.batch_filing import BatchReport, file_batch
 from desktop_app.scanning.model import CapturedFile
-from desktop_app.scanning.studio import IMPORT_SOURCE, StudioBackend, separator_sheets_for
+from desktop_app.scanning.studio import IMPORT_SOURCE, StudioBackend, separator_sheets_for_codes
 from desktop_app.scanning.workspace import Workspace
-from local_db import repositories as repo
 from ui import messages
 from ui.jobs import Job, JobControl, JobRunner
 from ui.workers import Runner
@@ -139,17 +137,6 @@ class BatchPage(QWidget):
             self.status.setText("Nhập mã hồ sơ cần in tờ phân cách.")
             return
 
-        def make() -> bytes:
-            ids = []
-            with self.ctx.db.read() as s:
-                for code in codes:
-                    d = repo.dossier_by_code(s, code)
-                    if d is None:
-                        raise DomainError(f"Không tìm thấy hồ sơ có mã {code}.",
-                                          f"no dossier {code!r}")
-                    ids.append(d.id)
-            return separator_sheets_for(self.ctx, ids)
-
         def show(pdf: bytes) -> None:
             from ui.slip_preview import SlipPreviewDialog
 
@@ -158,7 +145,8 @@ class BatchPage(QWidget):
             self.last_preview = dialog
             dialog.open()
 
-        self.runner.submit(make, show, lambda m, d: messages.error(self, m))
+        self.runner.submit(lambda: separator_sheets_for_codes(self.ctx, codes), show,
+                           lambda m, d: messages.error(self, m))
 
     # --- the batch -----------------------------------------------------------------------
 

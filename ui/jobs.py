@@ -8,16 +8,14 @@ thread through queued signals."""
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from desktop_app.domain.errors import DomainError
 from desktop_app.scanning.model import CancelledError, CancelToken
-from ui.workers import GENERIC_ERROR_VI
+from ui.workers import failure
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +60,8 @@ class _Runnable(QRunnable):
             result = self.fn(JobControl(self.signals, self.token))
         except CancelledError:
             self.signals.cancelled.emit()
-        except DomainError as exc:
-            log.warning("%s: %s", type(exc).__name__, exc.detail)
-            self.signals.failed.emit(exc.message_vi, exc.detail)
-        except OSError as exc:
-            log.exception("I/O error in background job")
-            msg = ("Ổ đĩa đã đầy. Hãy giải phóng dung lượng rồi thử lại; các trang đã xong "
-                   "vẫn được giữ." if exc.errno == 28 else
-                   f"Lỗi đọc/ghi tệp: {exc.strerror or exc}. Các trang đã xong vẫn được giữ.")
-            self.signals.failed.emit(msg, repr(exc))
         except Exception as exc:
-            log.error("background job failed: %s", traceback.format_exc())
-            self.signals.failed.emit(GENERIC_ERROR_VI, repr(exc))
+            self.signals.failed.emit(*failure(exc, "các trang đã xong vẫn được giữ"))
         else:
             self.signals.done.emit(result)
 

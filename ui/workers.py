@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import traceback
 from collections.abc import Callable
@@ -20,6 +21,24 @@ GENERIC_ERROR_VI = (
 )
 
 
+def failure(exc: BaseException, kept_vi: str = "chưa có gì bị mất") -> tuple[str, str]:
+    """(message for the clerk, detail for the log) of a background job that raised, and
+    the log line. ``kept_vi`` says what is safe (the entered data, the pages done)."""
+    if isinstance(exc, DomainError):
+        log.warning("%s: %s", type(exc).__name__, exc.detail or exc.message_vi)
+        return exc.message_vi, exc.detail
+    if isinstance(exc, OSError):
+        log.error("I/O error in background job", exc_info=exc)
+        if exc.errno == errno.ENOSPC:
+            return (f"Ổ đĩa đã đầy. Hãy giải phóng dung lượng rồi thử lại; {kept_vi}.",
+                    repr(exc))
+        kept = kept_vi[:1].upper() + kept_vi[1:]
+        return f"Lỗi đọc/ghi tệp: {exc.strerror or exc}. {kept}.", repr(exc)
+    log.error("background job failed: %s",
+              "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    return GENERIC_ERROR_VI, repr(exc)
+
+
 class _Signals(QObject):
     done = Signal(object)
     failed = Signal(str, str)  # Vietnamese message for the clerk, detail for the log
@@ -34,19 +53,8 @@ class _Job(QRunnable):
     def run(self) -> None:
         try:
             result = self.fn()
-        except DomainError as exc:
-            log.warning("%s: %s", type(exc).__name__, exc.detail or exc.message_vi)
-            self.signals.failed.emit(exc.message_vi, exc.detail)
-        except OSError as exc:
-            log.exception("I/O error in background job")
-            if exc.errno == 28:
-                msg = "Ổ đĩa đã đầy. Hãy giải phóng dung lượng rồi thử lại; chưa có gì bị mất."
-            else:
-                msg = f"Lỗi đọc/ghi tệp: {exc.strerror or exc}. Chưa có gì bị mất."
-            self.signals.failed.emit(msg, repr(exc))
         except Exception as exc:
-            log.error("background job failed: %s", traceback.format_exc())
-            self.signals.failed.emit(GENERIC_ERROR_VI, repr(exc))
+            self.signals.failed.emit(*failure(exc))
         else:
             self.signals.done.emit(result)
 

@@ -274,6 +274,20 @@ def separator_sheets_for(ctx: AppContext, dossier_ids: Sequence[int]) -> bytes:
     return render_separator_sheets(specs)
 
 
+def separator_sheets_for_codes(ctx: AppContext, codes: Sequence[str]) -> bytes:
+    """Separator sheets for the dossiers a clerk typed or scanned the codes of."""
+    from local_db import repositories as repo
+
+    ids: list[int] = []
+    with ctx.db.read() as s:
+        for code in codes:
+            d = repo.dossier_by_code(s, code)
+            if d is None:
+                raise DomainError(f"Không tìm thấy hồ sơ có mã {code}.", f"no dossier {code!r}")
+            ids.append(d.id)
+    return separator_sheets_for(ctx, ids)
+
+
 def process_captured(captured: CapturedFile, profile: ScanProfile, rules: DigitizationRules,
                      out_dir: Path, cancel: CancelToken | None = None,
                      on_page: Callable[[int, int, ProcessedPage], None] | None = None,

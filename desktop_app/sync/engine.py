@@ -12,7 +12,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from desktop_app.context import AppContext
@@ -28,6 +27,7 @@ from desktop_app.sync.client import (
 from desktop_app.sync.link import clock_skew_seconds
 from desktop_app.sync.national import file_hashes
 from desktop_app.sync.pull import Puller
+from desktop_app.sync.report import SyncReport
 from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader, UploadCancelled
 from local_db import outbox
 from local_db import repositories as repo
@@ -45,31 +45,6 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
     outage do not hit the gateway in step."""
     r = (rng or random).uniform(0.5, 1.5)
     return min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** min(attempts, 12))) * r
-
-
-@dataclass
-class SyncReport:
-    online: bool = False
-    server_time: str = ""
-    clock_skew_s: float | None = None
-    files_uploaded: int = 0
-    files_already_there: int = 0
-    bytes_sent: int = 0
-    dossiers_sent: int = 0
-    events_sent: int = 0
-    refused: int = 0
-    retry_later: int = 0
-    changes_pulled: int = 0
-    catalog_updated: bool = False
-    calendar_updated: bool = False
-    clerks_updated: int = 0
-    auth_failed: bool = False
-    errors: list[str] = field(default_factory=list)  # Vietnamese, for the clerk
-    seconds: float = 0.0
-
-    @property
-    def pushed(self) -> int:
-        return self.files_uploaded + self.dossiers_sent + self.events_sent
 
 
 Cancelled = Callable[[], bool]

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from desktop_app.context import AppContext
 from desktop_app.sync.client import GatewayClient
+from desktop_app.sync.report import SyncReport
 from local_db import outbox
 from local_db import repositories as repo
 from local_db.models import CalendarOverrideRow, Clerk
 from sync_contract import wire
-
-if TYPE_CHECKING:
-    from desktop_app.sync.engine import SyncReport
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from desktop_app.domain.errors import DomainError
 from desktop_app.sync.client import LinkDown, SyncError
-from desktop_app.sync.engine import SyncReport
+from desktop_app.sync.report import SyncReport
 from desktop_app.sync.service import QueueStatus, SyncService
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,15 @@ from sqlalchemy import select
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
+from desktop_app.domain.errors import DomainError
 from desktop_app.intake.service import IntakeService
 from desktop_app.scanning.batch_filing import file_batch
 from desktop_app.scanning.model import CapturedFile
-from desktop_app.scanning.studio import QuietControl, separator_sheets_for
+from desktop_app.scanning.studio import (
+    QuietControl,
+    separator_sheets_for,
+    separator_sheets_for_codes,
+)
 from local_db.models import ComponentFile
 
 from ..test_gui_studio import text_page
@@ -69,3 +74,18 @@ def test_one_multipage_file_is_split_and_filed(
         rows = s.scalars(select(ComponentFile).order_by(ComponentFile.id)).all()
         assert [(r.component.dossier_id, r.pages) for r in rows] == [
             (out.dossier_id, 1), (other.dossier_id, 2)]
+
+
+def test_separator_sheets_for_typed_codes(
+    ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,  # noqa: F811
+) -> None:
+    """The batch page prints sheets for the codes a clerk typed: the same sheets as for
+    the dossiers themselves, and a Vietnamese error for a code that is not a dossier."""
+    first = intake.receive(complete_draft(intake, "9.000000"), clerk)
+    second = intake.receive(complete_draft(intake, "9.000000"), clerk)
+    assert first.code is not None and second.code is not None
+    by_code = separator_sheets_for_codes(ctx, [first.code, second.code])
+    assert by_code == separator_sheets_for(ctx, [first.dossier_id, second.dossier_id])
+    with pytest.raises(DomainError) as err:
+        separator_sheets_for_codes(ctx, [first.code, "000.00.12.H12-231027-1099"])
+    assert err.value.message_vi == "Không tìm thấy hồ sơ có mã 000.00.12.H12-231027-1099."
