@@ -25,6 +25,9 @@ from desktop_app.scanning.model import (
     ScanProfile,
 )
 from desktop_app.scanning.profiles import BUILTIN_PROFILES, UnknownProfile, check_profile
+from desktop_app.scanning.sources.registry import configured_hot_folders
+from desktop_app.station import StationService
+from desktop_app.sync.national import dossier_document
 from local_db import repositories as repo
 from local_db.models import ComponentFile, DossierComponent, ScanProfileRow
 
@@ -96,17 +99,12 @@ class DigitizationService:
 
     def rules(self) -> DigitizationRules:
         """The provincial per-file limit comes from the station's provisioning."""
-        from desktop_app.station import StationService
-
         station = StationService(self.ctx).get()
         limit_mb = station.upload_limit_mb if station else 10
         return DigitizationRules(max_file_bytes=limit_mb * 1024 * 1024)
 
     def hot_folders(self) -> list[Path]:
         """The station's hot folders, then any from ``MOTCUA_HOT_FOLDERS``."""
-        from desktop_app.scanning.sources.registry import configured_hot_folders
-        from desktop_app.station import StationService
-
         station = StationService(self.ctx).get()
         folders = [Path(f) for f in (station.hot_folders if station else ())]
         return folders + [f for f in configured_hot_folders() if f not in folders]
@@ -193,8 +191,6 @@ class DigitizationService:
                                  "size": f.size, "part": f.part, "parts": f.parts}, now)
             if dossier.code:
                 # The province gets the new file list as the dossier's next revision.
-                from desktop_app.sync.national import dossier_document
-
                 station = repo.get_station(s)
                 assert station is not None  # a received dossier implies a configured station
                 dossier.revision = (dossier.revision or 1) + 1

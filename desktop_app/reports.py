@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import IO, Literal
 
 from desktop_app.context import AppContext
+from desktop_app.documents.tracking_book import (
+    BookHeader,
+    render_tracking_book_pdf,
+    render_tracking_book_xlsx,
+)
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import fold, nfc
@@ -227,12 +232,6 @@ class ReportService:
                              fmt: BookFormat | None = None) -> Path:
         """Write the tracking book of the period to ``target`` as PDF or XLSX (``fmt``, or
         the file's extension when not given). Returns ``target``."""
-        from desktop_app.documents.tracking_book import (
-            BookHeader,
-            render_tracking_book_pdf,
-            render_tracking_book_xlsx,
-        )
-
         fmt = fmt or _format_of(target)
         if fmt not in FORMATS:
             raise DomainError("Sổ theo dõi chỉ xuất được dạng PDF (.pdf) hoặc Excel (.xlsx).",

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
+from desktop_app.station import DEFAULT_RETENTION_DAYS, StationService
 from local_db import outbox
 from local_db import repositories as repo
 from local_db.models import AuditEntry, ComponentFile, Dossier, DossierComponent, OutboxEntry
@@ -131,8 +132,6 @@ class RetentionService:
         self.ctx = ctx
 
     def retention_days(self) -> int:
-        from desktop_app.station import DEFAULT_RETENTION_DAYS, StationService
-
         station = StationService(self.ctx).get()
         return station.retention_days if station else DEFAULT_RETENTION_DAYS
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.sync.client import GatewayClient
 from desktop_app.sync.report import SyncReport
@@ -90,8 +91,6 @@ class Puller:
         return 1
 
     def pull_catalog(self) -> bool:
-        from desktop_app.catalog import CatalogService
-
         fetched = self.client.fetch(wire.CATALOG, wire.Catalog, self._state(CATALOG_ETAG))
         if fetched.body is None:
             return False

@@ -18,6 +18,7 @@ from desktop_app.domain.errors import DomainError
 from desktop_app.sync.client import LinkDown, SyncError
 from desktop_app.sync.report import SyncReport
 from desktop_app.sync.service import QueueStatus, SyncService
+from local_db import outbox
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,6 @@ class SyncWorker:
             client.close()
 
     def _until_next_due(self, queue: QueueStatus | None) -> float:
-        from local_db import outbox
-
         with self.service.ctx.db.read() as s:
             due = outbox.next_due_at(s)
         if due is None:
