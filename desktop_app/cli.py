@@ -1,12 +1,13 @@
-"""The `motcua` command. Without arguments it starts the counter GUI; sub-commands are
-the technicians' and scripts' interface (documented in the README)."""
+"""The `motcua` command line: the technicians' and scripts' sub-commands (documented in
+the README). Without a sub-command it starts the counter GUI, which the executable's entry
+point (`ui.main`) hands in: the core never imports the Qt layer."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from desktop_app import __version__
 from desktop_app.commands import (
@@ -36,8 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="ghi nhật ký chi tiết")
     parser.add_argument("--version", action="version", version=f"motcua {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="LỆNH")
-    gui = sub.add_parser("gui", help="mở giao diện quầy (mặc định)")
-    gui.set_defaults(func=_run_gui)
+    sub.add_parser("gui", help="mở giao diện quầy (mặc định)")
     demo_cmd.add_parsers(sub)
     calendar_cmd.add_parsers(sub)
     id_qr_cmd.add_parsers(sub)
@@ -51,13 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_gui(args: argparse.Namespace) -> int:
-    from ui.app import run_gui
-
-    return run_gui()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None = None
+         ) -> int:
+    """Run one sub-command; ``run_gui`` starts the GUI (``motcua`` or ``motcua gui``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["gateway"]:
         # The gateway has its own command line (serve, add-station, --help …); argparse's
@@ -70,15 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop_app.logging_setup import setup_logging
     from desktop_app.paths import default_data_dir
 
-    func = getattr(args, "func", _run_gui)
-    if func is _run_gui:
+    func = getattr(args, "func", None)
+    if func is None:
+        if run_gui is None:
+            print("Lỗi: bản cài này không có giao diện; hãy dùng một lệnh con (motcua --help).",
+                  file=sys.stderr)
+            return 2
         setup_logging(None, verbose=args.verbose)  # the GUI adds the file once data is open
-    else:
-        data_dir = getattr(args, "data_dir", None) or default_data_dir()
-        # Only an existing data directory gets the log file: `doctor` on a fresh PC
-        # creates nothing.
-        setup_logging(data_dir / "logs" if data_dir.is_dir() else None,
-                      verbose=args.verbose)
+        return run_gui()
+    data_dir = getattr(args, "data_dir", None) or default_data_dir()
+    # Only an existing data directory gets the log file: `doctor` on a fresh PC creates
+    # nothing.
+    setup_logging(data_dir / "logs" if data_dir.is_dir() else None, verbose=args.verbose)
     from desktop_app.context import DatabaseUnavailable
 
     try:

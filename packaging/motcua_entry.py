@@ -1,6 +1,6 @@
 """Entry point of the frozen `motcua` executable (PyInstaller bundle).
 
-Same as the `motcua` console script (`desktop_app.cli:main`), plus
+Same as the `motcua` console script (`ui.main:main`), plus
 `multiprocessing.freeze_support()`: `motcua digitize -j N` uses a spawn-context process
 pool, and in a frozen app the worker processes are this executable started again with
 `--multiprocessing-fork`; freeze_support() turns such a start into a worker instead of a
@@ -13,6 +13,6 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    from desktop_app.cli import main
+    from ui.main import main
 
     sys.exit(main())
