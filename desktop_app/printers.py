@@ -5,11 +5,15 @@ install may lack: then the lists are None and callers skip the check."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtPrintSupport import QPrinterInfo
 
 log = logging.getLogger(__name__)
 
 
-def _printer_info() -> type | None:
+def _printer_info() -> type[QPrinterInfo] | None:
     try:
         from PySide6.QtPrintSupport import QPrinterInfo
     except Exception as exc:  # missing system libraries: no printer check

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
@@ -153,7 +154,7 @@ class RetentionService:
 
     # --- deciding ----------------------------------------------------------------------
 
-    def _closed_dossiers(self, s: Any, cutoff: datetime, report: RetentionReport
+    def _closed_dossiers(self, s: Session, cutoff: datetime, report: RetentionReport
                          ) -> list[_Closed]:
         rows = s.execute(select(Dossier.id, Dossier.uuid, Dossier.code, Dossier.slip_number,
                                 Dossier.status, Dossier.returned_at, Dossier.remote_status_at,
@@ -180,7 +181,7 @@ class RetentionService:
                                r.slip_blob))
         return out
 
-    def _plan(self, s: Any, report: RetentionReport
+    def _plan(self, s: Session, report: RetentionReport
               ) -> list[tuple[_Closed, list[str], list[str]]]:
         """[(dossier, blobs to remove, shared blobs kept)] for the purgeable dossiers."""
         closed = self._closed_dossiers(s, report.cutoff, report)

@@ -14,11 +14,16 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from desktop_app.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from desktop_app.context import AppContext
+    from desktop_app.report_model import DashboardFigures
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +89,7 @@ def _period(args: argparse.Namespace) -> tuple[date, date]:
     return start, end
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace) -> AppContext:
     from desktop_app.paths import DataPaths, default_data_dir
     from desktop_app.startup import open_station
 
@@ -97,7 +102,7 @@ def _open(args: argparse.Namespace) -> Any:
     return open_station(paths.root, sample_catalog=False)
 
 
-def _run(args: argparse.Namespace, body: Any) -> int:
+def _run(args: argparse.Namespace, body: Callable[[AppContext, date, date], int]) -> int:
     try:
         period = _period(args)
         ctx = _open(args)
@@ -123,7 +128,7 @@ def run_tracking_book(args: argparse.Namespace) -> int:
         print(f"Lỗi: Tệp “{out.name}” phải có đuôi .pdf hoặc .xlsx.", file=sys.stderr)
         return EXIT_USAGE
 
-    def body(ctx: Any, start: date, end: date) -> int:
+    def body(ctx: AppContext, start: date, end: date) -> int:
         path = ReportService(ctx).export_tracking_book(start, end, out.resolve(), fmt)
         print(f"Đã xuất sổ theo dõi hồ sơ từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}: {path}")
         return EXIT_OK
@@ -134,7 +139,7 @@ def run_tracking_book(args: argparse.Namespace) -> int:
 def run_dashboard(args: argparse.Namespace) -> int:
     from desktop_app.reports import ReportService
 
-    def body(ctx: Any, start: date, end: date) -> int:
+    def body(ctx: AppContext, start: date, end: date) -> int:
         service = ReportService(ctx)
         figures = service.dashboard(start, end)
         refused = service.refused(start, end)
@@ -179,7 +184,7 @@ def _duration(seconds: float | None) -> str:
     return " ".join(parts)
 
 
-def format_dashboard(f: Any, refused: int = 0) -> str:
+def format_dashboard(f: DashboardFigures, refused: int = 0) -> str:
     """The figures as the plain text a clerk reads in a terminal."""
     late = f.returned - f.returned_on_time
     lines = [

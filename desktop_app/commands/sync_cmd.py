@@ -9,10 +9,15 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_app.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from desktop_app.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ def _gateway(args: argparse.Namespace) -> int:
     return int(gateway_main(args.rest or ["serve"]) or 0)
 
 
-def _out(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
+def _out(args: argparse.Namespace, data: Mapping[str, object], text: str) -> None:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, default=str))
     else:
@@ -83,11 +88,9 @@ def run(args: argparse.Namespace) -> int:
         ctx.close()
 
 
-def _run(args: argparse.Namespace, ctx: object) -> int:
-    from desktop_app.context import AppContext
+def _run(args: argparse.Namespace, ctx: AppContext) -> int:
     from desktop_app.sync.service import SyncService
 
-    assert isinstance(ctx, AppContext)
     service = SyncService(ctx)
     if args.set_gateway is not None:
         from dataclasses import replace

@@ -153,9 +153,9 @@ def check_database(ctx: AppContext) -> Check:
         return Check("database", title, OK, f"SQLite {size / 1_048_576:.1f} MB, kiểm tra toàn "
                      "vẹn đạt (integrity_check).", detail)
     try:
-        with db.engine.connect() as conn:
-            version = conn.execute(text("SHOW server_version")).scalar()
-            conn.execute(text("SELECT count(*) FROM station_settings")).scalar()
+        with db.engine.connect() as server:
+            version = server.execute(text("SHOW server_version")).scalar()
+            server.execute(text("SELECT count(*) FROM station_settings")).scalar()
     except Exception as exc:
         return Check("database", title, FAIL,
                      f"không kết nối/truy vấn được CSDL dùng chung ({type(exc).__name__}).",
