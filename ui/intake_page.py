@@ -5,8 +5,7 @@ procedure list picks it, and an ID-card QR scanned at any step fills the owner."
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
+from datetime import datetime
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -41,6 +40,7 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import ProcedureInfo
 from desktop_app.digitization import DigitizedFile
 from desktop_app.domain.citizen_qr import CitizenCard, parse_citizen_qr
+from desktop_app.domain.dates import parse_birth_date
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import vnd
 from desktop_app.intake.drafts import ComponentEntry, Delivery, IntakeDraft, PersonInfo
@@ -51,20 +51,6 @@ from ui import messages
 from ui.workers import Runner
 
 STEPS = ("Thủ tục", "Người nộp", "Thành phần hồ sơ", "Lệ phí, nhận kết quả", "Xem lại")
-
-
-def _parse_date(text: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
-    if not m:
-        raise DomainError(f"Ngày sinh “{text}” phải có dạng ngày/tháng/năm, ví dụ 05/11/1988.",
-                          f"bad date {text!r}")
-    try:
-        return date(int(m[3]), int(m[2]), int(m[1]))
-    except ValueError as exc:
-        raise DomainError(f"Ngày sinh “{text}” không tồn tại.", f"bad date {text!r}") from exc
 
 
 class PersonForm(QGroupBox):
@@ -104,7 +90,7 @@ class PersonForm(QGroupBox):
         return PersonInfo(
             full_name=self.full_name.text(),
             id_number=self.id_number.text(),
-            birth_date=_parse_date(self.birth_date.text()),
+            birth_date=parse_birth_date(self.birth_date.text()),
             sex=self.sex.currentText(),
             address=self.address.text(),
             phone=self.phone.text(),
