@@ -29,7 +29,7 @@ from desktop_app.documents.letters import (
     render_return_receipt,
     render_stop_notice,
 )
-from desktop_app.documents.slips import AgencyHeader
+from desktop_app.documents.slip_parts import AgencyHeader
 from desktop_app.scanning.barcodes import decode_qr
 
 HEADER = AgencyHeader("UBND xã Nà Phặc", "UBND tỉnh Thái Nguyên", "Nà Phặc")

@@ -16,15 +16,13 @@ from pypdf import PdfReader
 from reportlab.graphics.barcode.qrencoder import QRErrorCorrectLevel
 
 from desktop_app.documents import fonts
+from desktop_app.documents.slip_parts import AgencyHeader, FeeLine, _Qr
 from desktop_app.documents.slips import (
-    AgencyHeader,
     ComponentLine,
-    FeeLine,
     ReceiptData,
     RefusalData,
     SupplementData,
     SupplementItem,
-    _Qr,
     render_receipt,
     render_refusal,
     render_supplement_request,

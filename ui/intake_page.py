@@ -1,38 +1,20 @@
 """The intake wizard: procedure → applicant → components → fees and delivery → review.
 
 Keyboard-first: Ctrl+Enter (or Alt+T) goes forward, Alt+Q goes back, Enter in the
-procedure list picks it, and an ID-card QR scanned at any step fills the owner."""
+procedure list picks it, and an ID-card QR scanned at any step fills the owner. The
+steps' widgets are in ``intake_steps``; this page moves between them and acts on the
+draft."""
 
 from __future__ import annotations
-
-import re
-from datetime import date, datetime
-from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPlainTextEdit,
     QPushButton,
-    QRadioButton,
-    QSpinBox,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -40,349 +22,17 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import ProcedureInfo
 from desktop_app.digitization import DigitizedFile
-from desktop_app.domain.citizen_qr import CitizenCard, parse_citizen_qr
+from desktop_app.domain.citizen_qr import parse_citizen_qr
 from desktop_app.domain.errors import DomainError
-from desktop_app.domain.text import vnd
-from desktop_app.intake.drafts import ComponentEntry, Delivery, IntakeDraft, PersonInfo
+from desktop_app.intake.drafts import Delivery, IntakeDraft
 from desktop_app.intake.service import IntakeOutcome, IntakeService
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from ui import messages
+from ui.intake_steps import ApplicantStep, ComponentsStep, DeliveryStep, ProcedureStep, ReviewStep
 from ui.workers import Runner
 
 STEPS = ("Thủ tục", "Người nộp", "Thành phần hồ sơ", "Lệ phí, nhận kết quả", "Xem lại")
-
-
-def _parse_date(text: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
-    if not m:
-        raise DomainError(f"Ngày sinh “{text}” phải có dạng ngày/tháng/năm, ví dụ 05/11/1988.",
-                          f"bad date {text!r}")
-    try:
-        return date(int(m[3]), int(m[2]), int(m[1]))
-    except ValueError as exc:
-        raise DomainError(f"Ngày sinh “{text}” không tồn tại.", f"bad date {text!r}") from exc
-
-
-class PersonForm(QGroupBox):
-    """Name, ID number, birth date, sex, address, phone, email of one person."""
-
-    def __init__(self, title: str, full: bool = True) -> None:
-        super().__init__(title)
-        self.full_name = QLineEdit()
-        self.id_number = QLineEdit()
-        self.id_number.setPlaceholderText("12 chữ số")
-        self.birth_date = QLineEdit()
-        self.birth_date.setPlaceholderText("ngày/tháng/năm")
-        self.sex = QComboBox()
-        self.sex.addItems(["", "Nam", "Nữ"])
-        self.address = QLineEdit()
-        self.phone = QLineEdit()
-        self.email = QLineEdit()
-        form = QFormLayout(self)
-        form.addRow("Họ và tên:", self.full_name)
-        form.addRow("Số định danh cá nhân:", self.id_number)
-        if full:
-            form.addRow("Ngày sinh:", self.birth_date)
-            form.addRow("Giới tính:", self.sex)
-        form.addRow("Địa chỉ:", self.address)
-        form.addRow("Số điện thoại:", self.phone)
-        if full:
-            form.addRow("Thư điện tử:", self.email)
-
-    def fill_from_card(self, card: CitizenCard) -> None:
-        self.full_name.setText(card.full_name)
-        self.id_number.setText(card.id_number)
-        self.birth_date.setText(f"{card.birth_date:%d/%m/%Y}")
-        self.sex.setCurrentText(card.sex)
-        self.address.setText(card.address)
-
-    def person(self) -> PersonInfo:
-        return PersonInfo(
-            full_name=self.full_name.text(),
-            id_number=self.id_number.text(),
-            birth_date=_parse_date(self.birth_date.text()),
-            sex=self.sex.currentText(),
-            address=self.address.text(),
-            phone=self.phone.text(),
-            email=self.email.text(),
-        )
-
-    def clear(self) -> None:
-        for edit in (self.full_name, self.id_number, self.birth_date, self.address, self.phone,
-                     self.email):
-            edit.clear()
-        self.sex.setCurrentIndex(0)
-
-
-class ProcedureStep(QWidget):
-    chosen = Signal(str)
-
-    def __init__(self, service: IntakeService, clerk: ClerkInfo) -> None:
-        super().__init__()
-        self.service = service
-        self.clerk = clerk
-        self.search = QLineEdit()
-        self.search.setPlaceholderText(
-            "Gõ tên thủ tục (có dấu hoặc không dấu) hoặc mã thủ tục, ví dụ “khai sinh”, “1.0011”")
-        self.search.setClearButtonEnabled(True)
-        self.results = QListWidget()
-        self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        hint = QLabel("↓ để chọn trong danh sách · Enter để chọn thủ tục · Ctrl+D: đánh dấu "
-                      "/ bỏ thủ tục hay dùng (★ hiện lên đầu)")
-        hint.setObjectName("hint")
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Tìm thủ tục hành chính:"))
-        layout.addWidget(self.search)
-        layout.addWidget(self.results, 1)
-        layout.addWidget(hint)
-        self.search.textChanged.connect(self.refresh)
-        self.search.returnPressed.connect(self._choose_current)
-        self.results.itemActivated.connect(
-            lambda item: self.chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
-        self.search.installEventFilter(self)
-        fav = QShortcut(QKeySequence("Ctrl+D"), self)
-        fav.activated.connect(self.toggle_favourite)
-
-    def eventFilter(self, obj: object, event: object) -> bool:
-        from PySide6.QtCore import QEvent
-        from PySide6.QtGui import QKeyEvent
-
-        if (obj is self.search and isinstance(event, QKeyEvent)
-                and event.type() == QEvent.Type.KeyPress
-                and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown)):
-            self.results.setFocus()
-            if self.results.currentRow() < 0 and self.results.count():
-                self.results.setCurrentRow(0)
-            return True
-        return False
-
-    def refresh(self) -> None:
-        current = self.current_code()
-        self.results.clear()
-        for p in self.service.catalog.search(self.search.text(), self.clerk.id):
-            star = "★ " if p.favourite else ""
-            item = QListWidgetItem(f"{star}{p.name}\n    {p.code} · {p.field_name} · "
-                                   f"{p.time_limit_text}")
-            item.setData(Qt.ItemDataRole.UserRole, p.code)
-            self.results.addItem(item)
-            if p.code == current:
-                self.results.setCurrentItem(item)
-        if self.results.currentRow() < 0 and self.results.count():
-            self.results.setCurrentRow(0)
-
-    def current_code(self) -> str | None:
-        item = self.results.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
-
-    def _choose_current(self) -> None:
-        code = self.current_code()
-        if code:
-            self.chosen.emit(code)
-
-    def toggle_favourite(self) -> None:
-        item = self.results.currentItem()
-        if item is None:
-            return
-        code = item.data(Qt.ItemDataRole.UserRole)
-        self.service.catalog.set_favourite(self.clerk.id, code, not item.text().startswith("★"))
-        self.refresh()
-
-
-class ApplicantStep(QWidget):
-    def __init__(self) -> None:
-        super().__init__()
-        self.banner = QLabel("Quét mã QR trên thẻ căn cước / CCCD gắn chip của chủ hồ sơ "
-                             "(ở bất kỳ bước nào), hoặc nhập tay.")
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.owner = PersonForm("Chủ hồ sơ")
-        self.proxy = QCheckBox("Người nộp không phải chủ hồ sơ (&nộp thay)")
-        self.submitter = PersonForm("Người nộp hồ sơ", full=False)
-        self.submitter.setVisible(False)
-        self.proxy.toggled.connect(self.submitter.setVisible)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.owner)
-        layout.addWidget(self.proxy)
-        layout.addWidget(self.submitter)
-        layout.addStretch()
-
-    def clear(self) -> None:
-        self.owner.clear()
-        self.submitter.clear()
-        self.proxy.setChecked(False)
-        self.banner.setObjectName("banner")
-        self.banner.setText("Quét mã QR trên thẻ căn cước / CCCD gắn chip của chủ hồ sơ "
-                            "(ở bất kỳ bước nào), hoặc nhập tay.")
-
-
-COLS = ("Đã nộp", "Thành phần hồ sơ", "Bản chính", "Bản sao CT", "Bản photo",
-        "Cần bổ sung / ghi chú", "Bản điện tử")
-
-
-def files_summary(files: list[DigitizedFile]) -> str:
-    if not files:
-        return "Chưa số hóa"
-    pages = sum(f.pages for f in files)
-    size = sum(f.size for f in files) / 1_048_576
-    parts = f", {len(files)} tệp" if len(files) > 1 else ""
-    return f"✔ {pages} trang{parts}, {size:.1f} MB".replace(".", ",")
-
-
-class ComponentsStep(QWidget):
-    digitize_requested = Signal(int)  # row of the component to start with
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.table = QTableWidget(0, len(COLS))
-        self.table.setHorizontalHeaderLabels(COLS)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(5, 240)
-        self.table.setWordWrap(True)
-        self.table.verticalHeader().setVisible(False)
-        all_btn = QPushButton("Đánh dấu đã nộp &đủ các thành phần bắt buộc")
-        all_btn.clicked.connect(self.tick_required)
-        self.digitize_btn = QPushButton("&Số hóa thành phần đang chọn…  (Ctrl+S)")
-        self.digitize_btn.clicked.connect(
-            lambda: self.digitize_requested.emit(max(0, self.table.currentRow())))
-        QShortcut(QKeySequence("Ctrl+S"), self).activated.connect(self.digitize_btn.click)
-        hint = QLabel("Phím cách: đánh dấu đã nộp · Tab: sang ô kế tiếp · gõ số để sửa số bản. "
-                      "Thành phần có dấu * là bắt buộc.")
-        hint.setObjectName("hint")
-        hint.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table, 1)
-        row = QHBoxLayout()
-        row.addWidget(all_btn)
-        row.addWidget(self.digitize_btn)
-        row.addStretch()
-        layout.addLayout(row)
-        layout.addWidget(hint)
-        self.entries: list[ComponentEntry] = []
-
-    def load(self, entries: list[ComponentEntry]) -> None:
-        self.entries = entries
-        self.table.setRowCount(len(entries))
-        for row, c in enumerate(entries):
-            check = QTableWidgetItem()
-            check.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
-                           | Qt.ItemFlag.ItemIsSelectable)
-            check.setCheckState(Qt.CheckState.Checked if c.provided else Qt.CheckState.Unchecked)
-            self.table.setItem(row, 0, check)
-            name = QTableWidgetItem(("* " if c.required else "") + c.name)
-            name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-            self.table.setItem(row, 1, name)
-            for col, value in ((2, c.originals), (3, c.certified_copies), (4, c.photocopies)):
-                spin = QSpinBox()
-                spin.setRange(0, 99)
-                spin.setValue(value)
-                self.table.setCellWidget(row, col, spin)
-            self.table.setItem(row, 5, QTableWidgetItem(c.problem))
-            self._show_files(row, c.files)
-        self.table.resizeRowsToContents()
-        if entries:
-            self.table.setCurrentCell(0, 0)
-
-    def _show_files(self, row: int, files: list[DigitizedFile]) -> None:
-        item = QTableWidgetItem(files_summary(files))
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-        self.table.setItem(row, 6, item)
-
-    def set_files(self, row: int, files: list[DigitizedFile]) -> None:
-        """A component was digitized: its files go with the draft, and it counts as given."""
-        self.entries[row].files = list(files)
-        self._show_files(row, files)
-        if files:
-            self.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
-
-    def tick_required(self) -> None:
-        for row, c in enumerate(self.entries):
-            if c.required:
-                self.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
-
-    def collect(self) -> list[ComponentEntry]:
-        out = []
-        for row, c in enumerate(self.entries):
-            spins = [self.table.cellWidget(row, col) for col in (2, 3, 4)]
-            assert all(isinstance(s, QSpinBox) for s in spins)
-            out.append(ComponentEntry(
-                code=c.code,
-                name=c.name,
-                originals=spins[0].value(),  # type: ignore[union-attr]
-                certified_copies=spins[1].value(),  # type: ignore[union-attr]
-                photocopies=spins[2].value(),  # type: ignore[union-attr]
-                required=c.required,
-                provided=self.table.item(row, 0).checkState() == Qt.CheckState.Checked,
-                problem=(self.table.item(row, 5).text() if self.table.item(row, 5) else ""),
-                files=list(c.files),
-            ))
-        return out
-
-
-class DeliveryStep(QWidget):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fees = QLabel()
-        self.fees.setWordWrap(True)
-        self.fees.setTextFormat(Qt.TextFormat.RichText)
-        self.set_count = QSpinBox()
-        self.set_count.setRange(1, 99)
-        self.at_counter = QRadioButton("Tại &Bộ phận tiếp nhận và trả kết quả")
-        self.by_post = QRadioButton("Qua dịch vụ &bưu chính công ích")
-        self.at_counter.setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.at_counter)
-        group.addButton(self.by_post)
-        self.address = QLineEdit()
-        self.address.setPlaceholderText("Địa chỉ nhận kết quả qua bưu chính")
-        self.address.setEnabled(False)
-        self.by_post.toggled.connect(self.address.setEnabled)
-        self.note = QPlainTextEdit()
-        self.note.setMaximumHeight(70)
-        self.note.setTabChangesFocus(True)
-        self.appointment = QLabel()
-        self.appointment.setObjectName("ok")
-
-        fee_box = QGroupBox("Phí, lệ phí")
-        QVBoxLayout(fee_box).addWidget(self.fees)
-        delivery_box = QGroupBox("Hình thức nhận kết quả")
-        dl = QVBoxLayout(delivery_box)
-        dl.addWidget(self.at_counter)
-        dl.addWidget(self.by_post)
-        dl.addWidget(self.address)
-        form = QFormLayout()
-        form.addRow("Số lượng hồ sơ (bộ):", self.set_count)
-        form.addRow("Ghi chú:", self.note)
-        layout = QVBoxLayout(self)
-        layout.addWidget(fee_box)
-        layout.addWidget(delivery_box)
-        layout.addLayout(form)
-        layout.addWidget(self.appointment)
-        layout.addStretch()
-
-    def show_procedure(self, proc: ProcedureInfo, appointment: datetime) -> None:
-        if proc.fees:
-            lines = "".join(f"<tr><td>{escape(f.name)}</td><td align='right'>&nbsp;&nbsp;"
-                            f"{vnd(f.amount)}</td></tr>" for f in proc.fees)
-            self.fees.setText(f"<table>{lines}<tr><td><b>Tổng cộng</b></td><td align='right'>"
-                              f"<b>{vnd(proc.fee_total)}</b></td></tr></table>")
-        else:
-            self.fees.setText("Thủ tục này không thu phí, lệ phí.")
-        self.appointment.setText(
-            f"Thời hạn giải quyết: {proc.time_limit_label}. Nếu tiếp nhận bây giờ, hẹn trả "
-            f"kết quả lúc {appointment:%H giờ %M}, ngày {appointment:%d/%m/%Y}.")
-
-    def clear(self) -> None:
-        self.set_count.setValue(1)
-        self.at_counter.setChecked(True)
-        self.address.clear()
-        self.note.clear()
 
 
 class IntakePage(QWidget):
@@ -414,7 +64,7 @@ class IntakePage(QWidget):
         self.applicant_step = ApplicantStep()
         self.components_step = ComponentsStep()
         self.delivery_step = DeliveryStep()
-        self.review = QTextBrowser()
+        self.review = ReviewStep()
         self.stack = QStackedWidget()
         for w in (self.proc_step, self.applicant_step, self.components_step,
                   self.delivery_step, self.review):
@@ -588,42 +238,9 @@ class IntakePage(QWidget):
 
     def _fill_review(self, draft: IntakeDraft) -> None:
         assert self.procedure is not None
-        d = draft.normalised()
         proc = self.procedure
-        appointment = self.service.appointment_for(proc)
-        rows = [
-            ("Thủ tục", f"{proc.name} ({proc.code})"),
-            ("Chủ hồ sơ", f"{d.owner.full_name} — {d.owner.id_number or 'chưa có số định danh'}"),
-            ("Địa chỉ", d.owner.address),
-            ("Điện thoại", d.owner.phone),
-        ]
-        if d.submitter:
-            rows.append(("Người nộp thay", f"{d.submitter.full_name} — {d.submitter.id_number}"))
-        rows += [
-            ("Số bộ hồ sơ", str(d.set_count)),
-            ("Nhận kết quả", d.delivery.label_vi
-             + (f": {d.delivery_address}" if d.delivery_address else "")),
-            ("Phí, lệ phí", vnd(proc.fee_total)),
-            ("Hẹn trả (nếu tiếp nhận bây giờ)", f"{appointment:%H giờ %M, ngày %d/%m/%Y}"),
-        ]
-        comps = "".join(
-            f"<li>{'✔' if c.provided else '✘'} {escape(c.name)}"
-            + (f" — {c.originals} bản chính, {c.certified_copies} bản sao chứng thực, "
-               f"{c.photocopies} bản photo" if c.provided else " — <i>chưa nộp</i>")
-            + (f" <span style='color:#b00020'>({escape(c.problem)})</span>" if c.problem else "")
-            + "</li>"
-            for c in d.components
-        )
-        problems = d.receive_problems()
-        warn = ""
-        if problems:
-            warn = ("<p style='color:#b00020'><b>Chưa thể tiếp nhận:</b><br>"
-                    + "<br>".join(escape(p) for p in problems) + "</p>")
-        table = "".join(f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>"
-                        for k, v in rows)
-        self.review.setHtml(f"{warn}<table cellpadding='3'>{table}</table>"
-                            f"<p><b>Thành phần hồ sơ</b></p><ul>{comps}</ul>")
-        self.receive_btn.setEnabled(not problems)
+        ok = self.review.show_draft(draft, proc, self.service.appointment_for(proc))
+        self.receive_btn.setEnabled(ok)
 
     # --- the ID card QR ---------------------------------------------------------------
 

@@ -2,11 +2,12 @@
 appointment for a late dossier, Mẫu 05 notice that processing stopped (or that the
 citizen withdrew the dossier), and the record of the return of the result.
 
-Built from the slips' parts (fonts, layouts, header, QR, footer numbering within a copy,
-NFC and markup escaping, ``invariant`` output), so a letter looks like the receipt it
-follows and a reprint is the same file. Every letter is printed in two copies (liên),
-each starting on a new page: the citizen takes one and the counter keeps the other
-with the dossier as proof of what was notified, and when (see ``_COPIES_LETTER``)."""
+Built from the slips' parts (``slip_parts``: fonts, layouts, header, QR, footer
+numbering within a copy, NFC and markup escaping, ``invariant`` output), so a letter
+looks like the receipt it follows and a reprint is the same file. Every letter is
+printed in two copies (liên), each starting on a new page: the citizen takes one and the
+counter keeps the other with the dossier as proof of what was notified, and when (see
+``_COPIES_LETTER``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from desktop_app.documents.slips import (
+from desktop_app.documents.slip_parts import (
     _BLANK_LONG,
     _PLAIN,
     COPIES,
@@ -45,7 +46,7 @@ from desktop_app.documents.slips import (
     _t,
     _time_vi,
 )
-from desktop_app.documents.slips import _render as _render_copies
+from desktop_app.documents.slip_parts import _render as _render_copies
 from desktop_app.domain.text import vnd
 
 APOLOGY_TITLE = "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"
@@ -210,7 +211,7 @@ LetterStory = Callable[[int, str, _Layout, _Styles], list[Flowable]]
 
 def _render(page_size: PageSize, title: str, subject: str, author: str, footer_left: str,
             copies: Sequence[str], copy_story: LetterStory) -> bytes:
-    """slips._render with this letter's copy labels."""
+    """slip_parts._render with this letter's copy labels."""
     return _render_copies(page_size, title, subject, author, footer_left,
                           lambda i, lay, st: copy_story(i, copies[i], lay, st), copies)
 

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
-from desktop_app.documents.slips import AgencyHeader, ComponentLine, FeeLine, ReceiptData
+from desktop_app.documents.slip_parts import AgencyHeader, FeeLine
+from desktop_app.documents.slips import ComponentLine, ReceiptData, render_receipt
 from desktop_app.domain.calendar import TimeUnit, compute_appointment
 from desktop_app.domain.dossier_status import DossierStatus, check_transition
 from desktop_app.domain.errors import DomainError
@@ -353,8 +354,6 @@ def _header(station: StationInfo) -> AgencyHeader:
 def render_receipt_again(ctx: AppContext, d: Dossier, station: StationInfo,
                          clerk: ClerkInfo) -> bytes:
     """Mẫu 01 again, for the same dossier code, with the new appointment."""
-    from desktop_app.documents.slips import render_receipt
-
     try:
         proc = CatalogService(ctx).get(d.procedure_code)
         time_limit, fees = proc.time_limit_label, [FeeLine(f.name, f.amount)

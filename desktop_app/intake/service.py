@@ -18,10 +18,9 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService, ProcedureInfo
 from desktop_app.context import AppContext
 from desktop_app.digitization import link_files
+from desktop_app.documents.slip_parts import AgencyHeader, FeeLine
 from desktop_app.documents.slips import (
-    AgencyHeader,
     ComponentLine,
-    FeeLine,
     ReceiptData,
     RefusalData,
     SupplementData,

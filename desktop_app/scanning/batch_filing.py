@@ -109,7 +109,7 @@ def one_page_files(captured: Sequence[CapturedFile], profile: ScanProfile,
 def file_batch(ctx: AppContext, clerk: ClerkInfo, captured: Sequence[CapturedFile],
                profile: ScanProfile, work: Path, control: Control) -> BatchReport:
     from desktop_app.scanning.batch_split import split_batch
-    from desktop_app.scanning.pipeline import assemble_component
+    from desktop_app.scanning.fitting import assemble_component
 
     service = DigitizationService(ctx)
     rules = service.rules()

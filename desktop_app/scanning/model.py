@@ -123,6 +123,12 @@ class CancelToken:
             raise CancelledError("cancelled")
 
 
+def check_cancelled(cancel: CancelToken | None) -> None:
+    """Raise ``CancelledError`` if ``cancel`` is given and was cancelled."""
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+
+
 @dataclass(frozen=True)
 class CapturedFile:
     """One file a capture source delivered into the work directory (an image of one page,

@@ -216,7 +216,7 @@ class StudioBackend:
         """Assemble the slot's pages into PDF(s) under the size limit, store them, and link
         them when the dossier is already received. Pages leave the workspace only after
         the files are safely stored."""
-        from desktop_app.scanning.pipeline import assemble_component
+        from desktop_app.scanning.fitting import assemble_component
 
         if key == UNASSIGNED:
             raise DomainError("Hãy xếp các trang vào một thành phần hồ sơ trước khi lưu.",
@@ -294,7 +294,7 @@ def process_captured(captured: CapturedFile, profile: ScanProfile, rules: Digiti
                      ) -> list[ProcessedPage]:
     """Every page of one captured or imported file, through the image pipeline; large
     pages one at a time (the pipeline's lock), ``on_page`` as each one is done."""
-    from desktop_app.scanning.pipeline import process_file
+    from desktop_app.scanning.page_processing import process_file
 
     return process_file(captured.path, profile, rules, out_dir, cancel=cancel,
                         on_page=on_page)

@@ -18,10 +18,10 @@ from desktop_app.scanning.sources import hotfolder as hf_module
 from desktop_app.scanning.sources.hotfolder import (
     DONE_SUBDIR,
     HotFolder,
-    Journal,
     ignored_name,
     structurally_complete,
 )
+from desktop_app.scanning.sources.hotfolder_journal import Journal
 
 SETTLE = 0.12
 

@@ -12,7 +12,14 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from desktop_app.scanning import pipeline
+from desktop_app.scanning.fitting import (
+    DOC_OVERHEAD,
+    FitResult,
+    FitStep,
+    assemble_component,
+    fit_ladder,
+    pack_parts,
+)
 from desktop_app.scanning.model import (
     CancelledError,
     CancelToken,
@@ -21,17 +28,14 @@ from desktop_app.scanning.model import (
     PdfMetadata,
     ProcessedPage,
 )
-from desktop_app.scanning.pipeline import (
-    DOC_OVERHEAD,
-    FitStep,
-    assemble_component,
-    digitize_files,
-    fit_ladder,
+from desktop_app.scanning.page_processing import (
+    LARGE_FORMAT_LOCK,
     is_large,
-    pack_parts,
+    large_format_guard,
     process_file,
     process_page,
 )
+from desktop_app.scanning.pipeline import digitize_files
 from desktop_app.scanning.profiles import builtin_profile
 from tests.scanning import synthetic
 
@@ -105,7 +109,7 @@ def colour_pages(tmp_path_factory: pytest.TempPathFactory) -> list[ProcessedPage
     return pages
 
 
-def _check_parts(result: pipeline.FitResult, limit: int) -> None:
+def _check_parts(result: FitResult, limit: int) -> None:
     for part in result.parts:
         assert part.bytes <= limit
         assert part.dpi >= RULES.min_dpi
@@ -217,7 +221,7 @@ def test_cancel_stops_the_batch(tmp_path: Path) -> None:
 
 def test_large_format_helpers() -> None:
     assert is_large(9933, 14043) and not is_large(2480, 3508)
-    with pipeline.LARGE_FORMAT_LOCK, pipeline.large_format_guard(9933, 14043):
+    with LARGE_FORMAT_LOCK, large_format_guard(9933, 14043):
         pass  # re-entrant: the studio may hold it around calls that take it again
 
 

@@ -24,11 +24,10 @@ from desktop_app.scanning.sources.base import (
     ScannerDisappeared,
     ScannerUnavailable,
 )
-from desktop_app.scanning.sources.sane import (
+from desktop_app.scanning.sources.sane import SaneSource, classify_failure
+from desktop_app.scanning.sources.sane_options import (
     DeviceOptions,
     NumberConstraint,
-    SaneSource,
-    classify_failure,
     parse_device_list,
     plan_scan,
 )

@@ -12,7 +12,8 @@ Rules, each for a reason:
   A durable journal (SQLite, ``synchronous=FULL``, rollback journal so it also works on a
   network share) records every step: claim → copy into the work directory (fsynced,
   renamed) → commit → move the original into ``da-nhan/``. On the next start, unfinished
-  rows are completed or rolled back, so each file is delivered exactly once.
+  rows are completed or rolled back, so each file is delivered exactly once. The journal
+  is ``hotfolder_journal.Journal``.
 
 No Qt here (the core must run headless): ``poll()`` does one pass, ``watch()`` polls on an
 interval until cancelled."""
@@ -23,13 +24,11 @@ import contextlib
 import hashlib
 import logging
 import os
-import sqlite3
 import stat
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image
@@ -55,6 +54,7 @@ from desktop_app.scanning.sources.base import (
     report,
     unique_path,
 )
+from desktop_app.scanning.sources.hotfolder_journal import Journal, JournalRow
 
 log = logging.getLogger(__name__)
 
@@ -66,22 +66,6 @@ _HASH_CHUNK = 1024 * 1024
 _PDF_TAIL = 2048
 _SLEEP_STEP_S = 0.05
 _FILE_ATTRIBUTE_HIDDEN = 0x2
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS taken (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sha256 TEXT,
-    copy_path TEXT NOT NULL,
-    move_to TEXT,
-    state TEXT NOT NULL CHECK (state IN ('claimed', 'committed', 'done')),
-    claimed_at TEXT NOT NULL,
-    done_at TEXT
-);
-CREATE INDEX IF NOT EXISTS taken_key ON taken (name, size, mtime_ns);
-"""
 
 
 # --- which files, and are they finished? -----------------------------------------------------
@@ -201,91 +185,6 @@ class _HashingReader:
         data: bytes = self._f.read(n)  # type: ignore[attr-defined]
         self.hash.update(data)
         return data
-
-
-# --- the journal -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Row:
-    id: int
-    name: str
-    size: int
-    mtime_ns: int
-    sha256: str | None
-    copy_path: Path
-    move_to: Path | None
-    state: str
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class Journal:
-    """What was taken from one hot folder; every write is committed durably before the
-    next step of a take starts."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # One short-lived connection per step: safe from any thread, nothing left open
-        # when the studio closes.
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=DELETE")
-            conn.execute("PRAGMA synchronous=FULL")
-            yield conn
-        finally:
-            conn.close()
-
-    def _write(self, sql: str, params: tuple[object, ...]) -> int:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            cur = conn.execute(sql, params)
-            conn.execute("COMMIT")
-            return int(cur.lastrowid or 0)
-
-    def seen(self, name: str, size: int, mtime_ns: int) -> bool:
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT 1 FROM taken WHERE name=? AND size=? AND mtime_ns=? "
-                "AND state IN ('committed', 'done') LIMIT 1", (name, size, mtime_ns)).fetchone()
-        return row is not None
-
-    def claim(self, name: str, size: int, mtime_ns: int, copy_path: Path) -> int:
-        return self._write(
-            "INSERT INTO taken (name, size, mtime_ns, copy_path, state, claimed_at) "
-            "VALUES (?, ?, ?, ?, 'claimed', ?)", (name, size, mtime_ns, str(copy_path),
-                                                  _now_iso()))
-
-    def commit(self, row_id: int, sha256: str, move_to: Path | None) -> None:
-        self._write("UPDATE taken SET state='committed', sha256=?, move_to=? WHERE id=?",
-                    (sha256, str(move_to) if move_to else None, row_id))
-
-    def done(self, row_id: int, copy_path: Path) -> None:
-        self._write("UPDATE taken SET state='done', copy_path=?, done_at=? WHERE id=?",
-                    (str(copy_path), _now_iso(), row_id))
-
-    def drop(self, row_id: int) -> None:
-        self._write("DELETE FROM taken WHERE id=? AND state='claimed'", (row_id,))
-
-    def unfinished(self) -> list[_Row]:
-        with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT id, name, size, mtime_ns, sha256, copy_path, move_to, state FROM taken "
-                "WHERE state != 'done' ORDER BY id").fetchall()
-        return [_Row(r[0], r[1], r[2], r[3], r[4], Path(r[5]), Path(r[6]) if r[6] else None,
-                     r[7]) for r in rows]
-
-    def count_done(self) -> int:
-        with self._connect() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM taken WHERE state='done'").fetchone()[0])
 
 
 # --- the hot folder --------------------------------------------------------------------------
@@ -531,7 +430,7 @@ class HotFolder(CaptureSource):
                 delivered.append(captured)
         return delivered
 
-    def _recover_claim(self, row: _Row) -> _Row | None:
+    def _recover_claim(self, row: JournalRow) -> JournalRow | None:
         """A claim whose copy is complete and identical to the untouched original is
         committed; anything else is rolled back and the original is taken afresh."""
         original = self.folder / row.name
@@ -545,7 +444,7 @@ class HotFolder(CaptureSource):
                                                                            row.name)
                     self.journal.commit(row.id, sha, move_to)
                     log.info("hot folder: recovered claim %d for %s", row.id, row.name)
-                    return _Row(row.id, row.name, row.size, row.mtime_ns, sha, row.copy_path,
+                    return JournalRow(row.id, row.name, row.size, row.mtime_ns, sha, row.copy_path,
                                 move_to, "committed")
         except OSError as exc:
             log.info("hot folder: claim %d for %s not recoverable: %r", row.id, row.name, exc)
@@ -554,7 +453,7 @@ class HotFolder(CaptureSource):
         log.info("hot folder: rolled back claim %d for %s", row.id, row.name)
         return None
 
-    def _finish_committed(self, row: _Row, dest_dir: Path) -> CapturedFile | None:
+    def _finish_committed(self, row: JournalRow, dest_dir: Path) -> CapturedFile | None:
         self._move_original(self.folder / row.name, row.size, row.mtime_ns, row.move_to)
         copy_path = row.copy_path
         if copy_path.is_file() and copy_path.parent.resolve() != dest_dir.resolve():
