@@ -57,9 +57,9 @@ from desktop_app.catalog import CatalogService
 from desktop_app.clock import FixedClock
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService, DigitizedFile
+from desktop_app.files import sha256_file
 from desktop_app.intake.service import IntakeService
 from desktop_app.scanning.model import ColourMode, OutputPart
-from desktop_app.scanning.pdf_assembly import sha256_file
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
 from desktop_app.sync.client import GatewayClient, LinkDown

@@ -64,7 +64,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from desktop_app.scanning.pdf_assembly import sha256_file  # noqa: E402
+from desktop_app.files import sha256_file  # noqa: E402
 from provincial_gateway import admin_cli  # noqa: E402
 from provincial_gateway.config import DEFAULT_CATALOG  # noqa: E402
 from provincial_gateway.server import GatewayProcess  # noqa: E402

@@ -6,12 +6,28 @@ the target as it was."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+
+def sha256_and_size(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a file, read in 1 MiB blocks (flat memory for an A0)."""
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def sha256_file(path: Path) -> str:
+    return sha256_and_size(Path(path))[0]
 
 
 def fsync_dir(directory: Path) -> None:

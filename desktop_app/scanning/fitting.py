@@ -5,7 +5,6 @@ below the legal floors), and splits into numbered parts only when that is not en
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import math
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from desktop_app.domain.errors import DomainError
+from desktop_app.files import sha256_file
 from desktop_app.scanning import imaging
 from desktop_app.scanning.loading import allow_pixels
 from desktop_app.scanning.model import (
@@ -225,18 +225,10 @@ def add_text_layers(result: FitResult, pages: Sequence[ProcessedPage],
                     f"Tệp {part.path.name}: bỏ lớp chữ nhận dạng vì sẽ vượt giới hạn dung "
                     "lượng.")
                 continue
-            result.parts[i] = replace(part, bytes=size, sha256=_sha256_of(part.path))
+            result.parts[i] = replace(part, bytes=size, sha256=sha256_file(part.path))
             result.actions.append(f"{part.path.name}: {report.summary_vi}")
         finally:
             backup.unlink(missing_ok=True)
-
-
-def _sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass

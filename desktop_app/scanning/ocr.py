@@ -39,7 +39,7 @@ from PIL import Image
 
 from desktop_app.domain.errors import DomainError
 from desktop_app.files import replacing
-from desktop_app.scanning.model import CancelledError, CancelToken
+from desktop_app.scanning.model import CancelledError, CancelToken, check_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def add_text_layer(pdf_path: Path, page_images: Sequence[Path | bytes], *, lang:
         return report
     if dpi_of is not None and len(dpi_of) != len(page_images):
         raise ValueError(f"{len(dpi_of)} dpi values for {len(page_images)} page images")
-    _check(cancel)
+    check_cancelled(cancel)
     try:
         with pikepdf.open(pdf_path) as pdf:
             if len(pdf.pages) != len(page_images):
@@ -296,7 +296,7 @@ def add_text_layer(pdf_path: Path, page_images: Sequence[Path | bytes], *, lang:
                               "trang ảnh giữ nguyên.",
                               f"{pdf_path} page {job.number}: text-only PDF unusable: {exc}")
                 if report.pages_done:
-                    _check(cancel)
+                    check_cancelled(cancel)
                     _save_atomically(pdf, pdf_path, cancel)
     except (OSError, pikepdf.PdfError) as exc:
         raise OcrError(f"Không thêm được lớp chữ vào tệp {pdf_path.name}: {exc}.",
@@ -353,8 +353,8 @@ def _recognise_all(engine: OcrEngine, jobs: list[_PageJob], lang: str,
 
 def _recognise(engine: OcrEngine, job: _PageJob, lang: str, scratch: Path, timeout_s: float,
                cancel: CancelToken | None, stop: CancelToken) -> bytes:
-    _check(cancel)
-    _check(stop)
+    check_cancelled(cancel)
+    check_cancelled(stop)
     started = time.monotonic()
     n = job.number
     source = job.image
@@ -492,12 +492,7 @@ def _save_atomically(pdf: pikepdf.Pdf, target: Path, cancel: CancelToken | None)
         # Image streams pass through as they are (no decode, no recompression).
         pdf.save(tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate, recompress_flate=False)
-        _check(cancel)
+        check_cancelled(cancel)
         # The source is closed by the caller's with-block only after this; on Windows
         # os.replace onto an open file fails, so release qpdf's handle first.
         pdf.close()
-
-
-def _check(token: CancelToken | None) -> None:
-    if token is not None:
-        token.raise_if_cancelled()

@@ -10,7 +10,6 @@ one, never half a PDF."""
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ import pikepdf
 from pikepdf.models.metadata import encode_pdf_date
 
 from desktop_app.domain.errors import DomainError
-from desktop_app.files import replacing, temp_path
-from desktop_app.scanning.model import CancelToken, PdfMetadata, ProcessedPage
+from desktop_app.files import replacing, sha256_and_size, temp_path
+from desktop_app.scanning.model import CancelToken, PdfMetadata, ProcessedPage, check_cancelled
 
 PRODUCER = "Một Cửa Offline"
 XMP_NAMESPACE = "https://motcua-offline.vn/ns/xmp/1.0/"  # dossier code and component
@@ -52,12 +51,12 @@ def write_pdf(pages: Sequence[ProcessedPage], out_path: Path, meta: PdfMetadata,
     # A rewritten PDF keeps its mode; a new one is an ordinary document for the clerk.
     mode = out_path.stat().st_mode & 0o777 if out_path.exists() else 0o644
     try:
-        _check(cancel)
+        check_cancelled(cancel)
         with raw.open("wb") as f:
             # Rotation.none: pages are already upright; the clerk's rotation is /Rotate.
             img2pdf.convert([str(p.image_path) for p in pages], outputstream=f,
                             rotation=img2pdf.Rotation.none, nodate=True)
-        _check(cancel)
+        check_cancelled(cancel)
         with pikepdf.open(raw) as pdf:
             if len(pdf.pages) != len(pages):
                 raise PdfAssemblyError("Tạo tệp PDF bị lỗi: số trang không khớp.",
@@ -71,8 +70,8 @@ def write_pdf(pages: Sequence[ProcessedPage], out_path: Path, meta: PdfMetadata,
                 pdf.save(final_tmp, stream_decode_level=pikepdf.StreamDecodeLevel.none,
                          object_stream_mode=pikepdf.ObjectStreamMode.generate,
                          recompress_flate=False)
-                digest, size = _hash(final_tmp)
-                _check(cancel)
+                digest, size = sha256_and_size(final_tmp)
+                check_cancelled(cancel)
         return WrittenPdf(out_path, len(pages), size, digest)
     except (OSError, img2pdf.ImageOpenError, img2pdf.PdfTooLargeError, ValueError,
             pikepdf.PdfError) as exc:
@@ -80,29 +79,6 @@ def write_pdf(pages: Sequence[ProcessedPage], out_path: Path, meta: PdfMetadata,
                                f"{out_path}: {type(exc).__name__}: {exc}") from exc
     finally:
         raw.unlink(missing_ok=True)
-
-
-def _check(cancel: CancelToken | None) -> None:
-    if cancel is not None:
-        cancel.raise_if_cancelled()
-
-
-def _hash(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _nfc(text: str | None) -> str | None:

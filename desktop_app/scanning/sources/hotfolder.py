@@ -33,7 +33,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from desktop_app.files import fsync_dir
+from desktop_app.files import fsync_dir, sha256_file
 from desktop_app.scanning.model import (
     CancelledError,
     CancelToken,
@@ -62,7 +62,6 @@ DONE_SUBDIR = "da-nhan"
 ACCEPTED_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".pdf"})
 _TEMP_SUFFIXES = frozenset({".part", ".tmp", ".temp", ".crdownload", ".partial", ".download",
                             ".filepart", ".lock", ".swp"})
-_HASH_CHUNK = 1024 * 1024
 _PDF_TAIL = 2048
 _SLEEP_STEP_S = 0.05
 _FILE_ATTRIBUTE_HIDDEN = 0x2
@@ -164,14 +163,6 @@ def locked_by_writer(path: Path) -> bool:
         return True
     except OSError:
         return True
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class _HashingReader:
@@ -438,8 +429,8 @@ class HotFolder(CaptureSource):
             st = original.stat()
             same = (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
             if same and row.copy_path.is_file() and row.copy_path.stat().st_size == row.size:
-                sha = sha256_of(row.copy_path)
-                if sha == sha256_of(original):
+                sha = sha256_file(row.copy_path)
+                if sha == sha256_file(original):
                     move_to = None if self.keep_originals else unique_path(self.done_dir,
                                                                            row.name)
                     self.journal.commit(row.id, sha, move_to)
