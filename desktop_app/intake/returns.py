@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
+from desktop_app.documents import letters
 from desktop_app.documents.slip_parts import AgencyHeader, FeeLine
 from desktop_app.documents.slips import ComponentLine, ReceiptData, render_receipt
 from desktop_app.domain.calendar import TimeUnit, compute_appointment
@@ -380,8 +381,6 @@ def render_receipt_again(ctx: AppContext, d: Dossier, station: StationInfo,
 
 def render_return(d: Dossier, station: StationInfo, clerk: ClerkInfo, receiver: Receiver,
                   method: str, documents: list[str], now: datetime) -> bytes:
-    from desktop_app.documents import letters
-
     return letters.render_return_receipt(letters.ReturnSlipData(
         header=_header(station), dossier_code=d.code or "", procedure_name=d.procedure_name,
         owner_name=d.owner.full_name, received_at=d.received_at,
@@ -394,8 +393,6 @@ def render_return(d: Dossier, station: StationInfo, clerk: ClerkInfo, receiver: 
 
 def render_stop(d: Dossier, station: StationInfo, clerk: ClerkInfo, reason: str,
                 withdrawn: bool, now: datetime) -> bytes:
-    from desktop_app.documents import letters
-
     return letters.render_stop_notice(letters.StopNoticeData(
         header=_header(station), dossier_code=d.code or "", procedure_name=d.procedure_name,
         owner_name=d.owner.full_name, received_at=d.received_at, reason=reason,
@@ -406,8 +403,6 @@ def render_stop(d: Dossier, station: StationInfo, clerk: ClerkInfo, reason: str,
 def render_apology_for(d: Dossier, station: StationInfo, clerk: ClerkInfo,
                        original: datetime | None, reason: str, unit: str,
                        now: datetime) -> bytes:
-    from desktop_app.documents import letters
-
     assert d.appointment_at is not None
     return letters.render_apology(letters.ApologyData(
         header=_header(station), dossier_code=d.code or "", owner_name=d.owner.full_name,

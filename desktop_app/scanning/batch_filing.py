@@ -5,7 +5,10 @@ read on downscaled copies, so this is cheap), then run only the content pages th
 the image pipeline, assemble each component's PDF under the size limit, store it and link
 it to its dossier in one transaction. Pages that cannot be filed automatically (before
 the first separator, or behind a sheet naming an unknown dossier or component) are never
-dropped: they are processed into a workspace that the operator opens in the studio."""
+dropped: they are processed into a workspace that the operator opens in the studio.
+
+Like `studio`, it imports the image pipeline and the barcode readers in the calls that
+use them: the batch page is built when the main window opens."""
 
 from __future__ import annotations
 
