@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -379,6 +380,12 @@ def test_counters_sharing_postgresql_each_keep_their_own_digit(
     same_digit = write(tmp_path, first, "q1b.json")
     code, _, err = provision(same_digit, tmp_path / "pc2")
     assert code == 2 and "quầy 1 đã được máy" in err
+    # A PC whose data directory is already there is checked against the shared database
+    # before anything is written: the refusal names the PC that holds the digit.
+    (tmp_path / "pc3").mkdir()
+    code, _, err = provision(same_digit, tmp_path / "pc3")
+    host = socket.gethostname()
+    assert code == 2 and f"station_digit: số hiệu quầy 1 đã được máy “{host}”" in err
     second = write(tmp_path, {**first, "station_digit": 2}, "q2.json")
     code, _, err = provision(second, tmp_path / "pc2")
     assert code == 0, err
