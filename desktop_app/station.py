@@ -113,6 +113,27 @@ def _row_values(info: StationInfo) -> dict[str, object]:
     return values
 
 
+def _station_info(row: StationSettings, seat: Station | None) -> StationInfo:
+    """The agency's settings with a PC's own ones (its seat) where it has them."""
+    return StationInfo(
+        agency_code=row.agency_code,
+        agency_name=row.agency_name,
+        place_name=row.place_name,
+        station_digit=seat.station_digit if seat else row.station_digit,
+        parent_name=row.parent_name,
+        receipt_page_size=row.receipt_page_size,
+        book_number=row.book_number,
+        tracking_url=row.tracking_url,
+        upload_limit_mb=row.upload_limit_mb,
+        hot_folders=tuple((seat.hot_folders if seat else row.hot_folders) or ()),
+        gateway_url=row.gateway_url,
+        ca_bundle=seat.ca_bundle if seat is not None and seat.ca_bundle else row.ca_bundle,
+        unsynced_warn_days=row.unsynced_warn_days,
+        retention_days=row.retention_days,
+        printer=seat.printer if seat else "",
+    )
+
+
 class StationService:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -130,26 +151,14 @@ class StationService:
             seat = s.get(Station, install)
             if seat is None and s.scalar(select(func.count()).select_from(Station)):
                 return None  # a new counter on a shared database: it needs its own digit
-            digit = seat.station_digit if seat else row.station_digit
-            folders = seat.hot_folders if seat else row.hot_folders
-            return StationInfo(
-                agency_code=row.agency_code,
-                agency_name=row.agency_name,
-                place_name=row.place_name,
-                station_digit=digit,
-                parent_name=row.parent_name,
-                receipt_page_size=row.receipt_page_size,
-                book_number=row.book_number,
-                tracking_url=row.tracking_url,
-                upload_limit_mb=row.upload_limit_mb,
-                hot_folders=tuple(folders or ()),
-                gateway_url=row.gateway_url,
-                ca_bundle=(seat.ca_bundle if seat is not None and seat.ca_bundle
-                           else row.ca_bundle),
-                unsynced_warn_days=row.unsynced_warn_days,
-                retention_days=row.retention_days,
-                printer=seat.printer if seat else "",
-            )
+            return _station_info(row, seat)
+
+    def agency(self) -> StationInfo | None:
+        """The agency-wide settings, whichever PC this is (its digit, folders and CA are
+        the agency row's: the first PC's); None before the agency is set up."""
+        with self.ctx.db.read() as s:
+            row = repo.get_station(s)
+            return _station_info(row, None) if row is not None else None
 
     def set_retention_and_printer(self, retention_days: int, printer: str,
                                   clerk_id: int | None = None) -> None:

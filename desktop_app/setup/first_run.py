@@ -26,7 +26,7 @@ from desktop_app.setup.apply import ApplyResult, apply_plan, check_existing
 from desktop_app.setup.plan import ProvisionPlan
 from desktop_app.setup.plan_file import check_plan, read_plan
 from desktop_app.setup.probe import GatewayProbe, probe_plan
-from desktop_app.station import DEFAULT_RETENTION_DAYS, StationInfo
+from desktop_app.station import DEFAULT_RETENTION_DAYS, StationInfo, StationService
 from local_db import repositories as repo
 from local_db.models import Station
 
@@ -104,21 +104,13 @@ class SetupResult:
 
 def join_info(ctx: AppContext) -> JoinInfo | None:
     """The agency already on this (shared) database, or None for a new station."""
+    station = StationService(ctx).agency()
+    if station is None:
+        return None
     with ctx.db.read() as s:
-        row = repo.get_station(s)
-        if row is None:
-            return None
         seats = s.scalars(select(Station).order_by(Station.station_digit)).all()
         taken = tuple(TakenDigit(r.station_digit, r.hostname) for r in seats
                       if r.install_id != ctx.paths.install_id())
-        station = StationInfo(
-            agency_code=row.agency_code, agency_name=row.agency_name,
-            place_name=row.place_name, station_digit=row.station_digit,
-            parent_name=row.parent_name, receipt_page_size=row.receipt_page_size,
-            book_number=row.book_number, tracking_url=row.tracking_url,
-            upload_limit_mb=row.upload_limit_mb, gateway_url=row.gateway_url,
-            ca_bundle=row.ca_bundle, unsynced_warn_days=row.unsynced_warn_days,
-            retention_days=row.retention_days)
     return JoinInfo(station, taken)
 
 
