@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,7 @@ from desktop_app.station import (
 from sync_contract import wire
 
 MAX_UPLOAD_MB = wire.MAX_FILE_BYTES // (1024 * 1024)
-PROFILE_KEYS = ("name", "label_vi", "dpi", "mode", "duplex", "page_size", "drop_blank",
-                "deskew", "crop_borders", "jpeg_quality", "locked", "paper", "ocr")
+PROFILE_KEYS = tuple(f.name for f in fields(ScanProfile))
 TECHNICIAN_KEYS = ("username", "full_name", "password_hash")
 _PASSWORD_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$")
 
