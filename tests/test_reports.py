@@ -420,13 +420,13 @@ def test_export_replaces_the_target_only_when_complete(month: Month, tmp_path: P
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "so.pdf"
     target.write_bytes(b"previous book")
-    import desktop_app.documents.tracking_book as tb
+    import desktop_app.reports as reports
 
     def broken(rows: Iterator[TrackingBookRow], header: BookHeader, out: io.BytesIO) -> None:
         out.write(b"half a PDF")
         raise RuntimeError("disk unplugged")
 
-    monkeypatch.setattr(tb, "render_tracking_book_pdf", broken)
+    monkeypatch.setattr(reports, "render_tracking_book_pdf", broken)
     with pytest.raises(RuntimeError):
         ReportService(month.ctx).export_tracking_book(OCT_1, OCT_31, target)
     assert target.read_bytes() == b"previous book"
