@@ -1,13 +1,15 @@
 """Shared fixtures: a fresh data directory on a real database, and a real PostgreSQL server
 started on loopback for the duration of the test session.
 
-The whole suite runs on either backend. By default the station database is SQLite; with
+The whole suite runs on either backend. By default the station database is SQLite (for
+``ctx``, a copy of one file migrated to head once per session); with
 ``MOTCUA_TEST_DB=postgresql`` every test gets a fresh PostgreSQL database instead (created
 from a migrated template), exported as ``MOTCUA_DB_URL`` so that the CLI, subprocesses and
 ``open_station()`` without an explicit URL all use it, and the reference gateway runs on
 PostgreSQL too (so does the crash test's station and gateway). Tests about the SQLite file
 itself (backup before upgrade, FTS5) are marked ``@pytest.mark.sqlite`` or pass an
-explicit SQLite URL, and so test SQLite in both runs."""
+explicit SQLite URL, and so test SQLite in both runs. Those, and the tests marked
+``@pytest.mark.migrations``, get a SQLite database that every migration really builds."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +30,8 @@ from desktop_app.clock import FixedClock
 from desktop_app.context import AppContext
 from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
+from local_db.engine import Database, sqlite_url
+from local_db.migrate import upgrade
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -67,8 +71,47 @@ def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     return f"sqlite:///{tmp_path / 'data' / 'm.db'}"
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A station database file migrated to head once. Running every migration takes a
+    noticeable part of a second; a copy of this file, which `upgrade()` finds at head and
+    leaves alone, takes a millisecond."""
+    path = tmp_path_factory.mktemp("template") / "station.sqlite3"
+    db = Database(sqlite_url(path))
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+    # The last connection to close checkpointed the WAL into the file and removed it: the
+    # file alone is the whole database, and stays in WAL mode (kept in its header).
+    assert not Path(f"{path}-wal").exists()
+    return path
+
+
 @pytest.fixture
-def ctx(tmp_path: Path, clock: FixedClock, db_url: str) -> Iterator[AppContext]:
+def migrated_sqlite(request: pytest.FixtureRequest) -> Callable[[Path], None]:
+    """``migrated_sqlite(path)`` puts a new station database at head at ``path`` (a copy
+    of the session's template) for ``open_station`` to open. Tests about migrations and
+    the SQLite file itself (marked ``migrations`` or ``sqlite``) get nothing there, so
+    ``open_station`` runs every migration."""
+    fresh = any(request.node.get_closest_marker(m) for m in ("migrations", "sqlite"))
+
+    def put(path: Path) -> None:
+        if fresh:
+            return
+        assert not path.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+
+    return put
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, clock: FixedClock, db_url: str,
+        migrated_sqlite: Callable[[Path], None]) -> Iterator[AppContext]:
+    if db_url.startswith("sqlite:///"):
+        migrated_sqlite(Path(db_url.removeprefix("sqlite:///")))
+    # The sample catalog is seeded here, per test, stamped by this test's clock.
     context = open_station(tmp_path / "data", db_url=db_url, clock=clock)
     yield context
     context.close()
@@ -162,9 +205,6 @@ def pg_url(pg_server: str) -> str:
 def _pg_template(pg_server: str) -> str:
     """A database migrated to head once, copied for each test (CREATE DATABASE … TEMPLATE
     is a file copy; running every migration per test would dominate the run)."""
-    from local_db.engine import Database
-    from local_db.migrate import upgrade
-
     name = _create_pg_database(pg_server)
     db = Database(f"{pg_server}/{name}")
     try:
