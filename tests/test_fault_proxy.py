@@ -30,6 +30,8 @@ from tests.support.fault_proxy import (
     _Shaper,
 )
 
+pytestmark = pytest.mark.nodb
+
 LINK_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 # asyncio may run a timer up to its clock's resolution early.
 EARLY = 1e-6

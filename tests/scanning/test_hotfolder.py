@@ -23,6 +23,8 @@ from desktop_app.scanning.sources.hotfolder import (
     structurally_complete,
 )
 
+pytestmark = pytest.mark.nodb
+
 SETTLE = 0.12
 
 

@@ -33,6 +33,8 @@ from desktop_app.scanning.model import (
 )
 from desktop_app.scanning.pdf_assembly import write_pdf
 
+pytestmark = pytest.mark.nodb
+
 DPI = 300
 FONTS = Path(__file__).resolve().parents[2] / "resources" / "fonts"
 META = PdfMetadata(title="Giấy tiếp nhận hồ sơ", dossier_code="000.00.12.H12-231027-1001",
