@@ -14,6 +14,8 @@ from pyzbar.pyzbar import decode as pyzbar_decode
 from desktop_app.scanning import barcodes
 from desktop_app.scanning.barcodes import BarcodeError, decode_qr, decode_qr_file, make_qr_image
 
+pytestmark = pytest.mark.nodb
+
 CARD = ("019190001234|095123456|Hoàng Thị Mai|12031992|Nữ|"
         "Thôn Nà Lẹng, xã Nà Phặc, tỉnh Thái Nguyên|20042021")
 # Short UTF-8 that zbar's encoding guesser takes for Shift-JIS outside binary mode.

@@ -4,11 +4,13 @@ and a separator-sheet batch — real pipeline, real files, real database."""
 from __future__ import annotations
 
 import subprocess
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt, QThreadPool
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
@@ -17,9 +19,10 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.intake.service import IntakeService
-from desktop_app.scanning.studio import separator_sheets_for
-from desktop_app.station import StationInfo
+from desktop_app.scanning.studio import IMPORT_SOURCE, StudioBackend, separator_sheets_for
+from desktop_app.station import StationInfo, StationService
 from local_db.models import ComponentFile, OutboxEntry
+from ui import workers
 from ui.main_window import MainWindow
 from ui.studio_dialog import StudioDialog
 
@@ -159,3 +162,55 @@ def test_separator_batch_files_components_into_their_dossiers(
         assert [(r.component.dossier_id, r.component.position, r.pages) for r in rows] == [
             (first.dossier_id, 0, 1), (first.dossier_id, 1, 2), (first.dossier_id, 2, 1),
             (second.dossier_id, 0, 2)]
+
+
+def test_scanner_discovery_fills_the_source_lists(qtbot, ctx: AppContext,  # type: ignore[no-untyped-def]
+                                                  station: StationInfo, clerk: ClerkInfo,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[object] = []
+
+    def sources(self: StudioBackend, hot_folders: object = None) -> list[tuple[str, str]]:
+        asked.append(hot_folders)
+        return [("sane|test:0", "SANE: máy thử"), (IMPORT_SOURCE, "Nhập từ tệp (ảnh, PDF)")]
+
+    monkeypatch.setattr(StudioBackend, "sources", sources)
+    StationService(ctx).save(replace(station, hot_folders=("/srv/quet-a0",)))
+    win = MainWindow(ctx, clerk, station)
+    qtbot.addWidget(win)
+    batch = win.batch
+    qtbot.waitUntil(lambda: batch.source.count() == 1 and batch.scan_btn.isEnabled(),
+                    timeout=30_000)
+    assert (batch.source.itemText(0), batch.source.itemData(0)) == ("SANE: máy thử",
+                                                                     "sane|test:0")
+    # The station's hot folders were read on the UI thread and handed to the discovery.
+    assert asked and [str(f) for f in asked[0]] == ["/srv/quet-a0"]  # type: ignore[attr-defined]
+
+
+def test_closing_never_waits_for_scanner_discovery(qtbot, ctx: AppContext,  # type: ignore[no-untyped-def]
+                                                   station: StationInfo, clerk: ClerkInfo,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """SANE can probe the network for seconds: the window closes (and the test's teardown
+    goes on) while the discovery still runs, and its late result is dropped."""
+    release = threading.Event()
+    started = threading.Event()
+
+    def hangs(self: StudioBackend, hot_folders: object = None) -> list[tuple[str, str]]:
+        started.set()
+        release.wait()
+        return [("sane|test:0", "SANE: máy thử")]
+
+    monkeypatch.setattr(StudioBackend, "sources", hangs)
+    win = MainWindow(ctx, clerk, station)
+    try:
+        assert started.wait(30)
+        # What closing waits for (the runner's jobs, the thread pool) is done while the
+        # discovery still hangs.
+        qtbot.waitUntil(lambda: not win.runner.busy(), timeout=30_000)
+        assert QThreadPool.globalInstance().waitForDone(30_000)
+        assert win.close()
+        assert not release.is_set() and workers._DETACHED
+        win.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not workers._DETACHED, timeout=30_000)  # delivered, dropped

@@ -13,6 +13,8 @@ from PIL import Image
 from desktop_app.commands import id_qr_cmd
 from desktop_app.scanning.barcodes import make_qr_image
 
+pytestmark = pytest.mark.nodb
+
 CARD = ("001099012345|123456789|Nguyễn Văn An|01011990|Nam|"
         "Số 12, thôn Nà Phặc, xã Nà Phặc, huyện Ngân Sơn, Bắc Kạn|15082021")
 

@@ -32,6 +32,8 @@ from desktop_app.documents.letters import (
 from desktop_app.documents.slip_parts import AgencyHeader
 from desktop_app.scanning.barcodes import decode_qr
 
+pytestmark = pytest.mark.nodb
+
 HEADER = AgencyHeader("UBND xã Nà Phặc", "UBND tỉnh Thái Nguyên", "Nà Phặc")
 CODE = "000.00.12.H12-231027-1001"
 OWNER = "Đặng Thị Ánh Tuyết"

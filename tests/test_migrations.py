@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,8 +13,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from desktop_app.context import AppContext
-from local_db.migrate import head_revision
+from local_db.engine import Database, sqlite_url
+from local_db.migrate import head_revision, upgrade
 from local_db.models import Base
+
+pytestmark = pytest.mark.migrations
 
 
 def _differences(ctx: AppContext) -> list[Any]:
@@ -41,3 +47,33 @@ def test_search_index_triggers_survive_every_migration(ctx: AppContext) -> None:
     with ctx.db.read() as s:
         names = set(s.scalars(text("SELECT name FROM sqlite_master WHERE type='trigger'")))
     assert {"dossiers_fts_ai", "dossiers_fts_ad", "dossiers_fts_au"} <= names
+
+
+def test_the_tests_template_is_what_migrating_builds(_sqlite_template: Path,
+                                                      tmp_path: Path) -> None:
+    """Most tests' ``ctx`` starts from a copy of one file migrated once per session: the
+    copy must hold exactly what running every migration builds, in WAL mode."""
+    fresh = tmp_path / "fresh.sqlite3"
+    db = Database(sqlite_url(fresh))
+    upgrade(db)
+    db.dispose()
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copyfile(_sqlite_template, copy)
+
+    def dump(path: Path) -> tuple[str, list[str]]:
+        """Schema and rows; the order of constraints within a table and of the statements
+        is left out (a table copied by a batch migration lists its constraints in an order
+        that varies from one process to the next)."""
+        conn = sqlite3.connect(path)
+        try:
+            statements = []
+            for statement in conn.iterdump():
+                lines = [line.strip().rstrip(",") for line in statement.splitlines()]
+                kept = [line for line in lines if not line.startswith("CONSTRAINT ")]
+                statements.append("\n".join(kept + sorted(set(lines) - set(kept))))
+            return conn.execute("PRAGMA journal_mode").fetchone()[0], sorted(statements)
+        finally:
+            conn.close()
+
+    assert dump(copy) == dump(fresh)
+    assert dump(copy)[0] == "wal"

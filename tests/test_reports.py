@@ -8,7 +8,7 @@ import argparse
 import io
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -32,6 +32,7 @@ from desktop_app.documents.tracking_book import (
 from desktop_app.domain.errors import DomainError
 from desktop_app.intake.drafts import PersonInfo
 from desktop_app.intake.service import IntakeOutcome, IntakeService
+from desktop_app.paths import DataPaths
 from desktop_app.report_model import DayCount, ProcedureCount, TrackingBookRow
 from desktop_app.reports import ReportService, book_notes, locality_of, percentile
 from desktop_app.scanning.model import ColourMode, OutputPart
@@ -449,10 +450,12 @@ def _cli(*argv: str) -> int:
 
 
 @pytest.fixture
-def cli_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cli_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+             migrated_sqlite: Callable[[Path], None]) -> Path:
     """A data directory with the default database name, as the command line opens it."""
     monkeypatch.delenv("MOTCUA_DB_URL", raising=False)
     data = tmp_path / "cli-data"
+    migrated_sqlite(DataPaths(data).database)
     ctx = open_station(data, clock=FixedClock(NOW))
     build_month(ctx, tmp_path)
     ctx.close()

@@ -30,6 +30,8 @@ from desktop_app.documents.slips import (
 from desktop_app.domain.errors import DomainError
 from desktop_app.scanning.barcodes import decode_qr
 
+pytestmark = pytest.mark.nodb
+
 HEADER = AgencyHeader("UBND xã Nà Phặc", "UBND tỉnh Thái Nguyên", "Nà Phặc")
 CODE = "000.00.12.H12-231027-1001"
 QR = f"https://dichvucong.example.vn/tra-cuu?ma={CODE}"

@@ -20,6 +20,8 @@ from local_db import migrate
 from local_db.engine import Database
 from local_db.migrate import MigrationFailed, current_revision, head_revision, upgrade
 
+pytestmark = pytest.mark.migrations
+
 CODE = "000.00.12.H12-231027-1001"
 NOW = datetime(2023, 10, 27, 9, 32)
 

@@ -118,7 +118,10 @@ class BatchPage(QWidget):
         self.profile.setCurrentIndex(max(0, duplex))
         self.source.clear()
         self.scan_btn.setEnabled(False)
-        self.runner.submit(self.backend.sources, self._show_sources, lambda m, d: None)
+        # Seconds of probing for scanners: on a thread that closing never waits for.
+        folders = self.backend.hot_folders()
+        self.runner.submit_detached(lambda: self.backend.sources(folders), self._show_sources,
+                                    lambda m, d: None, owner=self)
 
     def _show_sources(self, sources: list[tuple[str, str]]) -> None:
         self.source.clear()

@@ -252,10 +252,12 @@ class StudioPage(QWidget):
         self.source.addItem("Đang tìm máy quét…", None)
         self.scan_btn.setEnabled(False)
         # Finding scanners can take seconds (SANE probes USB and the network): off the UI
-        # thread, like everything slow.
-        self.runner.submit(self.backend.sources, self._show_sources,
-                           lambda m, d: self._show_sources([(IMPORT_SOURCE,
-                                                             "Nhập từ tệp (ảnh, PDF)")]))
+        # thread, like everything slow, and on a thread that closing never waits for.
+        folders = self.backend.hot_folders()
+        self.runner.submit_detached(lambda: self.backend.sources(folders), self._show_sources,
+                                    lambda m, d: self._show_sources(
+                                        [(IMPORT_SOURCE, "Nhập từ tệp (ảnh, PDF)")]),
+                                    owner=self)
 
     def _show_sources(self, sources: list[tuple[str, str]]) -> None:
         self.source.clear()

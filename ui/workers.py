@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -59,6 +60,11 @@ class _Job(QRunnable):
             self.signals.done.emit(result)
 
 
+# Signal objects of detached jobs, kept until their result is delivered on the UI thread
+# (so they are also deleted there), whether or not the window that asked is still open.
+_DETACHED: set[_Signals] = set()
+
+
 class Runner(QObject):
     """Owns the signal objects of running jobs so they live until delivered."""
 
@@ -90,6 +96,38 @@ class Runner(QObject):
         signals.done.connect(finish_ok)
         signals.failed.connect(finish_err)
         self.pool.start(_Job(fn, signals))
+
+    def submit_detached(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[str, str], None],
+        owner: QObject | None = None,
+    ) -> None:
+        """``submit`` for a call that only looks around the machine and may take seconds
+        (finding scanners: SANE probes USB and the network): it runs on a daemon thread of
+        its own that neither ``busy``/``wait`` (so closing the window) nor quitting the app
+        waits for. Its result is dropped once this runner, or ``owner``, is gone."""
+        signals = _Signals()
+        _DETACHED.add(signals)
+
+        def alive() -> bool:
+            return shiboken6.isValid(self) and (owner is None or shiboken6.isValid(owner))
+
+        def finish_ok(result: Any) -> None:
+            _DETACHED.discard(signals)
+            if alive():
+                on_done(result)
+
+        def finish_err(message: str, detail: str) -> None:
+            _DETACHED.discard(signals)
+            if alive():
+                on_error(message, detail)
+
+        signals.done.connect(finish_ok)
+        signals.failed.connect(finish_err)
+        threading.Thread(target=_Job(fn, signals).run, name="motcua-detached",
+                         daemon=True).start()
 
     def busy(self) -> bool:
         return bool(self._live)

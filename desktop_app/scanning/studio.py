@@ -109,12 +109,18 @@ class StudioBackend:
     def work_root(self) -> Path:
         return self.service.work_dir()
 
-    def sources(self) -> list[tuple[str, str]]:
-        """(key, Vietnamese label) of every capture source usable on this PC."""
+    def hot_folders(self) -> list[Path]:
+        return self.service.hot_folders()
+
+    def sources(self, hot_folders: Sequence[Path] | None = None) -> list[tuple[str, str]]:
+        """(key, Vietnamese label) of every capture source usable on this PC. ``hot_folders``
+        (read beforehand with ``hot_folders()``) spares the database to a caller that runs
+        this where the context may already be closed; by default they are read here."""
         from desktop_app.scanning.sources import available_sources
 
+        folders = self.service.hot_folders() if hot_folders is None else hot_folders
         out: list[tuple[str, str]] = []
-        for source in available_sources(self.service.hot_folders()):
+        for source in available_sources(folders):
             try:
                 devices = source.list_devices()
             except DomainError as exc:

@@ -18,6 +18,8 @@ from desktop_app.domain.calendar import (
 )
 from desktop_app.domain.errors import DomainError
 
+pytestmark = pytest.mark.nodb
+
 CAL = WorkingCalendar()
 WD, WH, CD, SD = (TimeUnit.WORKING_DAYS, TimeUnit.WORKING_HOURS, TimeUnit.CALENDAR_DAYS,
                   TimeUnit.SAME_DAY)

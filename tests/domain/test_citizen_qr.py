@@ -17,6 +17,8 @@ from desktop_app.domain.citizen_qr import (
     parse_citizen_qr,
 )
 
+pytestmark = pytest.mark.nodb
+
 
 def windows_garble(text: str) -> str:
     """UTF-8 bytes shown as Windows-1252, CP1252's five holes passed through as Latin-1."""

@@ -16,6 +16,8 @@ from desktop_app.domain.dossier_status import (
 )
 from desktop_app.domain.errors import DomainError
 
+pytestmark = pytest.mark.nodb
+
 S = DossierStatus
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from desktop_app.domain.text import fold, vi_sort_key
+
+pytestmark = pytest.mark.nodb
 
 
 def test_fold() -> None:

@@ -14,6 +14,8 @@ from desktop_app.scanning.model import CancelledError, CancelToken, Digitization
 from desktop_app.scanning.sources import base
 from desktop_app.scanning.sources.files import ImportFailure, import_files, iter_import
 
+pytestmark = pytest.mark.nodb
+
 RULES = DigitizationRules()
 
 

@@ -23,6 +23,8 @@ from desktop_app.scanning.sources.hotfolder import (
 )
 from desktop_app.scanning.sources.hotfolder_journal import Journal
 
+pytestmark = pytest.mark.nodb
+
 SETTLE = 0.12
 
 
@@ -299,15 +301,24 @@ def test_watch_yields_as_files_arrive_and_stops_on_cancel(dirs: tuple[Path, Path
     assert [g.original_name for g in got] == ["a.jpg"]
 
 
-def test_capture_ends_when_the_folder_is_quiet(dirs: tuple[Path, Path, Path]) -> None:
+def test_capture_ends_when_the_folder_is_quiet(dirs: tuple[Path, Path, Path],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     folder, state, dest = dirs
     (folder / "one.png").write_bytes(image_bytes("PNG"))
-    h = hot(folder, state, idle_stop_s=0.6)
-    started = time.monotonic()
+    now = [0.0]  # the hot folder's clock; its waits between polls move it, not the wall's
+
+    def wait(seconds: float, cancel: CancelToken | None) -> None:
+        assert now[0] < 600, "the capture never ended"
+        now[0] += seconds
+
+    monkeypatch.setattr(hf_module, "_sleep", wait)
+    h = HotFolder(folder, state, settle_s=SETTLE, idle_stop_s=0.6, clock=lambda: now[0])
     got = list(h.capture(ScanProfile("a0", "A0", page_size="A0"), dest))
     assert [g.original_name for g in got] == ["one.png"]
     assert got[0].source == f"hotfolder:{folder}"
-    assert time.monotonic() - started < 5
+    # It ended at the first poll 0.6 s after the file was taken, not later.
+    interval = max(SETTLE / 3, 0.05)
+    assert 0.6 <= now[0] - h.last_change < 0.6 + interval + 1e-9
 
 
 def test_capture_cancelled_raises(dirs: tuple[Path, Path, Path]) -> None:

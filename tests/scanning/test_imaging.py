@@ -13,6 +13,8 @@ from desktop_app.scanning import imaging
 from desktop_app.scanning.model import ColourMode
 from tests.scanning import synthetic
 
+pytestmark = pytest.mark.nodb
+
 DPI = 150
 
 

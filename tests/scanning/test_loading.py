@@ -27,6 +27,8 @@ from desktop_app.scanning.model import DigitizationRules
 from desktop_app.scanning.profiles import builtin_profile
 from tests.scanning import synthetic
 
+pytestmark = pytest.mark.nodb
+
 PROFILE = builtin_profile("a4-auto")
 RULES = DigitizationRules()
 

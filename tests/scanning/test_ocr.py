@@ -3,9 +3,11 @@ untouched, failing pages left as images, atomic rewrite, clean absence of the en
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -30,6 +32,8 @@ from desktop_app.scanning.model import (
     page_pixels,
 )
 from desktop_app.scanning.pdf_assembly import write_pdf
+
+pytestmark = pytest.mark.nodb
 
 DPI = 300
 FONTS = Path(__file__).resolve().parents[2] / "resources" / "fonts"
@@ -334,19 +338,40 @@ def _fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> 
 @pytest.mark.skipif(os.name != "posix", reason="fake engine is a shell script")
 def test_cancel_kills_a_running_tesseract(doc: Doc, tmp_path: Path, fresh_probe: None,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """A hung engine: the cancel must stop it within a poll interval, not at the timeout."""
-    _fake_engine(tmp_path, monkeypatch, f"exec {shutil.which('sleep')} 60\n")
+    """A hung engine: the cancel must stop it within a poll interval, not at the timeout
+    (an hour here, so only the cancel can end the call)."""
+    pids = tmp_path / "engine-pids"
+    _fake_engine(tmp_path, monkeypatch, f'echo $$ >> "{pids}"\nexec {shutil.which("sleep")} 3600\n')
     digest = _sha(doc.pdf)
     token = CancelToken()
-    timer = threading.Timer(0.3, token.cancel)
-    timer.start()
-    started = time.monotonic()
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            ocr.add_text_layer(doc.pdf, doc.images, cancel=token, timeout_s=3600, workers=2)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
     try:
-        with pytest.raises(CancelledError):
-            ocr.add_text_layer(doc.pdf, doc.images, cancel=token, timeout_s=60, workers=2)
+        for _ in range(3000):  # up to a minute for the engine to start
+            if pids.is_file() and pids.read_text().strip():
+                break
+            time.sleep(0.02)
+        assert pids.is_file(), "the engine never started"
+        token.cancel()
+        worker.join(60)  # generous: the cancel is seen within one poll (0.2 s)
+        assert not worker.is_alive(), "the cancel did not stop the engine"
+        assert len(outcome) == 1 and isinstance(outcome[0], CancelledError), outcome
+        for pid in pids.read_text().split():  # killed and reaped, not left sleeping
+            with pytest.raises(ProcessLookupError):
+                os.kill(int(pid), 0)
     finally:
-        timer.cancel()
-    assert time.monotonic() - started < 5
+        token.cancel()
+        for pid in pids.read_text().split() if pids.is_file() else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
     assert _sha(doc.pdf) == digest
     assert _no_temp_files(doc.pdf.parent)
 

@@ -22,6 +22,8 @@ from desktop_app.scanning.model import (
 from desktop_app.scanning.pdf_assembly import PRODUCER, XMP_NAMESPACE, write_pdf
 from tests.scanning import synthetic
 
+pytestmark = pytest.mark.nodb
+
 DPI = 150
 META = PdfMetadata(title="Giấy chứng nhận quyền sử dụng đất",
                    dossier_code="000.00.12.H12-231027-1001",

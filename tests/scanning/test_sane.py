@@ -32,8 +32,9 @@ from desktop_app.scanning.sources.sane_options import (
     plan_scan,
 )
 
-pytestmark = pytest.mark.skipif(shutil.which("scanimage") is None,
-                                reason="scanimage (Debian sane-utils) is not installed")
+pytestmark = [pytest.mark.nodb,
+              pytest.mark.skipif(shutil.which("scanimage") is None,
+                                 reason="scanimage (Debian sane-utils) is not installed")]
 
 ADF = "Automatic Document Feeder"
 # Small pages that each take ~0.1–0.2 s to arrive: long enough to act mid-batch, short

@@ -43,6 +43,8 @@ from tests.scanning.batch_images import (
     save_jpeg,
 )
 
+pytestmark = pytest.mark.nodb
+
 CODE = "000.00.12.H12-231027-1001"
 SPEC = SeparatorSpec(CODE, "BSKS", 3, "Lường Thị Ửng", "Bản sao Giấy khai sinh hoặc giấy tờ "
                      "chứng minh nội dung khai sinh của người được đăng ký")

@@ -39,6 +39,8 @@ from desktop_app.scanning.sources.wia import (
     hresult_of,
 )
 
+pytestmark = pytest.mark.nodb
+
 PROFILE = ScanProfile("t", "Thử", dpi=250, mode=ColourMode.GREY, page_size="A5", duplex=True)
 on_windows = pytest.mark.skipif(os.name != "nt", reason="needs Windows")
 

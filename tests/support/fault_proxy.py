@@ -11,6 +11,12 @@ answering instead of the upstream server.
 
 The proxy runs its own asyncio loop in a daemon thread so synchronous tests can drive it;
 every public method is thread-safe and returns once the change has taken effect.
+
+With ``record=True`` the proxy also keeps what the link did (`LinkSchedule`): when each
+connection was accepted and let through, each slice's time on the shared line, when it
+was due and when it was delivered, and the stalls. Tests check the link's behaviour on
+that schedule, which does not depend on how busy the machine is; how close the measured
+times come to the ideal link is a benchmark (bench/bench_fault_proxy.py).
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-__all__ = ["FaultProxy", "LinkCounters", "LinkProfile"]
+__all__ = ["ConnRecord", "FaultProxy", "LinkCounters", "LinkProfile", "LinkSchedule",
+           "SliceRecord"]
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +148,50 @@ class LinkCounters:
     stalls: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SliceRecord:
+    """One slice's trip across the link, in the proxy loop's clock (time.monotonic())."""
+
+    conn: int
+    direction: str  # "up" (client -> upstream) or "down"
+    nbytes: int  # forwarded (fewer than read when a cut fell inside this slice)
+    offered_at: float  # read from the sender and offered to the link
+    line: tuple[float, float] | None  # (start, end) on the shared line; None: no cap
+    due: float  # may arrive from then on: off the line (or offered) + one-way latency
+    delivered_at: float  # handed to the receiver
+
+
+@dataclass(frozen=True, slots=True)
+class ConnRecord:
+    id: int
+    accepted_at: float
+    upstream_at: float | None = None  # connecting upstream began (after the handshake)
+
+
+@dataclass(frozen=True)
+class LinkSchedule:
+    connections: tuple[ConnRecord, ...]
+    slices: tuple[SliceRecord, ...]
+    stalls: tuple[tuple[float, float], ...]  # (start, end) as booked
+
+    def of(self, direction: str, conn: int | None = None) -> list[SliceRecord]:
+        return [s for s in self.slices
+                if s.direction == direction and (conn is None or s.conn == conn)]
+
+
 class _Dir(enum.IntEnum):
     UP = 0  # client -> upstream
     DOWN = 1  # upstream -> client
+
+
+@dataclass(frozen=True, slots=True)
+class _Slice:
+    """A slice in the pipe between the two pumps of one direction."""
+
+    due: float
+    data: bytes
+    offered_at: float
+    line: tuple[float, float] | None
 
 
 @dataclass(eq=False)
@@ -169,11 +217,12 @@ class _Shaper:
     def __init__(self) -> None:
         self._free_at = 0.0
 
-    def reserve(self, nbytes: int, bps: int, now: float) -> float:
-        """Book the line for nbytes; return when their last bit has left."""
+    def reserve(self, nbytes: int, bps: int, now: float) -> tuple[float, float]:
+        """Book the line for nbytes; return (start, end): when their first bit goes and
+        when their last bit has left."""
         start = max(self._free_at, now - _SLACK_SECONDS)
         self._free_at = start + nbytes * 8 / bps
-        return self._free_at
+        return start, self._free_at
 
 
 class _Dice:
@@ -209,6 +258,7 @@ class FaultProxy:
         *,
         listen_host: str = "127.0.0.1",
         profile: LinkProfile | None = None,
+        record: bool = False,
     ) -> None:
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
@@ -231,6 +281,11 @@ class FaultProxy:
         # Strong references: the loop itself only keeps weak ones to running tasks.
         self._tasks: set[asyncio.Task[None]] = set()
         self._accept_retry: asyncio.TimerHandle | None = None
+        # The schedule, when recorded (loop thread only; `schedule()` copies it).
+        self._record = record
+        self._conn_log: dict[int, ConnRecord] = {}
+        self._slice_log: list[SliceRecord] = []
+        self._stall_log: list[tuple[float, float]] = []
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -315,6 +370,17 @@ class FaultProxy:
     def stall(self, seconds: float) -> None:
         """Freeze the link (both directions, all connections) for this long, from now."""
         self._in_loop(lambda: self._begin_stall(seconds))
+
+    def schedule(self) -> LinkSchedule:
+        """What the link did so far (needs ``record=True``)."""
+        if not self._record:
+            raise RuntimeError("FaultProxy(record=True) keeps the schedule")
+
+        def snapshot() -> LinkSchedule:
+            return LinkSchedule(tuple(self._conn_log.values()), tuple(self._slice_log),
+                                tuple(self._stall_log))
+
+        return self._in_loop(snapshot) or snapshot()
 
     # -- counters ----------------------------------------------------------------------
 
@@ -472,6 +538,8 @@ class FaultProxy:
         now = asyncio.get_running_loop().time()
         self._stalled_until = max(self._stalled_until, now + seconds)
         self._count(stalls=1)
+        if self._record:
+            self._stall_log.append((now, now + seconds))
 
     async def _wait_stall(self) -> None:
         loop = asyncio.get_running_loop()
@@ -498,6 +566,7 @@ class FaultProxy:
 
     async def _serve(self, sock: socket.socket) -> None:
         self._count(connections=1)
+        accepted_at = asyncio.get_running_loop().time()
         task = asyncio.current_task()
         assert task is not None
         try:
@@ -506,6 +575,8 @@ class FaultProxy:
             return  # the client is already gone; the done-callback closes the socket
         conn = _Conn(next(self._ids), writer, task)
         self._conns[conn.id] = conn
+        if self._record:
+            self._conn_log[conn.id] = ConnRecord(conn.id, accepted_at)
         try:
             if await self._handle(conn, reader):
                 self._conns.pop(conn.id, None)  # ended normally: nothing left to cut
@@ -531,6 +602,9 @@ class FaultProxy:
         # SYN-ACK would have crossed it first: a new connection costs one round trip.
         await asyncio.sleep(2 * profile.latency_ms / 1000)
         await self._wait_stall()
+        if self._record:
+            self._conn_log[conn.id] = replace(self._conn_log[conn.id],
+                                              upstream_at=asyncio.get_running_loop().time())
         try:
             async with asyncio.timeout(_CONNECT_TIMEOUT):
                 ureader, conn.upstream = await asyncio.open_connection(
@@ -543,8 +617,8 @@ class FaultProxy:
             self._count(refused=1)
             return False
 
-        up: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(_QUEUE_CHUNKS)
-        down: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(_QUEUE_CHUNKS)
+        up: asyncio.Queue[_Slice | None] = asyncio.Queue(_QUEUE_CHUNKS)
+        down: asyncio.Queue[_Slice | None] = asyncio.Queue(_QUEUE_CHUNKS)
         peer_reset = False
         try:
             async with asyncio.TaskGroup() as tg:
@@ -559,7 +633,7 @@ class FaultProxy:
     async def _pump_in(
         self,
         src: asyncio.StreamReader,
-        queue: asyncio.Queue[tuple[float, bytes] | None],
+        queue: asyncio.Queue[_Slice | None],
         direction: _Dir,
     ) -> None:
         """Read, push through the shared bandwidth cap, and stamp each slice's arrival."""
@@ -574,18 +648,21 @@ class FaultProxy:
                 bps = profile.up_bps if direction is _Dir.UP else profile.down_bps
                 chunk = data[offset : offset + _slice_size(bps)]
                 offset += len(chunk)
-                sent_at = loop.time()
+                offered_at = sent_at = loop.time()
+                line = None
                 if bps is not None:
-                    sent_at = shaper.reserve(len(chunk), bps, sent_at)
+                    line = shaper.reserve(len(chunk), bps, offered_at)
+                    sent_at = line[1]
                     await _sleep_until(loop, sent_at)
                 # Only the arrival time is delayed, not the next read: a pipe with a delay
                 # (many slices in flight), not stop-and-wait.
-                await queue.put((sent_at + profile.latency_ms / 1000, chunk))
+                await queue.put(_Slice(sent_at + profile.latency_ms / 1000, chunk,
+                                       offered_at, line))
         await queue.put(None)  # EOF travels through the pipe in order: half-close
 
     async def _pump_out(
         self,
-        queue: asyncio.Queue[tuple[float, bytes] | None],
+        queue: asyncio.Queue[_Slice | None],
         dst: asyncio.StreamWriter,
         conn: _Conn,
         direction: _Dir,
@@ -593,7 +670,7 @@ class FaultProxy:
         """Deliver slices when they are due; cut the connection at its byte limit."""
         loop = asyncio.get_running_loop()
         while (item := await queue.get()) is not None:
-            due, chunk = item
+            due, chunk = item.due, item.data
             await _sleep_until(loop, due)
             await self._wait_stall()
             profile = self._profile
@@ -602,13 +679,22 @@ class FaultProxy:
             else:
                 limit = profile.cut_after_bytes_down
             if limit is not None and conn.sent[direction] + len(chunk) >= limit:
-                self._forward(dst, chunk[: max(0, limit - conn.sent[direction])], conn, direction)
+                last = chunk[: max(0, limit - conn.sent[direction])]
+                self._forward(dst, last, conn, direction)
+                self._note(conn, direction, item, len(last))
                 self._cut(conn)
                 return
             self._forward(dst, chunk, conn, direction)
+            self._note(conn, direction, item, len(chunk))
             await dst.drain()  # backpressure: a slow reader stalls this pipe, not memory
         if dst.can_write_eof():
             dst.write_eof()
+
+    def _note(self, conn: _Conn, direction: _Dir, item: _Slice, nbytes: int) -> None:
+        if self._record:
+            self._slice_log.append(SliceRecord(
+                conn.id, "up" if direction is _Dir.UP else "down", nbytes, item.offered_at,
+                item.line, item.due, asyncio.get_running_loop().time()))
 
     def _forward(
         self, dst: asyncio.StreamWriter, chunk: bytes, conn: _Conn, direction: _Dir

@@ -62,13 +62,13 @@ def gateway_factory(tmp_path: Path,
     from tests.conftest import ON_POSTGRESQL
 
     servers: list[GatewayServer] = []
+    databases: list[str] = []  # made here (under MOTCUA_TEST_DB=postgresql), dropped after
 
     def start(data_dir: Path | None = None, **options: Any) -> GatewayServer:
         if ON_POSTGRESQL and options.get("db_url") is None:
             server_url = request.getfixturevalue("pg_server")
-            from tests.conftest import _create_pg_database
-
-            options["db_url"] = f"{server_url}/{_create_pg_database(server_url)}"
+            databases.append(request.getfixturevalue("pg_databases").take())
+            options["db_url"] = f"{server_url}/{databases[-1]}"
         server = GatewayServer(data_dir or tmp_path / f"gateway{len(servers)}", **options)
         servers.append(server)
         return server.start()
@@ -76,6 +76,8 @@ def gateway_factory(tmp_path: Path,
     yield start
     for server in servers:
         server.stop()
+    for name in databases:
+        request.getfixturevalue("pg_databases").drop(name)
 
 
 @pytest.fixture
