@@ -156,7 +156,7 @@ def hung() -> Iterator[threading.Event]:
 def test_fresh_machine_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        hung: threading.Event) -> None:
     data_dir = tmp_path / "chua-co"
-    monkeypatch.setattr(diagnostics, "_ocr_probe", hung.wait)  # tesseract never answers
+    monkeypatch.setattr(doctor_module, "ocr_status", hung.wait)  # tesseract never answers
     report = run_doctor(data_dir, probe_deadline_s=0.5)
     assert not hung.is_set() and report.check("ocr").message_vi == "không kiểm tra được tesseract."
     assert not data_dir.exists()
@@ -270,13 +270,13 @@ def test_real_scanner_discovery_is_bounded(tmp_path: Path, monkeypatch: pytest.M
                                            hung: threading.Event) -> None:
     monkeypatch.undo()
     monkeypatch.setenv("MOTCUA_HOT_FOLDERS", str(tmp_path))
-    real = diagnostics._list_scanner_drivers
+    real = doctor_module.list_scanner_drivers
 
     def held_back() -> list[dict[str, Any]]:  # the real discovery, once the report is back
         hung.wait()
         return real()
 
-    monkeypatch.setattr(diagnostics, "_list_scanner_drivers", held_back)
+    monkeypatch.setattr(doctor_module, "list_scanner_drivers", held_back)
     check = run_doctor(tmp_path / "none").check("scanners")
     assert not hung.is_set() and "chưa liệt kê được máy quét" in check.message_vi
     assert check.status in (OK, WARN)
