@@ -31,6 +31,7 @@ from desktop_app.scanning.studio import IMPORT_SOURCE, StudioBackend, separator_
 from desktop_app.scanning.workspace import Workspace
 from ui import messages
 from ui.jobs import Job, JobControl, JobRunner
+from ui.slip_preview import SlipPreviewDialog
 from ui.workers import Runner
 
 
@@ -141,8 +142,6 @@ class BatchPage(QWidget):
             return
 
         def show(pdf: bytes) -> None:
-            from ui.slip_preview import SlipPreviewDialog
-
             dialog = SlipPreviewDialog(pdf, "Tờ phân cách để quét theo lô", "to-phan-cach.pdf",
                                        self)
             self.last_preview = dialog

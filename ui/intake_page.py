@@ -30,6 +30,7 @@ from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from ui import messages
 from ui.intake_steps import ApplicantStep, ComponentsStep, DeliveryStep, ProcedureStep, ReviewStep
+from ui.studio_dialog import StudioDialog
 from ui.workers import Runner
 
 STEPS = ("Thủ tục", "Người nộp", "Thành phần hồ sơ", "Lệ phí, nhận kết quả", "Xem lại")
@@ -184,8 +185,6 @@ class IntakePage(QWidget):
 
     def digitize(self, row: int) -> None:
         """Open the studio over the wizard for this draft's components."""
-        from ui.studio_dialog import StudioDialog
-
         entries = self.components_step.entries
         if not entries:
             return

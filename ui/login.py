@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import AccountService, ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
+from ui.password_dialog import ChangePasswordDialog
 
 
 class LoginDialog(QDialog):
@@ -65,8 +66,6 @@ class LoginDialog(QDialog):
             self.password.setFocus()
             return
         if clerk.must_change_password:
-            from ui.password_dialog import ChangePasswordDialog
-
             change = ChangePasswordDialog(self.ctx, clerk, self, current=self.password.text())
             if change.exec() != QDialog.DialogCode.Accepted or change.updated is None:
                 self.error.setText("Cần đặt mật khẩu mới trước khi làm việc.")

@@ -12,6 +12,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -25,6 +26,7 @@ from desktop_app.context import AppContext
 from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts
 from desktop_app.intake.returns import ActionOutcome, ReturnService
 from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
+from desktop_app.reports import ReportService
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from desktop_app.station import StationInfo
@@ -35,9 +37,12 @@ from ui.dashboard_page import DashboardPage
 from ui.dossier_list import DossierListPage
 from ui.home_page import HomePage
 from ui.intake_page import IntakePage
+from ui.password_dialog import ChangePasswordDialog
 from ui.return_page import LatePage, ReturnPage
+from ui.scan_settings import ScanSettingsDialog
 from ui.slip_preview import SlipPreviewDialog
-from ui.sync_panel import SyncBridge, indicator_text, overdue_text
+from ui.studio_dialog import StudioDialog
+from ui.sync_panel import SyncBridge, SyncPanel, indicator_text, overdue_text
 from ui.workers import Runner
 
 SLIP_TITLES = {
@@ -70,8 +75,6 @@ class MainWindow(QMainWindow):
         returns = ReturnService(ctx)
         self.returns = ReturnPage(returns, clerk, self.runner)
         self.late = LatePage(returns, clerk, self.runner)
-        from desktop_app.reports import ReportService
-
         self.dashboard = DashboardPage(ReportService(ctx), self.runner,
                                        lambda: ctx.clock.now().date())
 
@@ -181,16 +184,12 @@ class MainWindow(QMainWindow):
         self._preview(outcome.pdf, outcome.title, outcome.code)
 
     def change_password(self) -> None:
-        from ui.password_dialog import ChangePasswordDialog
-
         dialog = ChangePasswordDialog(self.ctx, self.clerk, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.updated is not None:
             self.clerk = dialog.updated
             self.statusBar().showMessage("Đã đổi mật khẩu.", 5000)
 
     def open_scan_settings(self) -> None:
-        from ui.scan_settings import ScanSettingsDialog
-
         ScanSettingsDialog(self.ctx, self.clerk, self).exec()
 
     def on_scanned(self, payload: str) -> None:
@@ -224,8 +223,6 @@ class MainWindow(QMainWindow):
             self.refresh_counts()
 
     def open_sync_panel(self) -> None:
-        from ui.sync_panel import SyncPanel
-
         SyncPanel(self.sync, self).exec()
 
     def on_outcome(self, outcome: IntakeOutcome) -> None:
@@ -247,8 +244,6 @@ class MainWindow(QMainWindow):
         their upload queued, as each component is stored)."""
 
         def open_studio(detail: DossierDetail) -> None:
-            from ui.studio_dialog import StudioDialog
-
             code = detail.row.code
             backend = StudioBackend(self.ctx, self.clerk, dossier_id=dossier_id,
                                     dossier_code=code)
@@ -274,8 +269,6 @@ class MainWindow(QMainWindow):
 
     def file_by_hand(self, path: object) -> None:
         """Pages a batch could not file: the operator names the dossier they belong to."""
-        from PySide6.QtWidgets import QInputDialog
-
         if not isinstance(path, Path):
             return
         code, ok = QInputDialog.getText(self, "Xếp các trang chưa xếp",

@@ -45,6 +45,7 @@ from desktop_app.scanning.workspace import UNASSIGNED, Workspace
 from ui import messages
 from ui.jobs import Job, JobControl, JobRunner
 from ui.page_viewer import PageViewer
+from ui.slip_preview import SlipPreviewDialog
 from ui.workers import Runner
 
 log = logging.getLogger(__name__)
@@ -506,6 +507,8 @@ class StudioPage(QWidget):
                     self._after_capture, replace, "Đang quét lại một trang…")
 
     def _camera(self) -> None:
+        # QtMultimedia loads only when a camera is used: a PC without its libraries
+        # (libpulse) still scans and imports.
         from ui.camera_capture import CameraDialog
 
         assert self.ws is not None
@@ -565,8 +568,6 @@ class StudioPage(QWidget):
             return
 
         def show(pdf: object) -> None:
-            from ui.slip_preview import SlipPreviewDialog
-
             assert isinstance(pdf, bytes)
             dialog = SlipPreviewDialog(pdf, "Tờ phân cách để quét theo lô", "to-phan-cach.pdf",
                                        self)

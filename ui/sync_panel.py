@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from desktop_app.context import AppContext
 from desktop_app.sync.link import clock_is_off
 from desktop_app.sync.service import QueueItem, SyncService
+from desktop_app.sync.usb_bundle import export_bundle
 from desktop_app.sync.worker import SyncWorker, WorkerState
 from ui import messages
 from ui.workers import Runner
@@ -216,8 +217,6 @@ class SyncPanel(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "Chọn USB hoặc thư mục để lưu gói")
         if not folder:
             return
-        from desktop_app.sync.usb_bundle import export_bundle
-
         self.export_btn.setEnabled(False)
 
         def done(summary: object) -> None:
