@@ -1,6 +1,7 @@
 """The `motcua` command line: the technicians' and scripts' sub-commands (documented in
 the README). Without a sub-command it starts the counter GUI, which the executable's entry
-point (`ui.main`) hands in: the core never imports the Qt layer."""
+point (`ui.main`) hands in: the core never imports the Qt layer. Like the commands, it
+imports the database layer only once a command runs (see `desktop_app.commands`)."""
 
 from __future__ import annotations
 
