@@ -15,74 +15,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
-import socket
 import statistics
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.fault_proxy import FaultProxy, LinkProfile
-
-
-def _payload(n: int) -> bytes:
-    return random.Random(n).randbytes(n)
-
-
-class _Upstream(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so a session reuses its connection
-
-    def setup(self) -> None:
-        super().setup()
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/bytes/"):
-            self._reply(_payload(int(self.path.rsplit("/", 1)[1])))
-        else:
-            self._reply(b"ok")
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self._reply(b"ok")
-
-    def _reply(self, body: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-@contextmanager
-def upstream() -> Iterator[int]:
-    server = _Upstream(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+from tests.support.upstream import serve_upstream
 
 
 def _session() -> requests.Session:
@@ -186,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         ("set_profile: after", "< 0.1 s"),
         ("stall 0.4 s", ">= 0.35 s"),
     )}
-    with upstream() as port:
+    with serve_upstream() as server:
+        port = server.server_address[1]
         for i in range(args.rounds):
             print(f"round {i + 1}/{args.rounds} …", file=sys.stderr, flush=True)
             lat = latency(port)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import os
-import random
 import socket
 import struct
 import threading
@@ -14,9 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -29,6 +25,7 @@ from tests.support.fault_proxy import (
     _Dice,
     _Shaper,
 )
+from tests.support.upstream import Upstream, payload, serve_upstream, sha
 
 pytestmark = pytest.mark.nodb
 
@@ -37,77 +34,14 @@ LINK_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingErro
 EARLY = 1e-6
 
 
-def _payload(n: int) -> bytes:
-    return random.Random(n).randbytes(n)
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-class _Upstream(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 would drop SYNs under load
-    accepted = 0  # TCP connections, to prove the captive portal never reaches us
-    together: threading.Barrier | None = None  # /together/N answers once all have asked
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.accepted += 1
-        super().process_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # resets from the proxy are the point of these tests
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so a session reuses its connection
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; with Nagle the second waits for a delayed
-        # ACK (40 ms), which would blur the latency measurements.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/together/"):
-            together = self.server.together  # type: ignore[attr-defined]
-            together.wait()
-            self._reply(_payload(int(self.path.rsplit("/", 1)[1])))
-        elif self.path.startswith("/bytes/"):
-            self._reply(_payload(int(self.path.rsplit("/", 1)[1])))
-        else:
-            self._reply(b"ok")
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        echo = body if self.path == "/echo" else b"ok"
-        self._reply(echo, {"X-SHA256": _sha(body)})
-
-    def _reply(self, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[_Upstream]:
-    server = _Upstream(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def upstream() -> Iterator[Upstream]:
+    with serve_upstream() as server:
+        yield server
 
 
 @pytest.fixture
-def proxy(upstream: _Upstream) -> Iterator[FaultProxy]:
+def proxy(upstream: Upstream) -> Iterator[FaultProxy]:
     with FaultProxy("127.0.0.1", upstream.server_address[1], record=True) as p:
         yield p
 
@@ -167,8 +101,8 @@ def test_forwards_1mb_both_ways_intact(proxy: FaultProxy, http: requests.Session
     response = http.post(proxy.url_for() + "/echo", data=body, timeout=10)
 
     assert response.status_code == 200
-    assert response.headers["X-SHA256"] == _sha(body)  # arrived upstream intact
-    assert _sha(response.content) == _sha(body)  # and came back intact
+    assert response.headers["X-SHA256"] == sha(body)  # arrived upstream intact
+    assert sha(response.content) == sha(body)  # and came back intact
     counters = proxy.counters()
     assert counters.bytes_up > 1 << 20
     assert counters.bytes_down > 1 << 20
@@ -208,7 +142,7 @@ def test_many_concurrent_connections(proxy: FaultProxy) -> None:
 
     def fetch(i: int) -> bool:
         with _session() as session:
-            return _get(session, proxy, f"/bytes/{20_000 + i}").content == _payload(20_000 + i)
+            return _get(session, proxy, f"/bytes/{20_000 + i}").content == payload(20_000 + i)
 
     with ThreadPoolExecutor(50) as pool:
         assert all(pool.map(fetch, range(50)))
@@ -262,7 +196,7 @@ def test_latency_adds_round_trips_without_serialising(proxy: FaultProxy) -> None
         _get(session, proxy, "/ping")
         before_big = len(proxy.schedule().of("down"))
         big = _get(session, proxy, "/bytes/1048576")
-    assert big.content == _payload(1048576)
+    assert big.content == payload(1048576)
     schedule = proxy.schedule()
     (conn,) = schedule.connections  # the session kept its connection
     # A new connection: the handshake's round trip before anything reaches the server…
@@ -286,7 +220,7 @@ def test_bandwidth_cap_download(proxy: FaultProxy, http: requests.Session) -> No
     proxy.set_profile(LinkProfile(down_bps=256_000))
     response = _get(http, proxy, "/bytes/65536")
 
-    assert response.content == _payload(65536)
+    assert response.content == payload(65536)
     schedule = proxy.schedule()
     down = schedule.of("down")
     assert sum(s.nbytes for s in down) == proxy.bytes_down  # body + headers, all capped
@@ -300,7 +234,7 @@ def test_bandwidth_cap_upload(proxy: FaultProxy, http: requests.Session) -> None
     body = os.urandom(65536)
     response = http.post(proxy.url_for() + "/hash", data=body, timeout=10)
 
-    assert response.headers["X-SHA256"] == _sha(body)
+    assert response.headers["X-SHA256"] == sha(body)
     schedule = proxy.schedule()
     up = schedule.of("up")
     assert sum(s.nbytes for s in up) == proxy.bytes_up
@@ -309,7 +243,7 @@ def test_bandwidth_cap_upload(proxy: FaultProxy, http: requests.Session) -> None
 
 
 def test_bandwidth_cap_is_shared_by_all_connections(proxy: FaultProxy,
-                                                    upstream: _Upstream) -> None:
+                                                    upstream: Upstream) -> None:
     proxy.set_profile(LinkProfile(down_bps=512_000))
     upstream.together = threading.Barrier(2, timeout=60)  # both answers go out together
 
@@ -323,7 +257,7 @@ def test_bandwidth_cap_is_shared_by_all_connections(proxy: FaultProxy,
     finally:
         upstream.together = None
 
-    assert bodies == [_payload(32768)] * 2
+    assert bodies == [payload(32768)] * 2
     down = proxy.schedule().of("down")
     assert sum(s.nbytes for s in down) == proxy.bytes_down
     # Both transfers through one 512 kbit/s pipe: their slices take turns on one line.
@@ -441,7 +375,7 @@ def test_random_cuts(proxy: FaultProxy) -> None:
 
 
 def test_offline_refuses_new_and_cuts_open_connections(
-    proxy: FaultProxy, http: requests.Session, upstream: _Upstream
+    proxy: FaultProxy, http: requests.Session, upstream: Upstream
 ) -> None:
     open_sock = _raw_get(proxy)
     proxy.set_profile(LinkProfile(offline=True))
@@ -459,7 +393,7 @@ def test_offline_refuses_new_and_cuts_open_connections(
 
 
 def test_captive_portal_answers_without_upstream(
-    proxy: FaultProxy, http: requests.Session, upstream: _Upstream
+    proxy: FaultProxy, http: requests.Session, upstream: Upstream
 ) -> None:
     accepted = upstream.accepted
     proxy.set_profile(LinkProfile(captive_portal=True))
@@ -485,7 +419,7 @@ def test_client_reset_mid_transfer_does_not_hurt_the_proxy(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
-    assert _get(http, proxy, "/bytes/1000").content == _payload(1000)
+    assert _get(http, proxy, "/bytes/1000").content == payload(1000)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -507,7 +441,7 @@ def _open_fds() -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
-def test_stop_leaves_no_listener_thread_or_socket(upstream: _Upstream) -> None:
+def test_stop_leaves_no_listener_thread_or_socket(upstream: Upstream) -> None:
     fds_before = _open_fds()
     proxy = FaultProxy("127.0.0.1", upstream.server_address[1]).start()
     port = proxy.port
