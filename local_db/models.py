@@ -81,8 +81,25 @@ class Station(Base):
     printer: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # This PC's copy of the provincial CA (a path in its own data directory).
     ca_bundle: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Characters this PC's handheld scanner sends before/after each code (often none).
+    scanner_prefix: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    scanner_suffix: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class IntakeDraftRow(Base):
+    """The dossier a counter PC is receiving, as the wizard holds it, saved at every step
+    (a closed window, a crash or a power cut loses nothing typed). One per PC; removed
+    when the dossier is received, refused or abandoned."""
+
+    __tablename__ = "intake_drafts"
+
+    install_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"), nullable=True)
+    step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Clerk(Base):
