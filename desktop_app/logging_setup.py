@@ -115,7 +115,7 @@ def setup_logging(logs_dir: Path | None, *, verbose: bool = False,
             handler.setLevel(level)
             root.addHandler(handler)
             path = logs_dir / LOG_FILE
-    if console:
+    if console and sys.stderr is not None:  # a windowed Windows build has no console
         stream = logging.StreamHandler(sys.stderr)
         stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
         stream.setFormatter(logging.Formatter(FORMAT))

@@ -13,6 +13,7 @@ from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.station import StationInfo
 from local_db.models import Dossier, OutboxEntry
+from tests.support.dialogs import answer_text
 from ui.main_window import MainWindow
 from ui.slip_preview import SlipPreviewDialog
 from ui.wedge import WedgeScanFilter
@@ -142,16 +143,17 @@ def test_a_malformed_scan_is_reported_and_changes_nothing(qtbot, window: MainWin
     assert owner.id_number.text() == ""
 
 
-def test_refusal_from_the_wizard_consumes_no_code(qtbot, window: MainWindow, ctx: AppContext,  # type: ignore[no-untyped-def]
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from PySide6.QtWidgets import QInputDialog
-
-    monkeypatch.setattr(QInputDialog, "getMultiLineText",
-                        staticmethod(lambda *a, **k: ("Không thuộc thẩm quyền cấp xã", True)))
+def test_refusal_from_the_wizard_consumes_no_code(qtbot, window: MainWindow, ctx: AppContext  # type: ignore[no-untyped-def]
+                                                  ) -> None:
     key(qtbot, Qt.Key.Key_F2)
     intake = window.intake
     intake.choose_procedure("9.000005")
     intake.on_scanned(CARD)
+    answer_text(None)  # going back from the reason changes nothing
+    intake.refuse_btn.click()
+    with ctx.db.read() as s:
+        assert s.scalars(select(Dossier)).first() is None
+    answer_text("Không thuộc thẩm quyền cấp xã")
     intake.refuse_btn.click()
     qtbot.waitUntil(lambda: isinstance(getattr(window, "last_preview", None), SlipPreviewDialog),
                     timeout=10_000)

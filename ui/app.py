@@ -15,7 +15,8 @@ from desktop_app.domain.errors import DomainError
 from desktop_app.logging_setup import setup_logging
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
-from ui import messages
+from ui import messages, qt_vi
+from ui.crash import CrashReporter
 from ui.first_run import run_first_setup
 from ui.login import LoginDialog
 from ui.main_window import MainWindow
@@ -47,6 +48,9 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
 
 def run_gui(argv: list[str] | None = None) -> int:
     app = QApplication(argv or sys.argv[:1])
+    qt_vi.install(app)
+    crashes = CrashReporter()
+    crashes.install()
     app.setApplicationName("Một Cửa Offline")
     app.setOrganizationName("MotCuaOffline")
     app.setDesktopFileName("motcua-offline")  # = motcua-offline.desktop (Wayland app_id)
@@ -61,10 +65,13 @@ def run_gui(argv: list[str] | None = None) -> int:
         messages.error(None, exc.message_vi, "Không mở được dữ liệu")
         return 1
     setup_logging(ctx.paths.logs)
+    crashes.native_crashes_to(ctx.paths.logs)
     try:
         window = start(app, ctx)
         if window is None:
             return 0
+        crashes.signals.failed.connect(window.on_crash)
         return app.exec()
     finally:
         ctx.close()
+        crashes.uninstall()

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QPushButton,
     QStackedWidget,
@@ -275,21 +274,24 @@ class IntakePage(QWidget):
     def request_supplement(self) -> None:
         if self.procedure is None:
             return
-        reason, ok = QInputDialog.getMultiLineText(
+        reason = messages.ask_text(
             self, "Yêu cầu bổ sung, hoàn thiện hồ sơ",
             "Lý do (ghi cụ thể thành phần cần bổ sung ở bước Thành phần hồ sơ):",
-            "Hồ sơ chưa đầy đủ, hợp lệ theo quy định")
-        draft = self._draft_or_show_error() if ok else None
-        if draft is not None:
+            multiline=True, text="Hồ sơ chưa đầy đủ, hợp lệ theo quy định",
+            ok="Lập phiếu yêu cầu bổ sung")
+        draft = self._draft_or_show_error() if reason is not None else None
+        if draft is not None and reason is not None:
             self._run(lambda: self.service.request_supplement(draft, self.clerk, reason))
 
     def refuse(self) -> None:
         if self.procedure is None:
             return
-        reason, ok = QInputDialog.getMultiLineText(
-            self, "Từ chối tiếp nhận hồ sơ", "Lý do từ chối (in trên phiếu):", "")
-        draft = self._draft_or_show_error() if ok else None
-        if draft is not None:
+        # The refusal slip must state the reason (it is printed and sent to the province).
+        reason = messages.ask_text(self, "Từ chối tiếp nhận hồ sơ",
+                                   "Lý do từ chối (in trên phiếu):", multiline=True,
+                                   ok="Lập phiếu từ chối")
+        draft = self._draft_or_show_error() if reason is not None else None
+        if draft is not None and reason is not None:
             self._run(lambda: self.service.refuse(draft, self.clerk, reason))
 
     def _draft_or_show_error(self) -> IntakeDraft | None:

@@ -12,7 +12,6 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -35,6 +34,7 @@ from ui import messages
 from ui.batch_page import BatchPage
 from ui.dashboard_page import DashboardPage
 from ui.dossier_list import DossierListPage
+from ui.help_dialog import HelpDialog, show_crash
 from ui.home_page import HomePage
 from ui.intake_page import IntakePage
 from ui.password_dialog import ChangePasswordDialog
@@ -128,8 +128,16 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F12"), self).activated.connect(self.change_password)
         password_btn = QPushButton("Đổi mật khẩu (F12)")
         password_btn.setFlat(True)
+        password_btn.setToolTip("Đổi mật khẩu đăng nhập của bạn")
         password_btn.clicked.connect(self.change_password)
         self.statusBar().addPermanentWidget(password_btn)
+        help_btn = QPushButton("Trợ giúp (Ctrl+/)")
+        help_btn.setFlat(True)
+        help_btn.setToolTip("Phím tắt, thông tin máy trạm, nhật ký và gói hỗ trợ")
+        help_btn.clicked.connect(self.open_help)
+        self.statusBar().addPermanentWidget(help_btn)
+        QShortcut(QKeySequence("Ctrl+/"), self).activated.connect(self.open_help)
+        self._crash_shown = False
         self.home.sync_panel.connect(self.open_sync_panel)
 
         self.timer = QTimer(self)
@@ -222,6 +230,20 @@ class MainWindow(QMainWindow):
         if report is not None and report.changes_pulled:
             self.refresh_counts()
 
+    def open_help(self) -> None:
+        HelpDialog(self.ctx, self.runner, self).exec()
+
+    def on_crash(self, what: str) -> None:
+        """An unexpected exception somewhere (already in the log): tell the clerk once at a
+        time, and offer the support bundle."""
+        if self._crash_shown:
+            return
+        self._crash_shown = True
+        try:
+            show_crash(self, self.ctx, self.runner, what)
+        finally:
+            self._crash_shown = False
+
     def open_sync_panel(self) -> None:
         SyncPanel(self.sync, self).exec()
 
@@ -271,9 +293,9 @@ class MainWindow(QMainWindow):
         """Pages a batch could not file: the operator names the dossier they belong to."""
         if not isinstance(path, Path):
             return
-        code, ok = QInputDialog.getText(self, "Xếp các trang chưa xếp",
-                                        "Mã hồ sơ của các trang này:")
-        if not ok or not code.strip():
+        code = messages.ask_text(self, "Xếp các trang chưa xếp", "Mã hồ sơ của các trang này:",
+                                 ok="Mở hồ sơ")
+        if not code:
             return
         found = self.queries.search(code.strip(), limit=1)
         if not found or found[0].code != code.strip():

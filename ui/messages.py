@@ -1,8 +1,25 @@
-"""Message boxes with Vietnamese buttons."""
+"""The app's own small dialogs, with Vietnamese buttons and keyboard-first defaults:
+errors, confirmations, a question with named choices, and a line or a paragraph of text
+(instead of QInputDialog, whose OK/Cancel are English)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+_ICONS = {"question": QMessageBox.Icon.Question, "warning": QMessageBox.Icon.Warning,
+          "info": QMessageBox.Icon.Information}
 
 
 def error(parent: QWidget | None, message: str, title: str = "Không thực hiện được") -> None:
@@ -27,3 +44,80 @@ def info(parent: QWidget | None, message: str, title: str = "Thông báo") -> No
                       QMessageBox.StandardButton.Ok, parent)
     box.button(QMessageBox.StandardButton.Ok).setText("Đóng")
     box.exec()
+
+
+class Question(QMessageBox):
+    """A question whose answers are named: ``choices`` are (key, Vietnamese label) in
+    order, the last one is what Esc means; ``ask()`` returns the key chosen."""
+
+    def __init__(self, parent: QWidget | None, title: str, text: str,
+                 choices: Sequence[tuple[str, str]], icon: str = "question",
+                 default: str | None = None) -> None:
+        super().__init__(_ICONS[icon], title, text, QMessageBox.StandardButton.NoButton, parent)
+        self._keys: dict[object, str] = {}
+        for key, label in choices:
+            button = self.addButton(label, QMessageBox.ButtonRole.ActionRole)
+            self._keys[button] = key
+            if key == (default or choices[0][0]):
+                self.setDefaultButton(button)
+        self.setEscapeButton(next(b for b, k in self._keys.items() if k == choices[-1][0]))
+        self._escape_key = choices[-1][0]
+
+    def ask(self) -> str:
+        self.exec()
+        return self._keys.get(self.clickedButton(), self._escape_key)
+
+
+class TextDialog(QDialog):
+    """One line or one paragraph of text, e.g. the reason of a refusal."""
+
+    def __init__(self, parent: QWidget | None, title: str, label: str, *,
+                 multiline: bool = False, text: str = "", ok: str = "Đồng ý",
+                 cancel: str = "Quay lại", required: bool = True) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.required = required
+        self.label = QLabel(label)
+        self.label.setWordWrap(True)
+        self.edit: QLineEdit | QPlainTextEdit
+        if multiline:
+            self.edit = QPlainTextEdit(text)
+            self.edit.setTabChangesFocus(True)
+            self.edit.setMinimumHeight(90)
+        else:
+            self.edit = QLineEdit(text)
+        self.label.setBuddy(self.edit)
+        self.ok_btn = QPushButton(ok)
+        self.ok_btn.setObjectName("primary")
+        cancel_btn = QPushButton(cancel)
+        self.ok_btn.clicked.connect(self.accept)
+        cancel_btn.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(cancel_btn)
+        buttons.addWidget(self.ok_btn)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(self.edit, 1)
+        layout.addLayout(buttons)
+        self.ok_btn.setDefault(not multiline)  # Enter in a paragraph is a new line
+        self.edit.textChanged.connect(self._update)
+        self._update()
+        self.resize(520, 260 if multiline else 140)
+
+    def value(self) -> str:
+        edit = self.edit
+        return (edit.text() if isinstance(edit, QLineEdit) else edit.toPlainText()).strip()
+
+    def _update(self) -> None:
+        self.ok_btn.setEnabled(bool(self.value()) or not self.required)
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, *, multiline: bool = False,
+             text: str = "", ok: str = "Đồng ý", required: bool = True) -> str | None:
+    """The text entered (stripped), or None when the clerk went back."""
+    dialog = TextDialog(parent, title, label, multiline=multiline, text=text, ok=ok,
+                        required=required)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.value()

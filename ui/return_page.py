@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -255,9 +254,9 @@ class ReturnPage(QWidget):
         view = self.current
         if view is None:
             return
-        note, ok = QInputDialog.getText(self, "Nhận hồ sơ bổ sung",
-                                        "Nội dung đã bổ sung (ghi chú):")
-        if not ok:
+        note = messages.ask_text(self, "Nhận hồ sơ bổ sung", "Nội dung đã bổ sung (ghi chú):",
+                                 ok="Hoàn tất nhận bổ sung", required=False)
+        if note is None:
             return
         self.runner.submit(lambda: self.service.receive_supplement(view.dossier_id,
                                                                    self.clerk, note),
@@ -267,8 +266,9 @@ class ReturnPage(QWidget):
         view = self.current
         if view is None:
             return
-        reason, ok = QInputDialog.getText(self, "Công dân rút hồ sơ", "Lý do rút hồ sơ:")
-        if not ok:
+        reason = messages.ask_text(self, "Công dân rút hồ sơ", "Lý do rút hồ sơ:",
+                                   ok="Ghi nhận rút hồ sơ", required=False)
+        if reason is None:
             return
         self.runner.submit(lambda: self.service.withdraw(view.dossier_id, reason, self.clerk),
                            self._done, self._failed)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -270,10 +269,9 @@ class ScanSettingsDialog(QDialog):
             self.editor.show_profile(item.data(Qt.ItemDataRole.UserRole))
 
     def new_profile(self) -> None:
-        name, ok = QInputDialog.getText(
-            self, "Thêm hồ sơ quét",
-            f"Mã hồ sơ quét ({NAME_RULE_VI}):")
-        if not ok:
+        name = messages.ask_text(self, "Thêm hồ sơ quét", f"Mã hồ sơ quét ({NAME_RULE_VI}):",
+                                 ok="Thêm")
+        if name is None:
             return
         name = name.strip().lower()
         if not PROFILE_NAME.match(name):

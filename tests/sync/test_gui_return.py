@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
+from PySide6.QtWidgets import QApplication, QDialog
 from sqlalchemy import select
 
 from desktop_app.accounts import ClerkInfo
@@ -20,6 +20,7 @@ from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.service import SyncService
 from local_db.models import AuditEntry, Dossier, OutboxEntry
 from provincial_gateway.server import GatewayServer
+from tests.support.dialogs import answer_text
 from ui import return_page
 from ui.main_window import MainWindow
 from ui.slip_preview import SlipPreviewDialog
@@ -163,8 +164,7 @@ def test_supplement_cycle_prints_a_new_appointment(
     qtbot.waitUntil(lambda: page.current is not None and page.supplement_done_btn.isEnabled(),
                     timeout=5000)
     assert "bổ sung" in page.status.text()
-    monkeypatch.setattr(QInputDialog, "getText",
-                        lambda *a, **k: ("Đã nộp giấy xác nhận cư trú", True))
+    answer_text("Đã nộp giấy xác nhận cư trú")
     page.supplement_done_btn.setFocus()
     key(qtbot, Qt.Key.Key_Space)
     preview = _preview(qtbot, window, code)
