@@ -21,14 +21,16 @@ from .test_gui_intake import window  # noqa: F401  (fixture)
 pytestmark = pytest.mark.gui
 
 
-def _answer_question(label: str) -> None:
-    """Press the button called ``label`` in the next message box."""
+def _read_and_close_next_box(seen: list[str]) -> None:
+    """Note the text and buttons of the next message box, then close it (Esc)."""
     def step() -> None:
         box = QApplication.activeModalWidget()
         if not isinstance(box, QMessageBox):
             QTimer.singleShot(20, step)
             return
-        next(b for b in box.buttons() if b.text() == label).click()
+        seen.append(box.text())
+        seen.extend(b.text() for b in box.buttons())
+        box.escapeButton().click()
     QTimer.singleShot(0, step)
 
 
@@ -54,12 +56,14 @@ def test_help_shows_this_pc_and_makes_a_support_bundle(
     shown = " ".join(w.text() for w in dialog.about.findChildren(QLabel))
     assert "UBND XÃ NÀ PHẶC (000.00.12.H12), quầy số 1" in shown
     assert str(ctx.paths.root) in shown and "chờ gửi" in shown
-    _answer_question("Đó&ng")
+    seen: list[str] = []
+    _read_and_close_next_box(seen)
     button = next(b for b in dialog.findChildren(QPushButton)
                   if b.text() == "Tạo gói &hỗ trợ…")
     button.click()
-    qtbot.waitUntil(lambda: any((tmp_path / "docs" / "MotCuaOffline").glob("*.zip")),
-                    timeout=15_000)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    assert "Đã tạo gói hỗ trợ" in seen[0], seen
+    assert "&Mở thư mục chứa gói" in seen
     [zip_path] = (tmp_path / "docs" / "MotCuaOffline").glob("motcua-ho-tro-*.zip")
     with zipfile.ZipFile(zip_path) as zf:
         assert "motcua-support/doctor.json" in zf.namelist()

@@ -19,7 +19,8 @@ from ui import messages, qt_vi
 from ui.crash import CrashReporter
 from ui.first_run import run_first_setup
 from ui.login import LoginDialog
-from ui.main_window import MainWindow
+from ui.main_window import PREFERRED_SIZE, MainWindow
+from ui.screen_fit import show_fitted
 from ui.style import apply_style
 from ui.wedge import WedgeScanFilter
 
@@ -42,7 +43,7 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     wedge.install(app)
     wedge.scanned.connect(window.on_scanned)
     wedge.receipt_scanned.connect(window.on_receipt_scanned)
-    window.show()
+    show_fitted(window, *PREFERRED_SIZE)
     return window
 
 

@@ -31,6 +31,7 @@ from desktop_app.scanning.studio import IMPORT_SOURCE, StudioBackend, separator_
 from desktop_app.scanning.workspace import Workspace
 from ui import messages
 from ui.jobs import Job, JobControl, JobRunner
+from ui.screen_fit import ActionBar
 from ui.slip_preview import SlipPreviewDialog
 from ui.workers import Runner
 
@@ -73,8 +74,9 @@ class BatchPage(QWidget):
             lab.setBuddy(w)
             row2.addWidget(lab)
             row2.addWidget(w, 1)
-        row2.addWidget(self.scan_btn)
-        row2.addWidget(self.import_btn)
+            w.setMinimumContentsLength(12)
+            w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        actions = ActionBar([self.import_btn], [self.scan_btn])
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.status = QLabel()
@@ -93,6 +95,7 @@ class BatchPage(QWidget):
         layout.addWidget(steps)
         layout.addLayout(row1)
         layout.addLayout(row2)
+        layout.addWidget(actions)
         layout.addLayout(row3)
         layout.addWidget(self.report, 1)
         layout.addWidget(self.open_unfiled)

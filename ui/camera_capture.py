@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.screen_fit import fit
+
 log = logging.getLogger(__name__)
 
 
@@ -34,7 +36,7 @@ class CameraDialog(QDialog):
     def __init__(self, dest_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Chụp giấy tờ bằng máy ảnh")
-        self.resize(960, 720)
+        fit(self, 960, 720)
         self.dest_dir = dest_dir
         self.dest_dir.mkdir(parents=True, exist_ok=True)
         self.files: list[Path] = []

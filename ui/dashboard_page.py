@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.report_model import DashboardFigures, DayCount, ProcedureCount
 from ui import messages
+from ui.screen_fit import FlowLayout
 from ui.workers import Runner
 
 ACCENT = QColor("#0b5aa2")
@@ -147,13 +148,14 @@ class DashboardPage(QWidget):
         self.export_png = QPushButton("Xuất &biểu đồ PNG…")
         self.book_pdf = QPushButton("Sổ theo dõi hồ sơ (&PDF)…")
         self.book_xlsx = QPushButton("Sổ theo dõi hồ sơ (&XLSX)…")
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Kỳ:"))
-        top.addWidget(self.period)
-        top.addWidget(self.range_label)
-        top.addStretch(1)
+        period = QHBoxLayout()
+        period.addWidget(QLabel("Kỳ:"))
+        period.addWidget(self.period)
+        period.addWidget(self.range_label)
+        period.addStretch(1)
+        exports = FlowLayout()
         for b in (self.export_png, self.book_pdf, self.book_xlsx):
-            top.addWidget(b)
+            exports.addWidget(b)
 
         self.kpis = {
             "received": _Kpi("hồ sơ tiếp nhận"),
@@ -164,9 +166,9 @@ class DashboardPage(QWidget):
             "late_open": _Kpi("hồ sơ đang quá hẹn"),
             "unsynced": _Kpi("hồ sơ chưa gửi lên tỉnh"),
         }
-        cards = QGridLayout()
-        for i, card in enumerate(self.kpis.values()):
-            cards.addWidget(card, 0, i)
+        cards = FlowLayout()  # one row on a wide screen, two or three on a narrow one
+        for card in self.kpis.values():
+            cards.addWidget(card)
 
         self.daily, self.daily_view = _chart("Hồ sơ tiếp nhận và trả kết quả theo ngày")
         self.top, self.top_view = _chart("Thủ tục tiếp nhận nhiều nhất")
@@ -178,7 +180,8 @@ class DashboardPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(title)
-        layout.addLayout(top)
+        layout.addLayout(period)
+        layout.addLayout(exports)
         layout.addLayout(cards)
         layout.addLayout(charts, 1)
 

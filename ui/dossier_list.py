@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.text import vnd
 from desktop_app.dossiers import DossierDetail, DossierQueries, DossierRow, SearchFilters
+from ui.screen_fit import FlowLayout, fit
 from ui.workers import Runner
 
 HEADERS = ("Mã hồ sơ / số phiếu", "Chủ hồ sơ", "Số định danh", "Thủ tục", "Tiếp nhận",
@@ -91,7 +92,7 @@ class DossierDetailDialog(QDialog):
         self.detail = detail
         r = detail.row
         self.setWindowTitle(f"Hồ sơ {r.reference}")
-        self.resize(820, 760)
+        fit(self, 820, 760)
         body = QTextBrowser()
         body.setHtml(detail_html(detail))
         slip_btn = QPushButton("&Xem / in lại phiếu")
@@ -197,11 +198,10 @@ class DossierListPage(QWidget):
         for label, value in (("Đúng hạn và trễ hạn", None), ("Trễ hạn", True),
                              ("Đúng hạn", False)):
             self.f_late.addItem(label, value)
-        filters = QHBoxLayout()
+        filters = FlowLayout()  # wraps onto a second line on a narrow screen
         for w in (self.f_status, self.f_proc, self.f_period, self.f_clerk, self.f_late):
             filters.addWidget(w)
             w.currentIndexChanged.connect(lambda _=0: self._debounce.start())
-        filters.addStretch(1)
         self.model = DossierTableModel()
         self.table = QTableView()
         self.table.setModel(self.model)

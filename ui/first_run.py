@@ -47,6 +47,7 @@ from desktop_app.setup.first_run import (
 from desktop_app.setup.plan import ProvisioningInvalid
 from desktop_app.setup.probe import GatewayProbe
 from desktop_app.station import DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
+from ui.screen_fit import fit
 from ui.workers import Runner
 
 P_INTRO, P_STATION, P_CONNECTION, P_PRINTING, P_ACCOUNTS, P_DONE = range(6)
@@ -110,7 +111,7 @@ class FirstRunWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage)
-        self.setMinimumSize(760, 600)
+        fit(self, 820, 640)
         for which, text in ((QWizard.WizardButton.BackButton, "< &Quay lại"),
                             (QWizard.WizardButton.NextButton, "&Tiếp >"),
                             (QWizard.WizardButton.FinishButton, "&Bắt đầu làm việc"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QStackedWidget,
@@ -29,6 +28,7 @@ from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from ui import messages
 from ui.intake_steps import ApplicantStep, ComponentsStep, DeliveryStep, ProcedureStep, ReviewStep
+from ui.screen_fit import ActionBar, scrolling
 from ui.studio_dialog import StudioDialog
 from ui.workers import Runner
 
@@ -78,20 +78,17 @@ class IntakePage(QWidget):
         self.receive_btn = QPushButton("&Tiếp nhận và in phiếu  (Ctrl+Enter)")
         self.receive_btn.setObjectName("primary")
         self.cancel_btn = QPushButton("&Hủy, nhập hồ sơ khác")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.cancel_btn)
-        buttons.addStretch()
-        for b in (self.back_btn, self.supplement_btn, self.refuse_btn, self.next_btn,
-                  self.receive_btn):
-            buttons.addWidget(b)
+        # The step scrolls on a small screen; the buttons below it never leave the screen.
+        buttons = ActionBar([self.cancel_btn, self.back_btn, self.supplement_btn,
+                             self.refuse_btn], [self.next_btn, self.receive_btn])
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.crumbs)
         layout.addWidget(self.chosen)
-        layout.addWidget(self.stack, 1)
+        layout.addWidget(scrolling(self.stack), 1)
         layout.addWidget(self.error)
-        layout.addLayout(buttons)
+        layout.addWidget(buttons)
 
         self.proc_step.chosen.connect(self.choose_procedure)
         self.components_step.digitize_requested.connect(self.digitize)

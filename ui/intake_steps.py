@@ -111,6 +111,7 @@ class ProcedureStep(QWidget):
         hint = QLabel("↓ để chọn trong danh sách · Enter để chọn thủ tục · Ctrl+D: đánh dấu "
                       "/ bỏ thủ tục hay dùng (★ hiện lên đầu)")
         hint.setObjectName("hint")
+        hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Tìm thủ tục hành chính:"))
         layout.addWidget(self.search)
@@ -215,11 +216,19 @@ class ComponentsStep(QWidget):
         self.table = QTableWidget(0, len(COLS))
         self.table.setHorizontalHeaderLabels(COLS)
         header = self.table.horizontalHeader()
+        # The component's name gets the room; counts and states take what they need.
+        for col in (0, 2, 3, 4, 6):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(5, 240)
+        self.table.setColumnWidth(5, 170)
         self.table.setWordWrap(True)
         self.table.verticalHeader().setVisible(False)
+        # Rows as tall as their text (a long name wraps), re-measured when columns resize.
+        self.table.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setMinimumSectionSize(
+            self.table.fontMetrics().height() + 14)
         all_btn = QPushButton("Đánh dấu đã nộp &đủ các thành phần bắt buộc")
         all_btn.clicked.connect(self.tick_required)
         self.digitize_btn = QPushButton("&Số hóa thành phần đang chọn…  (Ctrl+S)")
@@ -256,10 +265,10 @@ class ComponentsStep(QWidget):
                 spin = QSpinBox()
                 spin.setRange(0, 99)
                 spin.setValue(value)
+                spin.setFrame(False)
                 self.table.setCellWidget(row, col, spin)
             self.table.setItem(row, 5, QTableWidgetItem(c.problem))
             self._show_files(row, c.files)
-        self.table.resizeRowsToContents()
         if entries:
             self.table.setCurrentCell(0, 0)
 
@@ -307,6 +316,7 @@ class DeliveryStep(QWidget):
         self.fees.setTextFormat(Qt.TextFormat.RichText)
         self.set_count = QSpinBox()
         self.set_count.setRange(1, 99)
+        self.set_count.setMaximumWidth(110)
         self.at_counter = QRadioButton("Tại &Bộ phận tiếp nhận và trả kết quả")
         self.by_post = QRadioButton("Qua dịch vụ &bưu chính công ích")
         self.at_counter.setChecked(True)

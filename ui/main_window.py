@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -40,10 +40,13 @@ from ui.intake_page import IntakePage
 from ui.password_dialog import ChangePasswordDialog
 from ui.return_page import LatePage, ReturnPage
 from ui.scan_settings import ScanSettingsDialog
+from ui.screen_fit import MIN_WINDOW, fit, scrolling
 from ui.slip_preview import SlipPreviewDialog
 from ui.studio_dialog import StudioDialog
 from ui.sync_panel import SyncBridge, SyncPanel, indicator_text, overdue_text
 from ui.workers import Runner
+
+PREFERRED_SIZE = (1280, 860)
 
 SLIP_TITLES = {
     IntakeKind.RECEIVED: "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
@@ -63,7 +66,8 @@ class MainWindow(QMainWindow):
         self.runner = Runner(self)
         self.queries = DossierQueries(ctx)
         self.setWindowTitle(f"Một Cửa Offline — {station.agency_name}")
-        self.resize(1280, 860)
+        self.setMinimumSize(MIN_WINDOW)
+        fit(self, *PREFERRED_SIZE)
 
         self.home = HomePage()
         self.home.greeting.setText(
@@ -83,11 +87,16 @@ class MainWindow(QMainWindow):
         self.nav.addItems(["Trang chủ  (F1)", "Tiếp nhận hồ sơ  (F2)", "Tra cứu hồ sơ  (F3)",
                            "Số hóa theo lô  (F4)", "Trả kết quả  (F7)",
                            "Hồ sơ trễ hẹn  (F8)", "Bảng điều khiển  (F10)"])
-        self.nav.setFixedWidth(230)
+        self.nav.setFixedWidth(205)
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.pages = QStackedWidget()
         for page in (self.home, self.intake, self.lookup, self.batch, self.returns,
                      self.late, self.dashboard):
-            self.pages.addWidget(page)
+            # A page taller than the screen scrolls; it never grows the window. The
+            # intake and return pages scroll their content themselves, under buttons
+            # that stay in view.
+            own = page in (self.intake, self.returns)
+            self.pages.addWidget(page if own else scrolling(page))
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -42,6 +42,7 @@ from desktop_app.intake.returns import (
     ReturnView,
 )
 from ui import messages
+from ui.screen_fit import ActionBar, scrolling
 from ui.workers import Runner
 
 
@@ -120,20 +121,22 @@ class ReturnPage(QWidget):
         self.supplement_done_btn = QPushButton("&Hoàn tất nhận bổ sung (hẹn lại)")
         self.withdraw_btn = QPushButton("Công dân &rút hồ sơ…")
         self.stop_btn = QPushButton("In thông báo &dừng xử lý")
-        buttons = QHBoxLayout()
-        for b in (self.return_btn, self.supplement_btn, self.supplement_done_btn,
-                  self.withdraw_btn, self.stop_btn):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
+        buttons = ActionBar([self.supplement_btn, self.supplement_done_btn, self.withdraw_btn,
+                             self.stop_btn], [self.return_btn])
 
+        # The dossier and the receiver scroll on a small screen; the buttons stay visible.
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(self.status)
+        body_layout.addWidget(self.card)
+        body_layout.addWidget(who)
+        body_layout.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.scan)
-        layout.addWidget(self.status)
-        layout.addWidget(self.card)
-        layout.addWidget(who)
-        layout.addLayout(buttons)
-        layout.addStretch(1)
+        layout.addWidget(scrolling(body), 1)
+        layout.addWidget(buttons)
 
         self.scan.returnPressed.connect(lambda: self.open_code(self.scan.text()))
         self.is_owner.toggled.connect(self._owner_toggled)

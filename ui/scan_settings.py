@@ -49,6 +49,7 @@ from desktop_app.station import (
     StationService,
 )
 from ui import messages
+from ui.screen_fit import fit
 from ui.workers import Runner
 
 PAPER_VI = {"auto": "Tự động (ưu tiên khay nạp giấy)", "flatbed": "Mặt kính",
@@ -142,7 +143,7 @@ class ScanSettingsDialog(QDialog):
                  printers: list[str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Cài đặt quầy và số hóa")
-        self.resize(960, 580)
+        fit(self, 960, 580)
         self.service = DigitizationService(ctx)
         self.stations = StationService(ctx)
         self.clerk = clerk

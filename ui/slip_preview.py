@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import messages
+from ui.screen_fit import fit
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class SlipPreviewDialog(QDialog):
         self.printer_name = printer_name  # the station's receipt printer, if provisioned
         self.suggested_name = suggested_name
         self.setWindowTitle(title)
-        self.resize(900, 1000)
+        fit(self, 900, 1000)
         self.doc, self._file = load_pdf(pdf, self)
         self.finished.connect(self._discard_copy)
         self.view = QPdfView(self)

@@ -13,6 +13,7 @@ from desktop_app.digitization import DigitizedFile
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from ui import messages
+from ui.screen_fit import fit
 from ui.studio_page import StudioPage
 from ui.workers import Runner
 
@@ -23,7 +24,7 @@ class StudioDialog(QDialog):
                  start_key: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Số hóa thành phần hồ sơ — {ws.title}")
-        self.resize(1280, 820)
+        fit(self, 1280, 820)
         self.studio = StudioPage(backend, runner, on_finished)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -29,6 +29,7 @@ from desktop_app.sync.service import QueueItem, SyncService
 from desktop_app.sync.usb_bundle import export_bundle
 from desktop_app.sync.worker import SyncWorker, WorkerState
 from ui import messages
+from ui.screen_fit import fit
 from ui.workers import Runner
 
 
@@ -96,7 +97,7 @@ class SyncPanel(QDialog):
     def __init__(self, bridge: SyncBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Đồng bộ với hệ thống một cửa của tỉnh")
-        self.resize(1000, 560)
+        fit(self, 1000, 560)
         self.bridge = bridge
         self.service = bridge.service
         self.runner = Runner(self)
