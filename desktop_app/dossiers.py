@@ -12,6 +12,7 @@ from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import fold, vi_sort_key
+from local_db import report_queries
 from local_db import repositories as repo
 from local_db.models import ComponentFile, Dossier
 
@@ -74,6 +75,12 @@ class SearchFilters:
     date_to: date | None = None  # inclusive
     clerk_id: int | None = None
     late: bool | None = None  # True: late; False: on time; None: either
+
+
+@dataclass(frozen=True)
+class StoredSlip:
+    reference: str  # the dossier code, or the slip number when no code was consumed
+    pdf: bytes
 
 
 @dataclass(frozen=True)
@@ -202,13 +209,12 @@ class DossierQueries:
         start = datetime.combine(today, datetime.min.time())
         end = start + timedelta(days=1)
         with self.ctx.db.read() as s:
+            # Counted from what was recorded at the counter, as the dashboard counts: a
+            # dossier received today stays received today whatever its status now.
             return HomeCounts(
-                received_today=repo.count_dossiers_between(
-                    s, start, end, [int(DossierStatus.RECEIVED)]),
-                supplement_today=repo.count_dossiers_between(
-                    s, start, end, [int(DossierStatus.SUPPLEMENT_REQUESTED)]),
-                refused_today=repo.count_dossiers_between(
-                    s, start, end, [int(DossierStatus.NOT_ACCEPTED)]),
+                received_today=report_queries.count_received(s, start, end),
+                supplement_today=report_queries.supplement_requests_count(s, start, end),
+                refused_today=report_queries.refused_count(s, start, end),
                 due_today=repo.count_due_between(s, start, end),
                 unsynced=repo.pending_outbox_count(s),
                 oldest_unsynced=repo.oldest_pending_outbox(s),
@@ -287,12 +293,13 @@ class DossierQueries:
                 history=tuple(sorted(history + sync_history, key=lambda h: h.at)),
             )
 
-    def slip_pdf(self, dossier_id: int) -> bytes:
-        """The PDF exactly as it was printed at the counter (from the blob store)."""
+    def stored_slip(self, dossier_id: int) -> StoredSlip:
+        """The PDF exactly as it was printed at the counter (from the blob store), with
+        the code (or slip number) it was printed for."""
         with self.ctx.db.read() as s:
             d = repo.dossier_by_id(s, dossier_id)
             if d is None or d.slip_blob is None:
                 raise DossierNotFound("Hồ sơ này không có phiếu đã in.",
                                       f"dossier id {dossier_id} has no slip")
-            sha = d.slip_blob
-        return self.ctx.blobs.read_bytes(sha)
+            sha, reference = d.slip_blob, d.code or d.slip_number
+        return StoredSlip(reference, self.ctx.blobs.read_bytes(sha))

@@ -133,6 +133,15 @@ def count_received(session: Session, start: datetime, end: datetime) -> int:
     return session.scalar(select(func.count(Dossier.id)).where(_in_period(start, end))) or 0
 
 
+def supplement_requests_count(session: Session, start: datetime, end: datetime) -> int:
+    """Supplement requests issued at the counter in the period (Phiếu yêu cầu bổ sung:
+    no code, whatever happened to the dossier since)."""
+    return session.scalar(
+        select(func.count(Dossier.id)).where(
+            Dossier.code.is_(None), Dossier.status != NOT_ACCEPTED,
+            Dossier.received_at >= start, Dossier.received_at < end)) or 0
+
+
 def refused_count(session: Session, start: datetime, end: datetime) -> int:
     """Refusals (Phiếu từ chối) issued in the period: no code, so not in the book."""
     return session.scalar(

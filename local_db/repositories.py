@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -343,19 +343,6 @@ def search_dossiers(session: Session, folded_query: str, limit: int,
         if phrase:
             stmt = stmt.where(token_text.contains(" " + phrase, autoescape=True))
     return session.scalars(stmt.order_by(Dossier.id.desc()).limit(limit)).all()
-
-
-def count_dossiers_between(
-    session: Session, start: datetime, end: datetime, statuses: Iterable[int] | None = None
-) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(Dossier)
-        .where(Dossier.received_at >= start, Dossier.received_at < end)
-    )
-    if statuses is not None:
-        stmt = stmt.where(Dossier.status.in_(list(statuses)))
-    return session.scalar(stmt) or 0
 
 
 def count_due_between(session: Session, start: datetime, end: datetime) -> int:

@@ -55,9 +55,11 @@ def _fill_station(qtbot, wizard: FirstRunWizard, digit: int = 2) -> None:  # typ
 def _fill_accounts(qtbot, wizard: FirstRunWizard) -> None:  # type: ignore[no-untyped-def]
     wizard.tech_name.setText("Lò Văn Kỹ")
     qtbot.keyClicks(wizard.tech_pass, "mat-khau-kt-1")
+    qtbot.keyClicks(wizard.tech_pass2, "mat-khau-kt-1")
     qtbot.keyClicks(wizard.clerk_user, "huong")
     wizard.clerk_name.setText("Triệu Thị Hương")
     qtbot.keyClicks(wizard.clerk_pass, "mat-khau-1")
+    qtbot.keyClicks(wizard.clerk_pass2, "mat-khau-1")
 
 
 def test_new_station_with_an_enrolment_code(qtbot, ctx: AppContext,  # type: ignore[no-untyped-def]
@@ -76,6 +78,8 @@ def test_new_station_with_an_enrolment_code(qtbot, ctx: AppContext,  # type: ign
     assert wizard.currentId() == P_STATION and "QCVN 102:2016" in wizard.station_error.text()
     wizard.agency_code.clear()
     _fill_station(qtbot, wizard)
+    # The problem goes away as soon as the field is right (nothing else is wrong).
+    assert wizard.station_error.text() == ""
     _next(qtbot, wizard)
     assert wizard.currentId() == P_CONNECTION
 
@@ -97,9 +101,15 @@ def test_new_station_with_an_enrolment_code(qtbot, ctx: AppContext,  # type: ign
 
     _fill_accounts(qtbot, wizard)
     wizard.clerk_user.setText("kythuat")  # the same username twice
+    wizard.clerk_pass2.setText("mat-khau-2")  # and a mistyped repeat
     _next(qtbot, wizard)
     assert wizard.currentId() == P_ACCOUNTS and "khác nhau" in wizard.accounts_error.text()
+    assert "Mật khẩu nhập lại của cán bộ tiếp nhận không khớp" in wizard.accounts_error.text()
     wizard.clerk_user.setText("huong")
+    assert "khác nhau" not in wizard.accounts_error.text()
+    assert "không khớp" in wizard.accounts_error.text()  # still wrong: still said
+    wizard.clerk_pass2.setText("mat-khau-1")
+    assert wizard.accounts_error.text() == ""
     _next(qtbot, wizard)
     qtbot.waitUntil(lambda: wizard.currentId() == P_DONE, timeout=20000)
     assert "quầy số 2" in wizard.done_text.text()

@@ -7,16 +7,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import FixedClock
 from desktop_app.context import AppContext, open_context
 from desktop_app.domain.dossier_status import DossierStatus
-from desktop_app.dossiers import DossierQueries
+from desktop_app.dossiers import DossierQueries, StoredSlip
 from desktop_app.intake.drafts import DraftError, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeKind, IntakeService
+from desktop_app.reports import ReportService
 from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 from local_db.models import AuditEntry, DailyCounter, Dossier, OutboxEntry
@@ -266,7 +267,7 @@ def test_detail_shows_history_and_the_printed_slip(
     assert detail.row.sync_label == "Chưa đồng bộ"
     assert detail.clerk_name == "Triệu Thị Hương"
     assert detail.history[0].what.startswith("Tiếp nhận hồ sơ")
-    assert queries.slip_pdf(out.dossier_id) == out.slip_pdf
+    assert queries.stored_slip(out.dossier_id) == StoredSlip(out.code or "", out.slip_pdf)
 
 
 def test_home_counts(ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,
@@ -279,6 +280,20 @@ def test_home_counts(ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,
     assert counts.unsynced == 3
     # The same-day procedure received before 15:00 is due today at 17:00.
     assert counts.due_today == 1
+    # What was received today stays received today when the province moves it on, and
+    # the home page says what the dashboard says.
+    draft = complete_draft(intake)
+    draft.components[1].provided = False
+    intake.request_supplement(draft, clerk, "Thiếu giấy tờ cư trú")
+    with ctx.db.write() as s:
+        s.execute(update(Dossier).where(Dossier.code.is_not(None)).values(
+            status=int(DossierStatus.RESULT_READY)))
+    counts = DossierQueries(ctx).home_counts()
+    assert (counts.received_today, counts.refused_today, counts.supplement_today) == (2, 1, 1)
+    day = clock.now().date()
+    figures = ReportService(ctx).dashboard(day, day)
+    assert figures.received == counts.received_today
+    assert ReportService(ctx).refused(day, day) == counts.refused_today
 
 
 def test_audit_log_is_append_only(ctx: AppContext, intake: IntakeService,

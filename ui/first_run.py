@@ -124,6 +124,14 @@ class FirstRunWizard(QWizard):
         self.setPage(P_ACCOUNTS, self._accounts_page())
         self.setPage(P_DONE, self._done_page())
         self.setStartId(P_INTRO)
+        # A problem shown on a page goes away as soon as the field is put right.
+        for which, label, check in (
+                (P_STATION, self.station_error, lambda: self._problems(STATION_KEYS)),
+                (P_CONNECTION, self.connection_error,
+                 lambda: self._problems(CONNECTION_KEYS)),
+                (P_PRINTING, self.printing_error, lambda: self._problems(PRINTING_KEYS)),
+                (P_ACCOUNTS, self.accounts_error, self._account_problems)):
+            self._recheck_on_edit(self.page(which), label, check)
 
     # --- pages ----------------------------------------------------------------------------
 
@@ -307,18 +315,22 @@ class FirstRunWizard(QWizard):
         self.tech_user = QLineEdit("kythuat")
         self.tech_name = QLineEdit()
         self.tech_pass = _password()
+        self.tech_pass2 = _password()
         self.clerk_user = QLineEdit()
         self.clerk_name = QLineEdit()
         self.clerk_pass = _password()
+        self.clerk_pass2 = _password()
         form = QFormLayout()
         form.addRow(_label("Kỹ thuật viên", "sectionTitle"))
         form.addRow("Tên đăng nhập:", self.tech_user)
         form.addRow("Họ và tên:", self.tech_name)
         form.addRow("Mật khẩu:", self.tech_pass)
+        form.addRow("Nhập lại mật khẩu:", self.tech_pass2)
         form.addRow(_label("Cán bộ tiếp nhận đầu tiên", "sectionTitle"))
         form.addRow("Tên đăng nhập:", self.clerk_user)
         form.addRow("Họ và tên:", self.clerk_name)
         form.addRow("Mật khẩu:", self.clerk_pass)
+        form.addRow("Nhập lại mật khẩu:", self.clerk_pass2)
         self.accounts_error = _label(name="error")
         layout = QVBoxLayout(page)
         layout.addLayout(form)
@@ -397,19 +409,41 @@ class FirstRunWizard(QWizard):
             return True if self.needs_accounts else self._run_final(self._finish,
                                                                     self.printing_error)
         if which == P_ACCOUNTS:
-            pair = self.accounts()
-            try:
-                if pair is not None:
-                    check_accounts(self.ctx, *pair)
-            except DomainError as exc:
-                return self._show(self.accounts_error, [exc.message_vi])
+            if not self._show(self.accounts_error, self._account_problems()):
+                return False
             return self._run_final(self._finish, self.accounts_error)
         return True
+
+    def _account_problems(self) -> list[str]:
+        problems = [f"Mật khẩu nhập lại của {who} không khớp." for who, first, again in (
+            ("kỹ thuật viên", self.tech_pass, self.tech_pass2),
+            ("cán bộ tiếp nhận", self.clerk_pass, self.clerk_pass2))
+            if first.text() != again.text()]
+        pair = self.accounts()
+        try:
+            if pair is not None:
+                check_accounts(self.ctx, *pair)
+        except DomainError as exc:
+            problems.insert(0, exc.message_vi)
+        return problems
 
     @staticmethod
     def _show(label: QLabel, problems: list[str]) -> bool:
         label.setText("\n".join(f"• {p}" for p in problems))
         return not problems
+
+    def _recheck_on_edit(self, page: QWidget, label: QLabel,
+                         problems: Callable[[], list[str]]) -> None:
+        def recheck() -> None:
+            if label.text().startswith("• "):  # only a list of problems, not a progress line
+                self._show(label, problems())
+
+        for edit in page.findChildren(QLineEdit):
+            edit.textChanged.connect(recheck)
+        for box in page.findChildren(QComboBox):
+            box.currentIndexChanged.connect(recheck)
+        for spin in page.findChildren(QSpinBox):
+            spin.valueChanged.connect(recheck)
 
     def _run_final(self, job: Callable[[], SetupResult], error_label: QLabel) -> bool:
         """The last step writes: on a worker; the page advances when it is done."""

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
-from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts
+from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts, StoredSlip
 from desktop_app.intake.returns import ActionOutcome, ReturnService
 from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
 from desktop_app.reports import ReportService
@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.sync_label.setObjectName("syncIndicator")
         self.sync_label.setToolTip("Trạng thái đồng bộ với hệ thống tỉnh — F6 để xem chi tiết")
         self.statusBar().addPermanentWidget(self.sync_label)
+        self._last_pending: int | None = None  # the queue size the home page shows
         self.sync = SyncBridge(ctx, self)
         self.sync.changed.connect(self.show_sync)
         self.statusBar().showMessage(f"Đăng nhập: {clerk.full_name}")
@@ -235,8 +236,12 @@ class MainWindow(QMainWindow):
         self.sync_label.style().unpolish(self.sync_label)
         self.sync_label.style().polish(self.sync_label)
         self.home.show_sync_warning(overdue_text(state))
+        # The home page's queue line and figures follow the worker: a drained queue or a
+        # status pulled from the province shows at once, not at the next 30 s refresh.
+        pending = state.queue.pending if state.queue is not None else None
         report = state.last_report
-        if report is not None and report.changes_pulled:
+        if pending != self._last_pending or (report is not None and report.changes_pulled):
+            self._last_pending = pending
             self.refresh_counts()
 
     def open_help(self) -> None:
@@ -264,10 +269,10 @@ class MainWindow(QMainWindow):
         self._preview(outcome.slip_pdf, SLIP_TITLES[outcome.kind], outcome.reference)
 
     def show_stored_slip(self, dossier_id: int) -> None:
-        def show(pdf: bytes) -> None:
-            self._preview(pdf, "Phiếu đã in của hồ sơ", str(dossier_id))
+        def show(slip: StoredSlip) -> None:
+            self._preview(slip.pdf, "Phiếu đã in của hồ sơ", slip.reference)
 
-        self.runner.submit(lambda: self.queries.slip_pdf(dossier_id), show,
+        self.runner.submit(lambda: self.queries.stored_slip(dossier_id), show,
                            lambda m, d: messages.error(self, m))
 
     def digitize_dossier(self, dossier_id: int, existing: Workspace | None = None) -> None:

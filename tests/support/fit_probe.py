@@ -23,25 +23,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PySide6.QtCore import QEventLoop, QRect, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QPushButton, QWidget  # noqa: E402
+from PySide6.QtCore import QEventLoop, QRect, QTimer
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
-from desktop_app.accounts import AccountService, Role  # noqa: E402
-from desktop_app.catalog import CatalogService  # noqa: E402
-from desktop_app.clock import FixedClock  # noqa: E402
-from desktop_app.startup import open_station  # noqa: E402
-from desktop_app.station import StationService  # noqa: E402
-from tests.conftest import TEST_STATION  # noqa: E402
-from tests.test_intake import TEST_CATALOG  # noqa: E402
-from ui import qt_vi  # noqa: E402
-from ui.dossier_list import DossierDetailDialog  # noqa: E402
-from ui.help_dialog import HelpDialog  # noqa: E402
-from ui.main_window import PREFERRED_SIZE, MainWindow  # noqa: E402
-from ui.password_dialog import ChangePasswordDialog  # noqa: E402
-from ui.scan_settings import ScanSettingsDialog  # noqa: E402
-from ui.screen_fit import show_fitted  # noqa: E402
-from ui.style import apply_style  # noqa: E402
-from ui.sync_panel import SyncPanel  # noqa: E402
+from desktop_app.accounts import AccountService, Role
+from desktop_app.catalog import CatalogService
+from desktop_app.clock import FixedClock
+from desktop_app.startup import open_station
+from desktop_app.station import StationService
+from tests.conftest import TEST_STATION
+from tests.test_intake import TEST_CATALOG
+from ui import qt_vi
+from ui.dossier_list import DossierDetailDialog
+from ui.help_dialog import HelpDialog
+from ui.main_window import PREFERRED_SIZE, MainWindow
+from ui.password_dialog import ChangePasswordDialog
+from ui.scan_settings import ScanSettingsDialog
+from ui.screen_fit import show_fitted
+from ui.style import apply_style
+from ui.sync_panel import SyncPanel
 
 CARD = ("019190001234|095123456|Hoàng Thị Mai|12031992|Nữ|"
         "Thôn Nà Lẹng, xã Nà Phặc, tỉnh Thái Nguyên|15082021")
