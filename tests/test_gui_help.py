@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShortcut
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QWidget
 
 from desktop_app.context import AppContext
 from ui.help_dialog import SHORTCUTS, HelpDialog
@@ -99,3 +99,27 @@ def test_an_unexpected_failure_offers_the_support_bundle(qtbot, window: MainWind
     window.on_crash("RuntimeError (main thread)")
     assert "lỗi không mong muốn" in seen[0] and "RuntimeError (main thread)" in seen[0]
     assert "Tạo gói &hỗ trợ…" in seen
+
+
+def test_every_button_says_what_it_does(qtbot, window: MainWindow, ctx: AppContext  # noqa: F811
+                                        ) -> None:  # type: ignore[no-untyped-def]
+    from ui.scan_settings import ScanSettingsDialog
+    from ui.sync_panel import SyncPanel
+
+    places: list[QWidget] = []
+    for index in range(window.pages.count()):
+        window.show_page(index)
+        places.append(window.pages.currentWidget())
+    for step in range(window.intake.stack.count()):
+        window.intake.stack.setCurrentIndex(step)
+        places.append(window.intake)
+    dialogs = [ScanSettingsDialog(ctx, window.clerk, window, printers=[]),
+               SyncPanel(window.sync, window), HelpDialog(ctx, window.runner, window)]
+    for dialog in dialogs:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        places.append(dialog)
+    bare = sorted({b.text() for place in places for b in place.findChildren(QPushButton)
+                   if b.isVisible() and not b.toolTip()})
+    assert bare == []
+    window.intake.stack.setCurrentIndex(0)

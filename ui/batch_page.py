@@ -60,14 +60,20 @@ class BatchPage(QWidget):
         self.codes.setPlaceholderText("Mã các hồ sơ cần in tờ phân cách, cách nhau bởi dấu "
                                       "phẩy hoặc dấu cách")
         print_btn = QPushButton("&In tờ phân cách…")
+        print_btn.setToolTip("In tờ phân cách (mã QR) cho các hồ sơ đã nhập mã ở ô bên trái")
         row1 = QHBoxLayout()
         row1.addWidget(self.codes, 1)
         row1.addWidget(print_btn)
         self.profile = QComboBox()
         self.source = QComboBox()
         self.scan_btn = QPushButton("&Quét cả lô (F5)")
+        self.scan_btn.setToolTip(
+            "Quét cả chồng giấy qua khay nạp giấy; mỗi thành phần được tách theo tờ phân cách và "
+            "gắn vào hồ sơ")
         self.scan_btn.setObjectName("primary")
         self.import_btn = QPushButton("&Nhập tệp của lô…")
+        self.import_btn.setToolTip(
+            "Dùng tệp ảnh/PDF máy quét đã lưu (kể cả một tệp TIFF/PDF nhiều trang) thay cho quét")
         row2 = QHBoxLayout()
         for label, w in (("Hồ sơ quét:", self.profile), ("Nguồn:", self.source)):
             lab = QLabel(label)
@@ -82,6 +88,7 @@ class BatchPage(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.cancel_btn = QPushButton("&Hủy")
+        self.cancel_btn.setToolTip("Dừng lô đang chạy; các thành phần đã xếp xong vẫn được giữ")
         self.cancel_btn.setEnabled(False)
         row3 = QHBoxLayout()
         row3.addWidget(self.status, 1)
@@ -89,6 +96,8 @@ class BatchPage(QWidget):
         row3.addWidget(self.cancel_btn)
         self.report = QTextBrowser()
         self.open_unfiled = QPushButton("Mở các trang &chưa xếp để xếp tay…")
+        self.open_unfiled.setToolTip(
+            "Mở các trang lô không tự xếp được để chọn hồ sơ và thành phần bằng tay")
         self.open_unfiled.setVisible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(title)

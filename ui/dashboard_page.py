@@ -146,8 +146,12 @@ class DashboardPage(QWidget):
         self.range_label = QLabel()
         self.range_label.setObjectName("hint")
         self.export_png = QPushButton("Xuất &biểu đồ PNG…")
+        self.export_png.setToolTip("Lưu các biểu đồ của kỳ này thành ảnh PNG vào một thư mục")
         self.book_pdf = QPushButton("Sổ theo dõi hồ sơ (&PDF)…")
+        self.book_pdf.setToolTip(
+            "Xuất sổ theo dõi hồ sơ (mẫu 07) của kỳ này thành PDF khổ A4 ngang")
         self.book_xlsx = QPushButton("Sổ theo dõi hồ sơ (&XLSX)…")
+        self.book_xlsx.setToolTip("Xuất sổ theo dõi hồ sơ (mẫu 07) của kỳ này thành tệp Excel")
         period = QHBoxLayout()
         period.addWidget(QLabel("Kỳ:"))
         period.addWidget(self.period)

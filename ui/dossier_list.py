@@ -96,13 +96,17 @@ class DossierDetailDialog(QDialog):
         body = QTextBrowser()
         body.setHtml(detail_html(detail))
         slip_btn = QPushButton("&Xem / in lại phiếu")
+        slip_btn.setToolTip("Mở đúng phiếu đã in khi tiếp nhận để xem hoặc in lại")
         slip_btn.setEnabled(detail.has_slip)
         slip_btn.clicked.connect(lambda: self.reprint.emit(r.id))
         digitize_btn = QPushButton("&Số hóa thành phần…  (Ctrl+S)")
+        digitize_btn.setToolTip(
+            "Quét hoặc nhập tệp cho các thành phần của hồ sơ này; tệp được gửi lên tỉnh")
         digitize_btn.setShortcut("Ctrl+S")
         digitize_btn.setEnabled(bool(r.code))  # a refused dossier has nothing to digitize
         digitize_btn.clicked.connect(lambda: (self.accept(), self.digitize.emit(r.id)))
         close_btn = QPushButton("Đó&ng")
+        close_btn.setToolTip("Đóng chi tiết hồ sơ (Esc)")
         close_btn.clicked.connect(self.accept)
         buttons = QHBoxLayout()
         buttons.addStretch()

@@ -153,6 +153,7 @@ class HelpDialog(QDialog):
                               "nhân, tệp hồ sơ hay mã xác thực)")
         bundle_btn.clicked.connect(lambda: make_support_bundle(self, ctx, runner))
         close_btn = QPushButton("Đó&ng  (Esc)")
+        close_btn.setToolTip("Đóng trợ giúp")
         close_btn.clicked.connect(self.accept)
         buttons = QHBoxLayout()
         buttons.addWidget(logs_btn)

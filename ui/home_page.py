@@ -56,13 +56,19 @@ class HomePage(QWidget):
         self.queue.setWordWrap(True)
 
         new_btn = QPushButton("Tiếp nhận hồ sơ mới  (F2)")
+        new_btn.setToolTip(
+            "Bắt đầu tiếp nhận một hồ sơ: chọn thủ tục, quét thẻ căn cước, đánh dấu thành phần")
         new_btn.setObjectName("primary")
         new_btn.clicked.connect(self.new_dossier)
         find_btn = QPushButton("Tra cứu hồ sơ  (F3)")
+        find_btn.setToolTip(
+            "Tìm hồ sơ theo mã, tên (có hoặc không dấu), số định danh, số điện thoại")
         find_btn.clicked.connect(self.find_dossier)
         sync_btn = QPushButton("Đồng bộ  (F6)")
+        sync_btn.setToolTip("Xem hàng đợi gửi lên tỉnh, đồng bộ ngay, xuất gói USB")
         sync_btn.clicked.connect(self.sync_panel)
         settings_btn = QPushButton("Cài đặt số hóa  (F9)")
+        settings_btn.setToolTip("Hồ sơ quét, thư mục nhận bản quét, máy in và thời gian giữ tệp")
         settings_btn.clicked.connect(self.scan_settings)
         actions = QHBoxLayout()
         actions.addWidget(new_btn)

@@ -71,13 +71,23 @@ class IntakePage(QWidget):
             self.stack.addWidget(w)
 
         self.back_btn = QPushButton("&Quay lại")
+        self.back_btn.setToolTip("Về bước trước (Alt+Q); thông tin đã nhập được giữ")
         self.next_btn = QPushButton("&Tiếp tục  (Ctrl+Enter)")
+        self.next_btn.setToolTip("Sang bước tiếp theo")
         self.next_btn.setObjectName("primary")
         self.supplement_btn = QPushButton("Yêu cầu &bổ sung…")
+        self.supplement_btn.setToolTip(
+            "Lập phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (mẫu 02); không cấp mã hồ sơ")
         self.refuse_btn = QPushButton("Từ &chối tiếp nhận…")
+        self.refuse_btn.setToolTip(
+            "Lập phiếu từ chối tiếp nhận (mẫu 03) có ghi lý do; không cấp mã hồ sơ")
         self.receive_btn = QPushButton("&Tiếp nhận và in phiếu  (Ctrl+Enter)")
+        self.receive_btn.setToolTip(
+            "Lưu hồ sơ, cấp mã hồ sơ, tính ngày hẹn trả và mở giấy tiếp nhận để in")
         self.receive_btn.setObjectName("primary")
         self.cancel_btn = QPushButton("&Hủy, nhập hồ sơ khác")
+        self.cancel_btn.setToolTip(
+            "Bỏ hồ sơ đang nhập (hỏi lại trước khi bỏ) để tiếp nhận hồ sơ khác")
         # The step scrolls on a small screen; the buttons below it never leave the screen.
         buttons = ActionBar([self.cancel_btn, self.back_btn, self.supplement_btn,
                              self.refuse_btn], [self.next_btn, self.receive_btn])

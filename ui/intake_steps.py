@@ -230,8 +230,10 @@ class ComponentsStep(QWidget):
         self.table.verticalHeader().setMinimumSectionSize(
             self.table.fontMetrics().height() + 14)
         all_btn = QPushButton("Đánh dấu đã nộp &đủ các thành phần bắt buộc")
+        all_btn.setToolTip("Đánh dấu đã nộp mọi thành phần có dấu *")
         all_btn.clicked.connect(self.tick_required)
         self.digitize_btn = QPushButton("&Số hóa thành phần đang chọn…  (Ctrl+S)")
+        self.digitize_btn.setToolTip("Quét hoặc nhập tệp cho thành phần đang chọn trong bảng")
         self.digitize_btn.clicked.connect(
             lambda: self.digitize_requested.emit(max(0, self.table.currentRow())))
         QShortcut(QKeySequence("Ctrl+S"), self).activated.connect(self.digitize_btn.click)

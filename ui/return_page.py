@@ -116,11 +116,18 @@ class ReturnPage(QWidget):
         form.addRow("Kết quả trao:", self.results)
 
         self.return_btn = QPushButton("&Trả kết quả  (Ctrl+Enter)")
+        self.return_btn.setToolTip(
+            "Ghi nhận đã trả kết quả cho người nhận và in biên nhận; gửi lên tỉnh")
         self.return_btn.setObjectName("primary")
         self.supplement_btn = QPushButton("Số hóa thành phần &bổ sung…")
+        self.supplement_btn.setToolTip("Quét các giấy tờ công dân nộp bổ sung cho hồ sơ này")
         self.supplement_done_btn = QPushButton("&Hoàn tất nhận bổ sung (hẹn lại)")
+        self.supplement_done_btn.setToolTip(
+            "Ghi nhận đã nhận đủ bổ sung: tính lại thời hạn và in giấy tiếp nhận mới")
         self.withdraw_btn = QPushButton("Công dân &rút hồ sơ…")
+        self.withdraw_btn.setToolTip("Ghi nhận công dân rút hồ sơ và in thông báo (mẫu 05)")
         self.stop_btn = QPushButton("In thông báo &dừng xử lý")
+        self.stop_btn.setToolTip("In thông báo dừng xử lý hồ sơ (mẫu 05) để trao cho công dân")
         buttons = ActionBar([self.supplement_btn, self.supplement_done_btn, self.withdraw_btn,
                              self.stop_btn], [self.return_btn])
 
@@ -348,7 +355,10 @@ class LatePage(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.apology_btn = QPushButton("Lập phiếu &xin lỗi, hẹn lại…")
+        self.apology_btn.setToolTip(
+            "Lập phiếu xin lỗi và hẹn lại ngày trả kết quả (mẫu 04) cho hồ sơ đã chọn")
         self.open_btn = QPushButton("&Mở ở quầy trả kết quả")
+        self.open_btn.setToolTip("Mở hồ sơ đã chọn ở màn hình trả kết quả")
         self.summary = QLabel()
         buttons = QHBoxLayout()
         buttons.addWidget(self.apology_btn)

@@ -158,11 +158,13 @@ class ScanSettingsDialog(QDialog):
         self.list = QListWidget()
         self.list.setMinimumWidth(340)
         self.new_btn = QPushButton("&Thêm hồ sơ quét…")
+        self.new_btn.setToolTip("Tạo hồ sơ quét mới từ hồ sơ đang chọn")
         left.addWidget(self.list, 1)
         left.addWidget(self.new_btn)
         right = QVBoxLayout()
         self.editor = ProfileEditor(technician)
         self.save_btn = QPushButton("&Lưu hồ sơ quét")
+        self.save_btn.setToolTip("Lưu các thông số của hồ sơ quét đang sửa")
         self.save_btn.setDefault(True)
         right.addWidget(self.editor)
         right.addStretch(1)
@@ -181,8 +183,12 @@ class ScanSettingsDialog(QDialog):
         self.folders = QListWidget()
         buttons = QHBoxLayout()
         self.add_folder_btn = QPushButton("Thêm &thư mục…")
+        self.add_folder_btn.setToolTip(
+            "Thêm thư mục mà phần mềm máy quét khổ lớn lưu bản quét vào")
         self.remove_folder_btn = QPushButton("&Bỏ thư mục")
+        self.remove_folder_btn.setToolTip("Bỏ thư mục đang chọn khỏi danh sách (không xóa tệp)")
         self.save_folders_btn = QPushButton("Lưu &danh sách")
+        self.save_folders_btn.setToolTip("Lưu danh sách thư mục nhận bản quét của máy này")
         for b in (self.add_folder_btn, self.remove_folder_btn, self.save_folders_btn):
             b.setEnabled(technician)
             buttons.addWidget(b)
@@ -213,6 +219,7 @@ class ScanSettingsDialog(QDialog):
         note.setWordWrap(True)
         pl.addWidget(note)
         self.save_printing_btn = QPushButton("Lưu cài đặt &in")
+        self.save_printing_btn.setToolTip("Lưu máy in biên nhận của máy này và số ngày giữ tệp")
         self.save_printing_btn.setEnabled(technician)
         for w in (self.printer, self.retention):
             w.setEnabled(technician)
@@ -224,6 +231,7 @@ class ScanSettingsDialog(QDialog):
 
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.button(QDialogButtonBox.StandardButton.Close).setText("Đóng")
+        close.button(QDialogButtonBox.StandardButton.Close).setToolTip("Đóng cài đặt (Esc)")
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(tabs, 1)

@@ -155,9 +155,13 @@ class StudioPage(QWidget):
         self.source = QComboBox()
         self.source.setAccessibleName("Nguồn quét")
         self.scan_btn = QPushButton("&Quét (F5)")
+        self.scan_btn.setToolTip("Quét từ máy quét đã chọn theo hồ sơ quét đã chọn")
         self.scan_btn.setObjectName("primary")
         self.import_btn = QPushButton("&Nhập tệp… (Ctrl+O)")
+        self.import_btn.setToolTip(
+            "Nhập tệp ảnh hoặc PDF (cũng có thể kéo thả tệp vào danh sách trang)")
         self.sep_btn = QPushButton("In tờ &phân cách…")
+        self.sep_btn.setToolTip("In tờ phân cách để quét cả hồ sơ một lần qua khay nạp giấy")
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         for label, w in (("Hồ sơ quét:", self.profile), ("Nguồn:", self.source)):
@@ -197,8 +201,11 @@ class StudioPage(QWidget):
         self.status = QLabel("Chọn nguồn quét rồi bấm Quét, hoặc kéo thả tệp ảnh/PDF vào đây.")
         self.status.setWordWrap(True)
         self.cancel_btn = QPushButton("&Hủy (Esc)")
+        self.cancel_btn.setToolTip("Dừng việc đang chạy; các trang đã xong vẫn được giữ")
         self.cancel_btn.setEnabled(False)
         self.finish_btn = QPushButton("&Lưu thành phần này thành PDF (Ctrl+Enter)")
+        self.finish_btn.setToolTip(
+            "Ghép các trang của thành phần thành PDF đúng quy định và vừa giới hạn dung lượng")
         self.finish_btn.setObjectName("primary")
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)

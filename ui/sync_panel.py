@@ -116,10 +116,16 @@ class SyncPanel(QDialog):
         head.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.empty = QLabel("Không còn mục nào chờ gửi.")
         self.sync_btn = QPushButton("Đồng bộ &ngay  (F5)")
+        self.sync_btn.setToolTip(
+            "Gửi ngay các mục chờ gửi lên hệ thống tỉnh và nhận trạng thái mới")
         self.sync_btn.setDefault(True)
         self.retry_btn = QPushButton("&Thử lại mục đã chọn")
+        self.retry_btn.setToolTip("Gửi lại ngay các mục đang chọn (mục bị từ chối: hỏi lại trước)")
         self.export_btn = QPushButton("&Xuất gói USB…")
+        self.export_btn.setToolTip(
+            "Khi mất mạng lâu ngày: ghi các hồ sơ chờ gửi thành gói mã hóa vào USB")
         self.close_btn = QPushButton("Đóng")
+        self.close_btn.setToolTip("Đóng màn hình đồng bộ (Esc)")
         buttons = QHBoxLayout()
         for b in (self.sync_btn, self.retry_btn, self.export_btn):
             buttons.addWidget(b)
