@@ -84,12 +84,13 @@ def test_receive_a_dossier_with_the_keyboard_only(qtbot, window: MainWindow,  # 
 
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert intake.step == 2
-    # Components: tick both required ones with the space bar.
+    # Components: the space bar ticks one, Ctrl+A every required one.
     table = intake.components_step.table
     qtbot.waitUntil(lambda: QApplication.focusWidget() is table)
     key(qtbot, Qt.Key.Key_Space)
-    key(qtbot, Qt.Key.Key_Down)
-    key(qtbot, Qt.Key.Key_Space)
+    assert [c.provided for c in intake.components_step.collect()] == [True, False, False]
+    key(qtbot, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert [c.provided for c in intake.components_step.collect()] == [True, True, False]
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert intake.step == 3, intake.error.text()
     assert "2.000 đồng" in intake.delivery_step.fees.text()

@@ -57,6 +57,8 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Ctrl+D", "Đánh dấu thủ tục hay dùng (★)", "Tiếp nhận — bước 1"),
     ("Ctrl+Enter", "Bước tiếp theo; ở bước cuối: tiếp nhận và in phiếu", "Tiếp nhận"),
     ("Alt+Q", "Quay lại bước trước", "Tiếp nhận"),
+    ("Ctrl+A", "Đã nộp đủ các thành phần bắt buộc", "Tiếp nhận — thành phần"),
+    ("Phím cách", "Đánh dấu đã nộp từng thành phần", "Tiếp nhận — thành phần"),
     ("Ctrl+S", "Số hóa thành phần đang chọn", "Tiếp nhận — thành phần; Tra cứu"),
     ("Ctrl+P", "In phiếu ra máy in của quầy", "Xem phiếu"),
     ("Ctrl+Enter", "Ghi nhận trả kết quả và in biên nhận", "Trả kết quả"),

@@ -229,16 +229,23 @@ class ComponentsStep(QWidget):
             QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setMinimumSectionSize(
             self.table.fontMetrics().height() + 14)
-        all_btn = QPushButton("Đánh dấu đã nộp &đủ các thành phần bắt buộc")
-        all_btn.setToolTip("Đánh dấu đã nộp mọi thành phần có dấu *")
+        all_btn = QPushButton("Đã nộp đủ các thành phần bắt buộc  (Ctrl+A)")
+        all_btn.setToolTip("Đánh dấu đã nộp mọi thành phần có dấu * (từng thành phần: phím "
+                           "cách)")
         all_btn.clicked.connect(self.tick_required)
+        # One key for the usual case (every required paper is there), instead of a space
+        # and an arrow per component; the table's own select-all means nothing here.
+        tick_all = QShortcut(QKeySequence("Ctrl+A"), self)
+        tick_all.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        tick_all.activated.connect(self.tick_required)
         self.digitize_btn = QPushButton("&Số hóa thành phần đang chọn…  (Ctrl+S)")
         self.digitize_btn.setToolTip("Quét hoặc nhập tệp cho thành phần đang chọn trong bảng")
         self.digitize_btn.clicked.connect(
             lambda: self.digitize_requested.emit(max(0, self.table.currentRow())))
         QShortcut(QKeySequence("Ctrl+S"), self).activated.connect(self.digitize_btn.click)
-        hint = QLabel("Phím cách: đánh dấu đã nộp · Tab: sang ô kế tiếp · gõ số để sửa số bản. "
-                      "Thành phần có dấu * là bắt buộc.")
+        hint = QLabel("Ctrl+A: đã nộp đủ thành phần bắt buộc · Phím cách: đánh dấu từng thành "
+                      "phần · Tab: sang ô kế tiếp · gõ số để sửa số bản. Thành phần có dấu * là "
+                      "bắt buộc.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
