@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
@@ -27,3 +29,25 @@ def info(parent: QWidget | None, message: str, title: str = "Thông báo") -> No
                       QMessageBox.StandardButton.Ok, parent)
     box.button(QMessageBox.StandardButton.Ok).setText("Đóng")
     box.exec()
+
+
+def ask(parent: QWidget | None, message: str, title: str, choices: Sequence[tuple[str, str]],
+        on_answer: Callable[[str], None], *, default: str, escape: str) -> QMessageBox:
+    """A question with the caller's own Vietnamese buttons, ``choices`` as (key, label),
+    shown without blocking (window-modal); ``on_answer(key)`` gets the button pressed, and
+    ``escape``'s key for Esc or the box's own close button."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, message,
+                      QMessageBox.StandardButton.NoButton, parent)
+    keys = {}
+    for key, label in choices:
+        role = (QMessageBox.ButtonRole.RejectRole if key == escape
+                else QMessageBox.ButtonRole.AcceptRole)
+        button = box.addButton(label, role)
+        keys[button] = key
+        if key == default:
+            box.setDefaultButton(button)
+        if key == escape:
+            box.setEscapeButton(button)
+    box.finished.connect(lambda _: on_answer(keys.get(box.clickedButton(), escape)))
+    box.open()
+    return box
