@@ -496,3 +496,30 @@ def test_home_shows_the_dossier_open_in_the_wizard(qtbot, open_window: Opener,  
     assert "chủ hồ sơ Hoàng Thị Mai" in window.home.draft_label.text()
     window.home.resume_btn.click()
     assert window.pages.currentIndex() == window.INTAKE and window.intake.step == 1
+
+
+def test_a_shutdown_saves_the_draft_as_it_is(qtbot, open_window: Opener,  # type: ignore[no-untyped-def]
+                                             ctx: AppContext) -> None:
+    window = open_window()
+    window.show_page(window.INTAKE)
+    window.intake.choose_procedure("9.000005")
+    window.intake.applicant_step.owner.full_name.setText("Hà Văn Thắng")
+    assert window.intake.autosave.isActive() and saved_row(ctx) is None
+    window.save_before_session_end()  # what Windows' log-off or shutdown triggers
+    row = saved_row(ctx)
+    assert row is not None and row.payload["owner"]["full_name"] == "Hà Văn Thắng"
+
+
+def test_the_wizard_waits_for_the_look_for_a_saved_draft(qtbot, ctx: AppContext,  # type: ignore[no-untyped-def]
+                                                         station: StationInfo,
+                                                         clerk: ClerkInfo) -> None:
+    CatalogService(ctx).import_data(TEST_CATALOG)
+    put_draft(ctx, clerk)
+    window = MainWindow(ctx, clerk, station)
+    qtbot.addWidget(window)
+    window.show_page(window.INTAKE)  # at once, before the start-up look has answered
+    assert window.pages.currentIndex() == window.HOME
+    answer(qtbot, window, "&Tiếp tục hồ sơ đang nhập dở")
+    qtbot.waitUntil(lambda: window.intake.step == 2)
+    assert window.intake.draft_id == "from-before"
+    window.runner.wait()

@@ -41,7 +41,9 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     wedge.install(app)
     wedge.scanned.connect(window.on_scanned)
     wedge.receipt_scanned.connect(window.on_receipt_scanned)
-    window.show()
+    # A shutdown or log-off closes no window in Qt 6: the draft is saved when it starts.
+    app.commitDataRequest.connect(lambda _manager: window.save_before_session_end())
+    window.show()  # the home page offers a draft or scans left unsaved by the last run
     return window
 
 

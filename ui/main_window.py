@@ -84,6 +84,11 @@ class MainWindow(QMainWindow):
         self.pending_draft: DraftSummary | None = None
         self.question: QMessageBox | None = None  # the last question asked, for tests
         self._quitting = False
+        # Until the start-up look for a saved draft has answered, the wizard waits (a
+        # new dossier must not start over one left by a crash): the page asked for opens
+        # when it has.
+        self._drafts_checked = False
+        self._after_check: Callable[[], None] | None = None
         self.intake = IntakePage(IntakeService(ctx), clerk, self.runner, self.drafts)
         self.lookup = DossierListPage(self.queries, self.runner)
         self.batch = BatchPage(ctx, clerk, self.runner)
@@ -163,9 +168,12 @@ class MainWindow(QMainWindow):
         self.sync.start()
 
     def show_page(self, index: int) -> None:
-        if (index == self.INTAKE and self.pending_draft is not None
-                and self.pages.currentIndex() != self.INTAKE):
-            self._ask_about_pending()  # a new dossier would start over the saved one
+        if index == self.INTAKE and self.pages.currentIndex() != self.INTAKE and (
+                self.pending_draft is not None or not self._drafts_checked):
+            if self._drafts_checked:
+                self._ask_about_pending()  # a new dossier would start over the saved one
+            else:
+                self._after_check = lambda: self.show_page(self.INTAKE)
             if self.nav.currentRow() != self.pages.currentIndex():
                 self.nav.blockSignals(True)
                 self.nav.setCurrentRow(self.pages.currentIndex())
@@ -343,8 +351,7 @@ class MainWindow(QMainWindow):
             exclude = {live_ws, summary.studio_workspace if summary else ""} - {""}
             return summary, unsaved_work(scan_work, exclude)
 
-        self.runner.submit(load, self._show_unfinished,
-                           lambda m, d: self.statusBar().showMessage(m, 15_000))
+        self.runner.submit(load, self._show_unfinished, self._unfinished_failed)
 
     def _show_unfinished(self, found: tuple[DraftSummary | None, list[UnsavedWork]]) -> None:
         saved, works = found
@@ -352,6 +359,17 @@ class MainWindow(QMainWindow):
                               and saved.draft_id != self.intake.draft_id else None)
         self.home.show_draft(self.pending_draft or self.intake.summary(), self.clerk.id)
         self.home.show_unsaved(works)
+        self._checked()
+
+    def _unfinished_failed(self, message: str, detail: str) -> None:
+        self.statusBar().showMessage(message, 15_000)
+        self._checked()  # the draft store still never lets a save replace a saved draft
+
+    def _checked(self) -> None:
+        self._drafts_checked = True
+        then, self._after_check = self._after_check, None
+        if then is not None:
+            then()
 
     def _ask(self, message: str, title: str, choices: list[tuple[str, str]],
              on_answer: Callable[[str], None], default: str, escape: str) -> None:
@@ -360,6 +378,9 @@ class MainWindow(QMainWindow):
 
     def _ask_about_pending(self) -> None:
         assert self.pending_draft is not None
+        if self.question is not None and self.question.isVisible():
+            self.question.raise_()
+            return
         pending = self.pending_draft
 
         def answer(choice: str) -> None:
@@ -467,6 +488,12 @@ class MainWindow(QMainWindow):
             self.runner.wait(10_000)  # let a Receive in flight commit before quitting
         self.sync.stop()  # an upload in flight resumes from its offset next time
         event.accept()
+
+    def save_before_session_end(self) -> None:
+        """Windows is logging off or shutting down: no close question can be answered
+        now, so the draft is saved as it is (the session waits a few seconds for us)."""
+        self.intake.save_draft()
+        self.runner.wait(5_000)
 
     def _quit(self) -> None:
         self._quitting = True
