@@ -105,6 +105,7 @@ class IntakePage(QWidget):
         self.notice.setVisible(False)
         self.draft_state = QLabel()
         self.draft_state.setObjectName("hint")
+        self.draft_state.setWordWrap(True)  # never widens the row of buttons
 
         self.proc_step = ProcedureStep(service, clerk)
         self.applicant_step = ApplicantStep()
