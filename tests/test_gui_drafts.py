@@ -523,3 +523,23 @@ def test_the_wizard_waits_for_the_look_for_a_saved_draft(qtbot, ctx: AppContext,
     qtbot.waitUntil(lambda: window.intake.step == 2)
     assert window.intake.draft_id == "from-before"
     window.runner.wait()
+
+
+def test_an_unreadable_draft_is_offered_for_discarding_only(qtbot, open_window: Opener,  # type: ignore[no-untyped-def]
+                                                            ctx: AppContext,
+                                                            clerk: ClerkInfo) -> None:
+    with ctx.db.write() as s:
+        s.add(IntakeDraftRow(install_id=ctx.paths.install_id(), clerk_id=clerk.id, step=2,
+                             payload=["written by something else"],
+                             updated_at=ctx.clock.now()))
+    window = open_window()
+    qtbot.waitUntil(lambda: window.home.draft_box.isVisible())
+    assert "không đọc được" in window.home.draft_label.text()
+    assert not window.home.resume_btn.isVisible()
+    window.home.new_btn.click()
+    qtbot.waitUntil(lambda: window.question is not None and window.question.isVisible())
+    assert [b.text() for b in window.question.buttons()] == [  # type: ignore[union-attr]
+        "&Bỏ bản nháp, nhập hồ sơ mới", "&Quay lại"]
+    answer(qtbot, window, "&Bỏ bản nháp, nhập hồ sơ mới")
+    qtbot.waitUntil(lambda: window.pages.currentIndex() == window.INTAKE)
+    assert saved_row(ctx) is None

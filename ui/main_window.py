@@ -389,11 +389,11 @@ class MainWindow(QMainWindow):
             elif choice == "new":
                 self._discard_pending(pending, then=lambda: self.show_page(self.INTAKE))
 
+        choices = [("resume", "&Tiếp tục hồ sơ đang nhập dở")] if pending.readable else []
+        choices += [("new", "&Bỏ bản nháp, nhập hồ sơ mới"), ("back", "&Quay lại")]
         self._ask(draft_text(pending, self.clerk.id) + "\n\nTiếp tục hồ sơ này, hay bỏ bản nháp "
-                  "để nhập hồ sơ mới?", "Có hồ sơ đang nhập dở",
-                  [("resume", "&Tiếp tục hồ sơ đang nhập dở"),
-                   ("new", "&Bỏ bản nháp, nhập hồ sơ mới"), ("back", "&Quay lại")],
-                  answer, default="resume", escape="back")
+                  "để nhập hồ sơ mới?", "Có hồ sơ đang nhập dở", choices, answer,
+                  default="resume" if pending.readable else "back", escape="back")
 
     def resume_draft(self) -> None:
         if self.pending_draft is None:  # the dossier is open in the wizard already
