@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QSpinBox
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from desktop_app.accounts import AccountService, ClerkInfo, Role
 from desktop_app.catalog import CatalogService
@@ -543,3 +543,26 @@ def test_an_unreadable_draft_is_offered_for_discarding_only(qtbot, open_window: 
     answer(qtbot, window, "&Bỏ bản nháp, nhập hồ sơ mới")
     qtbot.waitUntil(lambda: window.pages.currentIndex() == window.INTAKE)
     assert saved_row(ctx) is None
+
+
+def test_a_draft_that_cannot_be_saved_is_said_before_quitting(qtbot, open_window: Opener,  # type: ignore[no-untyped-def]
+                                                              ctx: AppContext) -> None:
+    window = open_window()
+    window.show_page(window.INTAKE)
+    window.intake.choose_procedure("9.000005")
+    window.intake.applicant_step.owner.full_name.setText("Hà Văn Thắng")
+    with ctx.db.write() as s:  # the database refuses the draft (a real failure)
+        s.execute(text("DROP TABLE intake_drafts"))
+    window.close()
+    answer(qtbot, window, "&Giữ bản nháp và thoát")
+    qtbot.waitUntil(lambda: window.question is not None
+                    and window.question.windowTitle() == "Chưa lưu được bản nháp")
+    assert "hồ sơ đang nhập sẽ mất" in window.question.text()  # type: ignore[union-attr]
+    answer(qtbot, window, "&Quay lại")
+    assert window.isVisible()
+    window.close()
+    answer(qtbot, window, "&Giữ bản nháp và thoát")
+    qtbot.waitUntil(lambda: window.question is not None
+                    and window.question.windowTitle() == "Chưa lưu được bản nháp")
+    answer(qtbot, window, "&Vẫn thoát")
+    qtbot.waitUntil(lambda: not window.isVisible())

@@ -536,11 +536,16 @@ class MainWindow(QMainWindow):
         if choice == "keep":  # the draft is saved once more, as it is now, then we quit
             self.intake.save_draft(on_done=self._quit, on_error=self._close_failed)
         elif choice == "discard":
-            self.intake.discard_draft(on_done=self._quit, on_error=self._close_failed)
+            # Failing to delete leaves the draft to be offered (and dropped) next time:
+            # nothing is lost by quitting anyway.
+            self.intake.discard_draft(on_done=self._quit, on_error=lambda m, d: self._quit())
 
     def _close_failed(self, message: str, detail: str) -> None:
-        self._ask(f"Không lưu được bản nháp: {message}\n\nNếu vẫn thoát, hồ sơ đang nhập sẽ "
-                  "mất.", "Chưa lưu được bản nháp",
+        saved = self.intake.saved_at
+        lost = (f"những gì nhập sau lần lưu nháp lúc {saved:%H:%M} sẽ mất" if saved is not None
+                else "hồ sơ đang nhập sẽ mất")
+        self._ask(f"Không lưu được bản nháp: {message}\n\nNếu vẫn thoát, {lost}.",
+                  "Chưa lưu được bản nháp",
                   [("back", "&Quay lại"), ("quit", "&Vẫn thoát")],
                   lambda choice: self._quit() if choice == "quit" else None,
                   default="back", escape="back")
