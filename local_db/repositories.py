@@ -21,6 +21,7 @@ from local_db.models import (
     Dossier,
     DossierComponent,
     FavouriteProcedure,
+    IntakeDraftRow,
     OutboxEntry,
     Procedure,
     StationSettings,
@@ -104,6 +105,33 @@ def applicant_by_id_number(session: Session, id_number: str) -> Applicant | None
     return session.scalar(
         select(Applicant).where(Applicant.id_number == id_number).order_by(Applicant.id.desc())
     )
+
+
+# --- intake drafts (one row per counter PC) ------------------------------------------------
+
+
+def intake_draft(session: Session, install_id: str) -> IntakeDraftRow | None:
+    return session.get(IntakeDraftRow, install_id)
+
+
+def put_intake_draft(session: Session, install_id: str, clerk_id: int | None, step: int,
+                     payload: dict[str, Any], now: datetime) -> None:
+    """Insert or replace this PC's draft. Each PC only ever writes its own row, so two
+    counters sharing a PostgreSQL database never touch each other's drafts."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {"clerk_id": clerk_id, "step": step, "payload": payload, "updated_at": now}
+    stmt = insert(IntakeDraftRow).values(install_id=install_id, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=[IntakeDraftRow.install_id],
+                                               set_=values))
+
+
+def delete_intake_draft(session: Session, install_id: str) -> None:
+    session.execute(delete(IntakeDraftRow).where(IntakeDraftRow.install_id == install_id))
+
+
+def clerk_name(session: Session, clerk_id: int) -> str | None:
+    return session.scalar(select(Clerk.full_name).where(Clerk.id == clerk_id))
 
 
 # --- counters -----------------------------------------------------------------------------

@@ -43,6 +43,9 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     wedge.install(app)
     wedge.scanned.connect(window.on_scanned)
     wedge.receipt_scanned.connect(window.on_receipt_scanned)
+    # A shutdown or log-off closes no window in Qt 6: the draft is saved when it starts.
+    app.commitDataRequest.connect(lambda _manager: window.save_before_session_end())
+    # The home page offers a draft or scans left unsaved by the last run.
     show_fitted(window, *PREFERRED_SIZE)
     return window
 

@@ -3,9 +3,19 @@
 Keyboard-first: Ctrl+Enter (or Alt+T) goes forward, Alt+Q goes back, Enter in the
 procedure list picks it, and an ID-card QR scanned at any step fills the owner. The
 steps' widgets are in ``intake_steps``; this page moves between them and acts on the
-draft."""
+draft.
+
+The draft is kept in the database (``draft_store``) when the clerk changes step and
+shortly after each edit, on the Runner, so a closed window, a crash or a power cut loses
+at most the last moment of typing; Receive, refusal, a supplement request or "Hủy"
+remove it."""
 
 from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -22,10 +32,23 @@ from desktop_app.catalog import ProcedureInfo
 from desktop_app.digitization import DigitizedFile
 from desktop_app.domain.citizen_qr import parse_citizen_qr
 from desktop_app.domain.errors import DomainError
-from desktop_app.intake.drafts import Delivery, IntakeDraft
+from desktop_app.intake.draft_store import (
+    DraftRef,
+    DraftStore,
+    DraftSummary,
+    RestoredIntake,
+    SaveResult,
+)
+from desktop_app.intake.drafts import (
+    ComponentEntry,
+    Delivery,
+    IntakeDraft,
+    SavedIntake,
+)
 from desktop_app.intake.service import IntakeOutcome, IntakeService
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
+from ui import intake_draft_form as draft_form
 from ui import messages
 from ui.intake_steps import ApplicantStep, ComponentsStep, DeliveryStep, ProcedureStep, ReviewStep
 from ui.screen_fit import ActionBar, scrolling
@@ -33,6 +56,9 @@ from ui.studio_dialog import StudioDialog
 from ui.workers import Runner
 
 STEPS = ("Thủ tục", "Người nộp", "Thành phần hồ sơ", "Lệ phí, nhận kết quả", "Xem lại")
+# Edits are saved this long after the last keystroke: typing a name is one save, not
+# twenty, and a power cut loses at most this much.
+AUTOSAVE_MS = 1500
 
 
 class IntakePage(QWidget):
@@ -41,13 +67,25 @@ class IntakePage(QWidget):
     finished = Signal(object)
 
     def __init__(self, service: IntakeService, clerk: ClerkInfo, runner: Runner,
-                 parent: QWidget | None = None) -> None:
+                 drafts: DraftStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
         self.clerk = clerk
         self.runner = runner
+        self.drafts = drafts
         self.procedure: ProcedureInfo | None = None
+        # The draft's procedure (code, name): also kept when a resumed draft's procedure
+        # left the catalog, until the clerk picks another.
+        self.draft_procedure: tuple[str, str] | None = None
+        self.draft_id = ""
+        self.saved_at: datetime | None = None
         self.saving = False
+        self._restoring = False
+        self._save_seq = itertools.count(1)
+        self.autosave = QTimer(self)
+        self.autosave.setSingleShot(True)
+        self.autosave.setInterval(AUTOSAVE_MS)
+        self.autosave.timeout.connect(self.save_draft)
 
         self.title = QLabel("Tiếp nhận hồ sơ")
         self.title.setObjectName("pageTitle")
@@ -59,6 +97,14 @@ class IntakePage(QWidget):
         self.error = QLabel()
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
+        # What a resumed draft could not bring back (the catalog changed meanwhile).
+        self.notice = QLabel()
+        self.notice.setObjectName("banner")
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(False)
+        self.draft_state = QLabel()
+        self.draft_state.setObjectName("hint")
+        self.draft_state.setWordWrap(True)  # never widens the row of buttons
 
         self.proc_step = ProcedureStep(service, clerk)
         self.applicant_step = ApplicantStep()
@@ -89,13 +135,15 @@ class IntakePage(QWidget):
         self.cancel_btn.setToolTip(
             "Bỏ hồ sơ đang nhập (hỏi lại trước khi bỏ) để tiếp nhận hồ sơ khác")
         # The step scrolls on a small screen; the buttons below it never leave the screen.
-        buttons = ActionBar([self.cancel_btn, self.back_btn, self.supplement_btn,
-                             self.refuse_btn], [self.next_btn, self.receive_btn])
+        buttons = ActionBar([self.cancel_btn, self.draft_state, self.back_btn,
+                             self.supplement_btn, self.refuse_btn],
+                            [self.next_btn, self.receive_btn])
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.crumbs)
         layout.addWidget(self.chosen)
+        layout.addWidget(self.notice)
         layout.addWidget(scrolling(self.stack), 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
@@ -110,6 +158,8 @@ class IntakePage(QWidget):
         self.cancel_btn.clicked.connect(self.ask_reset)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self).activated.connect(self.forward)
+        draft_form.watch_edits(self.applicant_step, self.components_step, self.delivery_step,
+                               self._edited)
         self.reset()
 
     # --- navigation -----------------------------------------------------------------
@@ -140,22 +190,50 @@ class IntakePage(QWidget):
             4: self.receive_btn,
         }[index]
         QTimer.singleShot(0, focus.setFocus)
+        self.save_draft()  # every change of step is kept at once
 
     def reset(self) -> None:
-        self.procedure = None
-        self.chosen.clear()
-        self.applicant_step.clear()
-        self.components_step.load([])
-        self.studio_ws: Workspace | None = None  # pages left unfinished stay on disk
-        self.delivery_step.clear()
-        self.proc_step.search.clear()
-        self.proc_step.refresh()
-        self._show_step(0)
+        """A new, empty dossier (the previous draft's fate is decided by the caller)."""
+        self.autosave.stop()
+        self._restoring = True
+        try:
+            self.procedure = None
+            self.draft_procedure = None
+            self.draft_id = uuid.uuid4().hex
+            self.saved_at = None
+            self.draft_state.clear()
+            self.notice.clear()
+            self.notice.setVisible(False)
+            self.chosen.clear()
+            self.applicant_step.clear()
+            self._load_components([])
+            self.studio_ws: Workspace | None = None  # pages left unfinished stay on disk
+            self.delivery_step.clear()
+            self.proc_step.search.clear()
+            self.proc_step.refresh()
+            self._show_step(0)
+        finally:
+            self._restoring = False
 
     def ask_reset(self) -> None:
-        if self.step == 0 or messages.confirm(
-                self, "Bỏ hồ sơ đang nhập và bắt đầu hồ sơ mới?", yes="Bỏ, nhập mới"):
-            self.reset()
+        if (self.step == 0 and not self.has_work()) or messages.confirm(
+                self, "Bỏ hồ sơ đang nhập và bắt đầu hồ sơ mới? Hồ sơ đang nhập sẽ không "
+                "được giữ lại (các trang đã quét chưa lưu vẫn còn ở Trang chủ).",
+                yes="Bỏ, nhập mới"):
+            self.discard_draft()
+
+    def discard_draft(self, on_done: Callable[[], None] | None = None,
+                      on_error: Callable[[str, str], None] | None = None) -> None:
+        """The clerk abandons this dossier: its saved draft goes, the wizard starts anew."""
+        draft_id, store = self.draft_id, self.drafts
+        self.reset()
+        if store is None:
+            if on_done is not None:
+                on_done()
+            return
+        self.runner.submit(lambda: store.discard(draft_id),
+                           lambda _: on_done() if on_done is not None else None,
+                           on_error or self._draft_failed)
 
     def forward(self) -> None:
         if self.step == len(STEPS) - 1:
@@ -168,6 +246,8 @@ class IntakePage(QWidget):
             self._show_step(self.step - 1)
 
     def go_next(self) -> None:
+        if self.step == len(STEPS) - 1:
+            return  # the last step has Receive, not Next
         if self.step == 0:
             code = self.proc_step.current_code()
             if code:
@@ -196,14 +276,14 @@ class IntakePage(QWidget):
             return
         backend = StudioBackend(self.service.ctx, self.clerk)
         if self.studio_ws is None:
-            owner = self.applicant_step.owner.full_name.text().strip()
-            title = (f"Hồ sơ {self.procedure.name if self.procedure else ''}"
-                     + (f" — {owner}" if owner else ""))
+            title = self._studio_title(self.procedure.name if self.procedure else "")
             self.studio_ws = Workspace.create(
                 backend.work_root(), [(str(i), c.name) for i, c in enumerate(entries)], title)
+            self.save_draft()  # the draft now knows where its pages are
 
         def stored(key: str, files: list[DigitizedFile]) -> None:
             self.components_step.set_files(int(key), files)
+            self.save_draft()  # stored files are the costliest thing to redo
 
         dialog = StudioDialog(backend, self.studio_ws, self.runner, stored, str(row), self)
         self.studio_dialog = dialog
@@ -217,12 +297,27 @@ class IntakePage(QWidget):
             self.error.setText(exc.message_vi)
             return
         if self.procedure is None or self.procedure.code != proc.code:
-            self.components_step.load(IntakeDraft.for_procedure(proc).components)
+            self._load_components(IntakeDraft.for_procedure(proc).components)
+            if self.studio_ws is not None:
+                # Slots are the old procedure's rows: its pages wait in the unassigned
+                # tray for the clerk to sort into the new components.
+                self.studio_ws.retarget([], self.studio_ws.title)
+                self.studio_ws.retarget(
+                    [(str(i), c.name) for i, c in enumerate(self.components_step.entries)],
+                    self._studio_title(proc.name))
         self.procedure = proc
+        self.draft_procedure = (proc.code, proc.name)
+        self._show_procedure(proc)
+        self._show_step(1)
+
+    def _show_procedure(self, proc: ProcedureInfo) -> None:
         self.chosen.setText(f"Thủ tục: {proc.name} ({proc.code}) — thời hạn "
                             f"{proc.time_limit_label}")
         self.delivery_step.show_procedure(proc, self.service.appointment_for(proc))
-        self._show_step(1)
+
+    def _studio_title(self, procedure_name: str) -> str:
+        owner = self.applicant_step.owner.full_name.text().strip()
+        return f"Hồ sơ {procedure_name}" + (f" — {owner}" if owner else "")
 
     # --- the draft ------------------------------------------------------------------
 
@@ -276,7 +371,7 @@ class IntakePage(QWidget):
         if self.step != len(STEPS) - 1 or not self.receive_btn.isEnabled():
             return
         draft = self.draft()
-        self._run(lambda: self.service.receive(draft, self.clerk))
+        self._run(lambda ref: self.service.receive(draft, self.clerk, ref))
 
     def request_supplement(self) -> None:
         if self.procedure is None:
@@ -288,7 +383,8 @@ class IntakePage(QWidget):
             ok="Lập phiếu yêu cầu bổ sung")
         draft = self._draft_or_show_error() if reason is not None else None
         if draft is not None and reason is not None:
-            self._run(lambda: self.service.request_supplement(draft, self.clerk, reason))
+            self._run(lambda ref: self.service.request_supplement(draft, self.clerk, reason,
+                                                                  ref))
 
     def refuse(self) -> None:
         if self.procedure is None:
@@ -299,7 +395,7 @@ class IntakePage(QWidget):
                                    ok="Lập phiếu từ chối")
         draft = self._draft_or_show_error() if reason is not None else None
         if draft is not None and reason is not None:
-            self._run(lambda: self.service.refuse(draft, self.clerk, reason))
+            self._run(lambda ref: self.service.refuse(draft, self.clerk, reason, ref))
 
     def _draft_or_show_error(self) -> IntakeDraft | None:
         try:
@@ -308,13 +404,24 @@ class IntakePage(QWidget):
             self.error.setText(exc.message_vi)
             return None
 
-    def _run(self, action: object) -> None:
+    def _run(self, action: Callable[[DraftRef | None], IntakeOutcome]) -> None:
+        """Run a counter action that ends this dossier; its saved draft is removed in the
+        action's own transaction, and a save still queued can no longer bring it back."""
         if self.saving:
             return
         self.saving = True
+        self.autosave.stop()
         self._set_busy(True)
         self.error.setText("Đang lưu hồ sơ và tạo phiếu…")
-        self.runner.submit(action, self._saved, self._failed)  # type: ignore[arg-type]
+        store, draft_id = self.drafts, self.draft_id
+
+        def job() -> IntakeOutcome:
+            if store is None:
+                return action(None)
+            with store.finishing(draft_id) as ref:
+                return action(ref)
+
+        self.runner.submit(job, self._saved, self._failed)
 
     def _set_busy(self, busy: bool) -> None:
         for b in (self.back_btn, self.next_btn, self.receive_btn, self.supplement_btn,
@@ -333,7 +440,107 @@ class IntakePage(QWidget):
     def _failed(self, message: str, detail: str) -> None:
         self.saving = False
         self._set_busy(False)
-        self._show_step(self.step)
+        self._show_step(self.step)  # saves the draft again: nothing was recorded
         if self.step == len(STEPS) - 1:
             self._fill_review(self.draft())
         self.error.setText(message)
+
+    # --- the saved draft ----------------------------------------------------------------
+
+    def _load_components(self, entries: list[ComponentEntry]) -> None:
+        self.components_step.load(entries)
+        draft_form.watch_counts(self.components_step, self._edited)
+
+    def _edited(self) -> None:
+        if not self._restoring and self.draft_procedure is not None and not self.saving:
+            self.autosave.start()
+
+    def snapshot(self) -> SavedIntake | None:
+        """The wizard as it is now (None before a procedure is chosen: nothing to keep)."""
+        if self.draft_procedure is None:
+            return None
+        code, name = self.draft_procedure
+        draft, owner_typed, submitter_typed = draft_form.collect(
+            code, self.applicant_step, self.components_step, self.delivery_step)
+        return SavedIntake(draft, self.step, self.draft_id, name, owner_typed,
+                           submitter_typed,
+                           self.studio_ws.root.name if self.studio_ws is not None else "")
+
+    def has_work(self) -> bool:
+        """Something typed, ticked or digitized that closing would lose."""
+        snap = self.snapshot()
+        return snap is not None and not snap.is_blank()
+
+    def summary(self) -> DraftSummary | None:
+        """The dossier in the wizard, as the start page shows a saved one."""
+        snap = self.snapshot()
+        if snap is None or snap.is_blank():
+            return None
+        pages = self.studio_ws.page_count() if self.studio_ws is not None else 0
+        return DraftSummary(snap.draft_id, snap.draft.procedure_code, snap.procedure_name,
+                            snap.draft.owner.full_name, snap.step, self.saved_at,
+                            self.clerk.id, self.clerk.full_name, snap.studio_workspace, pages)
+
+    def save_draft(self, on_done: Callable[[], None] | None = None,
+                   on_error: Callable[[str, str], None] | None = None) -> None:
+        """Keep the draft now, on the Runner. Saves are numbered, so one overtaken on
+        another thread never replaces a newer one."""
+        self.autosave.stop()
+        snap = self.snapshot()
+        if self.drafts is None or self.saving or snap is None:
+            if on_done is not None:
+                on_done()
+            return
+        store, clerk_id, seq = self.drafts, self.clerk.id, next(self._save_seq)
+
+        def done(result: SaveResult) -> None:
+            self._draft_saved(result)
+            if on_done is not None:
+                on_done()
+
+        self.runner.submit(lambda: store.save(snap, clerk_id, seq), done,
+                           on_error or self._draft_failed)
+
+    def _draft_saved(self, result: SaveResult) -> None:
+        if result is SaveResult.SAVED:
+            self.saved_at = self.service.ctx.clock.now()
+            self.draft_state.setText(f"Đã lưu nháp lúc {self.saved_at:%H:%M:%S}")
+        elif result is SaveResult.BLANK:
+            self.draft_state.clear()
+        elif result is SaveResult.OTHER_DRAFT:
+            self.draft_state.setText("Chưa lưu nháp: máy này còn một hồ sơ nhập dở khác "
+                                     "(xem Trang chủ).")
+
+    def _draft_failed(self, message: str, detail: str) -> None:
+        self.draft_state.setText(f"Chưa lưu được bản nháp: {message}")
+
+    def restore(self, restored: RestoredIntake) -> None:
+        """Fill every step from a resumed draft and show the step it was saved at."""
+        self.reset()
+        saved, d = restored.saved, restored.saved.draft
+        self._restoring = True
+        try:
+            self.draft_id = saved.draft_id or self.draft_id
+            self.draft_procedure = (d.procedure_code, saved.procedure_name)
+            self.saved_at = restored.saved_at
+            draft_form.fill(saved, self.applicant_step, self.delivery_step)
+            self.studio_ws = restored.workspace
+            self.procedure = restored.procedure
+            self._load_components(d.components)
+            if restored.notes:
+                self.notice.setText("Đã mở lại hồ sơ đang nhập dở. Lưu ý: "
+                                    + " ".join(restored.notes))
+                self.notice.setVisible(True)
+        finally:
+            self._restoring = False
+        if self.procedure is None:
+            self._show_step(0)
+            return
+        self._show_procedure(self.procedure)
+        index = saved.step
+        if index == len(STEPS) - 1:
+            try:
+                self._fill_review(self.draft())
+            except DomainError:
+                index -= 1  # cannot happen for a draft saved at review; be safe anyway
+        self._show_step(index)

@@ -1,10 +1,16 @@
 """Main window: navigation (F1 home, F2 new dossier, F3 look-up, F4 batch, F7 return,
 F8 late dossiers, F10 dashboard), the status bar with the signed-in clerk and the sync
 indicator, and scans routed where they belong (ID cards to intake or return, receipts to
-return)."""
+return).
+
+Nothing typed is lost by closing: with a dossier half received, closing asks whether to
+keep its draft for later (the default), go back, or discard it; the next start offers a
+kept draft (or one left by a crash or a power cut) on the home page, with the scanned
+pages never stored as files."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -15,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QWidget,
@@ -23,9 +30,11 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts, StoredSlip
+from desktop_app.intake.draft_store import DraftStore, DraftSummary, RestoredIntake
 from desktop_app.intake.returns import ActionOutcome, ReturnService
 from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
 from desktop_app.reports import ReportService
+from desktop_app.scanning.leftovers import UnsavedWork, discard_work, unsaved_work
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from desktop_app.station import StationInfo
@@ -35,7 +44,7 @@ from ui.batch_page import BatchPage
 from ui.dashboard_page import DashboardPage
 from ui.dossier_list import DossierListPage
 from ui.help_dialog import HelpDialog, show_crash
-from ui.home_page import HomePage
+from ui.home_page import HomePage, draft_text
 from ui.intake_page import IntakePage
 from ui.password_dialog import ChangePasswordDialog
 from ui.return_page import LatePage, ReturnPage
@@ -73,7 +82,18 @@ class MainWindow(QMainWindow):
         self.home.greeting.setText(
             f"{station.agency_name} · quầy số {station.station_digit} · "
             f"cán bộ: {clerk.full_name} ({clerk.role.label_vi})")
-        self.intake = IntakePage(IntakeService(ctx), clerk, self.runner)
+        self.drafts = DraftStore(ctx)
+        # A draft saved on this PC (after a crash, or kept at the last close) that the
+        # clerk has not resumed or discarded yet: the wizard must not start over it.
+        self.pending_draft: DraftSummary | None = None
+        self.question: QMessageBox | None = None  # the last question asked, for tests
+        self._quitting = False
+        # Until the start-up look for a saved draft has answered, the wizard waits (a
+        # new dossier must not start over one left by a crash): the page asked for opens
+        # when it has.
+        self._drafts_checked = False
+        self._after_check: Callable[[], None] | None = None
+        self.intake = IntakePage(IntakeService(ctx), clerk, self.runner, self.drafts)
         self.lookup = DossierListPage(self.queries, self.runner)
         self.batch = BatchPage(ctx, clerk, self.runner)
         returns = ReturnService(ctx)
@@ -149,6 +169,14 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+/"), self).activated.connect(self.open_help)
         self._crash_shown = False
         self.home.sync_panel.connect(self.open_sync_panel)
+        self.home.resume_draft.connect(self.resume_draft)
+        self.home.discard_draft.connect(self.ask_discard_draft)
+        self.home.open_unsaved.connect(self.open_unsaved)
+        self.home.discard_unsaved.connect(self.ask_discard_unsaved)
+        # A window deleted without being closed (closing was put to a question) still
+        # stops its sync thread.
+        worker = self.sync.worker
+        self.destroyed.connect(lambda *_: worker.stop())
 
         self.timer = QTimer(self)
         self.timer.setInterval(30_000)
@@ -158,12 +186,24 @@ class MainWindow(QMainWindow):
         self.sync.start()
 
     def show_page(self, index: int) -> None:
+        if index == self.INTAKE and self.pages.currentIndex() != self.INTAKE and (
+                self.pending_draft is not None or not self._drafts_checked):
+            if self._drafts_checked:
+                self._ask_about_pending()  # a new dossier would start over the saved one
+            else:
+                self._after_check = lambda: self.show_page(self.INTAKE)
+            if self.nav.currentRow() != self.pages.currentIndex():
+                self.nav.blockSignals(True)
+                self.nav.setCurrentRow(self.pages.currentIndex())
+                self.nav.blockSignals(False)
+            return
         if self.nav.currentRow() != index:
             self.nav.setCurrentRow(index)  # re-enters through currentRowChanged
             return
         self.pages.setCurrentIndex(index)
         if index == self.HOME:
             self.refresh_counts()
+            self.refresh_unfinished()
             self.home.new_btn.setFocus()
         elif index == self.INTAKE:
             if self.intake.step == 0:
@@ -290,6 +330,9 @@ class MainWindow(QMainWindow):
                 ws.retarget(slots, title)
             else:
                 ws = Workspace.create(backend.work_root(), slots, title)
+            if ws.dossier_id != dossier_id:
+                ws.dossier_id = dossier_id  # pages left unsaved reopen for this dossier
+                ws.save()
 
             def stored(key: str, files: list[object]) -> None:
                 self.refresh_counts()
@@ -298,6 +341,7 @@ class MainWindow(QMainWindow):
             dialog = StudioDialog(backend, ws, self.runner, stored, None, self)
             self.studio_dialog = dialog
             dialog.finished.connect(lambda _: ws.discard() if ws.page_count() == 0 else None)
+            dialog.finished.connect(lambda _: self.refresh_unfinished())
             dialog.open()
 
         self.runner.submit(lambda: self.queries.detail(dossier_id), open_studio,
@@ -330,8 +374,214 @@ class MainWindow(QMainWindow):
         if self.pages.currentIndex() == self.INTAKE:
             self.intake.proc_step.search.setFocus()
 
+    # --- work left unfinished -------------------------------------------------------------
+
+    def refresh_unfinished(self) -> None:
+        """The saved draft and the scanned pages never stored, for the home page."""
+        live_ws = self.intake.studio_ws.root.name if self.intake.studio_ws else ""
+        drafts, scan_work = self.drafts, self.ctx.paths.scan_work
+
+        def load() -> tuple[DraftSummary | None, list[UnsavedWork]]:
+            summary = drafts.summary()
+            # Pages that belong to a draft come back with the draft.
+            exclude = {live_ws, summary.studio_workspace if summary else ""} - {""}
+            return summary, unsaved_work(scan_work, exclude)
+
+        self.runner.submit(load, self._show_unfinished, self._unfinished_failed)
+
+    def _show_unfinished(self, found: tuple[DraftSummary | None, list[UnsavedWork]]) -> None:
+        saved, works = found
+        self.pending_draft = (saved if saved is not None
+                              and saved.draft_id != self.intake.draft_id else None)
+        self.home.show_draft(self.pending_draft or self.intake.summary(), self.clerk.id)
+        self.home.show_unsaved(works)
+        self._checked()
+
+    def _unfinished_failed(self, message: str, detail: str) -> None:
+        self.statusBar().showMessage(message, 15_000)
+        self._checked()  # the draft store still never lets a save replace a saved draft
+
+    def _checked(self) -> None:
+        self._drafts_checked = True
+        then, self._after_check = self._after_check, None
+        if then is not None:
+            then()
+
+    def _ask(self, message: str, title: str, choices: list[tuple[str, str]],
+             on_answer: Callable[[str], None], default: str, escape: str) -> None:
+        self.question = messages.ask(self, message, title, choices, on_answer,
+                                     default=default, escape=escape)
+
+    def _ask_about_pending(self) -> None:
+        assert self.pending_draft is not None
+        if self.question is not None and self.question.isVisible():
+            self.question.raise_()
+            return
+        pending = self.pending_draft
+
+        def answer(choice: str) -> None:
+            if choice == "resume":
+                self.resume_draft()
+            elif choice == "new":
+                self._discard_pending(pending, then=lambda: self.show_page(self.INTAKE))
+
+        choices = [("resume", "&Tiếp tục hồ sơ đang nhập dở")] if pending.readable else []
+        choices += [("new", "&Bỏ bản nháp, nhập hồ sơ mới"), ("back", "&Quay lại")]
+        self._ask(draft_text(pending, self.clerk.id) + "\n\nTiếp tục hồ sơ này, hay bỏ bản nháp "
+                  "để nhập hồ sơ mới?", "Có hồ sơ đang nhập dở", choices, answer,
+                  default="resume" if pending.readable else "back", escape="back")
+
+    def resume_draft(self) -> None:
+        if self.pending_draft is None:  # the dossier is open in the wizard already
+            self.show_page(self.INTAKE)
+            return
+        self.runner.submit(self.drafts.resume, self._resumed, self._resume_failed)
+
+    def _resumed(self, restored: RestoredIntake) -> None:
+        self.pending_draft = None
+        self.show_page(self.INTAKE)
+        self.intake.restore(restored)
+        self.statusBar().showMessage("Đã mở lại hồ sơ đang nhập dở.", 10_000)
+
+    def _resume_failed(self, message: str, detail: str) -> None:
+        self.refresh_unfinished()
+        messages.error(self, message, "Không mở lại được bản nháp")
+
+    def ask_discard_draft(self) -> None:
+        pending = self.pending_draft
+        summary = pending or self.intake.summary()
+        if summary is None:
+            return
+        owner = f" của {summary.owner_name}" if summary.owner_name else ""
+
+        def answer(choice: str) -> None:
+            if choice != "discard":
+                return
+            if pending is not None:
+                self._discard_pending(pending, then=self.refresh_unfinished)
+            else:
+                self.intake.discard_draft(on_done=self.refresh_unfinished)
+
+        self._ask(f"Bỏ hồ sơ đang nhập dở{owner}? Bản nháp sẽ bị xóa và không khôi phục "
+                  "được. (Các trang đã quét chưa lưu vẫn được giữ.)", "Bỏ bản nháp",
+                  [("discard", "&Bỏ bản nháp"), ("back", "&Quay lại")], answer,
+                  default="back", escape="back")
+
+    def _discard_pending(self, pending: DraftSummary, then: Callable[[], None]) -> None:
+        self.pending_draft = None
+        drafts = self.drafts
+        self.runner.submit(lambda: drafts.discard(pending.draft_id), lambda _: then(),
+                           lambda m, d: messages.error(self, m))
+
+    def open_unsaved(self, path: object) -> None:
+        """Reopen scanned pages never stored: for their dossier when known, otherwise the
+        clerk names the dossier (as for pages a batch could not file)."""
+        if not isinstance(path, Path):
+            return
+
+        def opened(ws: Workspace) -> None:
+            if ws.dossier_id is not None:
+                self.digitize_dossier(ws.dossier_id, ws)
+            else:
+                self.file_by_hand(path)
+                self.refresh_unfinished()
+
+        self.runner.submit(lambda: Workspace.open(path), opened,
+                           lambda m, d: messages.error(self, m))
+
+    def ask_discard_unsaved(self, path: object) -> None:
+        if not isinstance(path, Path):
+            return
+        scan_work = self.ctx.paths.scan_work
+
+        def answer(choice: str) -> None:
+            if choice == "discard":
+                self.runner.submit(lambda: discard_work(scan_work, path),
+                                   lambda _: self.refresh_unfinished(),
+                                   lambda m, d: messages.error(self, m))
+
+        self._ask("Bỏ các trang đã quét của lượt số hóa này? Các trang sẽ bị xóa khỏi máy và "
+                  "không khôi phục được.", "Bỏ các trang đã quét",
+                  [("discard", "&Bỏ các trang này"), ("back", "&Quay lại")], answer,
+                  default="back", escape="back")
+
+    # --- closing --------------------------------------------------------------------------
+
+    def _open_studio_pages(self) -> tuple[Workspace | None, int]:
+        for dialog in (getattr(self, "studio_dialog", None),
+                       getattr(self.intake, "studio_dialog", None)):
+            if isinstance(dialog, StudioDialog) and dialog.isVisible():
+                ws = dialog.studio.ws
+                if ws is not None and ws.page_count():
+                    return ws, ws.page_count()
+        return None, 0
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quitting and self._ask_before_closing():
+            event.ignore()
+            return
         if self.runner.busy():
             self.runner.wait(10_000)  # let a Receive in flight commit before quitting
         self.sync.stop()  # an upload in flight resumes from its offset next time
         event.accept()
+
+    def save_before_session_end(self) -> None:
+        """Windows is logging off or shutting down: no close question can be answered
+        now, so the draft is saved as it is (the session waits a few seconds for us)."""
+        self.intake.save_draft()
+        self.runner.wait(5_000)
+
+    def _quit(self) -> None:
+        self._quitting = True
+        self.close()
+
+    def _ask_before_closing(self) -> bool:
+        """Put the question if closing would lose work; False when there is none."""
+        if self.question is not None and self.question.isVisible():
+            self.question.raise_()
+            return True
+        summary = self.intake.summary()
+        if summary is not None:
+            pages = (f" Các trang đã quét cho hồ sơ này ({summary.unsaved_pages} trang) luôn "
+                     "được giữ lại." if summary.unsaved_pages else "")
+            self._ask(draft_text(summary, self.clerk.id) + "\n\nGiữ bản nháp để lần sau mở "
+                      "lại và nhập tiếp? Nếu bỏ, những gì đã nhập cho hồ sơ này sẽ mất." + pages,
+                      "Thoát khi đang nhập hồ sơ",
+                      [("keep", "&Giữ bản nháp và thoát"), ("back", "&Quay lại"),
+                       ("discard", "&Bỏ bản nháp và thoát")],
+                      self._close_answer, default="keep", escape="back")
+            return True
+        ws, pages = self._open_studio_pages()
+        if ws is not None:
+            def answer(choice: str) -> None:
+                if choice == "keep":
+                    self._quit()
+                elif choice == "discard":
+                    ws.discard()
+                    self._quit()
+
+            self._ask(f"Còn {pages} trang đã quét chưa lưu thành tệp PDF ({ws.title}). Giữ "
+                      "các trang để lần sau làm tiếp (hiện ở Trang chủ)?", "Thoát khi đang số hóa",
+                      [("keep", "&Giữ các trang và thoát"), ("back", "&Quay lại"),
+                       ("discard", "&Bỏ các trang này và thoát")],
+                      answer, default="keep", escape="back")
+            return True
+        return False
+
+    def _close_answer(self, choice: str) -> None:
+        if choice == "keep":  # the draft is saved once more, as it is now, then we quit
+            self.intake.save_draft(on_done=self._quit, on_error=self._close_failed)
+        elif choice == "discard":
+            # Failing to delete leaves the draft to be offered (and dropped) next time:
+            # nothing is lost by quitting anyway.
+            self.intake.discard_draft(on_done=self._quit, on_error=lambda m, d: self._quit())
+
+    def _close_failed(self, message: str, detail: str) -> None:
+        saved = self.intake.saved_at
+        lost = (f"những gì nhập sau lần lưu nháp lúc {saved:%H:%M} sẽ mất" if saved is not None
+                else "hồ sơ đang nhập sẽ mất")
+        self._ask(f"Không lưu được bản nháp: {message}\n\nNếu vẫn thoát, {lost}.",
+                  "Chưa lưu được bản nháp",
+                  [("back", "&Quay lại"), ("quit", "&Vẫn thoát")],
+                  lambda choice: self._quit() if choice == "quit" else None,
+                  default="back", escape="back")

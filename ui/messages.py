@@ -4,7 +4,7 @@ errors, confirmations, a question with named choices, and a line or a paragraph 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -48,24 +48,43 @@ def info(parent: QWidget | None, message: str, title: str = "Thông báo") -> No
 
 class Question(QMessageBox):
     """A question whose answers are named: ``choices`` are (key, Vietnamese label) in
-    order, the last one is what Esc means; ``ask()`` returns the key chosen."""
+    order; ``default`` is what Enter means (the first by default), ``escape`` what Esc
+    and the close button mean (the last by default)."""
 
     def __init__(self, parent: QWidget | None, title: str, text: str,
                  choices: Sequence[tuple[str, str]], icon: str = "question",
-                 default: str | None = None) -> None:
+                 default: str | None = None, escape: str | None = None) -> None:
         super().__init__(_ICONS[icon], title, text, QMessageBox.StandardButton.NoButton, parent)
+        self._escape_key = escape or choices[-1][0]
         self._keys: dict[object, str] = {}
         for key, label in choices:
-            button = self.addButton(label, QMessageBox.ButtonRole.ActionRole)
+            role = (QMessageBox.ButtonRole.RejectRole if key == self._escape_key
+                    else QMessageBox.ButtonRole.AcceptRole)
+            button = self.addButton(label, role)
             self._keys[button] = key
             if key == (default or choices[0][0]):
                 self.setDefaultButton(button)
-        self.setEscapeButton(next(b for b, k in self._keys.items() if k == choices[-1][0]))
-        self._escape_key = choices[-1][0]
+            if key == self._escape_key:
+                self.setEscapeButton(button)
+
+    def key(self) -> str:
+        """The key of the button pressed (Esc's when none was)."""
+        return self._keys.get(self.clickedButton(), self._escape_key)
 
     def ask(self) -> str:
+        """Ask and wait for the answer."""
         self.exec()
-        return self._keys.get(self.clickedButton(), self._escape_key)
+        return self.key()
+
+
+def ask(parent: QWidget | None, message: str, title: str, choices: Sequence[tuple[str, str]],
+        on_answer: Callable[[str], None], *, default: str, escape: str) -> QMessageBox:
+    """A ``Question`` shown without blocking (window-modal); ``on_answer(key)`` gets the
+    button pressed, and ``escape``'s key for Esc or the box's own close button."""
+    box = Question(parent, title, message, choices, default=default, escape=escape)
+    box.finished.connect(lambda _: on_answer(box.key()))
+    box.open()
+    return box
 
 
 class TextDialog(QDialog):

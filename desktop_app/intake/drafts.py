@@ -1,4 +1,5 @@
-"""What the clerk fills in before pressing Receive (plain values, no DB rows)."""
+"""What the clerk fills in before pressing Receive (plain values, no DB rows), and the
+wizard's state around it as it is kept between steps and across restarts."""
 
 from __future__ import annotations
 
@@ -154,3 +155,41 @@ class IntakeDraft:
     def applicant(self) -> PersonInfo:
         """Who stands at the counter: the submitter when given, else the owner."""
         return self.submitter or self.owner
+
+
+@dataclass
+class SavedIntake:
+    """The intake wizard as the clerk left it: the draft, the step on screen, and what the
+    form holds that a draft cannot (a birth date typed halfway). Kept in the database at
+    every step (``draft_store``), so a closed window, a crash or a power cut loses
+    nothing typed."""
+
+    draft: IntakeDraft
+    step: int = 0
+    # One per dossier being received: a save that arrives after that dossier was
+    # received, refused or abandoned is recognised and dropped.
+    draft_id: str = ""
+    # Shown when the procedure has left the catalog by the time the draft is resumed.
+    procedure_name: str = ""
+    # A birth date as typed when it is not a date yet ("12/03/19"); the draft has None.
+    owner_birth_text: str = ""
+    submitter_birth_text: str = ""
+    # The folder (under the data directory's scan-work) of pages scanned in the studio
+    # for this dossier and not yet stored as PDFs; "" when the studio was not opened.
+    studio_workspace: str = ""
+
+    def is_blank(self) -> bool:
+        """Nothing typed, ticked or digitized yet: not worth keeping (a procedure chosen
+        and nothing else is redone in two keystrokes)."""
+        d = self.draft
+        return (
+            d.owner == PersonInfo()
+            and (d.submitter is None or d.submitter == PersonInfo())
+            and not any(c.provided or c.problem or c.files for c in d.components)
+            and d.set_count == 1
+            and d.delivery is Delivery.COUNTER
+            and not d.delivery_address
+            and not d.note
+            and not self.owner_birth_text
+            and not self.submitter_birth_text
+        )

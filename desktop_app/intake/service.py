@@ -33,6 +33,7 @@ from desktop_app.domain.calendar import compute_appointment
 from desktop_app.domain.dossier_code import make_dossier_code
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.text import fold, nfc
+from desktop_app.intake.draft_store import DraftRef, forget_draft
 from desktop_app.intake.drafts import DraftError, IntakeDraft, PersonInfo
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.national import dossier_document
@@ -108,34 +109,39 @@ class IntakeService:
 
     # --- actions ------------------------------------------------------------------------
 
-    def receive(self, draft: IntakeDraft, clerk: ClerkInfo) -> IntakeOutcome:
+    # ``finishes``: the saved draft (``draft_store``) this action turns into a dossier or
+    # a slip; it is removed in the action's own transaction.
+
+    def receive(self, draft: IntakeDraft, clerk: ClerkInfo, finishes: DraftRef | None = None
+                ) -> IntakeOutcome:
         draft = draft.normalised()
         problems = draft.receive_problems()
         if problems:
             raise DraftError(problems)
-        return self._record(draft, clerk, IntakeKind.RECEIVED, reason="")
+        return self._record(draft, clerk, IntakeKind.RECEIVED, "", finishes)
 
-    def request_supplement(self, draft: IntakeDraft, clerk: ClerkInfo, reason: str
-                           ) -> IntakeOutcome:
+    def request_supplement(self, draft: IntakeDraft, clerk: ClerkInfo, reason: str,
+                           finishes: DraftRef | None = None) -> IntakeOutcome:
         draft = draft.normalised()
         problems = draft.applicant_problems()
         if not any(c.problem or (c.required and not c.provided) for c in draft.components):
             problems.append("Hãy đánh dấu ít nhất một thành phần còn thiếu hoặc cần bổ sung.")
         if problems:
             raise DraftError(problems)
-        return self._record(draft, clerk, IntakeKind.SUPPLEMENT_REQUESTED, reason=nfc(reason))
+        return self._record(draft, clerk, IntakeKind.SUPPLEMENT_REQUESTED, nfc(reason), finishes)
 
-    def refuse(self, draft: IntakeDraft, clerk: ClerkInfo, reason: str) -> IntakeOutcome:
+    def refuse(self, draft: IntakeDraft, clerk: ClerkInfo, reason: str,
+               finishes: DraftRef | None = None) -> IntakeOutcome:
         draft = draft.normalised()
         problems = draft.owner.problems("chủ hồ sơ")
         if not nfc(reason):
             problems.append("Phiếu từ chối phải ghi rõ lý do từ chối.")
         if problems:
             raise DraftError(problems)
-        return self._record(draft, clerk, IntakeKind.REFUSED, reason=nfc(reason))
+        return self._record(draft, clerk, IntakeKind.REFUSED, nfc(reason), finishes)
 
-    def _record(self, draft: IntakeDraft, clerk: ClerkInfo, kind: IntakeKind, reason: str
-                ) -> IntakeOutcome:
+    def _record(self, draft: IntakeDraft, clerk: ClerkInfo, kind: IntakeKind, reason: str,
+                finishes: DraftRef | None = None) -> IntakeOutcome:
         station = self.stations.require()
         proc = self.catalog.get(draft.procedure_code)
         now = self.ctx.clock.now()
@@ -229,6 +235,8 @@ class IntakeService:
                  "appointment": appointment.isoformat() if appointment else None,
                  "slip_sha256": sha},
             )
+            if finishes is not None:
+                forget_draft(s, finishes)
             outcome = IntakeOutcome(kind, dossier.id, dossier.uuid, code, slip_number, status,
                                     now, appointment, pdf, sha)
         log.info("dossier %s %s by clerk %s", outcome.reference, kind.value, clerk.id)

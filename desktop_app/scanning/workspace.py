@@ -64,6 +64,9 @@ class Workspace:
         self.slots += [Slot(key, label) for key, label in slots]
         self.bin: list[ProcessedPage] = []
         self.bin_from: list[tuple[str, int]] = []  # where each binned page was
+        # The received dossier these pages are for (None: a dossier being received, or
+        # pages a batch could not file), so work left unsaved can be reopened for it.
+        self.dossier_id: int | None = None
         self.root.mkdir(parents=True, exist_ok=True)
 
     # --- persistence -----------------------------------------------------------------
@@ -85,6 +88,8 @@ class Workspace:
         ws.slots = [Slot(s["key"], s["label"], [_page_from_json(p) for p in s["pages"]])
                     for s in data["slots"]]
         ws.bin = [_page_from_json(p) for p in data.get("bin", [])]
+        dossier_id = data.get("dossier_id")
+        ws.dossier_id = dossier_id if isinstance(dossier_id, int) else None
         origins = data.get("bin_from", [])
         ws.bin_from = ([(str(k), int(i)) for k, i in origins] if len(origins) == len(ws.bin)
                        else [(UNASSIGNED, 10**6)] * len(ws.bin))
@@ -104,6 +109,7 @@ class Workspace:
                        "pages": [_page_to_json(p) for p in s.pages]} for s in self.slots],
             "bin": [_page_to_json(p) for p in self.bin],
             "bin_from": [list(o) for o in self.bin_from],
+            "dossier_id": self.dossier_id,
         }
         write_atomically(self.root / STATE_FILE, json.dumps(data, ensure_ascii=False))
 
@@ -121,6 +127,10 @@ class Workspace:
 
     def page_count(self) -> int:
         return sum(len(s.pages) for s in self.slots)
+
+    def modified_at(self) -> float:
+        """When the pages last changed (every change rewrites the state file)."""
+        return (self.root / STATE_FILE).stat().st_mtime
 
     def __iter__(self) -> Iterator[tuple[Slot, ProcessedPage]]:
         for s in self.slots:
