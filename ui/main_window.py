@@ -5,6 +5,7 @@ return)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
+from desktop_app.domain.citizen_qr import looks_like_citizen_qr
 from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts
 from desktop_app.intake.returns import ActionOutcome, ReturnService
 from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
@@ -190,16 +192,32 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Đã đổi mật khẩu.", 5000)
 
     def open_scan_settings(self) -> None:
-        ScanSettingsDialog(self.ctx, self.clerk, self).exec()
+        dialog = ScanSettingsDialog(self.ctx, self.clerk, self)
+        dialog.exec()
+        if dialog.scanner_affixes is not None:  # a technician changed them: next scan on
+            prefix, suffix = dialog.scanner_affixes
+            self.station = replace(self.station, scanner_prefix=prefix, scanner_suffix=suffix)
 
     def on_scanned(self, payload: str) -> None:
-        """An ID card was scanned somewhere: the return counter takes it for the person
-        collecting a result, otherwise the intake wizard."""
+        """An ID card was scanned somewhere (the keyboard filter let no key of it reach a
+        widget): the return counter takes it for the person collecting a result,
+        otherwise the intake wizard, which fills the owner or asks what the card is for.
+        Another code sent with the scanner's prefix is only reported."""
+        if not looks_like_citizen_qr(payload):
+            self.statusBar().showMessage(
+                "Mã vừa quét không phải mã QR trên thẻ căn cước hay trên giấy tiếp nhận hồ sơ; "
+                "không dùng mã này.", 15_000)
+            return
         if self.pages.currentIndex() == self.RETURN and self.returns.on_id_card(payload):
             return
         if self.pages.currentIndex() != self.INTAKE:
             self.show_page(self.INTAKE)
         self.intake.on_scanned(payload)
+
+    def scanner_affixes(self) -> tuple[str, str]:
+        """What this PC's handheld scanner sends around each code (the keyboard filter,
+        whose parent this window is, asks at each burst)."""
+        return self.station.scanner_prefix, self.station.scanner_suffix
 
     def refresh_counts(self) -> None:
         self.runner.submit(self.queries.home_counts, self._show_counts,
