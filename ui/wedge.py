@@ -48,7 +48,6 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Protocol, runtime_checkable
@@ -59,6 +58,7 @@ from PySide6.QtGui import QInputDevice, QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.wedge_codes import ScanKind, WedgeCodes, WedgeScan, id_card_head_seen
+from ui.none_refs import call, set_timestamp, void_call
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ _KEYPAD = Qt.KeyboardModifier.KeypadModifier
 @runtime_checkable
 class ScannerAffixSource(Protocol):
     """The filter's parent (the main window) may say what this PC's scanner sends around
-    each code; it is asked when a burst begins, so a change in the settings applies at
-    the next scan."""
+    each code; it is asked at every key, so a change in the settings applies at the next
+    scan."""
 
     def scanner_affixes(self) -> tuple[str, str]: ...
 
@@ -113,6 +113,7 @@ class _Do(Enum):
 class _Held:
     target: QWidget
     address: int
+    life: int  # the target's life at that address (see WedgeScanFilter._lives)
     event: QKeyEvent
 
 
@@ -126,8 +127,8 @@ def _copy(event: QKeyEvent) -> QKeyEvent:
     copy = QKeyEvent(event.type(), event.key(), event.modifiers(), event.nativeScanCode(),
                      event.nativeVirtualKey(), event.nativeModifiers(), event.text(),
                      event.isAutoRepeat(), event.count(),
-                     event.device() or QInputDevice.primaryKeyboard())
-    copy.setTimestamp(event.timestamp())
+                     call(event.device) or QInputDevice.primaryKeyboard())
+    set_timestamp(copy, event.timestamp())
     return copy
 
 
@@ -144,12 +145,17 @@ class WedgeScanFilter(QObject):
         super().__init__(parent)
         self._affixes = None if prefix is None and suffix is None else (prefix or "",
                                                                           suffix or "")
+        self._affix_source = parent if isinstance(parent, ScannerAffixSource) else None
         self._codes = WedgeCodes()
         self._enabled = True
         self._held: list[_Held] = []
         self._text: list[str] = []  # what the held keys spell (Backspace applied)
-        self._targets: dict[int, tuple[QWidget, Callable[..., None]]] = {}
-        self._gone: set[int] = set()
+        # Widgets that keys were held for are watched until they are destroyed (one
+        # connection each, never disconnected: PySide 6.12's disconnect() costs a
+        # reference to True, see none_refs); a destroyed widget's address starts a new
+        # life, so keys held for the dead one are never sent to whatever lives there next.
+        self._watching: set[int] = set()
+        self._lives: dict[int, int] = {}
         self._last_stamp = 0  # the window system's time of the last key event (ms)
         self._last_arrival = float("-inf")
         self._tail = False  # a scan just ended: its Enter/Tab and key releases follow
@@ -192,9 +198,8 @@ class WedgeScanFilter(QObject):
     def _current_codes(self) -> WedgeCodes:
         affixes = self._affixes
         if affixes is None:
-            parent = self.parent()
-            affixes = (parent.scanner_affixes() if isinstance(parent, ScannerAffixSource)
-                       else ("", ""))
+            source = self._affix_source
+            affixes = source.scanner_affixes() if source is not None else ("", "")
         if (self._codes.prefix, self._codes.suffix) != affixes:
             self._codes = WedgeCodes(*affixes)
         return self._codes
@@ -234,9 +239,11 @@ class WedgeScanFilter(QObject):
         if first is not None and first[:3] == key and _address(watched) in first[3][1:]:
             return True
         chain: list[int] = []
-        widget: QWidget | None = watched
-        while widget is not None:
+        widget = watched
+        while True:
             chain.append(_address(widget))
+            if widget.isWindow():  # (parentWidget() of a window is None: see none_refs)
+                break
             widget = widget.parentWidget()
         self._first_delivery = (*key, tuple(chain))
         return False
@@ -319,7 +326,7 @@ class WedgeScanFilter(QObject):
         if override:
             if do in (_Do.PASS, _Do.RELEASE_THEN_PASS):
                 return False
-            event.accept()
+            void_call(event.accept)
             return True
         self._note(event)
         if do is _Do.SWALLOW:
@@ -334,7 +341,7 @@ class WedgeScanFilter(QObject):
         elif do in (_Do.PASS, _Do.RELEASE_THEN_PASS):
             self._consumed_presses.discard(event.key())
             return False
-        event.accept()
+        void_call(event.accept)
         return True
 
     def _on_release(self, watched: QWidget, event: QKeyEvent) -> bool:
@@ -354,18 +361,25 @@ class WedgeScanFilter(QObject):
 
     def _hold(self, watched: QWidget, event: QKeyEvent, kind: _Kind) -> None:
         address = _address(watched)
-        if address not in self._targets:
-            gone = functools.partial(self._gone.add, address)
-            watched.destroyed.connect(gone)
-            self._targets[address] = (watched, gone)
-        self._held.append(_Held(watched, address, _copy(event)))
+        if address not in self._watching:
+            self._watching.add(address)
+            watched.destroyed.connect(functools.partial(self._target_gone, address))
+        life = self._lives.setdefault(address, 0)
+        self._held.append(_Held(watched, address, life, _copy(event)))
         if event.type() == QEvent.Type.KeyPress:
             if kind is _Kind.TEXT:
                 self._text.append(event.text())
             elif kind is _Kind.BACKSPACE and self._text:
                 self._text.pop()
         self._generation += 1
-        self._timer.start()
+        void_call(self._timer.start)
+
+    def _target_gone(self, address: int, *_destroyed: object) -> None:
+        # Its held keys are dropped, never sent to a dead widget.
+        # (A few bytes per destroyed widget that ever had keys held: kept, since a copy
+        # being re-sent right now may still refer to the life that just ended.)
+        self._watching.discard(address)
+        self._lives[address] = self._lives.get(address, 0) + 1
 
     def _finish(self, scan: WedgeScan, event: QKeyEvent) -> None:
         pressed: set[int] = set()
@@ -387,7 +401,7 @@ class WedgeScanFilter(QObject):
     def _drop(self) -> list[_Held]:
         held, self._held = self._held, []
         self._text = []
-        self._timer.stop()
+        void_call(self._timer.stop)
         self._generation += 1
         return held
 
@@ -395,17 +409,9 @@ class WedgeScanFilter(QObject):
         """Send every held key on to the widget it was meant for, in order."""
         if not self._held:
             return
-        held = self._drop()
-        targets, self._targets = self._targets, {}
-        try:
-            for item in held:
-                if item.address not in self._gone:
-                    self._replay(item.target, item.event)
-        finally:
-            for address, (widget, gone) in targets.items():
-                if address not in self._gone:
-                    widget.destroyed.disconnect(gone)
-            self._gone.difference_update(targets)
+        for item in self._drop():
+            if self._lives.get(item.address, 0) == item.life:
+                self._replay(item.target, item.event)
 
     def _replay(self, target: QWidget, event: QKeyEvent) -> None:
         self._replaying.append(event)
@@ -418,7 +424,8 @@ class WedgeScanFilter(QObject):
         """Nothing followed the held keys: a person typed them. Key events already queued
         behind this timer (the UI thread was busy) are let in first."""
         generation = self._generation
-        QTimer.singleShot(0, self, functools.partial(self._release_if_still, generation))
+        void_call(QTimer.singleShot, 0, self,
+                  functools.partial(self._release_if_still, generation))
 
     def _release_if_still(self, generation: int) -> None:
         if generation == self._generation:
