@@ -19,6 +19,8 @@ from PySide6.QtGui import QInputMethodEvent, QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from ui.none_refs import set_timestamp
+
 NO_MOD = Qt.KeyboardModifier.NoModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -54,7 +56,7 @@ class Keyboard:
     def send(self, kind: QEvent.Type, key: Qt.Key, text: str = "",
              mods: Qt.KeyboardModifier = NO_MOD, autorepeat: bool = False) -> None:
         event = QKeyEvent(kind, key, mods, 0, 0, 0, text, autorepeat, 1)
-        event.setTimestamp(self.stamp)
+        set_timestamp(event, self.stamp)
         QApplication.sendEvent(focus_target(), event)
 
     def wait(self, ms: int) -> None:
