@@ -628,6 +628,9 @@ def test_first_run_wizard_pages(qtbot, ctx: AppContext, bench: Bench,  # type: i
             wizard.clerk_user.setText("huong")
             wizard.clerk_name.setText("Triệu Thị Hương")
             wizard.clerk_pass.setText("mat-khau-1")
+            for repeat, value in (("tech_pass2", "mat-khau-kt-1"), ("clerk_pass2", "mat-khau-1")):
+                if hasattr(wizard, repeat):  # where the wizard asks for each twice
+                    getattr(wizard, repeat).setText(value)
         wizard.button(QWizard.WizardButton.NextButton).click()
         bench.clicks.clear()
         qtbot.waitUntil(lambda p=page: wizard.currentId() != p, timeout=10_000)
