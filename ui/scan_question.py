@@ -41,6 +41,11 @@ class ScannedCardQuestion(QDialog):
         self.owner_btn = QPushButton("Thay &chủ hồ sơ bằng người này")
         self.submitter_btn = QPushButton("Điền &người nộp thay (chủ hồ sơ giữ nguyên)")
         self.cancel_btn = QPushButton("&Hủy, không dùng thẻ này")
+        self.owner_btn.setToolTip("Người trên thẻ vừa quét trở thành chủ hồ sơ; số điện "
+                                  "thoại và thư điện tử của chủ hồ sơ cũ được xoá")
+        self.submitter_btn.setToolTip("Chủ hồ sơ giữ nguyên; người trên thẻ vừa quét là người "
+                                      "nộp thay")
+        self.cancel_btn.setToolTip("Không dùng thẻ vừa quét; hồ sơ giữ nguyên (Esc)")
         self.owner_btn.clicked.connect(lambda: self.done(CardUse.OWNER))
         self.submitter_btn.clicked.connect(lambda: self.done(CardUse.SUBMITTER))
         self.cancel_btn.clicked.connect(self.reject)

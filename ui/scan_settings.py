@@ -393,6 +393,8 @@ class ScanSettingsDialog(QDialog):
         form.addRow("Tiền tố (&prefix):", self.scanner_prefix)
         form.addRow("Hậu tố (s&uffix):", self.scanner_suffix)
         self.save_scanner_btn = QPushButton("Lưu cài đặt má&y đọc mã")
+        self.save_scanner_btn.setToolTip("Lưu tiền tố và hậu tố của máy quét mã QR cầm tay "
+                                         "gắn với máy tính này; áp dụng ngay từ lần quét sau")
         self.save_scanner_btn.clicked.connect(self.save_scanner)
         for w in (self.scanner_prefix, self.scanner_suffix, self.save_scanner_btn):
             w.setEnabled(technician)
