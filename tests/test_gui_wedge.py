@@ -602,6 +602,42 @@ def test_login_dialog(qtbot, ctx: AppContext, station: StationInfo, clerk: Clerk
     assert len(targets) == 4 and len(lone_filter) == 4
 
 
+def test_the_running_app_filters_from_the_login_on(qtbot, ctx: AppContext,  # type: ignore[no-untyped-def]
+                                                  station: StationInfo, clerk: ClerkInfo) -> None:
+    """``ui.app.start`` installs the filter before the login: a card scanned into the
+    password field types nothing there and logs nobody in."""
+    from PySide6.QtCore import QTimer
+
+    from ui.app import start
+
+    app = QApplication.instance()
+    seen: dict[str, object] = {}
+
+    def at_login() -> None:
+        login = QApplication.activeModalWidget()
+        try:
+            assert isinstance(login, LoginDialog)
+            seen["dialog"] = True
+            login.activateWindow()
+            login.password.setFocus(Qt.FocusReason.TabFocusReason)
+            qtbot.waitUntil(lambda: QApplication.focusWidget() is login.password, timeout=3000)
+            Keyboard().scan(CARD_A, SLOW, settle=0)
+            seen["password"] = login.password.text()
+            seen["clerk"] = login.clerk
+        finally:
+            if login is not None:
+                login.reject()
+
+    QTimer.singleShot(0, at_login)
+    try:
+        assert start(app, ctx) is None  # type: ignore[arg-type]
+    finally:
+        for wedge in app.findChildren(WedgeScanFilter):  # type: ignore[union-attr]
+            wedge.uninstall(app)  # type: ignore[arg-type]
+            wedge.setParent(None)
+    assert seen == {"dialog": True, "password": "", "clerk": None}
+
+
 def test_first_run_wizard_pages(qtbot, ctx: AppContext, bench: Bench,  # type: ignore[no-untyped-def]
                                 lone_filter: list[str]) -> None:
     """Every page a technician goes through on a new station, the last one included."""

@@ -371,3 +371,19 @@ def test_settings_dialog_sets_the_prefix_for_the_next_scan(qtbot, window: MainWi
     bench.scan_on(qtbot, window.home.new_btn, "\x02]Qmã khác~", ms=3)
     assert window.pages.currentIndex() == MainWindow.HOME
     assert "không phải mã QR" in window.statusBar().currentMessage()
+
+
+@pytest.mark.nodb
+def test_a_filter_made_before_the_window_learns_the_affixes_later(qtbot, form: Form) -> None:  # type: ignore[no-untyped-def]
+    class Window:
+        def scanner_affixes(self) -> tuple[str, str]:
+            return ("\x02", "")
+
+    form.focus(qtbot, form.a)
+    form.keyboard.scan("\x02mã lạ", 3)
+    assert form.heard == [] and form.a.text() == "mã lạ"  # typed: no prefix known yet
+    form.a.clear()
+    form.wedge.set_affix_source(Window())
+    form.keyboard.scan("\x02mã lạ", 3)
+    assert form.heard == ["mã lạ"] and form.a.text() == ""
+

@@ -191,6 +191,13 @@ class WedgeScanFilter(QObject):
     def set_affixes(self, prefix: str, suffix: str) -> None:
         self._affixes = (prefix, suffix)
 
+    def set_affix_source(self, source: ScannerAffixSource | None) -> None:
+        """For a filter made before the main window (installed for the login and the
+        first-run wizard): the window, once it exists, says what the scanner sends; it
+        overrides affixes set before."""
+        self._affixes = None
+        self._affix_source = source
+
     def holding(self) -> bool:
         """Whether keys are being held back right now (for tests and diagnostics)."""
         return bool(self._held)
