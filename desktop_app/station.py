@@ -1,10 +1,12 @@
-"""Station (counter PC) settings: agency code and name, station digit, printing choices."""
+"""Station (counter PC) settings: agency code and name, station digit, printing choices,
+and the characters this PC's handheld QR scanner sends around each code."""
 
 from __future__ import annotations
 
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import func, select
 
@@ -18,6 +20,12 @@ from local_db.models import Station, StationSettings
 DEFAULT_RETENTION_DAYS = 365
 MIN_RETENTION_DAYS = 30  # a finished dossier may still be contested for a while
 MAX_RETENTION_DAYS = 3650
+MAX_AFFIX_CHARS = 16  # stations.scanner_prefix / scanner_suffix are String(16)
+# Characters found inside the codes the counter reads (ID-card QR fields and Vietnamese
+# addresses, dossier codes, tracking URLs): a suffix made of them would end a scan in the
+# middle of its text.
+AffixKind = Literal["prefix", "suffix"]
+_IN_PAYLOADS = set("|.,-/:?&=()'\"")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,10 @@ class StationInfo:
     unsynced_warn_days: int = 3
     retention_days: int = DEFAULT_RETENTION_DAYS  # agency-wide
     printer: str = ""  # this PC's receipt printer; empty: the system default
+    # What this PC's handheld scanner sends before / after each code (often nothing; see
+    # ui/wedge.py). Control characters are allowed (STX/ETX).
+    scanner_prefix: str = ""
+    scanner_suffix: str = ""
 
 
 class StationNotConfigured(DomainError):
@@ -51,6 +63,67 @@ def _check_retention(days: int) -> None:
     if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
         raise DomainError(f"Số ngày giữ tệp trên máy phải từ {MIN_RETENTION_DAYS} đến "
                           f"{MAX_RETENTION_DAYS} (đang là {days}).", f"retention_days {days}")
+
+
+def check_scanner_affix(value: str, which: AffixKind) -> str:
+    """``value`` as a scanner prefix (``which`` = "prefix") or suffix, or DomainError saying
+    in Vietnamese why it cannot be one. Enter and Tab end a scan anyway; what remains must
+    not be mistaken for typing (a prefix) nor occur inside a code (a suffix)."""
+    label = "Tiền tố" if which == "prefix" else "Hậu tố"
+    if len(value) > MAX_AFFIX_CHARS:
+        raise DomainError(f"{label} của máy quét dài tối đa {MAX_AFFIX_CHARS} ký tự.",
+                          f"scanner {which} too long ({len(value)})")
+    if any(ch.isspace() for ch in value):
+        raise DomainError(f"{label} của máy quét không được chứa dấu cách, Tab hay Enter "
+                          "(Enter và Tab đã luôn kết thúc một lần quét).",
+                          f"scanner {which} has whitespace {value!r}")
+    if "\x00" in value:  # PostgreSQL text cannot hold it, and no scanner needs it
+        raise DomainError(f"{label} của máy quét không được chứa ký tự \\x00.",
+                          f"scanner {which} has NUL")
+    if which == "prefix" and value and value[0].isalnum():
+        raise DomainError(f"{label} của máy quét không được bắt đầu bằng chữ hay chữ số (cán "
+                          "bộ gõ phím cũng bắt đầu như vậy); hãy dùng ký hiệu như ] ~ § hoặc "
+                          "ký tự điều khiển \\x02.", f"scanner prefix starts alphanumeric "
+                          f"{value!r}")
+    if which == "suffix" and any(ch.isalnum() or ch in _IN_PAYLOADS for ch in value):
+        raise DomainError(f"{label} của máy quét không được chứa chữ, chữ số hay các dấu "
+                          "| . , - / : ? & = ( ) ' \" (chúng có trong mã QR thẻ căn cước và "
+                          "mã hồ sơ); hãy dùng ký hiệu như ~ # hoặc ký tự điều khiển \\x03.",
+                          f"scanner suffix has payload characters {value!r}")
+    return value
+
+
+def scanner_affix_text(value: str) -> str:
+    """How a prefix/suffix is written for people: control characters as ``\\xNN``."""
+    return "".join(f"\\x{ord(ch):02X}" if ord(ch) < 32 or ord(ch) == 127
+                   else "\\\\" if ch == "\\" else ch for ch in value)
+
+
+def parse_scanner_affix(text: str, which: AffixKind) -> str:
+    """The inverse of ``scanner_affix_text`` (``\\x02`` is STX, ``\\\\`` a backslash),
+    checked by ``check_scanner_affix``."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        if text[i + 1:i + 2] == "\\":
+            out.append("\\")
+            i += 2
+            continue
+        digits = text[i + 2:i + 4]
+        if text[i + 1:i + 2].lower() != "x" or len(digits) != 2 or any(
+                d not in "0123456789abcdefABCDEF" for d in digits):
+            label = "Tiền tố" if which == "prefix" else "Hậu tố"
+            raise DomainError(f"{label} của máy quét: viết ký tự điều khiển dạng \\x02 (hai "
+                              "chữ số hệ 16), dấu \\ dạng \\\\.",
+                              f"scanner {which}: bad escape in {text!r}")
+        out.append(chr(int(digits, 16)))
+        i += 4
+    return check_scanner_affix("".join(out), which)
 
 
 def validate_station(info: StationInfo) -> StationInfo:
@@ -80,6 +153,8 @@ def validate_station(info: StationInfo) -> StationInfo:
         unsynced_warn_days=max(1, info.unsynced_warn_days),
         retention_days=info.retention_days,
         printer=nfc(info.printer)[:200],
+        scanner_prefix=check_scanner_affix(info.scanner_prefix, "prefix"),
+        scanner_suffix=check_scanner_affix(info.scanner_suffix, "suffix"),
     )
 
 
@@ -109,7 +184,8 @@ def _row_values(info: StationInfo) -> dict[str, object]:
     """The agency-wide columns (the PC's own ones live in ``stations``)."""
     values = asdict(info)
     values["hot_folders"] = list(info.hot_folders)
-    del values["printer"]
+    for own in ("printer", "scanner_prefix", "scanner_suffix"):
+        del values[own]
     return values
 
 
@@ -131,6 +207,8 @@ def _station_info(row: StationSettings, seat: Station | None) -> StationInfo:
         unsynced_warn_days=row.unsynced_warn_days,
         retention_days=row.retention_days,
         printer=seat.printer if seat else "",
+        scanner_prefix=seat.scanner_prefix if seat else "",
+        scanner_suffix=seat.scanner_suffix if seat else "",
     )
 
 
@@ -209,11 +287,15 @@ class StationService:
                 s.add(Station(install_id=install, station_digit=info.station_digit,
                               hostname=socket.gethostname()[:200],
                               hot_folders=list(info.hot_folders), printer=info.printer,
+                              scanner_prefix=info.scanner_prefix,
+                              scanner_suffix=info.scanner_suffix,
                               ca_bundle=info.ca_bundle, created_at=now, last_seen_at=now))
             else:
                 seat.station_digit = info.station_digit
                 seat.hot_folders = list(info.hot_folders)
                 seat.printer = info.printer
+                seat.scanner_prefix = info.scanner_prefix
+                seat.scanner_suffix = info.scanner_suffix
                 seat.ca_bundle = info.ca_bundle
                 seat.hostname = socket.gethostname()[:200]
                 seat.last_seen_at = now
@@ -226,5 +308,7 @@ class StationService:
                     setattr(row, key, value)
                 row.updated_at = now
             repo.add_audit(s, now, clerk_id, "station_configured", "station", "1",
-                           {**_row_values(info), "printer": info.printer})
+                           {**_row_values(info), "printer": info.printer,
+                            "scanner_prefix": info.scanner_prefix,
+                            "scanner_suffix": info.scanner_suffix})
         return info

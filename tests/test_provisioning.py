@@ -404,3 +404,29 @@ def test_unreachable_shared_database_is_an_error(tmp_path: Path, provision: Run)
     code, _, err = provision(write(tmp_path, data), tmp_path / "data")
     assert code == 2 and "không kết nối được máy chủ CSDL" in err
     assert "bi-mat" not in err
+
+
+def test_scanner_prefix_and_suffix_are_applied_and_bad_ones_named(
+        tmp_path: Path, provision: Run) -> None:
+    # JSON writes STX/ETX as \u0002/\u0003, as a scanner's manual names them.
+    data = {**BASE, "scanner_prefix": "\u0002]Q1", "scanner_suffix": "\u0003"}
+    data_dir = tmp_path / "data"
+    code, out, err = provision(write(tmp_path, data), data_dir)
+    assert code == 0, err
+    assert "Máy quét mã QR: tiền tố \\x02]Q1, hậu tố \\x03" in out
+    ctx = open_context(data_dir)
+    try:
+        station = StationService(ctx).require()
+        assert (station.scanner_prefix, station.scanner_suffix) == ("\x02]Q1", "\x03")
+    finally:
+        ctx.close()
+
+    bad = {**BASE, "scanner_prefix": "Q1", "scanner_suffix": "|", "scanner_sufix": "~"}
+    code, _, err = provision(write(tmp_path, bad, "bad.json"), tmp_path / "other")
+    assert code == 2
+    assert "scanner_prefix: Tiền tố của máy quét không được bắt đầu bằng chữ" in err
+    assert "scanner_suffix: Hậu tố của máy quét không được chứa chữ, chữ số hay" in err
+    assert "scanner_sufix: khóa không được hỗ trợ. Có phải ý bạn là “scanner_suffix”?" in err
+    code, _, err = provision(write(tmp_path, {**BASE, "scanner_suffix": 3}, "n.json"),
+                             tmp_path / "other")
+    assert code == 2 and "scanner_suffix: phải là chuỗi ký tự (đang là số 3)" in err

@@ -14,8 +14,8 @@ from desktop_app.domain.dossier_status import IllegalTransition
 from desktop_app.intake.returns import Receiver, ReturnError, ReturnService, code_from_scan
 from desktop_app.intake.service import IntakeService
 from desktop_app.station import StationInfo
+from desktop_app.wedge_codes import is_receipt
 from local_db.models import AuditEntry, Dossier, OutboxEntry
-from ui.wedge import _receipt_start
 
 from .test_intake import complete_draft, intake  # noqa: F401
 
@@ -36,11 +36,13 @@ def test_code_from_scan(text: str, code: str | None) -> None:
 
 
 def test_wedge_takes_a_whole_receipt_payload_only() -> None:
-    assert _receipt_start(f"abc{CODE}") is None  # glued to typed text: not a scan
-    assert _receipt_start(f"xyz {CODE}") == 4
-    assert _receipt_start(CODE) == 0
-    assert _receipt_start(f"{CODE} ghi chú") is None
-    assert _receipt_start(f"https://x.gov.vn/t?ma={CODE}") == 0
+    assert not is_receipt(f"abc{CODE}")  # glued to other text: not a receipt's QR
+    assert not is_receipt(f"xyz {CODE}")
+    assert is_receipt(CODE) and is_receipt(CODE.lower())
+    assert not is_receipt(f"{CODE} ghi chú")
+    assert is_receipt(f"https://x.gov.vn/t?ma={CODE}")
+    assert not is_receipt(f"https://x.gov.vn/t?ma={CODE} ghi chú")
+    assert not is_receipt("https://x.gov.vn/t?ma=123")
 
 
 def _set_status(ctx: AppContext, dossier_id: int, status: int) -> None:

@@ -29,18 +29,23 @@ log = logging.getLogger(__name__)
 
 def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     """First-run setup if needed, login, and the main window (None if the user quits)."""
+    # Installed before the first-run wizard and the login: a card scanned there must not
+    # type citizen data into a password field. Until the main window exists a scan is
+    # recognised and dropped (the filter has no one to give it to).
+    wedge = WedgeScanFilter(app)
+    wedge.install(app)
     stations = StationService(ctx)
     station = stations.get()
     if station is None:
         if not run_first_setup(ctx):
             return None
         station = stations.require()
+    wedge.set_affixes(station.scanner_prefix, station.scanner_suffix)
     login = LoginDialog(ctx, station.agency_name)
     if login.exec() != QDialog.DialogCode.Accepted or login.clerk is None:
         return None
     window = MainWindow(ctx, login.clerk, station)
-    wedge = WedgeScanFilter(window)
-    wedge.install(app)
+    wedge.set_affix_source(window)
     wedge.scanned.connect(window.on_scanned)
     wedge.receipt_scanned.connect(window.on_receipt_scanned)
     # A shutdown or log-off closes no window in Qt 6: the draft is saved when it starts.

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import ProcedureInfo
 from desktop_app.digitization import DigitizedFile
-from desktop_app.domain.citizen_qr import parse_citizen_qr
+from desktop_app.domain.citizen_qr import CitizenCard, parse_citizen_qr
 from desktop_app.domain.errors import DomainError
 from desktop_app.intake.draft_store import (
     DraftRef,
@@ -51,8 +51,10 @@ from desktop_app.scanning.workspace import Workspace
 from ui import intake_draft_form as draft_form
 from ui import messages
 from ui.intake_steps import ApplicantStep, ComponentsStep, DeliveryStep, ProcedureStep, ReviewStep
+from ui.scan_question import CardUse, ScannedCardQuestion
 from ui.screen_fit import ActionBar, scrolling
 from ui.studio_dialog import StudioDialog
+from ui.style import set_state
 from ui.workers import Runner
 
 STEPS = ("Thủ tục", "Người nộp", "Thành phần hồ sơ", "Lệ phí, nhận kết quả", "Xem lại")
@@ -86,6 +88,7 @@ class IntakePage(QWidget):
         self.autosave.setSingleShot(True)
         self.autosave.setInterval(AUTOSAVE_MS)
         self.autosave.timeout.connect(self.save_draft)
+        self.card_question: ScannedCardQuestion | None = None  # open while asking
 
         self.title = QLabel("Tiếp nhận hồ sơ")
         self.title.setObjectName("pageTitle")
@@ -345,25 +348,76 @@ class IntakePage(QWidget):
     # --- the ID card QR ---------------------------------------------------------------
 
     def on_scanned(self, payload: str) -> None:
+        """An ID card was scanned (at any step). An empty owner, or the same person again,
+        is filled at once; when the focus is in the submitter's form, the submitter. When
+        the dossier already has another owner the clerk is asked what the card is for. A
+        scan never moves the wizard, and never receives anything."""
         banner = self.applicant_step.banner
+        if self.saving:
+            self._scan_banner("Đang lưu hồ sơ trước; hãy quét lại thẻ sau khi phiếu được in.",
+                              ok=False)
+            return
         try:
             card = parse_citizen_qr(payload)
         except DomainError as exc:
             banner.setText(f"Mã QR không đọc được: {exc.message_vi}")
-            banner.setStyleSheet("background:#fde7e9;border:1px solid #b00020;")
+            set_state(banner, "bad")
             return
         step = self.applicant_step
-        target = step.owner
+        owner = step.owner
         focus = self.focusWidget()
         if step.proxy.isChecked() and focus is not None and step.submitter.isAncestorOf(focus):
+            self._use_card(card, CardUse.SUBMITTER)
+            return
+        owner_name, owner_id = owner.full_name.text().strip(), owner.id_number.text().strip()
+        if (not owner_name and not owner_id) or owner_id == card.id_number:
+            self._use_card(card, CardUse.OWNER)
+            return
+        if self.card_question is not None:  # a second card while still asking: ask anew
+            old = self.card_question
+            old.finished.disconnect()
+            old.reject()
+            old.deleteLater()
+        question = ScannedCardQuestion(card, owner_name, owner_id, self)
+        self.card_question = question
+        question.finished.connect(lambda result: self._card_answered(question, result))
+        question.open()
+
+    def _card_answered(self, question: ScannedCardQuestion, result: int) -> None:
+        self.card_question = None
+        question.deleteLater()
+        if result in (CardUse.OWNER, CardUse.SUBMITTER):
+            self._use_card(question.card, CardUse(result))
+        else:
+            self._scan_banner(f"Đã bỏ qua thẻ vừa quét ({question.card.full_name}); hồ sơ "
+                              "giữ nguyên.", ok=False)
+
+    def _use_card(self, card: CitizenCard, use: CardUse) -> None:
+        step = self.applicant_step
+        if use is CardUse.SUBMITTER:
+            step.proxy.setChecked(True)
             target = step.submitter
+        else:
+            target = step.owner
+            if target.id_number.text().strip() not in ("", card.id_number):
+                # Another person: the previous owner's phone and email are not theirs.
+                target.phone.clear()
+                target.email.clear()
         target.fill_from_card(card)
-        banner.setStyleSheet("background:#e6f4ea;border:1px solid #1b7a2f;")
-        who = "người nộp" if target is step.submitter else "chủ hồ sơ"
-        banner.setText(f"Đã điền thông tin {who} từ thẻ căn cước: {card.full_name}, "
-                       f"số {card.id_number}.")
+        who = "người nộp thay" if use is CardUse.SUBMITTER else "chủ hồ sơ"
+        self._scan_banner(f"Đã điền thông tin {who} từ thẻ căn cước: {card.full_name}, "
+                          f"số {card.id_number}.", ok=True)
         if self.step == 1:
             QTimer.singleShot(0, target.phone.setFocus)
+        elif self.step == len(STEPS) - 1 and self.procedure is not None:
+            self._fill_review(self.draft())  # the review shows who is in the dossier now
+
+    def _scan_banner(self, text: str, ok: bool) -> None:
+        banner = self.applicant_step.banner
+        set_state(banner, "good" if ok else "bad")
+        banner.setText(text)
+        if not ok and self.step != 1:
+            self.error.setText(text)
 
     # --- actions ----------------------------------------------------------------------
 

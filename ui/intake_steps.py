@@ -42,6 +42,7 @@ from desktop_app.domain.dates import parse_birth_date
 from desktop_app.domain.text import vnd
 from desktop_app.intake.drafts import ComponentEntry, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeService
+from ui.style import set_state
 
 
 class PersonForm(QGroupBox):
@@ -190,7 +191,7 @@ class ApplicantStep(QWidget):
         self.owner.clear()
         self.submitter.clear()
         self.proxy.setChecked(False)
-        self.banner.setObjectName("banner")
+        set_state(self.banner, "")  # the last scan's colour is not the next dossier's
         self.banner.setText("Quét mã QR trên thẻ căn cước / CCCD gắn chip của chủ hồ sơ "
                             "(ở bất kỳ bước nào), hoặc nhập tay.")
 

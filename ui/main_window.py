@@ -11,6 +11,7 @@ pages never stored as files."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
+from desktop_app.domain.citizen_qr import looks_like_citizen_qr
 from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts, StoredSlip
 from desktop_app.intake.draft_store import DraftStore, DraftSummary, RestoredIntake
 from desktop_app.intake.returns import ActionOutcome, ReturnService
@@ -52,6 +54,7 @@ from ui.scan_settings import ScanSettingsDialog
 from ui.screen_fit import MIN_WINDOW, fit, scrolling
 from ui.slip_preview import SlipPreviewDialog
 from ui.studio_dialog import StudioDialog
+from ui.style import set_state
 from ui.sync_panel import SyncBridge, SyncPanel, indicator_text, overdue_text
 from ui.workers import Runner
 
@@ -248,16 +251,32 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Đã đổi mật khẩu.", 5000)
 
     def open_scan_settings(self) -> None:
-        ScanSettingsDialog(self.ctx, self.clerk, self).exec()
+        dialog = ScanSettingsDialog(self.ctx, self.clerk, self)
+        dialog.exec()
+        if dialog.scanner_affixes is not None:  # a technician changed them: next scan on
+            prefix, suffix = dialog.scanner_affixes
+            self.station = replace(self.station, scanner_prefix=prefix, scanner_suffix=suffix)
 
     def on_scanned(self, payload: str) -> None:
-        """An ID card was scanned somewhere: the return counter takes it for the person
-        collecting a result, otherwise the intake wizard."""
+        """An ID card was scanned somewhere (the keyboard filter let no key of it reach a
+        widget): the return counter takes it for the person collecting a result,
+        otherwise the intake wizard, which fills the owner or asks what the card is for.
+        Another code sent with the scanner's prefix is only reported."""
+        if not looks_like_citizen_qr(payload):
+            self.statusBar().showMessage(
+                "Mã vừa quét không phải mã QR trên thẻ căn cước hay trên giấy tiếp nhận hồ sơ; "
+                "không dùng mã này.", 15_000)
+            return
         if self.pages.currentIndex() == self.RETURN and self.returns.on_id_card(payload):
             return
         if self.pages.currentIndex() != self.INTAKE:
             self.show_page(self.INTAKE)
         self.intake.on_scanned(payload)
+
+    def scanner_affixes(self) -> tuple[str, str]:
+        """What this PC's handheld scanner sends around each code (the keyboard filter,
+        whose parent this window is, asks at each burst)."""
+        return self.station.scanner_prefix, self.station.scanner_suffix
 
     def refresh_counts(self) -> None:
         self.runner.submit(self.queries.home_counts, self._show_counts,
@@ -272,9 +291,7 @@ class MainWindow(QMainWindow):
     def show_sync(self, state: WorkerState) -> None:
         text, kind = indicator_text(state)
         self.sync_label.setText(text)
-        self.sync_label.setProperty("state", kind)
-        self.sync_label.style().unpolish(self.sync_label)
-        self.sync_label.style().polish(self.sync_label)
+        set_state(self.sync_label, kind)
         self.home.show_sync_warning(overdue_text(state))
         # The home page's queue line and figures follow the worker: a drained queue or a
         # status pulled from the province shows at once, not at the next 30 s refresh.

@@ -1,8 +1,10 @@
 """Station and digitization settings (F9): scan profiles, hot folders, this PC's receipt
-printer and the retention period.
+printer and the retention period, and what this PC's handheld QR scanner sends around
+each code.
 
 Anyone may tune an unlocked profile; only a technician locks, unlocks or changes a locked
-one, and only a technician changes the hot folders, the printer and the retention."""
+one, and only a technician changes the hot folders, the printer, the retention and the
+QR scanner's prefix/suffix."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
 from desktop_app.accounts import ClerkInfo, Role
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
+from desktop_app.domain.errors import DomainError
 from desktop_app.printers import available_printers
 from desktop_app.scanning.model import (
     COLOUR_MODE_VI,
@@ -47,6 +50,8 @@ from desktop_app.station import (
     MIN_RETENTION_DAYS,
     StationInfo,
     StationService,
+    parse_scanner_affix,
+    scanner_affix_text,
 )
 from ui import messages
 from ui.screen_fit import fit
@@ -229,6 +234,9 @@ class ScanSettingsDialog(QDialog):
         pl.addStretch(1)
         tabs.addTab(printing, "In ấn và &lưu trữ")
 
+        tabs.addTab(self._scanner_tab(technician), "Máy đọc mã Q&R")
+        self.scanner_affixes: tuple[str, str] | None = None  # set once saved here
+
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.button(QDialogButtonBox.StandardButton.Close).setText("Đóng")
         close.button(QDialogButtonBox.StandardButton.Close).setToolTip("Đóng cài đặt (Esc)")
@@ -264,6 +272,7 @@ class ScanSettingsDialog(QDialog):
         self.folders.addItems(list(station.hot_folders) if station else [])
         if station is not None:
             self._show_printing(station)
+            self._show_scanner(station)
 
     def _show_printing(self, station: StationInfo) -> None:
         index = self.printer.findData(station.printer)
@@ -315,6 +324,7 @@ class ScanSettingsDialog(QDialog):
         self.save_btn.setEnabled(True)
         self.save_folders_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
         self.save_printing_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
+        self.save_scanner_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
         messages.error(self, message)
 
     # --- hot folders ---------------------------------------------------------------------
@@ -369,3 +379,64 @@ class ScanSettingsDialog(QDialog):
         messages.info(self, "Đã lưu: biên nhận in ra "
                             f"{station.printer or 'máy in mặc định'}; giữ tệp "
                             f"{station.retention_days} ngày sau khi hồ sơ kết thúc.")
+
+    # --- the handheld QR scanner -----------------------------------------------------------
+
+    def _scanner_tab(self, technician: bool) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        hint = QLabel(
+            "Máy quét mã QR cầm tay gõ mã như bàn phím. Hầu hết các máy chỉ gửi mã rồi Enter: "
+            "để trống hai ô dưới. Nếu máy đã được cài để gửi thêm ký tự trước (tiền tố) hoặc "
+            "sau (hậu tố) mỗi mã, ghi đúng các ký tự đó; ký tự điều khiển viết dạng \\x02 "
+            "(STX), \\x03 (ETX). Mọi mã bắt đầu bằng tiền tố đều được coi là mã quét, không "
+            "phải chữ gõ tay.")
+        hint.setWordWrap(True)
+        form = QFormLayout()
+        self.scanner_prefix = QLineEdit()
+        self.scanner_prefix.setPlaceholderText("(không có)")
+        self.scanner_suffix = QLineEdit()
+        self.scanner_suffix.setPlaceholderText("(không có)")
+        form.addRow("Tiền tố (&prefix):", self.scanner_prefix)
+        form.addRow("Hậu tố (s&uffix):", self.scanner_suffix)
+        self.save_scanner_btn = QPushButton("Lưu cài đặt má&y đọc mã")
+        self.save_scanner_btn.setToolTip("Lưu tiền tố và hậu tố của máy quét mã QR cầm tay "
+                                         "gắn với máy tính này; áp dụng ngay từ lần quét sau")
+        self.save_scanner_btn.clicked.connect(self.save_scanner)
+        for w in (self.scanner_prefix, self.scanner_suffix, self.save_scanner_btn):
+            w.setEnabled(technician)
+        layout.addWidget(hint)
+        layout.addLayout(form)
+        layout.addWidget(self.save_scanner_btn, 0, Qt.AlignmentFlag.AlignRight)
+        if not technician:
+            layout.addWidget(QLabel("Chỉ kỹ thuật viên được thay đổi cài đặt máy đọc mã."))
+        layout.addStretch(1)
+        return tab
+
+    def _show_scanner(self, station: StationInfo) -> None:
+        self.scanner_prefix.setText(scanner_affix_text(station.scanner_prefix))
+        self.scanner_suffix.setText(scanner_affix_text(station.scanner_suffix))
+
+    def save_scanner(self) -> None:
+        try:
+            prefix = parse_scanner_affix(self.scanner_prefix.text(), "prefix")
+            suffix = parse_scanner_affix(self.scanner_suffix.text(), "suffix")
+        except DomainError as exc:
+            messages.error(self, exc.message_vi)
+            return
+
+        def save() -> StationInfo:
+            station = self.stations.require()
+            return self.stations.save(replace(station, scanner_prefix=prefix,
+                                              scanner_suffix=suffix), self.clerk.id)
+
+        self.save_scanner_btn.setEnabled(False)
+        self.runner.submit(save, self._scanner_saved, self._failed)
+
+    def _scanner_saved(self, station: StationInfo) -> None:
+        self.save_scanner_btn.setEnabled(True)
+        self._show_scanner(station)
+        self.scanner_affixes = (station.scanner_prefix, station.scanner_suffix)
+        prefix = scanner_affix_text(station.scanner_prefix) or "không có"
+        suffix = scanner_affix_text(station.scanner_suffix) or "không có"
+        messages.info(self, f"Đã lưu: máy đọc mã gửi tiền tố {prefix}, hậu tố {suffix}.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 ACCENT = "#0b5ea8"
 
@@ -101,3 +101,12 @@ def apply_style(app: QApplication) -> None:
     font.setPointSize(11)
     app.setFont(font)
     app.setStyleSheet(stylesheet(colours(app.palette())))
+
+
+def set_state(widget: QWidget, state: str) -> None:
+    """Colour a banner or indicator by meaning ("good", "bad", "ok", "warn", "" for
+    plain) through the stylesheet, so the light, dark and high-contrast palettes apply;
+    an inline colour would stay light on a dark theme."""
+    widget.setProperty("state", state)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)

@@ -30,6 +30,7 @@ from desktop_app.sync.usb_bundle import export_bundle
 from desktop_app.sync.worker import SyncWorker, WorkerState
 from ui import messages
 from ui.screen_fit import fit
+from ui.style import set_state
 from ui.workers import Runner
 
 
@@ -149,9 +150,7 @@ class SyncPanel(QDialog):
 
     def show_state(self, state: WorkerState) -> None:
         text, kind = indicator_text(state)
-        self.header.setProperty("state", kind)
-        self.header.style().unpolish(self.header)
-        self.header.style().polish(self.header)
+        set_state(self.header, kind)
         lines = [text]
         if state.queue is not None:
             lines.append(f"Lần đồng bộ trọn vẹn gần nhất: {_when(state.queue.last_success)}")

@@ -179,6 +179,12 @@ def _run(args: argparse.Namespace, plan: ProvisionPlan) -> int:
     printer = result.station.printer or "máy in mặc định của hệ điều hành"
     lines.append(f"  - Giữ tệp trên máy {result.station.retention_days} ngày sau khi hồ sơ kết "
                  f"thúc; in biên nhận ra: {printer}")
+    if result.station.scanner_prefix or result.station.scanner_suffix:
+        from desktop_app.station import scanner_affix_text
+
+        prefix = scanner_affix_text(result.station.scanner_prefix) or "(không có)"
+        suffix = scanner_affix_text(result.station.scanner_suffix) or "(không có)"
+        lines.append(f"  - Máy quét mã QR: tiền tố {prefix}, hậu tố {suffix}")
     if result.db_url_path:
         lines.append(f"  - CSDL dùng chung: {result.db_url_path}")
     if result.one_time_password:

@@ -1,9 +1,19 @@
 """The QR on the chip citizen ID card (CCCD 2021–2024, thẻ căn cước from 07/2024).
 
-Payload: ``ID|old ID|full name|birth ddMMyyyy|sex|address|issue ddMMyyyy`` (6–8 fields;
-newer cards often leave the old ID empty and may add or drop trailing fields; anything
-after the issue date is kept verbatim in ``extra``). The QR is not signed: it saves
-typing, it does not prove identity.
+Payload: ``ID|old ID|full name|birth ddMMyyyy|sex|address|issue ddMMyyyy`` — the layout
+of the chip cards of 2021–2024. The cards in circulation vary around it, and all of
+them are read:
+
+- 6 fields: no issue date;
+- 7 fields: the layout above, the old 9-digit ID often empty;
+- 8 and more (newer cards, thẻ căn cước from 07/2024): further fields after the issue
+  date, some of them empty, and often empty fields or a bare ``|`` at the end.
+
+Only the first six fields and the issue date are interpreted; the fields after the issue
+date are kept verbatim in ``extra`` (empty ones at the end dropped). A payload is refused
+only when it is really malformed (fewer than 6 fields, an absurd number of them, a bad
+ID number, date or sex), always with the reason in Vietnamese. The QR is not signed: it
+saves typing, it does not prove identity.
 
 Keyboard-wedge scanners are the usual source of damage: UTF-8 read as Latin-1/CP1252
 ("Nguyá»…n" – repaired here when the round trip is exact), a Vietnamese IME left on
@@ -38,6 +48,10 @@ _ADDRESS_UNTYPABLE = re.compile("\ufffd|\\?{2,}|[a-zà-ỹ]\\?[a-zà-ỹ]", re.I
 _TELEX = re.compile(r"[aou]w|\b\w*(?:aa|ee|oo|dd)\w*[sfrxj]\b", re.IGNORECASE)
 # The digit row of a French AZERTY keyboard typed without Shift.
 _AZERTY_DIGITS = str.maketrans("&é\"'(-è_çà", "1234567890")
+MIN_FIELDS = 6  # ID, old ID, name, birth date, sex, address
+# Newer layouts add fields after the issue date; a payload with more fields than any card
+# could hold is some other QR (or several scans run together).
+MAX_FIELDS = 24
 
 
 class CitizenQrError(DomainError):
@@ -54,7 +68,7 @@ class CitizenCard:
     sex: str
     address: str
     issue_date: date | None
-    extra: tuple[str, ...] = ()  # fields after the issue date (8-field variants)
+    extra: tuple[str, ...] = ()  # fields after the issue date (newer layouts), as read
 
     def age_on(self, day: date) -> int:
         years = day.year - self.birth_date.year
@@ -80,7 +94,8 @@ class CitizenCard:
 
 
 def looks_like_citizen_qr(text: str) -> bool:
-    """Cheap check for the keyboard-wedge detector: 12 digits, a pipe, ≥ 5 pipes in all."""
+    """Cheap check for the keyboard-wedge detector: 12 digits, a pipe, ≥ 5 pipes in all
+    (so the 6-field layout and every longer one, whatever the fields hold)."""
     return bool(_ID12.match(text)) and text[12:13] == "|" and text.count("|") >= 5
 
 
@@ -188,14 +203,23 @@ def parse_citizen_qr(payload: str | bytes, today: date | None = None) -> Citizen
     """Parse and validate what the scanner sent. Raises CitizenQrError on any defect."""
     text = _clean(payload)
     fields = [f.strip() for f in text.split("|")]
-    if not 6 <= len(fields) <= 8:
+    if len(fields) < MIN_FIELDS:
         raise CitizenQrError(
-            f"Mã QR có {len(fields)} trường thông tin, thẻ căn cước có từ 6 đến 8 trường "
-            "ngăn cách bởi dấu “|”. Đây có thể không phải mã QR trên thẻ căn cước.",
+            f"Mã QR chỉ có {len(fields)} trường thông tin; mã QR trên thẻ căn cước có ít nhất "
+            f"{MIN_FIELDS} trường (số định danh, số CMND cũ, họ tên, ngày sinh, giới tính, nơi "
+            "cư trú) ngăn cách bởi dấu “|”. Đây có thể không phải mã QR trên thẻ căn cước.",
             f"payload: field count {len(fields)}",
         )
-    id_number, old_id, name, birth, sex, address = fields[:6]
-    rest = fields[6:]
+    if len(fields) > MAX_FIELDS:
+        raise CitizenQrError(
+            f"Mã QR có {len(fields)} trường thông tin, nhiều hơn mọi loại thẻ căn cước (tối đa "
+            f"{MAX_FIELDS}). Có thể máy quét đã gửi liền hai mã; hãy quét lại từng thẻ một.",
+            f"payload: field count {len(fields)}",
+        )
+    id_number, old_id, name, birth, sex, address = fields[:MIN_FIELDS]
+    rest = fields[MIN_FIELDS:]
+    while len(rest) > 1 and not rest[-1]:
+        rest.pop()  # empty fields at the end, a trailing "|": nothing in them
     if not _ID12.fullmatch(id_number):
         if id_number and _ID12.fullmatch(id_number.translate(_AZERTY_DIGITS)):
             raise CitizenQrError(

@@ -1,8 +1,9 @@
 """Applying a checked provisioning plan to a counter PC, in one go: the provincial CA
 bundle (copied into the data directory, so the USB stick can leave), the station settings
-(with the retention period and this PC's receipt printer), the LAN database URL, the
-station token (OS keyring or a 0600 file; never printed, never logged), the technician
-account and the locked scan profiles. Applying the same plan again gives the same result.
+(with the retention period, this PC's receipt printer and its QR scanner's prefix and
+suffix), the LAN database URL, the station token (OS keyring or a 0600 file; never
+printed, never logged), the technician account and the locked scan profiles. Applying
+the same plan again gives the same result.
 
 Before that, `check_existing` compares the plan with what is already on this machine (or
 on the shared database): a digit another PC holds is an error."""
@@ -155,7 +156,8 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
             else ("file" if result.token_stored else "none"),
             "ca_bundle": bool(plan.ca_pem), "db_url": bool(plan.db_url),
             "profiles": result.profiles, "technician": result.technician,
-            "retention_days": station.retention_days, "printer": station.printer})
+            "retention_days": station.retention_days, "printer": station.printer,
+            "scanner_prefix": station.scanner_prefix, "scanner_suffix": station.scanner_suffix})
     log.info("station provisioned: agency=%s digit=%d profiles=%d technician=%s token=%s "
              "ca=%s", result.station.agency_code, result.station.station_digit,
              len(result.profiles), result.technician_action or "none",

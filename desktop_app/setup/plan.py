@@ -9,7 +9,7 @@ from typing import Any
 
 from desktop_app.domain.errors import DomainError
 from desktop_app.scanning.model import ScanProfile
-from desktop_app.station import StationInfo
+from desktop_app.station import StationInfo, scanner_affix_text
 from local_db.engine import redacted_url
 
 KNOWN_KEYS: dict[str, str] = {
@@ -33,6 +33,8 @@ KNOWN_KEYS: dict[str, str] = {
     "tracking_url": "địa chỉ tra cứu hồ sơ in trên biên nhận",
     "db_url": "cơ sở dữ liệu PostgreSQL dùng chung trong mạng LAN",
     "technician": "tài khoản kỹ thuật viên",
+    "scanner_prefix": "ký tự máy quét mã QR gửi trước mỗi mã (thường để trống)",
+    "scanner_suffix": "ký tự máy quét mã QR gửi sau mỗi mã, trước Enter (thường để trống)",
 }
 
 
@@ -93,4 +95,6 @@ class ProvisionPlan:
             "db_url": redacted_url(self.db_url),
             "scan_profiles": [p.name for p in self.profiles],
             "technician": self.technician.username if self.technician else "",
+            "scanner_prefix": scanner_affix_text(s.scanner_prefix),
+            "scanner_suffix": scanner_affix_text(s.scanner_suffix),
         }

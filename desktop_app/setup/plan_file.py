@@ -38,7 +38,9 @@ from desktop_app.station import (
     DEFAULT_RETENTION_DAYS,
     MAX_RETENTION_DAYS,
     MIN_RETENTION_DAYS,
+    AffixKind,
     StationInfo,
+    check_scanner_affix,
     validate_station,
 )
 from sync_contract import wire
@@ -330,6 +332,23 @@ def _check_hot_folders(c: _Checker) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _check_scanner_affix(c: _Checker, which: AffixKind) -> str:
+    """The raw characters (control characters included: JSON and TOML write STX as
+    "\u0002"); not NFC-normalised or trimmed like text meant for people."""
+    key = f"scanner_{which}"
+    value = c.raw.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        c.error(key, f"phải là chuỗi ký tự (đang là {_kind(value)}).")
+        return ""
+    try:
+        return check_scanner_affix(value, which)
+    except DomainError as exc:
+        c.error(key, exc.message_vi)
+        return ""
+
+
 def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = True
                ) -> ProvisionPlan:
     c = _Checker(raw, source.parent)
@@ -398,6 +417,8 @@ def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = Tr
             if backend != "postgresql":
                 c.error("db_url", "chỉ dùng cho PostgreSQL trong mạng LAN; bỏ khóa này để dùng "
                                   "CSDL SQLite trên máy.")
+    scanner_prefix = _check_scanner_affix(c, "prefix")
+    scanner_suffix = _check_scanner_affix(c, "suffix")
     profiles = _check_profiles(c)
     technician = _check_technician(c)
     if c.problems:
@@ -407,7 +428,8 @@ def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = Tr
         station_digit=digit, parent_name=parent_name, receipt_page_size=page,
         book_number=book, tracking_url=tracking, upload_limit_mb=upload,
         hot_folders=hot, gateway_url=gateway, ca_bundle="", unsynced_warn_days=warn_days,
-        retention_days=retention, printer=printer)
+        retention_days=retention, printer=printer, scanner_prefix=scanner_prefix,
+        scanner_suffix=scanner_suffix)
     try:
         station = validate_station(station)
     except DomainError as exc:  # a rule the checks above missed: still reported cleanly

@@ -94,7 +94,9 @@ def test_variants(payload: str | bytes, name: str, issue: date | None) -> None:
         ("", "Không nhận được dữ liệu"),
         ("   \r\n", "Không nhận được dữ liệu"),
         ("https://example.vn/abc", "1 trường"),
-        ("001099012345|1|2|3|4|5|6|7|8", "9 trường"),
+        ("001099012345|1|2|3", "4 trường"),
+        # More fields than any card holds: two scans run together, or another QR.
+        ("|".join([GOOD] * 4), "28 trường"),
         ("00109901234|123456789|Nguyễn Văn An|01011990|Nam|Sơn La|15082021", "12 chữ số"),
         ("0010990123456|123456789|Nguyễn Văn An|01011990|Nam|Sơn La|15082021", "12 chữ số"),
         ("001099012345|12345678|Nguyễn Văn An|01011990|Nam|Sơn La|15082021", "9 chữ số"),
@@ -221,3 +223,105 @@ def test_format_then_parse_roundtrips(id_number: str, old_id: str, name: str, bi
     # What a misconfigured wedge makes of it is repaired to the same card.
     assert parse_citizen_qr(payload.encode().decode("latin-1")) == card
     assert parse_citizen_qr(unicodedata.normalize("NFD", payload).encode()) == card
+
+
+# --- the layouts in circulation -----------------------------------------------------------
+
+BASE6 = "019190001234||Hoàng Thị Mai|12031992|Nữ|Thôn Nà Lẹng, xã Nà Phặc"
+
+
+@pytest.mark.parametrize(
+    ("payload", "issue", "extra"),
+    [
+        # 6 fields: no issue date at all.
+        (BASE6, None, ()),
+        # 7 fields: the 2021–2024 chip card; the issue date may be empty.
+        (BASE6 + "|20042021", date(2021, 4, 20), ()),
+        (BASE6 + "|", None, ()),
+        # Trailing "|" and empty fields after the issue date: nothing in them.
+        (BASE6 + "|20042021|", date(2021, 4, 20), ()),
+        (BASE6 + "|20042021||", date(2021, 4, 20), ()),
+        (BASE6 + "|20042021|||||", date(2021, 4, 20), ()),
+        (BASE6 + "||||", None, ()),
+        # Newer cards: further fields after the issue date, some of them empty.
+        (BASE6 + "|01072024|Hoàng Văn Páo", date(2024, 7, 1), ("Hoàng Văn Páo",)),
+        (BASE6 + "|01072024|Hoàng Văn Páo|Lục Thị Dung", date(2024, 7, 1),
+         ("Hoàng Văn Páo", "Lục Thị Dung")),
+        (BASE6 + "|01072024||Lục Thị Dung|", date(2024, 7, 1), ("", "Lục Thị Dung")),
+        (BASE6 + "|01072024|Hoàng Văn Páo||Tày|01072039|", date(2024, 7, 1),
+         ("Hoàng Văn Páo", "", "Tày", "01072039")),
+        # 10+ fields, with spaces around the separators.
+        (BASE6 + "| 01072024 |a| b |c|d|e|f|g|", date(2024, 7, 1),
+         ("a", "b", "c", "d", "e", "f", "g")),
+    ],
+)
+def test_every_layout_in_circulation(payload: str, issue: date | None,
+                                     extra: tuple[str, ...]) -> None:
+    card = parse_citizen_qr(payload)
+    assert (card.id_number, card.full_name, card.sex) == ("019190001234", "Hoàng Thị Mai", "Nữ")
+    assert card.address == "Thôn Nà Lẹng, xã Nà Phặc"
+    assert (card.issue_date, card.extra) == (issue, extra)
+    assert looks_like_citizen_qr(payload)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message_part"),
+    [
+        # Five fields, even with a trailing "|", are not a card (the address is missing).
+        ("019190001234||Hoàng Thị Mai|12031992|Nữ", "5 trường"),
+        # The longest layouts still have their first six fields checked.
+        (BASE6.replace("12031992", "1203199") + "|01072024|a|b|c", "ddMMyyyy"),
+        (BASE6.replace("Nữ", "F") + "|01072024|a|b|c", "Giới tính"),
+        (BASE6 + "|1072024|a|b", "Ngày cấp"),
+        ("|".join([BASE6 + "|01072024"] * 4), "28 trường"),
+    ],
+)
+def test_long_layouts_are_still_checked(payload: str, message_part: str) -> None:
+    with pytest.raises(CitizenQrError) as err:
+        parse_citizen_qr(payload, today=date(2026, 11, 23))
+    assert message_part in err.value.message_vi
+
+
+extras = st.lists(st.one_of(st.just(""), names, st.from_regex(r"\A[0-9]{8}\Z")), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    id_number=st.from_regex(r"\A[0-9]{12}\Z"),
+    name=names,
+    birth=st.dates(min_value=date(1900, 1, 1), max_value=date(2020, 12, 31)),
+    issued=st.one_of(st.none(), st.dates(min_value=date(2021, 1, 1),
+                                         max_value=date(2026, 1, 1))),
+    extra=extras,
+    trailing=st.integers(min_value=0, max_value=4),
+)
+def test_longer_layouts_keep_their_extra_fields(id_number: str, name: str, birth: date,
+                                                issued: date | None, extra: list[str],
+                                                trailing: int) -> None:
+    """Any number of further fields (empty ones too) and of empty fields at the end: the
+    card is the same, the further fields are kept in order, the empty tail is dropped."""
+    head = CitizenCard(id_number, "", name, birth, "Nam", "Bản Khuổi Ác, xã Nà Phặc",
+                       issued)
+    payload = format_citizen_qr(head) + "".join("|" + f for f in extra) + "|" * trailing
+    card = parse_citizen_qr(payload)
+    kept = list(extra)
+    while kept and not kept[-1]:
+        kept.pop()
+    assert card == CitizenCard(id_number, "", name, birth, "Nam", "Bản Khuổi Ác, xã Nà Phặc",
+                               issued, tuple(kept))
+    assert looks_like_citizen_qr(payload)
+    # What is left after the issue date round-trips through format_citizen_qr.
+    assert parse_citizen_qr(format_citizen_qr(card)) == card
+
+
+@settings(max_examples=200, deadline=None)
+@given(fields=st.lists(st.text(alphabet="0123456789|abc ", max_size=14), min_size=0,
+                       max_size=40))
+def test_field_count_never_crashes_and_bad_counts_are_named(fields: list[str]) -> None:
+    payload = "001099012345|" + "|".join(fields)
+    count = payload.count("|") + 1
+    try:
+        parse_citizen_qr(payload)
+    except CitizenQrError as exc:
+        if count < 6 or count > 24:
+            assert f"{count} trường" in exc.message_vi
