@@ -32,7 +32,6 @@ from desktop_app.printing.raster_bands import (
     PAGE_BUDGET,
     bands,
     capped_dpi,
-    page_pixels,
     raster_bytes,
 )
 from desktop_app.printing.windows_gdi import print_on_gdi, windows_gdi_available
@@ -210,7 +209,6 @@ def test_qt_fallback_prints_bands_that_match_the_whole_page(qapp: Any, tmp_path:
     """Through Qt's print support into a PDF file (what Qt would spool to CUPS): every
     page is there, drawn from bands no larger than the budget, and the bands add up to
     the page as rendered whole."""
-    import numpy as np
     import pypdfium2 as pdfium
     from PySide6.QtPrintSupport import QPrinter
 
@@ -303,7 +301,6 @@ def test_placement_puts_the_page_where_it_is_on_paper(slip_a5: bytes) -> None:
     size: rendering into a printable-area-sized bitmap at the computed placement gives
     the paper's rendering shifted by the unprintable edge — the page is neither scaled
     nor moved."""
-    import numpy as np
     import pypdfium2 as pdfium
     import pypdfium2.raw as c
 
