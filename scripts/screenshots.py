@@ -2,10 +2,18 @@
 
     xvfb-run -a -s "-screen 0 1400x950x24" .venv/bin/python scripts/screenshots.py [OUT_DIR]
 
+Only the receipt's print preview, as the whole screen, on a small screen (it must fit):
+
+    xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python scripts/screenshots.py \
+        --preview-only 1024x768
+    QT_SCALE_FACTOR=1.25 xvfb-run -a -s "-screen 0 1366x768x24" \
+        .venv/bin/python scripts/screenshots.py --preview-only 1366x768@125
+
 Uses a throw-away data directory with the demo station, clerk and dossiers."""
 
 from __future__ import annotations
 
+import argparse
 import socket
 import sys
 import tempfile
@@ -17,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.accounts import AccountService
@@ -82,9 +91,61 @@ def sample_pages(folder: Path) -> list[Path]:
     return [folder / "don-de-nghi.png", folder / "so-do-thua-dat.png", folder / "anh-chup.png"]
 
 
+def open_receipt_preview(app: QApplication, win: MainWindow) -> QWidget:
+    """Drives an intake to Receive; the receipt's print preview, rendered."""
+    win.show_page(win.INTAKE)
+    win.intake.choose_procedure("1.004873")
+    win.on_scanned(DEMO_CARDS[0])
+    win.intake.applicant_step.owner.phone.setText("0912 345 678")
+    win.intake.go_next()
+    win.intake.components_step.tick_required()
+    win.intake.go_next()
+    win.intake.go_next()
+    win.intake.receive()
+    win.runner.wait()
+    settle(app, 500)
+    preview = win.last_preview
+    settle(app, 2500)  # QPdfView renders pages on its own thread
+    return preview  # type: ignore[no-any-return]
+
+
+def preview_only(out: Path, suffix: str) -> None:
+    """The whole screen with the receipt preview over the main window: the preview sizes
+    itself to the screen, and its buttons must be on it."""
+    app = QApplication([])
+    apply_style(app)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        run_demo(Path(tmp) / "slips", data)
+        ctx = open_station(data, clock=FixedClock(SystemClock().now()))
+        station = StationService(ctx).require()
+        clerk = AccountService(ctx).authenticate("tiepnhan", "tiepnhan-demo-2026")
+        win = MainWindow(ctx, clerk, station)
+        win.showMaximized()
+        settle(app, 500)
+        preview = open_receipt_preview(app, win)
+        settle(app, 500)
+        path = out / f"09-receipt-preview-{suffix}.png"
+        QGuiApplication.primaryScreen().grabWindow(0).save(str(path))
+        print(path, "screen", QGuiApplication.primaryScreen().availableGeometry(),
+              "preview", preview.frameGeometry())
+        preview.accept()
+        win.close()
+        ctx.close()
+
+
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", nargs="?", default="docs/screenshots")
+    ap.add_argument("--preview-only", metavar="SUFFIX",
+                    help="only the receipt preview as the whole screen, saved as "
+                         "09-receipt-preview-SUFFIX.png")
+    args = ap.parse_args()
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.preview_only:
+        preview_only(out, args.preview_only)
+        return
     app = QApplication([])
     apply_style(app)
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,8 +201,7 @@ def main() -> None:
         win.intake.receive()
         win.runner.wait()
         settle(app, 500)
-        preview = win.last_preview
-        preview.resize(900, 950)
+        preview = win.last_preview  # sized to the screen by itself
         settle(app, 2500)  # QPdfView renders pages on its own thread
         shot(app, preview, out / "09-receipt-preview.png")
         preview.accept()

@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0 libnss3
   postgresql sane-utils tesseract-ocr tesseract-ocr-vie nsis
+  cups cups-client cups-ipp-utils cups-filters
 )
 
 missing=()

@@ -1,31 +1,49 @@
-"""Print preview of a slip (QtPdf) and printing through Qt's print support."""
+"""Print preview of a slip (QtPdf), and printing it without blocking the counter.
+
+Ctrl+P prints at once to this PC's receipt printer (the provisioned one, else the system
+default) with the defaults; Ctrl+Shift+P opens the Vietnamese picker. The job runs on a
+pool thread through ``desktop_app.printing`` (the PDF itself to CUPS, pdfium on the GDI
+device context on Windows, capped-resolution bands through Qt elsewhere), with progress
+and the outcome shown in the dialog. Closing the dialog does not stop a job already
+started: it finishes in the background, and a failure is then reported over the window
+that opened the preview."""
 
 from __future__ import annotations
 
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QImage, QKeySequence, QPageLayout, QPageSize, QPainter, QShortcut
+import shiboken6
+from PySide6.QtCore import QRect, QSize, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrinterInfo
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop_app.printers import PrinterChoice, printer_choice
+from desktop_app.printing.choose import default_backend
+from desktop_app.printing.job import Control, Paper, PrintBackend, PrintJob, PrintOutcome, paper_of
 from ui import messages
-from ui.screen_fit import fit
+from ui.jobs import Job, JobRunner
+from ui.print_dialog import PrintDialog, PrintSettings
 
 log = logging.getLogger(__name__)
+
+PREFERRED_SIZE = QSize(900, 1000)
+MINIMUM_SIZE = QSize(560, 400)
+SCREEN_SHARE = 0.9
 
 
 def load_pdf(data: bytes, parent: QWidget | None = None) -> tuple[QPdfDocument, Path]:
@@ -41,99 +59,246 @@ def load_pdf(data: bytes, parent: QWidget | None = None) -> tuple[QPdfDocument, 
     return doc, Path(name)
 
 
-def print_pdf(doc: QPdfDocument, printer: QPrinter) -> int:
-    """Render each page at the printer's resolution, keeping the PDF's own scale (100%)."""
-    painter = QPainter()
-    if not painter.begin(printer):
-        raise OSError("không mở được máy in")
-    try:
-        dpi = printer.resolution()
-        for i in range(doc.pageCount()):
-            if i:
-                printer.newPage()
-            points = doc.pagePointSize(i)
-            size = QSize(round(points.width() * dpi / 72), round(points.height() * dpi / 72))
-            image: QImage = doc.render(i, size)
-            painter.drawImage(0, 0, image)
-    finally:
-        painter.end()
-    return doc.pageCount()
+def fit_size(available: QRect, preferred: QSize = PREFERRED_SIZE,
+             share: float = SCREEN_SHARE, minimum: QSize = MINIMUM_SIZE) -> QSize:
+    """The dialog's size on a screen whose free area is ``available``: the preferred size,
+    at most ``share`` of the screen, and not below ``minimum`` unless the screen is."""
+    w = min(preferred.width(), int(available.width() * share))
+    h = min(preferred.height(), int(available.height() * share))
+    w = max(w, min(minimum.width(), available.width()))
+    h = max(h, min(minimum.height(), available.height()))
+    return QSize(w, h)
+
+
+def holds_both_copies(doc: QPdfDocument) -> bool:
+    """Whether the PDF is a slip in two copies (Liên 1 and Liên 2), as the counter's slips
+    are; separator sheets and other documents are not."""
+    n = doc.pageCount()
+    if n < 2:
+        return False
+    return "Liên 1" in doc.getAllText(0).text() and "Liên 2" in doc.getAllText(n - 1).text()
+
+
+def outcome_text(outcome: PrintOutcome) -> str:
+    where = f"“{outcome.printer}”" if outcome.printer else "mặc định"
+    text = (f"Đã gửi phiếu tới máy in {where}: {outcome.copies} bản × {outcome.pages} trang"
+            + (f" (lệnh in {outcome.job_id})." if outcome.job_id else "."))
+    return f"{text} {outcome.note_vi}".strip()
 
 
 class SlipPreviewDialog(QDialog):
+    printed = Signal(object)  # PrintOutcome, once the printer's queue has the job
+    print_failed = Signal(str)  # the Vietnamese message shown
+
     def __init__(self, pdf: bytes, title: str, suggested_name: str,
-                 parent: QWidget | None = None, printer_name: str = "") -> None:
+                 parent: QWidget | None = None, printer_name: str = "",
+                 backend: PrintBackend | None = None,
+                 printers: PrinterChoice | None = None) -> None:
         super().__init__(parent)
         self.pdf = pdf
         self.printer_name = printer_name  # the station's receipt printer, if provisioned
         self.suggested_name = suggested_name
+        self.backend = backend  # None: the one this platform uses (chosen when printing)
+        self.printers = printers or printer_choice(printer_name)
         self.setWindowTitle(title)
-        fit(self, 900, 1000)
         self.doc, self._file = load_pdf(pdf, self)
         self.finished.connect(self._discard_copy)
+        self.jobs = JobRunner(self)
+        self.job: Job | None = None
+        self.picker: PrintDialog | None = None
+        self._pending_note = ""
         self.view = QPdfView(self)
         self.view.setDocument(self.doc)
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        first = self.doc.pagePointSize(0)
+        self.paper: Paper = paper_of(first.width(), first.height())
+        self.two_copies = holds_both_copies(self.doc)
 
         heading = QLabel(title)
         heading.setObjectName("stepTitle")
-        pages = QLabel(f"{self.doc.pageCount()} trang — Liên 1 lưu tại bộ phận một cửa, "
-                       "Liên 2 giao người nộp hồ sơ.")
-        pages.setObjectName("hint")
+        heading.setWordWrap(True)
+        pages = self.doc.pageCount()
+        about = (f"{pages} trang — Liên 1 lưu tại bộ phận một cửa, Liên 2 giao người nộp hồ sơ."
+                 if self.two_copies else f"{pages} trang.")
+        self.hint = QLabel(f"{about} {self._keys_hint()}")
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(14)
+        self.progress.hide()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.hide()
+
         self.print_btn = QPushButton("&In phiếu  (Ctrl+P)")
-        self.print_btn.setToolTip("In phiếu ra máy in của quầy")
+        self.print_btn.setToolTip("In phiếu ngay ra máy in của quầy (Ctrl+P)")
         self.print_btn.setObjectName("primary")
+        self.choose_btn = QPushButton("In…  (Ctrl+Shift+P)")
+        self.choose_btn.setToolTip("Chọn máy in, số bản và khổ giấy trước khi in")
         self.save_btn = QPushButton("&Lưu PDF…")
         self.save_btn.setToolTip("Lưu phiếu thành tệp PDF (phiếu đã được lưu trong hồ sơ)")
-        close_btn = QPushButton("Đó&ng  (Esc)")
-        close_btn.setToolTip("Đóng, quay lại nhập hồ sơ tiếp theo")
-        self.print_btn.clicked.connect(self.print_slip)
+        self.close_btn = QPushButton("Đó&ng  (Esc)")
+        self.close_btn.setToolTip("Đóng, quay lại nhập hồ sơ tiếp theo")
+        self.print_btn.clicked.connect(self.print_now)
+        self.choose_btn.clicked.connect(self.print_with_picker)
         self.save_btn.clicked.connect(self.save_pdf)
-        close_btn.clicked.connect(self.accept)
-        QShortcut(QKeySequence.StandardKey.Print, self).activated.connect(self.print_slip)
+        self.close_btn.clicked.connect(self.accept)
+        QShortcut(QKeySequence.StandardKey.Print, self).activated.connect(self.print_now)
+        QShortcut(QKeySequence("Ctrl+Shift+P"), self).activated.connect(self.print_with_picker)
 
         buttons = QHBoxLayout()
-        buttons.addWidget(pages)
         buttons.addStretch()
-        buttons.addWidget(self.save_btn)
-        buttons.addWidget(close_btn)
-        buttons.addWidget(self.print_btn)
+        for b in (self.save_btn, self.close_btn, self.choose_btn, self.print_btn):
+            buttons.addWidget(b)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
         layout.addLayout(buttons)
         self.print_btn.setFocus()
         self.print_btn.setDefault(True)
+        self.fit_to_screen()
+
+    # --- size ----------------------------------------------------------------------------
+
+    def fit_to_screen(self, available: QRect | None = None) -> None:
+        """Size and centre the dialog within the free area of its screen (or ``available``)
+        so its buttons stay on screen at 1024×768 and 1366×768 at 125 %."""
+        if available is None:
+            screen = (self.parentWidget().screen() if self.parentWidget() is not None
+                      else self.screen() or QGuiApplication.primaryScreen())
+            available = screen.availableGeometry()
+        # The window manager's frame (known once shown) comes out of the same share.
+        frame = self.frameGeometry()
+        extra_w = max(0, frame.width() - self.width())
+        extra_h = max(0, frame.height() - self.height())
+        outer = fit_size(available)
+        size = QSize(max(1, outer.width() - extra_w), max(1, outer.height() - extra_h))
+        self.setMaximumSize(available.size())
+        self.resize(size)
+        x = available.x() + max(0, (available.width() - self.width() - extra_w) // 2)
+        y = available.y() + max(0, (available.height() - self.height() - extra_h) // 2)
+        self.move(x, y)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # The screen is only certain once the window is shown (the parent may be on
+        # another monitor than the primary one).
+        if not getattr(self, "_fitted", False):
+            self._fitted = True
+            self.fit_to_screen()
+        super().showEvent(event)
+
+    # --- printing ------------------------------------------------------------------------
+
+    def _keys_hint(self) -> str:
+        target = self.printers.preselected
+        where = f"“{target}”" if target else "máy in mặc định"
+        return (f"Ctrl+P: in ngay ra {where} (1 bản, {self.paper}); Ctrl+Shift+P: chọn máy "
+                "in, số bản, khổ giấy.")
+
+    def busy(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def print_now(self) -> None:
+        """One key: the receipt printer (or the default one), one copy, the slip's paper."""
+        if self.busy():
+            return
+        note = ""
+        if self.printers.provisioned_missing:
+            note = (f"Máy in biên nhận “{self.printers.provisioned}” chưa được cài trên máy "
+                    "này; in ra máy in mặc định.")
+            log.warning("configured printer %r not installed; printing to %r",
+                        self.printers.provisioned, self.printers.preselected)
+        self.start_print(PrintSettings(self.printers.preselected, 1, self.paper), note)
+
+    def print_with_picker(self) -> None:
+        if self.busy():
+            return
+        self.picker = PrintDialog(self.printers, self.paper, self.two_copies, self)
+        picker = self.picker
+        picker.accepted.connect(lambda: self.start_print(picker.settings()))
+        picker.open()
+
+    def start_print(self, settings: PrintSettings, note: str = "") -> None:
+        if self.busy():
+            return
+        job = PrintJob(self.pdf, settings.printer, settings.copies, settings.paper,
+                       self.windowTitle())
+        backend = self.backend or default_backend()
+        where = f"“{settings.printer}”" if settings.printer else "mặc định"
+        self._show_status(f"Đang gửi phiếu tới máy in {where}… {note}".strip(), "")
+        self.progress.setRange(0, 0)  # busy until the backend reports steps
+        self.progress.show()
+        self.print_btn.setEnabled(False)
+        self.choose_btn.setEnabled(False)
+        self._pending_note = note
+
+        # JobRunner starts the job before it hands back the signals to connect to, and a
+        # quick job (CUPS takes the PDF in milliseconds) would report into the void: the
+        # work waits until this thread has connected.
+        connected = threading.Event()
+
+        def work(control: Control) -> PrintOutcome:
+            connected.wait()
+            return backend.print_pdf(job, control)
+
+        self.job = self.jobs.start(work)
+        self.job.signals.progress.connect(self._on_progress)
+        self.job.signals.done.connect(self._on_printed)
+        self.job.signals.failed.connect(self._on_failed)
+        self.job.signals.cancelled.connect(self._on_cancelled)
+        connected.set()
+
+    def _on_progress(self, done: int, total: int, text: str) -> None:
+        if total > 1:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        if text:
+            self.status.setText(text)
+
+    def _idle(self) -> None:
+        self.progress.hide()
+        self.print_btn.setEnabled(True)
+        self.choose_btn.setEnabled(True)
+
+    def _on_printed(self, outcome: object) -> None:
+        assert isinstance(outcome, PrintOutcome)
+        self._idle()
+        text = f"{outcome_text(outcome)} {self._pending_note}".strip()
+        self._show_status(text, "ok")
+        self.printed.emit(outcome)
+
+    def _on_failed(self, message: str, detail: str) -> None:
+        self._idle()
+        self._show_status(message, "error")
+        self.print_failed.emit(message)
+        if not self.isVisible():
+            # Closed while printing: the clerk must still learn the slip did not print.
+            parent = self.parentWidget()
+            if parent is not None and shiboken6.isValid(parent) and parent.isVisible():
+                messages.error(parent, message, "Không in được phiếu")
+
+    def _on_cancelled(self) -> None:
+        self._idle()
+        self._show_status("Đã dừng in.", "")
+
+    def _show_status(self, text: str, kind: str) -> None:
+        self.status.setObjectName(kind)
+        self.status.style().unpolish(self.status)  # the style sheet selects by name
+        self.status.style().polish(self.status)
+        self.status.setText(text)
+        self.status.show()
+
+    # --- the rest ------------------------------------------------------------------------
 
     def _discard_copy(self) -> None:
         self.view.setDocument(None)  # type: ignore[arg-type]
         self.doc.close()
         self._file.unlink(missing_ok=True)
-
-    def print_slip(self) -> None:
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        if self.printer_name:
-            if QPrinterInfo.printerInfo(self.printer_name).isNull():
-                log.warning("configured printer %r not installed; using the default",
-                            self.printer_name)
-            else:
-                printer.setPrinterName(self.printer_name)
-        first = self.doc.pagePointSize(0)
-        size_id = QPageSize.PageSizeId.A5 if first.height() < 700 else QPageSize.PageSizeId.A4
-        printer.setPageLayout(QPageLayout(QPageSize(size_id), QPageLayout.Orientation.Portrait,
-                                          printer.pageLayout().margins()))
-        printer.setFullPage(True)
-        dialog = QPrintDialog(printer, self)
-        dialog.setWindowTitle("In phiếu")
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        try:
-            print_pdf(self.doc, printer)
-        except OSError as exc:
-            log.error("printing failed: %r", exc)
-            messages.error(self, "Không in được phiếu. Hãy kiểm tra máy in (đã bật, còn giấy, "
-                                 "đã kết nối) rồi in lại; phiếu đã được lưu trong hồ sơ.")
 
     def save_pdf(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Lưu phiếu", self.suggested_name,
