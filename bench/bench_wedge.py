@@ -7,9 +7,8 @@ letters (never held), digits followed by a space (held, then given back in order
 ID-card scans (held, then dropped), and non-key events (the bulk of what a GUI sees:
 paint, timers, mouse moves). Events carry time stamps 3 ms apart, as a scanner's would,
 so the filter sees scanner-speed bursts; no real waiting happens here (the timing
-behaviour itself is tested in tests/test_gui_wedge*.py). Calls that PySide 6.12 charges a
-reference to None for go through ui/none_refs.py, as the filter's do. Reports
-microseconds per event; prints a table, asserts nothing."""
+behaviour itself is tested in tests/test_gui_wedge*.py). Reports microseconds per
+event; prints a table, asserts nothing."""
 
 from __future__ import annotations
 
@@ -25,8 +24,6 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from tests.support.refcounts import given_back
-from ui.none_refs import set_timestamp, void_call
 from ui.wedge import WedgeScanFilter
 
 CARD = "019190001234||Hoàng Thị Mai|12031992|Nữ|Thôn Nà Lẹng, xã Nà Phặc|20042021"
@@ -42,7 +39,7 @@ class Sender:
         key = Qt.Key.Key_Return if ch == "\r" else Qt.Key.Key_unknown
         for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             event = QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, 0, 0, 0, ch)
-            set_timestamp(event, self.stamp)
+            event.setTimestamp(self.stamp)
             QApplication.sendEvent(self.target, event)
             self.events += 1
         self.stamp += 3
@@ -58,13 +55,13 @@ def run(label: str, body: Callable[[Sender], None], edit: QLineEdit, count: int,
     assert isinstance(app, QApplication)
     if wedge is not None:
         wedge.install(app)
-    void_call(edit.clear)
+    edit.clear()
     sender = Sender(edit)
     start = time.perf_counter()
     while sender.events < count:
         body(sender)
         if len(edit.text()) > 2000:
-            void_call(edit.clear)
+            edit.clear()
     elapsed = time.perf_counter() - start
     if wedge is not None:
         wedge.uninstall(app)
@@ -88,9 +85,8 @@ def main() -> None:
     ]
     print(f"{'case':36} {'without filter':>16} {'with filter':>14} {'added':>10}")
     for label, body in cases:
-        with given_back():  # PySide 6.12 under Python 3.11: see ui/none_refs.py
-            _, bare = run(label, body, edit, args.keys, None)
-            _, filtered = run(label, body, edit, args.keys, WedgeScanFilter())
+        _, bare = run(label, body, edit, args.keys, None)
+        _, filtered = run(label, body, edit, args.keys, WedgeScanFilter())
         print(f"{label:36} {bare:13.1f} µs {filtered:11.1f} µs {filtered - bare:7.1f} µs")
     print("µs per event, averaged over", args.keys, "events per case")
 

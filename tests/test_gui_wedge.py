@@ -65,7 +65,6 @@ from ui.sync_panel import SyncPanel
 from ui.wedge import WedgeScanFilter
 
 from .support.keyboard import Keyboard
-from .support.refcounts import given_back
 from .test_intake import TEST_CATALOG, complete_draft
 
 pytestmark = pytest.mark.gui
@@ -79,13 +78,6 @@ SLOW = 30
 
 
 # --- the test bench ---------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _references_given_back() -> Iterator[None]:
-    """Set up first, torn down last: what this test's PySide calls took from None/True."""
-    with given_back():
-        yield
 
 
 

@@ -38,7 +38,6 @@ pytestmark = pytest.mark.gui
 # The main window with the filter, and the bench that watches it, as the buttons' tests.
 bench = pages.bench
 window = pages.window
-_references_given_back = pages._references_given_back
 
 CARD = "002192001234||Hoàng Thị Mai|12031992|Nữ|Thôn Nà Lẹng, xã Nà Phặc|20042021"
 PERSON_SPEEDS = (80, 200, 120, 150, 95, 180)

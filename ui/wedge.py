@@ -58,7 +58,6 @@ from PySide6.QtGui import QInputDevice, QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.wedge_codes import ScanKind, WedgeCodes, WedgeScan, id_card_head_seen
-from ui.none_refs import call, set_timestamp, void_call
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +126,8 @@ def _copy(event: QKeyEvent) -> QKeyEvent:
     copy = QKeyEvent(event.type(), event.key(), event.modifiers(), event.nativeScanCode(),
                      event.nativeVirtualKey(), event.nativeModifiers(), event.text(),
                      event.isAutoRepeat(), event.count(),
-                     call(event.device) or QInputDevice.primaryKeyboard())
-    set_timestamp(copy, event.timestamp())
+                     event.device() or QInputDevice.primaryKeyboard())
+    copy.setTimestamp(event.timestamp())
     return copy
 
 
@@ -151,9 +150,8 @@ class WedgeScanFilter(QObject):
         self._held: list[_Held] = []
         self._text: list[str] = []  # what the held keys spell (Backspace applied)
         # Widgets that keys were held for are watched until they are destroyed (one
-        # connection each, never disconnected: PySide 6.12's disconnect() costs a
-        # reference to True, see none_refs); a destroyed widget's address starts a new
-        # life, so keys held for the dead one are never sent to whatever lives there next.
+        # connection each); a destroyed widget's address starts a new life, so keys held
+        # for the dead one are never sent to whatever lives there next.
         self._watching: set[int] = set()
         self._lives: dict[int, int] = {}
         self._last_stamp = 0  # the window system's time of the last key event (ms)
@@ -249,7 +247,7 @@ class WedgeScanFilter(QObject):
         widget = watched
         while True:
             chain.append(_address(widget))
-            if widget.isWindow():  # (parentWidget() of a window is None: see none_refs)
+            if widget.isWindow():
                 break
             widget = widget.parentWidget()
         self._first_delivery = (*key, tuple(chain))
@@ -333,7 +331,7 @@ class WedgeScanFilter(QObject):
         if override:
             if do in (_Do.PASS, _Do.RELEASE_THEN_PASS):
                 return False
-            void_call(event.accept)
+            event.accept()
             return True
         self._note(event)
         if do is _Do.SWALLOW:
@@ -348,7 +346,7 @@ class WedgeScanFilter(QObject):
         elif do in (_Do.PASS, _Do.RELEASE_THEN_PASS):
             self._consumed_presses.discard(event.key())
             return False
-        void_call(event.accept)
+        event.accept()
         return True
 
     def _on_release(self, watched: QWidget, event: QKeyEvent) -> bool:
@@ -379,7 +377,7 @@ class WedgeScanFilter(QObject):
             elif kind is _Kind.BACKSPACE and self._text:
                 self._text.pop()
         self._generation += 1
-        void_call(self._timer.start)
+        self._timer.start()
 
     def _target_gone(self, address: int, *_destroyed: object) -> None:
         # Its held keys are dropped, never sent to a dead widget.
@@ -408,7 +406,7 @@ class WedgeScanFilter(QObject):
     def _drop(self) -> list[_Held]:
         held, self._held = self._held, []
         self._text = []
-        void_call(self._timer.stop)
+        self._timer.stop()
         self._generation += 1
         return held
 
@@ -431,8 +429,7 @@ class WedgeScanFilter(QObject):
         """Nothing followed the held keys: a person typed them. Key events already queued
         behind this timer (the UI thread was busy) are let in first."""
         generation = self._generation
-        void_call(QTimer.singleShot, 0, self,
-                  functools.partial(self._release_if_still, generation))
+        QTimer.singleShot(0, self, functools.partial(self._release_if_still, generation))
 
     def _release_if_still(self, generation: int) -> None:
         if generation == self._generation:

@@ -19,8 +19,6 @@ from PySide6.QtGui import QInputMethodEvent, QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from ui.none_refs import set_timestamp
-
 NO_MOD = Qt.KeyboardModifier.NoModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -56,7 +54,7 @@ class Keyboard:
     def send(self, kind: QEvent.Type, key: Qt.Key, text: str = "",
              mods: Qt.KeyboardModifier = NO_MOD, autorepeat: bool = False) -> None:
         event = QKeyEvent(kind, key, mods, 0, 0, 0, text, autorepeat, 1)
-        set_timestamp(event, self.stamp)
+        event.setTimestamp(self.stamp)
         QApplication.sendEvent(focus_target(), event)
 
     def wait(self, ms: int) -> None:
