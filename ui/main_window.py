@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.clerk = clerk
         self.runner = Runner(self)
         self.queries = DossierQueries(ctx)
+        self.last_preview: SlipPreviewDialog | None = None  # the slip shown last
         self.setWindowTitle(f"Một Cửa Offline — {station.agency_name}")
         self.setMinimumSize(MIN_WINDOW)
         fit(self, *PREFERRED_SIZE)
