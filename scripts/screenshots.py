@@ -2,12 +2,13 @@
 
     xvfb-run -a -s "-screen 0 1400x950x24" .venv/bin/python scripts/screenshots.py [OUT_DIR]
 
-Only the receipt's print preview, as the whole screen, on a small screen (it must fit):
+Home, each intake step and the receipt preview as the whole screen of a counter PC (the
+window opened as the app opens it; everything must fit), under docs/screenshots/SUFFIX/:
 
     xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python scripts/screenshots.py \
-        --preview-only 1024x768
+        --counter 1024x768
     QT_SCALE_FACTOR=1.25 xvfb-run -a -s "-screen 0 1366x768x24" \
-        .venv/bin/python scripts/screenshots.py --preview-only 1366x768@125
+        .venv/bin/python scripts/screenshots.py --counter 1366x768@125
 
 Uses a throw-away data directory with the demo station, clerk and dossiers."""
 
@@ -37,8 +38,9 @@ from desktop_app.sync.service import SyncService
 from local_db.models import Dossier
 from ui.first_run import FirstRunWizard
 from ui.login import LoginDialog
-from ui.main_window import MainWindow
+from ui.main_window import PREFERRED_SIZE, MainWindow
 from ui.scan_settings import ScanSettingsDialog
+from ui.screen_fit import show_fitted
 from ui.style import apply_style
 from ui.sync_panel import SyncPanel
 
@@ -91,29 +93,23 @@ def sample_pages(folder: Path) -> list[Path]:
     return [folder / "don-de-nghi.png", folder / "so-do-thua-dat.png", folder / "anh-chup.png"]
 
 
-def open_receipt_preview(app: QApplication, win: MainWindow) -> QWidget:
-    """Drives an intake to Receive; the receipt's print preview, rendered."""
-    win.show_page(win.INTAKE)
-    win.intake.choose_procedure("1.004873")
-    win.on_scanned(DEMO_CARDS[0])
-    win.intake.applicant_step.owner.phone.setText("0912 345 678")
-    win.intake.go_next()
-    win.intake.components_step.tick_required()
-    win.intake.go_next()
-    win.intake.go_next()
-    win.intake.receive()
-    win.runner.wait()
-    settle(app, 500)
-    preview = win.last_preview
-    settle(app, 2500)  # QPdfView renders pages on its own thread
-    return preview  # type: ignore[no-any-return]
-
-
-def preview_only(out: Path, suffix: str) -> None:
-    """The whole screen with the receipt preview over the main window: the preview sizes
-    itself to the screen, and its buttons must be on it."""
+def counter_screens(out: Path, suffix: str) -> None:
+    """The whole screen, as a counter PC of that size shows it: the main window opened as
+    the app opens it, home, each intake step and the receipt preview over it. Saved under
+    OUT/SUFFIX/ (the window, status bar and buttons must all be on the screen)."""
     app = QApplication([])
     apply_style(app)
+    folder = out / suffix
+    folder.mkdir(parents=True, exist_ok=True)
+    screen = QGuiApplication.primaryScreen()
+
+    def whole_screen(name: str) -> None:
+        settle(app, 400)
+        path = folder / name
+        screen.grabWindow(0).save(str(path))
+        print(path, "window", win.frameGeometry().getRect(), "screen",
+              screen.availableGeometry().getRect())
+
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         run_demo(Path(tmp) / "slips", data)
@@ -121,15 +117,33 @@ def preview_only(out: Path, suffix: str) -> None:
         station = StationService(ctx).require()
         clerk = AccountService(ctx).authenticate("tiepnhan", "tiepnhan-demo-2026")
         win = MainWindow(ctx, clerk, station)
-        win.showMaximized()
+        show_fitted(win, *PREFERRED_SIZE)
         settle(app, 500)
-        preview = open_receipt_preview(app, win)
+        whole_screen("03-home.png")
+        win.show_page(win.INTAKE)
+        win.intake.proc_step.search.setText("xac nhan")
+        whole_screen("04-intake-procedure.png")
+        win.intake.choose_procedure("1.004873")
+        win.on_scanned(DEMO_CARDS[0])
+        win.intake.applicant_step.owner.phone.setText("0912 345 678")
+        whole_screen("05-intake-applicant.png")
+        win.intake.go_next()
+        win.intake.components_step.tick_required()
+        whole_screen("06-intake-components.png")
+        win.intake.go_next()
+        whole_screen("07-intake-fees-delivery.png")
+        win.intake.go_next()
+        whole_screen("08-intake-review.png")
+        win.intake.receive()
+        win.runner.wait()
         settle(app, 500)
-        path = out / f"09-receipt-preview-{suffix}.png"
-        QGuiApplication.primaryScreen().grabWindow(0).save(str(path))
-        print(path, "screen", QGuiApplication.primaryScreen().availableGeometry(),
-              "preview", preview.frameGeometry())
+        preview = win.last_preview
+        assert preview is not None
+        settle(app, 2500)  # QPdfView renders pages on its own thread
+        whole_screen("09-receipt-preview.png")
         preview.accept()
+        win.sync.stop()
+        win.runner.wait()
         win.close()
         ctx.close()
 
@@ -137,14 +151,14 @@ def preview_only(out: Path, suffix: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", nargs="?", default="docs/screenshots")
-    ap.add_argument("--preview-only", metavar="SUFFIX",
-                    help="only the receipt preview as the whole screen, saved as "
-                         "09-receipt-preview-SUFFIX.png")
+    ap.add_argument("--counter", metavar="SUFFIX",
+                    help="home, each intake step and the receipt preview as the whole "
+                         "screen, saved under OUT/SUFFIX/")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.preview_only:
-        preview_only(out, args.preview_only)
+    if args.counter:
+        counter_screens(out, args.counter)
         return
     app = QApplication([])
     apply_style(app)

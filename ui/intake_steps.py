@@ -342,6 +342,7 @@ class DeliveryStep(QWidget):
         self.note.setTabChangesFocus(True)
         self.appointment = QLabel()
         self.appointment.setObjectName("ok")
+        self.appointment.setWordWrap(True)  # a long limit must not widen the window
 
         fee_box = QGroupBox("Phí, lệ phí")
         QVBoxLayout(fee_box).addWidget(self.fees)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PySide6.QtCore import QEventLoop, QRect, QTimer
-from PySide6.QtWidgets import QApplication, QPushButton, QWidget
+from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget
 
 from desktop_app.accounts import AccountService, Role
 from desktop_app.catalog import CatalogService
@@ -39,7 +39,7 @@ from ui.help_dialog import HelpDialog
 from ui.main_window import PREFERRED_SIZE, MainWindow
 from ui.password_dialog import ChangePasswordDialog
 from ui.scan_settings import ScanSettingsDialog
-from ui.screen_fit import show_fitted
+from ui.screen_fit import MIN_WINDOW, show_fitted
 from ui.style import apply_style
 from ui.sync_panel import SyncPanel
 
@@ -79,6 +79,19 @@ class Probe:
             self.problems.append(f"{place}: {what} is clipped (visible {visible.getRect()} "
                                  f"of {widget.rect().getRect()})")
 
+    def _no_cut_content(self, window: QWidget, place: str) -> None:
+        """A scroll area that scrolls only down cuts off whatever is wider than it: the
+        right end of a table or a long line would be gone with no way to reach it."""
+        for area in window.findChildren(QScrollArea):
+            inner = area.widget()
+            if (not area.isVisible() or inner is None or area.horizontalScrollBarPolicy()
+                    != Qt.ScrollBarPolicy.ScrollBarAlwaysOff):
+                continue
+            need, have = inner.minimumSizeHint().width(), area.viewport().width()
+            if need > have:
+                self.problems.append(f"{place}: {type(inner).__name__} needs {need} px, "
+                                     f"its scroll area shows {have} (cut off at the right)")
+
     def window(self, window: QWidget, place: str, buttons: list[QWidget],
                status: QWidget | None = None) -> None:
         settle()
@@ -92,6 +105,7 @@ class Probe:
             self._inside(button, f"“{label}”", place)
         if status is not None:
             self._inside(status, "status bar", place)
+        self._no_cut_content(window, place)
         if self.shots is not None:
             name = place.lower().replace(" ", "-").replace("/", "-")
             window.grab().save(str(self.shots / f"{len(self.places):02d}-{name}.png"))
@@ -178,6 +192,25 @@ def main() -> int:
     probe.dialog(SyncPanel(window.sync, window), "sync panel")
     probe.dialog(HelpDialog(ctx, window.runner, window), "help")
     probe.dialog(ChangePasswordDialog(ctx, clerk, window), "password")
+
+    # A clerk may restore the window and shrink it to its minimum: still nothing is cut.
+    window.showNormal()
+    window.resize(MIN_WINDOW)
+    window.move(probe.room.topLeft())
+    settle(200)
+    window.show_page(window.HOME)
+    probe.window(window, "home at the minimum size", [window.home.new_btn], status)
+    window.show_page(window.INTAKE)
+    intake.reset()
+    intake.choose_procedure("9.000005")
+    intake.on_scanned(CARD)
+    for step in ("applicant", "components", "fees and delivery", "review"):
+        probe.window(window, f"intake {step} at the minimum size",
+                     [intake.receive_btn if step == "review" else intake.next_btn], status)
+        if step == "components":
+            intake.components_step.tick_required()
+        if step != "review":
+            intake.go_next()
 
     window.runner.wait()
     window.sync.stop()
