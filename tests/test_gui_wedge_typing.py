@@ -264,6 +264,26 @@ def test_unikey_rewriting_letters_inside_a_scan(qtbot, form: Form) -> None:  # t
 
 
 @pytest.mark.nodb
+def test_a_character_lost_on_the_way_inside_a_scan(qtbot, form: Form) -> None:  # type: ignore[no-untyped-def]
+    """On X11 a scanner's (or xdotool's) Vietnamese letter goes through a spare keycode
+    remapped for it; when Qt reads the key after the mapping was restored it gets a key
+    with no name and no text. Seen on a real X server: the scan was then taken for
+    typing and landed in the name field. Now it stays a scan, focus in a field or on a
+    button, and only the lost letter is missing."""
+    for target in (form.a, form.save):
+        form.heard.clear()
+        form.focus(qtbot, target)
+        for ch in "019190001234|095123456|Ho":
+            form.keyboard.char(ch, 3)
+        form.keyboard.tap(Qt.Key(0), "", ms=3)  # "à", lost
+        for ch in "ng Thị Mai|12031992|Nữ|Bản Nà Lẹng":
+            form.keyboard.char(ch, 3)
+        form.keyboard.tap(Qt.Key.Key_Return, "\r", ms=3)
+        assert form.heard == ["019190001234|095123456|Hong Thị Mai|12031992|Nữ|Bản Nà Lẹng"]
+        assert form.a.text() == "" and form.clicks == [] and not form.wedge.holding()
+
+
+@pytest.mark.nodb
 def test_scan_with_tab_and_with_continuous_scans(qtbot, form: Form) -> None:  # type: ignore[no-untyped-def]
     form.focus(qtbot, form.a)
     form.keyboard.scan(CARD, 2, end="\t")

@@ -33,6 +33,7 @@ from desktop_app.station import StationService
 from desktop_app.sync.service import SyncService
 from local_db.engine import redacted_url
 from ui import messages
+from ui.screen_fit import fit
 from ui.workers import Runner
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ class HelpDialog(QDialog):
         layout.addWidget(tabs, 1)
         layout.addLayout(buttons)
         close_btn.setDefault(True)
+        fit(self, 860, 640)  # room for the "Việc" column; less on a small screen
         runner.submit(lambda: about_info(ctx), self._show_about,
                       lambda m, d: self.about_form.addRow(QLabel(m)))
 

@@ -284,6 +284,11 @@ class WedgeScanFilter(QObject):
             return _Kind.PERSON  # a shortcut or a mnemonic
         if text and not any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
             return _Kind.TEXT
+        if not text and key in (0, Qt.Key.Key_unknown):
+            # A key the keymap cannot name: a scanner's character lost on the way (X11
+            # remapping a spare keycode for it), no person's command. A scan so damaged
+            # is still a scan, reported or filled, never typed into the focused field.
+            return _Kind.NEUTRAL
         return _Kind.PERSON  # function, navigation and editing keys
 
     def _plan(self, kind: _Kind, text: str, gap: float,
