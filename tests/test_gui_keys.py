@@ -22,7 +22,7 @@ from local_db.models import Dossier, OutboxEntry
 from ui.main_window import MainWindow
 from ui.wedge import WedgeScanFilter
 
-from .support.cups_server import CupsServer, cannot_run_reason, job_number
+from .support.cups_server import CupsServer, job_number, running_cups
 from .support.typical_intake import Actions, focus_in, typical_intake
 
 pytestmark = pytest.mark.gui
@@ -32,16 +32,8 @@ PRINTER = "Canon_LBP2900"
 
 @pytest.fixture(scope="module")
 def cups() -> Iterator[CupsServer]:
-    reason = cannot_run_reason()
-    if reason:
-        pytest.skip(reason)
-    server = CupsServer()
-    try:
-        server.start()
-        server.add_printer(PRINTER)
+    with running_cups(PRINTER) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

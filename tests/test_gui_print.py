@@ -17,7 +17,7 @@ from desktop_app.documents.slips import render_receipt
 from desktop_app.printers import PrinterChoice
 from desktop_app.printing.cups import CupsBackend
 from desktop_app.printing.job import Control, PrintJob, PrintOutcome
-from tests.support.cups_server import CupsServer, cannot_run_reason, job_number
+from tests.support.cups_server import CupsServer, cannot_run_reason, job_number, running_cups
 from tests.test_slips import receipt
 from ui import messages
 from ui.print_dialog import PrintDialog
@@ -42,17 +42,8 @@ def quiet_boxes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cups() -> Iterator[CupsServer]:
-    reason = cannot_run_reason()
-    if reason:
-        pytest.skip(reason)
-    server = CupsServer()
-    try:
-        server.start()
-        server.add_printer("Canon_LBP2900")
-        server.add_printer("Brother_HL")
+    with running_cups("Canon_LBP2900", "Brother_HL") as server:
         yield server
-    finally:
-        server.stop()
 
 
 class SlowBackend:

@@ -36,7 +36,7 @@ from desktop_app.printing.raster_bands import (
 )
 from desktop_app.printing.windows_gdi import print_on_gdi, windows_gdi_available
 from desktop_app.scanning.model import CancelledError, CancelToken
-from tests.support.cups_server import CupsServer, cannot_run_reason, job_number
+from tests.support.cups_server import CupsServer, job_number, running_cups
 from tests.test_slips import receipt
 
 pytestmark = pytest.mark.nodb
@@ -75,15 +75,8 @@ def slip_a4() -> bytes:
 
 @pytest.fixture(scope="module")
 def cups() -> Iterator[CupsServer]:
-    reason = cannot_run_reason()
-    if reason:
-        pytest.skip(reason)
-    server = CupsServer()
-    try:
-        server.start()
+    with running_cups() as server:
         yield server
-    finally:
-        server.stop()
 
 
 # --- CUPS: the PDF itself is the job --------------------------------------------------------

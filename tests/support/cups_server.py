@@ -15,6 +15,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CUPS_FILES_CONF = """\
@@ -156,3 +158,22 @@ class CupsServer:
 def job_number(job_id: str) -> int:
     """12 from lp's "quay1-12"."""
     return int(job_id.rsplit("-", 1)[1])
+
+
+@contextmanager
+def running_cups(*printers: str) -> Iterator[CupsServer]:
+    """A private scheduler with ``printers`` (raw file queues) for a test module's
+    fixture; the test is skipped where cupsd cannot run."""
+    import pytest
+
+    reason = cannot_run_reason()
+    if reason:
+        pytest.skip(reason)
+    server = CupsServer()
+    try:
+        server.start()
+        for name in printers:
+            server.add_printer(name)
+        yield server
+    finally:
+        server.stop()
