@@ -48,8 +48,7 @@ def window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo,  # ty
     win = MainWindow(ctx, clerk, replace(station, printer=PRINTER))
     wedge = WedgeScanFilter(win)  # as ui.app wires it
     wedge.install(QApplication.instance())  # type: ignore[arg-type]
-    wedge.scanned.connect(win.on_scanned)
-    wedge.receipt_scanned.connect(win.on_receipt_scanned)
+    win.take_scans(wedge)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

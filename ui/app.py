@@ -45,9 +45,7 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     if login.exec() != QDialog.DialogCode.Accepted or login.clerk is None:
         return None
     window = MainWindow(ctx, login.clerk, station)
-    wedge.set_affix_source(window)
-    wedge.scanned.connect(window.on_scanned)
-    wedge.receipt_scanned.connect(window.on_receipt_scanned)
+    window.take_scans(wedge)
     # A shutdown or log-off closes no window in Qt 6: the draft is saved when it starts.
     app.commitDataRequest.connect(lambda _manager: window.save_before_session_end())
     # The home page offers a draft or scans left unsaved by the last run.

@@ -56,6 +56,7 @@ from ui.slip_preview import SlipPreviewDialog
 from ui.studio_dialog import StudioDialog
 from ui.style import set_state
 from ui.sync_panel import SyncBridge, SyncPanel, indicator_text, overdue_text
+from ui.wedge import WedgeScanFilter
 from ui.workers import Runner
 
 PREFERRED_SIZE = (1280, 860)
@@ -273,6 +274,13 @@ class MainWindow(QMainWindow):
         if self.pages.currentIndex() != self.INTAKE:
             self.show_page(self.INTAKE)
         self.intake.on_scanned(payload)
+
+    def take_scans(self, wedge: WedgeScanFilter) -> None:
+        """From now on the keyboard filter's scans come here, and it asks this window
+        what the scanner sends around each code."""
+        wedge.set_affix_source(self)
+        wedge.scanned.connect(self.on_scanned)
+        wedge.receipt_scanned.connect(self.on_receipt_scanned)
 
     def scanner_affixes(self) -> tuple[str, str]:
         """What this PC's handheld scanner sends around each code (the keyboard filter,

@@ -45,8 +45,7 @@ def window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo,  # ty
     win = MainWindow(ctx, clerk, station)
     wedge = WedgeScanFilter(win)
     wedge.install(QApplication.instance())  # type: ignore[arg-type]
-    wedge.scanned.connect(win.on_scanned)
-    wedge.receipt_scanned.connect(win.on_receipt_scanned)
+    win.take_scans(wedge)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
