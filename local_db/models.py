@@ -404,6 +404,22 @@ class CalendarOverrideRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class SignerRow(Base):
+    """Who signs a kind of document in the agency's name (Decree 30/2020 signature block:
+    authority line, delegation, title, name). Agency-wide settings, shared by its PCs."""
+
+    __tablename__ = "signers"
+
+    agency_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # form number, "04"
+    authority: Mapped[str] = mapped_column(String(120), default="")  # "TM. ỦY BAN NHÂN DÂN"
+    delegation: Mapped[str] = mapped_column(String(120), default="")  # "KT. CHỦ TỊCH"
+    title: Mapped[str] = mapped_column(String(120))  # "PHÓ CHỦ TỊCH"
+    name: Mapped[str] = mapped_column(String(120), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(120), default="")
+
+
 class DailyCounter(Base):
     """Per-station daily sequence. Incremented in the transaction that stores the dossier."""
 

@@ -178,7 +178,9 @@ def _signature_row(blocks: Sequence[tuple[str, str, str]], lay: _Layout,
     """(title, hint, name) blocks side by side; a single block sits in the right half."""
 
     def block(title: str, hint: str, name: str) -> list[Flowable]:
-        return [Paragraph(_t(title), st.center_bold), Paragraph(hint, st.italic_center),
+        # A title of several lines: "TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nPHÓ CHỦ TỊCH".
+        heading = "<br/>".join(_t(line) for line in title.split("\n"))
+        return [Paragraph(heading, st.center_bold), Paragraph(hint, st.italic_center),
                 Spacer(0, lay.sign_gap), Paragraph(_t(name, " "), st.center_bold)]
 
     cells: list[Any] = [block(*b) for b in blocks]

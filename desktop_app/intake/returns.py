@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService
@@ -28,6 +28,7 @@ from desktop_app.domain.dossier_status import DossierStatus, check_transition
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
 from desktop_app.intake.service import receipt_qr_payload
+from desktop_app.signers import Signature, SignedKind, signature_in, take_number
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.national import dossier_document, national_time
 from local_db import repositories as repo
@@ -391,12 +392,25 @@ def render_return(d: Dossier, station: StationInfo, clerk: ClerkInfo, receiver: 
         station.receipt_page_size)
 
 
+def _signed(d: Dossier, station: StationInfo, kind: SignedKind,
+            now: datetime) -> tuple[Signature, str]:
+    """Who signs ``kind`` for the agency, and the document's number, taken in the
+    transaction recording the action (the one ``d`` is loaded in)."""
+    s = object_session(d)
+    assert s is not None, "documents in the agency's name are numbered when recorded"
+    return (signature_in(s, station.agency_code, kind),
+            take_number(s, kind, station.station_digit, now))
+
+
 def render_stop(d: Dossier, station: StationInfo, clerk: ClerkInfo, reason: str,
                 withdrawn: bool, now: datetime) -> bytes:
+    # Mẫu 05 speaks in the agency's name: signed by whoever signs for it, not the clerk.
+    signature, number = _signed(d, station, SignedKind.STOP_NOTICE, now)
     return letters.render_stop_notice(letters.StopNoticeData(
         header=_header(station), dossier_code=d.code or "", procedure_name=d.procedure_name,
         owner_name=d.owner.full_name, received_at=d.received_at, reason=reason,
-        issued_at=now, signer_name=clerk.full_name, withdrawn=withdrawn),
+        issued_at=now, signer_name=signature.name_line, withdrawn=withdrawn,
+        signer_title="\n".join(signature.block.title_lines()), number=number),
         station.receipt_page_size)
 
 
@@ -404,10 +418,13 @@ def render_apology_for(d: Dossier, station: StationInfo, clerk: ClerkInfo,
                        original: datetime | None, reason: str, unit: str,
                        now: datetime) -> bytes:
     assert d.appointment_at is not None
+    # Signed for the agency by its head or a deputy; the clerk only prepares it.
+    signature, number = _signed(d, station, SignedKind.APOLOGY, now)
     return letters.render_apology(letters.ApologyData(
         header=_header(station), dossier_code=d.code or "", owner_name=d.owner.full_name,
         received_at=d.received_at, procedure_name=d.procedure_name,
         original_appointment=original or d.appointment_at, reason=reason,
         responsible_unit=unit, new_appointment=d.appointment_at, issued_at=now,
-        # Signed by the head of the agency, by hand: the clerk only prepares it.
-        signer_name=""), station.receipt_page_size)
+        signer_name=signature.name_line,
+        signer_title="\n".join(signature.block.title_lines()), number=number),
+        station.receipt_page_size)

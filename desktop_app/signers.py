@@ -1,0 +1,163 @@
+"""Who signs the documents that speak in the agency's name, and their numbers.
+
+Mẫu 04 (apology and new appointment) and Mẫu 05 (stop / withdrawal notice) are acts of
+the commune, not of the counter clerk: Decree 30/2020 wants the signature block of the
+person signing for the agency — the authority line ("TM. ỦY BAN NHÂN DÂN"), a
+delegation where a deputy signs ("KT. CHỦ TỊCH"), the title ("PHÓ CHỦ TỊCH") and the
+name. The block is data (provisioning, F9), per agency and document kind. A kind without
+one prints a generic block with "chưa cấu hình người ký" where the name goes, so the
+gap is seen before the paper is signed, and the doctor warns.
+
+Numbered documents ("Số: 1007/TB-UBND") take their number from a per-year series of
+this PC (the station digit first, as in the dossier code), taken in the transaction that
+records the document: offline PCs of one agency never give the same number twice and a
+rolled-back document gives its number back. The symbols after the slash are in
+``resources/documents/numbering.json``: their wording is the agency's to confirm."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop_app.context import AppContext
+from desktop_app.domain.errors import DomainError
+from desktop_app.domain.text import nfc
+from local_db import repositories as repo
+from local_db.models import SignerRow
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 120
+NOT_CONFIGURED = "(chưa cấu hình người ký)"
+GENERIC_TITLE = "NGƯỜI ĐỨNG ĐẦU CƠ QUAN"
+
+
+class SignedKind(StrEnum):
+    """Documents signed in the agency's name, by their form number (Circular 03/2025)."""
+
+    APOLOGY = "04"
+    STOP_NOTICE = "05"
+
+    @property
+    def label_vi(self) -> str:
+        return {SignedKind.APOLOGY: "Mẫu 04 — phiếu xin lỗi, hẹn lại ngày trả kết quả",
+                SignedKind.STOP_NOTICE: "Mẫu 05 — thông báo dừng xử lý / rút hồ sơ"}[self]
+
+
+class SignerError(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class SignerBlock:
+    authority: str = ""  # "TM. ỦY BAN NHÂN DÂN"
+    delegation: str = ""  # "KT. CHỦ TỊCH" when a deputy signs; "" otherwise
+    title: str = GENERIC_TITLE  # "CHỦ TỊCH", "PHÓ CHỦ TỊCH"
+    name: str = ""
+
+    def title_lines(self) -> list[str]:
+        """The lines above the signature, top down (printed in capitals, bold)."""
+        return [line for line in (self.authority, self.delegation, self.title) if line]
+
+
+@dataclass(frozen=True)
+class Signature:
+    block: SignerBlock
+    configured: bool
+
+    @property
+    def name_line(self) -> str:
+        """What goes under the signature space: the name, or the visible gap."""
+        return self.block.name if self.configured else NOT_CONFIGURED
+
+
+FALLBACK = Signature(SignerBlock(), configured=False)
+
+
+def check_block(raw: SignerBlock) -> SignerBlock:
+    """Trimmed, NFC, signature lines in capitals; refuses what cannot be printed."""
+    def line(text: str, what: str, upper: bool) -> str:
+        value = " ".join(nfc(text).split())
+        if len(value) > MAX_LINE:
+            raise SignerError(f"{what} dài quá {MAX_LINE} ký tự.", f"signer {what} too long")
+        return value.upper() if upper else value
+
+    block = SignerBlock(line(raw.authority, "Dòng thẩm quyền", True),
+                        line(raw.delegation, "Dòng ký thay", True),
+                        line(raw.title, "Chức vụ", True),
+                        line(raw.name, "Họ tên người ký", False))
+    if not block.title:
+        raise SignerError("Vui lòng ghi chức vụ người ký (ví dụ CHỦ TỊCH).",
+                          "signer without title")
+    if not block.name:
+        raise SignerError("Vui lòng ghi họ tên người ký.", "signer without name")
+    return block
+
+
+class SignerService:
+    def __init__(self, ctx: AppContext, agency_code: str) -> None:
+        self.ctx = ctx
+        self.agency_code = agency_code
+
+    def get(self, kind: SignedKind) -> Signature:
+        with self.ctx.db.read() as s:
+            return signature_in(s, self.agency_code, kind)
+
+    def all(self) -> dict[SignedKind, Signature]:
+        with self.ctx.db.read() as s:
+            return {k: signature_in(s, self.agency_code, k) for k in SignedKind}
+
+    def missing(self) -> list[SignedKind]:
+        return [k for k, sig in self.all().items() if not sig.configured]
+
+    def save(self, kind: SignedKind, block: SignerBlock, by: str) -> SignerBlock:
+        checked = check_block(block)
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            row = s.get(SignerRow, (self.agency_code, kind.value))
+            if row is None:
+                row = SignerRow(agency_code=self.agency_code, kind=kind.value)
+                s.add(row)
+            row.authority, row.delegation = checked.authority, checked.delegation
+            row.title, row.name = checked.title, checked.name
+            row.updated_at, row.updated_by = now, by
+        # Who signs is not citizen data; the name is still left out of the log.
+        log.info("signer for form %s set by %s", kind.value, by)
+        return checked
+
+
+def signature_in(s: Session, agency_code: str, kind: SignedKind) -> Signature:
+    row = s.scalars(select(SignerRow).where(SignerRow.agency_code == agency_code,
+                                            SignerRow.kind == kind.value)).first()
+    if row is None or not row.title or not row.name:
+        return FALLBACK
+    return Signature(SignerBlock(row.authority, row.delegation, row.title, row.name), True)
+
+
+# --- numbers ----------------------------------------------------------------------------
+
+
+@cache
+def _symbols() -> dict[str, str]:
+    text = (resources.files("resources") / "documents" / "numbering.json").read_text("utf-8")
+    data = json.loads(text)
+    return {str(k): str(v) for k, v in data["symbols"].items()}
+
+
+def symbol_for(kind: SignedKind) -> str:
+    return _symbols()[kind.value]
+
+
+def take_number(s: Session, kind: SignedKind, station_digit: int, when: datetime) -> str:
+    """The next "Số" of ``kind`` for this PC and year, inside the caller's transaction:
+    the station digit, then the year's sequence of this PC (at least 3 digits)."""
+    seq = repo.next_counter(s, f"doc-{kind.value}-{station_digit}", date(when.year, 1, 1))
+    return f"{station_digit}{seq:03d}/{symbol_for(kind)}"
