@@ -358,3 +358,18 @@ def test_shared_postgresql_database(pg_ctx: AppContext, tmp_path: Path) -> None:
                                         str(pg_ctx.db.url), doctor=report))
     schema = json.loads(files["motcua-support/database/schema.json"])
     assert schema["backend"] == "postgresql" and schema["tables"]["station_settings"]["rows"] == 1
+
+
+def test_a_form_without_its_signer_is_a_warning(ctx: AppContext, station: StationInfo) -> None:
+    from desktop_app.signers import SignedKind, SignerBlock, SignerService
+
+    report = run_doctor(ctx.paths.root, str(ctx.db.url), probe_deadline_s=60)
+    check = report.check("signers")
+    assert check.status == WARN and check.detail == {"04": False, "05": False}
+    assert "chưa cấu hình người ký cho Mẫu 04" in check.message_vi
+    signers = SignerService(ctx, station.agency_code)
+    for kind in SignedKind:
+        signers.save(kind, SignerBlock("TM. ỦY BAN NHÂN DÂN", "", "CHỦ TỊCH", "Lường Thị Hoa"),
+                     by="kythuat")
+    report = run_doctor(ctx.paths.root, str(ctx.db.url), probe_deadline_s=60)
+    assert report.check("signers").status == OK

@@ -430,3 +430,32 @@ def test_scanner_prefix_and_suffix_are_applied_and_bad_ones_named(
     code, _, err = provision(write(tmp_path, {**BASE, "scanner_suffix": 3}, "n.json"),
                              tmp_path / "other")
     assert code == 2 and "scanner_suffix: phải là chuỗi ký tự (đang là số 3)" in err
+
+
+def test_signers_are_applied_and_bad_ones_named(tmp_path: Path, provision: Run) -> None:
+    from desktop_app.signers import SignedKind, SignerService
+
+    data = {**BASE, "signers": {
+        "04": {"authority": "TM. Ủy ban nhân dân", "delegation": "KT. Chủ tịch",
+               "title": "Phó Chủ tịch", "name": "Hoàng Văn Thụ"}}}
+    data_dir = tmp_path / "data"
+    code, out, err = provision(write(tmp_path, data), data_dir)
+    assert code == 0, err
+    assert "Người ký thay mặt cơ quan: Mẫu 04" in out
+    ctx = open_context(data_dir)
+    try:
+        signers = SignerService(ctx, BASE["agency_code"])
+        assert signers.get(SignedKind.APOLOGY).block.title_lines() == [
+            "TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"]
+        assert signers.missing() == [SignedKind.STOP_NOTICE]
+    finally:
+        ctx.close()
+
+    bad = {**BASE, "signers": {"06": {"title": "CHỦ TỊCH", "name": "A"},
+                               "05": {"title": "CHỦ TỊCH", "nam": "A"},
+                               "04": {"authority": "TM. UBND", "title": "", "name": "B"}}}
+    code, _, err = provision(write(tmp_path, bad, "bad.json"), tmp_path / "other")
+    assert code == 2
+    assert 'signers.06: không có mẫu này; chỉ có "04", "05".' in err
+    assert "signers.05.nam: khóa không được hỗ trợ. Có phải ý bạn là “name”?" in err
+    assert "signers.04: Vui lòng ghi chức vụ người ký" in err

@@ -185,6 +185,8 @@ def _run(args: argparse.Namespace, plan: ProvisionPlan) -> int:
         prefix = scanner_affix_text(result.station.scanner_prefix) or "(không có)"
         suffix = scanner_affix_text(result.station.scanner_suffix) or "(không có)"
         lines.append(f"  - Máy quét mã QR: tiền tố {prefix}, hậu tố {suffix}")
+    if result.signers:
+        lines.append(f"  - Người ký thay mặt cơ quan: Mẫu {', '.join(result.signers)}")
     if result.db_url_path:
         lines.append(f"  - CSDL dùng chung: {result.db_url_path}")
     if result.one_time_password:

@@ -25,6 +25,7 @@ from desktop_app.files import write_atomically
 from desktop_app.passwords import hash_password
 from desktop_app.paths import DB_URL_FILE
 from desktop_app.setup.plan import ProvisionPlan, TechnicianSpec
+from desktop_app.signers import SignerService
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.service import SyncService
 from local_db import repositories as repo
@@ -107,6 +108,7 @@ class ApplyResult:
     technician_action: str = ""  # created | updated | kept
     one_time_password: str = field(default="", repr=False)
     profiles: list[str] = field(default_factory=list)
+    signers: list[str] = field(default_factory=list)  # form numbers set
 
 
 def one_time_password() -> str:
@@ -148,6 +150,10 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
         for profile in plan.profiles:
             service.save_profile(profile, who)
             result.profiles.append(profile.name)
+    signers = SignerService(ctx, station.agency_code)
+    for kind, block in plan.signers:
+        signers.save(kind, block, by=by.username if by else "provision")
+        result.signers.append(kind.value)
     now = ctx.clock.now()
     with ctx.db.write() as s:
         repo.add_audit(s, now, by.id if by else None, "station_provisioned", "station", "1", {
@@ -156,6 +162,7 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
             else ("file" if result.token_stored else "none"),
             "ca_bundle": bool(plan.ca_pem), "db_url": bool(plan.db_url),
             "profiles": result.profiles, "technician": result.technician,
+            "signers": result.signers,
             "retention_days": station.retention_days, "printer": station.printer,
             "scanner_prefix": station.scanner_prefix, "scanner_suffix": station.scanner_suffix})
     log.info("station provisioned: agency=%s digit=%d profiles=%d technician=%s token=%s "

@@ -27,6 +27,7 @@ from desktop_app.printers import available_printers, default_printer
 from desktop_app.scanning.ocr import find_engine, ocr_available
 from desktop_app.scanning.sources.registry import available_sources
 from desktop_app.setup.doctor_report import FAIL, OK, WARN, Check
+from desktop_app.signers import SignerService
 from desktop_app.station import StationInfo
 from desktop_app.sync.client import Timeout
 from desktop_app.sync.credentials import TOKEN_ENV, TokenStore
@@ -205,6 +206,22 @@ def check_station(station: StationInfo | None) -> Check:
                      "hãy chạy lại “motcua provision”.", detail)
     return Check("station", title, OK, f"{station.agency_name} ({station.agency_code}), quầy "
                  f"số {station.station_digit}", detail)
+
+
+def check_signers(ctx: AppContext, station: StationInfo) -> Check:
+    """Mẫu 04/05 are signed for the agency: a form without its signer prints the generic
+    block marked "chưa cấu hình người ký"."""
+    title = "Người ký thay mặt cơ quan"
+    signatures = SignerService(ctx, station.agency_code).all()
+    detail = {kind.value: sig.configured for kind, sig in signatures.items()}
+    missing = [kind for kind, sig in signatures.items() if not sig.configured]
+    if missing:
+        forms = "; ".join(kind.label_vi for kind in missing)
+        return Check("signers", title, WARN, f"chưa cấu hình người ký cho {forms}: phiếu sẽ in "
+                     "khối ký chung kèm dòng “(chưa cấu hình người ký)”. Cấu hình trong F9 → "
+                     "Người ký hoặc khóa “signers” của tệp cấu hình.", detail)
+    return Check("signers", title, OK, "đã cấu hình cho Mẫu "
+                 + ", ".join(kind.value for kind in signatures), detail)
 
 
 def check_outbox(ctx: AppContext, warn_days: int, now: datetime) -> Check:

@@ -9,6 +9,7 @@ from typing import Any
 
 from desktop_app.domain.errors import DomainError
 from desktop_app.scanning.model import ScanProfile
+from desktop_app.signers import SignedKind, SignerBlock
 from desktop_app.station import StationInfo, scanner_affix_text
 from local_db.engine import redacted_url
 
@@ -35,6 +36,8 @@ KNOWN_KEYS: dict[str, str] = {
     "technician": "tài khoản kỹ thuật viên",
     "scanner_prefix": "ký tự máy quét mã QR gửi trước mỗi mã (thường để trống)",
     "scanner_suffix": "ký tự máy quét mã QR gửi sau mỗi mã, trước Enter (thường để trống)",
+    "signers": "người ký thay mặt cơ quan theo mẫu (\"04\", \"05\": authority, delegation, "
+               "title, name)",
 }
 
 
@@ -76,6 +79,7 @@ class ProvisionPlan:
     token: str = field(default="", repr=False)
     enrolment_code: str = field(default="", repr=False)
     db_url: str = field(default="", repr=False)
+    signers: tuple[tuple[SignedKind, SignerBlock], ...] = ()
     warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
@@ -97,4 +101,6 @@ class ProvisionPlan:
             "technician": self.technician.username if self.technician else "",
             "scanner_prefix": scanner_affix_text(s.scanner_prefix),
             "scanner_suffix": scanner_affix_text(s.scanner_suffix),
+            "signers": {kind.value: [*block.title_lines(), block.name]
+                        for kind, block in self.signers},
         }

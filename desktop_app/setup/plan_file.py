@@ -34,6 +34,7 @@ from desktop_app.setup.plan import (
     ProvisionPlan,
     TechnicianSpec,
 )
+from desktop_app.signers import SignedKind, SignerBlock, check_block
 from desktop_app.station import (
     DEFAULT_RETENTION_DAYS,
     MAX_RETENTION_DAYS,
@@ -265,6 +266,42 @@ def _check_profiles(c: _Checker) -> tuple[ScanProfile, ...]:
     return tuple(out)
 
 
+SIGNER_KEYS = ("authority", "delegation", "title", "name")
+
+
+def _check_signers(c: _Checker) -> tuple[tuple[SignedKind, SignerBlock], ...]:
+    """{"04": {"authority": "TM. ỦY BAN NHÂN DÂN", "delegation": "KT. CHỦ TỊCH",
+    "title": "PHÓ CHỦ TỊCH", "name": "…"}, "05": {…}}"""
+    value = c.raw.get("signers")
+    if value is None:
+        return ()
+    forms = ", ".join(f'"{k.value}"' for k in SignedKind)
+    if not isinstance(value, Mapping):
+        c.error("signers", f"phải là đối tượng theo mẫu ({forms}).")
+        return ()
+    out: list[tuple[SignedKind, SignerBlock]] = []
+    for form, spec in value.items():
+        key = f"signers.{form}"
+        try:
+            kind = SignedKind(str(form))
+        except ValueError:
+            c.error(key, f"không có mẫu này; chỉ có {forms}.")
+            continue
+        if not isinstance(spec, Mapping):
+            c.error(key, "phải là đối tượng {authority, delegation, title, name}.")
+            continue
+        _unknown_keys(c, spec, SIGNER_KEYS, f"{key}.")
+        texts = {k: spec.get(k, "") for k in SIGNER_KEYS}
+        if not all(isinstance(v, str) for v in texts.values()):
+            c.error(key, "các dòng người ký phải là chuỗi ký tự.")
+            continue
+        try:
+            out.append((kind, check_block(SignerBlock(**texts))))
+        except DomainError as exc:
+            c.error(key, exc.message_vi)
+    return tuple(out)
+
+
 def _check_technician(c: _Checker) -> TechnicianSpec | None:
     value = c.raw.get("technician")
     if value is None:
@@ -421,6 +458,7 @@ def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = Tr
     scanner_suffix = _check_scanner_affix(c, "suffix")
     profiles = _check_profiles(c)
     technician = _check_technician(c)
+    signers = _check_signers(c)
     if c.problems:
         raise ProvisioningInvalid(c.problems)
     station = StationInfo(
@@ -440,4 +478,4 @@ def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = Tr
                          profiles=profiles,
                          technician=technician, ca_pem=pem, ca_source=ca_source,
                          token=token, enrolment_code=enrol, db_url=db_url,
-                         warnings=tuple(c.warnings))
+                         signers=signers, warnings=tuple(c.warnings))
