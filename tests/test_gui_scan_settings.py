@@ -124,3 +124,39 @@ def test_technician_changes_the_printer_and_retention(  # type: ignore[no-untype
     assert "chưa cài trên máy này" in clerk_view.printer.currentText()
     assert not clerk_view.save_printing_btn.isEnabled()
     assert not clerk_view.retention.isEnabled()
+
+
+def test_technician_sets_who_signs_forms_04_and_05(  # type: ignore[no-untyped-def]
+        qtbot, ctx: AppContext, station: StationInfo, technician: ClerkInfo,
+        clerk: ClerkInfo, quiet_boxes: list[str]) -> None:
+    from desktop_app.signers import SignedKind, SignerService
+
+    dialog = ScanSettingsDialog(ctx, technician, printers=[])
+    qtbot.addWidget(dialog)
+    apology = dialog.signers.forms[SignedKind.APOLOGY]
+    qtbot.waitUntil(lambda: apology.title.text() == "" and apology.isEnabled(), timeout=5000)
+    apology.authority.setText("TM. Ủy ban nhân dân")
+    apology.delegation.setText("KT. Chủ tịch")
+    apology.title.setText("Phó Chủ tịch")
+    apology.name.setText("Hoàng Văn Thụ")
+    qtbot.mouseClick(dialog.signers.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(quiet_boxes) == 1, timeout=5000)
+    assert quiet_boxes == ["Đã lưu người ký cho Mẫu 04."]
+    signers = SignerService(ctx, station.agency_code)
+    assert signers.get(SignedKind.APOLOGY).block.title_lines() == [
+        "TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"]
+    assert apology.title.text() == "PHÓ CHỦ TỊCH"  # shown as it will print
+    assert signers.missing() == [SignedKind.STOP_NOTICE]
+
+    # A name without a title is refused with the reason, and nothing changes.
+    stop = dialog.signers.forms[SignedKind.STOP_NOTICE]
+    stop.name.setText("Lường Thị Hoa")
+    qtbot.mouseClick(dialog.signers.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(quiet_boxes) == 2, timeout=5000)
+    assert "chức vụ" in quiet_boxes[1] and signers.missing() == [SignedKind.STOP_NOTICE]
+
+    clerk_view = ScanSettingsDialog(ctx, clerk, printers=[])
+    qtbot.addWidget(clerk_view)
+    shown = clerk_view.signers.forms[SignedKind.APOLOGY]
+    qtbot.waitUntil(lambda: shown.name.text() == "Hoàng Văn Thụ", timeout=5000)
+    assert not shown.isEnabled() and not clerk_view.signers.save_btn.isEnabled()

@@ -54,7 +54,8 @@ from desktop_app.station import (
     scanner_affix_text,
 )
 from ui import messages
-from ui.screen_fit import fit
+from ui.screen_fit import fit, scrolling
+from ui.signer_settings import SignerTab
 from ui.workers import Runner
 
 PAPER_VI = {"auto": "Tự động (ưu tiên khay nạp giấy)", "flatbed": "Mặt kính",
@@ -235,6 +236,8 @@ class ScanSettingsDialog(QDialog):
         tabs.addTab(printing, "In ấn và &lưu trữ")
 
         tabs.addTab(self._scanner_tab(technician), "Máy đọc mã Q&R")
+        self.signers = SignerTab(ctx, clerk, self.runner)
+        tabs.addTab(scrolling(self.signers), "Người &ký")
         self.scanner_affixes: tuple[str, str] | None = None  # set once saved here
 
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
