@@ -18,6 +18,7 @@ from desktop_app.context import AppContext
 from desktop_app.domain.citizen_qr import parse_citizen_qr
 from desktop_app.intake.drafts import Delivery, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeOutcome, IntakeService
+from desktop_app.signers import SignedKind, SignerBlock, SignerService
 from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 
@@ -102,6 +103,12 @@ def run_demo(out_dir: Path, data_dir: Path, clock: Clock | None = None) -> DemoR
                        clock=clock)
     try:
         StationService(ctx).save(DEMO_STATION)
+        # Who signs forms 04/05 for the demo commune (a real one sets this in F9).
+        signers = SignerService(ctx, DEMO_STATION.agency_code)
+        signers.save(SignedKind.APOLOGY, SignerBlock("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH",
+                                                     "PHÓ CHỦ TỊCH", "Hoàng Văn Thụ"), "demo")
+        signers.save(SignedKind.STOP_NOTICE, SignerBlock("TM. ỦY BAN NHÂN DÂN", "",
+                                                         "CHỦ TỊCH", "Lường Thị Hoa"), "demo")
         clerk = _clerk(ctx)
         catalog = CatalogService(ctx)
         intake = IntakeService(ctx)
