@@ -8,10 +8,14 @@ before committing."""
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
 from desktop_app.clock import FixedClock
 from desktop_app.context import AppContext
@@ -36,6 +40,44 @@ def test_reissued_receipt_looks_like_its_reference(ctx: AppContext, clock: Fixed
     """Printed by the return counter from the stored dossier: on either database."""
     harness.check_document(documents.REISSUED, documents.reissued_receipt(ctx, clock),
                            tmp_path)
+
+
+def _fonts_that_draw(contents: Any, resources: Any, reader: PdfReader,
+                     found: dict[str, bool]) -> None:
+    """Each font some text is shown with (in a page or a form it draws): whether the
+    file carries the font program."""
+    if resources is None:
+        return
+    resources = resources.get_object()
+    fonts = resources.get("/Font") or {}
+    current = None
+    for operands, operator in ContentStream(contents, reader).operations:
+        if operator == b"Tf":
+            current = fonts[operands[0]].get_object()
+        elif operator in (b"Tj", b"TJ", b"'", b'"') and current is not None:
+            descriptor = current.get("/FontDescriptor")
+            embedded = descriptor is not None and any(
+                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2",
+                                                           "/FontFile3"))
+            found[str(current["/BaseFont"])] = embedded
+    for xobject in (resources.get("/XObject") or {}).values():
+        xobject = xobject.get_object()
+        if xobject.get("/Subtype") == "/Form":
+            _fonts_that_draw(xobject, xobject.get("/Resources"), reader, found)
+
+
+@pytest.mark.nodb
+@sqlite_pass_only
+@pytest.mark.parametrize("name", list(documents.PLAIN))
+def test_text_is_drawn_with_the_bundled_fonts_only(name: str) -> None:
+    """What pdfium draws does not depend on the machine's fonts: every font that shows
+    text is a bundled Liberation font carried in the file."""
+    reader = PdfReader(io.BytesIO(documents.PLAIN[name]()))
+    found: dict[str, bool] = {}
+    for page in reader.pages:
+        _fonts_that_draw(page.get_contents(), page.get("/Resources"), reader, found)
+    assert found, name
+    assert all("+Liberation" in font and embedded for font, embedded in found.items()), found
 
 
 @pytest.mark.nodb
