@@ -23,7 +23,7 @@ from pathlib import Path
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
 from PIL import Image, ImageChops
 
-DPI = 100  # A4 is 827 x 1169 pixels: 9 pt text is still legible when a change is reviewed
+DPI = 100  # A4 is 827 x 1170 pixels: 9 pt text is still legible when a change is reviewed
 GREY_STEP = 48  # grey levels: above pdfium's anti-aliasing jitter, below any ink change
 # Of a page's pixels: 0.002 % is 19 pixels on A4, 9 on A5 (a changed digit is 23 or more).
 MAX_CHANGED = 0.00002
