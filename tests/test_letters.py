@@ -160,13 +160,16 @@ def test_stop_notice_text(size: str) -> None:
     assert len(texts) == 2
     text = flat("\n".join(texts))
     assert_all_in(text, (
-        *COMMON, "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", "THÔNG BÁO VỀ VIỆC DỪNG XỬ LÝ HỒ SƠ",
+        *COMMON, "THÔNG BÁO VỀ VIỆC DỪNG XỬ LÝ HỒ SƠ",
         "Nà Phặc, ngày 01 tháng 11 năm 2023", f"Kính gửi: Ông/Bà {OWNER}",
         "Vào lúc 09 giờ 32 phút, ngày 27/10/2023",
         "dừng xử lý hồ sơ nêu trên kể từ 10 giờ 15 phút, ngày 01/11/2023",
         f"Lý do dừng xử lý hồ sơ: {REASON}", "Xin thông báo để Ông/Bà được biết",
-        "CÁN BỘ TIẾP NHẬN VÀ TRẢ KẾT QUẢ", CLERK, COPY_1, COPY_2))
+        # Issued and signed for the agency, not by its counter (the signer is data:
+        # desktop_app.signers; the generic block when none is given).
+        "NGƯỜI ĐỨNG ĐẦU CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)", CLERK, COPY_1, COPY_2))
     assert "RÚT HỒ SƠ" not in text and "NGƯỜI ĐỀ NGHỊ" not in text
+    assert "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ" not in text and "CÁN BỘ TIẾP NHẬN" not in text
 
 
 def test_withdrawal_notice_wording() -> None:
@@ -263,7 +266,7 @@ def test_typical_letters_fit_one_a5_page_per_copy(render: Renderer,
 @pytest.mark.parametrize("size", ["A4", "A5"])
 @pytest.mark.parametrize(("render", "make", "last"), [
     (render_apology, apology, "CHỦ TỊCH"),
-    (render_stop_notice, stop, "CÁN BỘ TIẾP NHẬN VÀ TRẢ KẾT QUẢ"),
+    (render_stop_notice, stop, "NGƯỜI ĐỨNG ĐẦU CƠ QUAN"),
 ], ids=["apology", "stop"])
 def test_long_reasons_run_onto_more_pages(render: Renderer, make: Callable[..., Any],
                                           last: str, size: str) -> None:

@@ -106,7 +106,7 @@ class StopNoticeData:
     issued_at: datetime  # date of the notice; processing stops from this time
     signer_name: str = ""
     withdrawn: bool = False  # True: the citizen asked to withdraw the dossier
-    signer_title: str = COUNTER_OFFICIAL
+    signer_title: str = HEAD_OF_AGENCY
     number: str = ""
     qr_payload: str = ""  # "" = the dossier code
 
@@ -177,9 +177,13 @@ def _signature_row(blocks: Sequence[tuple[str, str, str]], lay: _Layout,
                    st: _Styles) -> Table:
     """(title, hint, name) blocks side by side; a single block sits in the right half."""
 
+    # Titles of several lines ("TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nPHÓ CHỦ TỊCH") beside
+    # shorter ones are padded, so the names side by side stay on one line.
+    tallest = max(len(b[0].split("\n")) for b in blocks)
+
     def block(title: str, hint: str, name: str) -> list[Flowable]:
-        # A title of several lines: "TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nPHÓ CHỦ TỊCH".
-        heading = "<br/>".join(_t(line) for line in title.split("\n"))
+        lines = [_t(line) for line in title.split("\n")]
+        heading = "<br/>".join(lines + ["&nbsp;"] * (tallest - len(lines)))
         return [Paragraph(heading, st.center_bold), Paragraph(hint, st.italic_center),
                 Spacer(0, lay.sign_gap), Paragraph(_t(name, " "), st.center_bold)]
 
@@ -282,11 +286,13 @@ def render_stop_notice(data: StopNoticeData, page_size: PageSize = "A4") -> byte
 
     def story(copy: int, label: str, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
-        signers = [(data.signer_title, SIGN_HINT, data.signer_name)]
+        signers = [(data.signer_title, SIGN_SEAL_HINT, data.signer_name)]  # for the agency
         if data.withdrawn:  # the citizen confirms the withdrawal on both copies
             signers.insert(0, ("NGƯỜI ĐỀ NGHỊ RÚT HỒ SƠ", SIGN_HINT, data.owner_name))
         return [
-            _header(data.header, data.issued_at, lay, st, number=data.number or None),
+            # Issued by the agency itself (signed for it), not by its counter.
+            _header(data.header, data.issued_at, lay, st, number=data.number or None,
+                    counter_line=False),
             Spacer(0, lay.font_size * 0.5),
             _title_row(title, data.dossier_code, label, data.qr_payload, lay, st),
             Spacer(0, lay.font_size * 0.4),

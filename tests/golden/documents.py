@@ -117,7 +117,9 @@ def apology() -> bytes:
         reason="Chờ ý kiến Sở Tài nguyên và Môi trường về ranh giới thửa đất",
         responsible_unit="Văn phòng đăng ký đất đai chi nhánh Bạch Thông",
         new_appointment=datetime(2023, 11, 10, 14, 0), issued_at=datetime(2023, 11, 2, 8, 15),
-        signer_name="Lò Văn Ún", signer_title="CHỦ TỊCH", number="15/XL-UBND", qr_payload=QR))
+        # As the app signs it for the agency (desktop_app.signers): a deputy for the chair.
+        signer_name="Lò Văn Ún", signer_title="TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
+        number="1001/PXL-UBND", qr_payload=QR))
 
 
 def stop_notice(withdrawn: bool = False) -> bytes:
@@ -126,7 +128,9 @@ def stop_notice(withdrawn: bool = False) -> bytes:
     return render_stop_notice(StopNoticeData(
         header=HEADER, dossier_code=CODE, procedure_name=PROCEDURE, owner_name=OWNER,
         received_at=RECEIVED, reason=reason, issued_at=datetime(2023, 11, 1, 10, 15),
-        signer_name=CLERK, withdrawn=withdrawn, qr_payload=QR))
+        signer_name="Lường Thị Hoa", signer_title="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH",
+        number="1002/TB-UBND" if withdrawn else "1001/TB-UBND", withdrawn=withdrawn,
+        qr_payload=QR))
 
 
 def return_receipt() -> bytes:
