@@ -131,7 +131,8 @@ def test_apology_text(size: str) -> None:
     assert_all_in(text, (
         *COMMON, "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Số: 15/XL-UBND",
         "Nà Phặc, ngày 02 tháng 11 năm 2023", f"Kính gửi: Ông/Bà {OWNER}",
-        "Vào lúc 09 giờ 32 phút, ngày 27 tháng 10 năm 2023, Ủy ban nhân dân xã Nà Phặc tiếp nhận hồ sơ",
+        "Vào lúc 09 giờ 32 phút, ngày 27 tháng 10 năm 2023, Ủy ban nhân dân xã Nà Phặc "
+        "tiếp nhận hồ sơ",
         "Thời gian hẹn trả kết quả: 09 giờ 32 phút, ngày 03 tháng 11 năm 2023",
         f"Lý do chậm trễ: {REASON}",
         "Đơn vị, cơ quan chịu trách nhiệm: Văn phòng đăng ký đất đai chi nhánh Bạch Thông",
@@ -195,7 +196,8 @@ def test_return_receipt_text(size: str) -> None:
         f"Người nhận kết quả: Ông/Bà {RECEIVER} (người được chủ hồ sơ ủy quyền, theo "
         "Giấy ủy quyền số 12/UQ ngày 01/11/2023)",
         "Số định danh cá nhân: 011090001234",
-        "Hình thức trả kết quả: Trực tiếp tại Bộ phận tiếp nhận và trả kết quả Ủy ban nhân dân xã Nà Phặc",
+        "Hình thức trả kết quả: Trực tiếp tại Bộ phận tiếp nhận và trả kết quả Ủy ban nhân "
+        "dân xã Nà Phặc",
         "Giấy chứng nhận quyền sử dụng đất (bản chính)",
         "Trích lục bản đồ địa chính (Số 125/TL)", "02",
         "Phí, lệ phí đã thu: Lệ phí cấp giấy chứng nhận 25.000 đồng",
