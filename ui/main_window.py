@@ -390,7 +390,8 @@ class MainWindow(QMainWindow):
 
     def _preview(self, pdf: bytes, title: str, reference: str) -> None:
         dialog = SlipPreviewDialog(pdf, f"{title} — {reference}", f"{reference}.pdf", self,
-                                   printer_name=self.station.printer)
+                                   printer_name=self.station.printer,
+                                   expected_paper=self.station.receipt_page_size)
         self.last_preview = dialog
         dialog.finished.connect(self._after_preview)
         dialog.open()
