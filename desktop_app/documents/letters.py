@@ -148,11 +148,6 @@ class ReturnSlipData:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _time_long(dt: datetime) -> str:
-    """The form's spelled-out time: "14 giờ 00 phút, ngày 10 tháng 11 năm 2023"."""
-    return _time_vi(dt)
-
-
 def _title_row(title: str, code: str, copy_label: str, payload: str, lay: _Layout,
                st: _Styles) -> Table:
     """Title, dossier code and copy marker, with the QR beside them (as on the receipt:
@@ -250,7 +245,7 @@ def render_apology(data: ApologyData, page_size: PageSize = "A4") -> bytes:
                       f"<b>{_t(data.responsible_unit, _BLANK_LONG)}</b>", p),
             Paragraph(f"{agency} thành thật xin lỗi Ông/Bà vì sự chậm trễ này và sự bất "
                       "tiện đã gây ra cho Ông/Bà, và xin hẹn lại thời gian trả kết quả giải "
-                      f"quyết hồ sơ vào lúc <b>{_time_long(data.new_appointment)}</b>.", p),
+                      f"quyết hồ sơ vào lúc <b>{_time_vi(data.new_appointment)}</b>.", p),
             Paragraph("Xin trân trọng cảm ơn sự thông cảm và hợp tác của Ông/Bà./.", p),
             KeepTogether([Spacer(0, lay.font_size * 0.5),
                           _signature_row([(data.signer_title, SIGN_SEAL_HINT,
