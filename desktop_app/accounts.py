@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -46,11 +47,32 @@ class ClerkInfo:
     role: Role
     must_change_password: bool = False
     from_province: bool = False
+    phone: str = ""  # work phone and e-mail printed on the slips; "" = not given
+    email: str = ""
 
 
 def _info(row: Clerk) -> ClerkInfo:
     return ClerkInfo(row.id, row.username, row.full_name, Role(row.role),
-                     bool(row.must_change_password), bool(row.from_province))
+                     bool(row.must_change_password), bool(row.from_province),
+                     row.phone or "", row.email or "")
+
+
+_PHONE = re.compile(r"\+?[0-9][0-9 .()-]{5,18}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def check_contact(phone: str, email: str) -> tuple[str, str]:
+    """A clerk's work phone and e-mail as printed on the slips (either may be ""):
+    returns them normalised, or AccountError with a Vietnamese message."""
+    phone = " ".join(nfc(phone).split())
+    email = nfc(email).replace(" ", "").lower()
+    if phone and (not _PHONE.fullmatch(phone) or sum(c.isdigit() for c in phone) < 6):
+        raise AccountError("Số điện thoại chỉ gồm chữ số (có thể có dấu cách, dấu chấm, "
+                           "gạch nối), ví dụ 0208 3888 999.", "bad phone")
+    if email and (len(email) > 120 or not _EMAIL.fullmatch(email)):
+        raise AccountError("Địa chỉ thư điện tử không hợp lệ, ví dụ canbo@naphac.gov.vn.",
+                           "bad e-mail")
+    return phone, email
 
 
 def check_new_clerk(username: str, full_name: str, password: str) -> tuple[str, str]:
@@ -127,6 +149,27 @@ class AccountService:
             row.last_login_at = now
             repo.add_audit(s, now, row.id, "login", "clerk", str(row.id))
             return _info(row)
+
+    def clerk(self, clerk_id: int) -> ClerkInfo | None:
+        with self.ctx.db.read() as s:
+            row = s.get(Clerk, clerk_id)
+            return _info(row) if row is not None else None
+
+    def update_contact(self, clerk_id: int, phone: str, email: str,
+                       by: int | None = None) -> ClerkInfo:
+        """The work phone and e-mail printed on Mẫu 02/03 for this clerk ("" clears)."""
+        phone, email = check_contact(phone, email)
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            row = s.get(Clerk, clerk_id)
+            if row is None or not row.active:
+                raise AccountError("Tài khoản không còn hoạt động.", f"clerk {clerk_id} gone")
+            row.phone, row.email = phone, email
+            repo.add_audit(s, now, by if by is not None else clerk_id, "clerk_contact_changed",
+                           "clerk", str(row.id), {"phone": bool(phone), "email": bool(email)})
+            info = _info(row)
+        log.info("contact details changed clerk=%s", clerk_id)
+        return info
 
     def change_password(self, clerk_id: int, current: str, new: str) -> ClerkInfo:
         """The clerk's own password. Accounts pulled from the province change theirs on

@@ -116,6 +116,9 @@ class Clerk(Base):
                                                        server_default=false())
     # Pulled from the province's clerk list: its password is changed there, not here.
     from_province: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Printed on Mẫu 02/03 as the official to contact; "" = a blank to fill by hand.
+    phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(120), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -92,6 +92,17 @@ def preview(qtbot: Any, pdf: bytes, **kwargs: Any) -> SlipPreviewDialog:
     return dialog
 
 
+def test_preview_tells_the_clerk_when_an_a5_receipt_came_on_a4(qtbot: Any,
+                                                                slip_a5: bytes) -> None:
+    long = render_receipt(receipt(8), "A5")  # eight components: not one A5 page per copy
+    dialog = preview(qtbot, long, expected_paper="A5")
+    assert dialog.paper == "A4"
+    assert "không vừa một trang A5 mỗi liên" in dialog.hint.text()
+    assert "hãy in trên giấy A4" in dialog.hint.text()
+    short = preview(qtbot, slip_a5, expected_paper="A5")
+    assert short.paper == "A5" and "không vừa" not in short.hint.text()
+
+
 def wait_idle(qtbot: Any, dialog: SlipPreviewDialog) -> None:
     qtbot.waitUntil(lambda: not dialog.busy(), timeout=30_000)
 

@@ -131,8 +131,9 @@ def test_apology_text(size: str) -> None:
     assert_all_in(text, (
         *COMMON, "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Số: 15/XL-UBND",
         "Nà Phặc, ngày 02 tháng 11 năm 2023", f"Kính gửi: Ông/Bà {OWNER}",
-        "Vào lúc 09 giờ 32 phút, ngày 27/10/2023, UBND xã Nà Phặc tiếp nhận hồ sơ",
-        "Thời gian hẹn trả kết quả: 09 giờ 32 phút, ngày 03/11/2023",
+        "Vào lúc 09 giờ 32 phút, ngày 27 tháng 10 năm 2023, Ủy ban nhân dân xã Nà Phặc "
+        "tiếp nhận hồ sơ",
+        "Thời gian hẹn trả kết quả: 09 giờ 32 phút, ngày 03 tháng 11 năm 2023",
         f"Lý do chậm trễ: {REASON}",
         "Đơn vị, cơ quan chịu trách nhiệm: Văn phòng đăng ký đất đai chi nhánh Bạch Thông",
         "thành thật xin lỗi Ông/Bà vì sự chậm trễ này và sự bất tiện đã gây ra",
@@ -162,8 +163,8 @@ def test_stop_notice_text(size: str) -> None:
     assert_all_in(text, (
         *COMMON, "THÔNG BÁO VỀ VIỆC DỪNG XỬ LÝ HỒ SƠ",
         "Nà Phặc, ngày 01 tháng 11 năm 2023", f"Kính gửi: Ông/Bà {OWNER}",
-        "Vào lúc 09 giờ 32 phút, ngày 27/10/2023",
-        "dừng xử lý hồ sơ nêu trên kể từ 10 giờ 15 phút, ngày 01/11/2023",
+        "Vào lúc 09 giờ 32 phút, ngày 27 tháng 10 năm 2023",
+        "dừng xử lý hồ sơ nêu trên kể từ 10 giờ 15 phút, ngày 01 tháng 11 năm 2023",
         f"Lý do dừng xử lý hồ sơ: {REASON}", "Xin thông báo để Ông/Bà được biết",
         # Issued and signed for the agency, not by its counter (the signer is data:
         # desktop_app.signers; the generic block when none is given).
@@ -192,13 +193,14 @@ def test_return_receipt_text(size: str) -> None:
     text = flat("\n".join(texts))
     assert_all_in(text, (
         *COMMON, "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", "BIÊN NHẬN TRẢ KẾT QUẢ GIẢI QUYẾT HỒ SƠ",
-        "Nà Phặc, ngày 03 tháng 11 năm 2023", "Vào lúc 15 giờ 05 phút, ngày 03/11/2023",
+        "Nà Phặc, ngày 03 tháng 11 năm 2023", "Vào lúc 15 giờ 05 phút, ngày 03 tháng 11 năm 2023",
         f"Chủ hồ sơ: Ông/Bà {OWNER}",
-        "Thời gian tiếp nhận hồ sơ: 09 giờ 32 phút, ngày 27/10/2023",
+        "Thời gian tiếp nhận hồ sơ: 09 giờ 32 phút, ngày 27 tháng 10 năm 2023",
         f"Người nhận kết quả: Ông/Bà {RECEIVER} (người được chủ hồ sơ ủy quyền, theo "
         "Giấy ủy quyền số 12/UQ ngày 01/11/2023)",
         "Số định danh cá nhân: 011090001234",
-        "Hình thức trả kết quả: Trực tiếp tại Bộ phận tiếp nhận và trả kết quả UBND xã Nà Phặc",
+        "Hình thức trả kết quả: Trực tiếp tại Bộ phận tiếp nhận và trả kết quả Ủy ban nhân "
+        "dân xã Nà Phặc",
         "Giấy chứng nhận quyền sử dụng đất (bản chính)",
         "Trích lục bản đồ địa chính (Số 125/TL)", "02",
         "Phí, lệ phí đã thu: Lệ phí cấp giấy chứng nhận 25.000 đồng",

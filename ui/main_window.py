@@ -163,7 +163,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F12"), self).activated.connect(self.change_password)
         password_btn = QPushButton("Đổi mật khẩu (F12)")
         password_btn.setFlat(True)
-        password_btn.setToolTip("Đổi mật khẩu đăng nhập của bạn")
+        password_btn.setToolTip("Đổi mật khẩu đăng nhập; số điện thoại và thư điện tử in "
+                                "trên phiếu")
         password_btn.clicked.connect(self.change_password)
         self.statusBar().addPermanentWidget(password_btn)
         help_btn = QPushButton("Trợ giúp (Ctrl+/)")
@@ -389,7 +390,8 @@ class MainWindow(QMainWindow):
 
     def _preview(self, pdf: bytes, title: str, reference: str) -> None:
         dialog = SlipPreviewDialog(pdf, f"{title} — {reference}", f"{reference}.pdf", self,
-                                   printer_name=self.station.printer)
+                                   printer_name=self.station.printer,
+                                   expected_paper=self.station.receipt_page_size)
         self.last_preview = dialog
         dialog.finished.connect(self._after_preview)
         dialog.open()

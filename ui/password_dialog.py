@@ -1,4 +1,6 @@
-"""Changing one's own password: at will (F12), or required after a one-time password."""
+"""Changing one's own password: at will (F12), or required after a one-time password.
+At will, the same dialog also keeps the work phone and e-mail printed on the supplement
+request (Mẫu 02) and the refusal (Mẫu 03) as the official to contact."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -66,8 +69,49 @@ class ChangePasswordDialog(QDialog):
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        if current is None:
+            self._add_contact(layout)
         layout.addWidget(buttons)
         (self.new if current is not None else self.current).setFocus()
+
+    def _add_contact(self, layout: QVBoxLayout) -> None:
+        stored = AccountService(self.ctx).clerk(self.clerk.id) or self.clerk
+        hint = QLabel("Số điện thoại và thư điện tử in trên phiếu yêu cầu bổ sung và phiếu "
+                      "từ chối để người dân liên hệ (để trống: phiếu in dòng chấm để ghi tay).")
+        hint.setWordWrap(True)
+        hint.setObjectName("hint")
+        self.phone = QLineEdit(stored.phone)
+        self.phone.setPlaceholderText("0208 3888 999")
+        self.email = QLineEdit(stored.email)
+        self.email.setPlaceholderText("canbo@naphac.gov.vn")
+        form = QFormLayout()
+        form.addRow("Số điện thoại &cơ quan:", self.phone)
+        form.addRow("Thư điện &tử:", self.email)
+        self.save_contact = QPushButton("&Lưu liên hệ")
+        self.save_contact.setAutoDefault(False)  # Return still changes the password
+        self.save_contact.clicked.connect(self._save_contact)
+        form.addRow("", self.save_contact)
+        self.contact_status = QLabel()
+        self.contact_status.setWordWrap(True)
+        layout.addWidget(hint)
+        layout.addLayout(form)
+        layout.addWidget(self.contact_status)
+
+    def _save_contact(self) -> None:
+        try:
+            info = AccountService(self.ctx).update_contact(self.clerk.id, self.phone.text(),
+                                                           self.email.text())
+        except DomainError as exc:
+            self._status("error", exc.message_vi)
+            return
+        self.phone.setText(info.phone)
+        self.email.setText(info.email)
+        self._status("hint", "Đã lưu liên hệ in trên phiếu.")
+
+    def _status(self, kind: str, text: str) -> None:
+        self.contact_status.setObjectName(kind)
+        self.contact_status.style().polish(self.contact_status)  # the style follows the name
+        self.contact_status.setText(text)
 
     def _change(self) -> None:
         if self.new.text() != self.confirm.text():

@@ -93,7 +93,9 @@ class SlipPreviewDialog(QDialog):
     def __init__(self, pdf: bytes, title: str, suggested_name: str,
                  parent: QWidget | None = None, printer_name: str = "",
                  backend: PrintBackend | None = None,
-                 printers: PrinterChoice | None = None) -> None:
+                 printers: PrinterChoice | None = None, expected_paper: str = "") -> None:
+        """``expected_paper``: the station's paper for slips; a slip laid out on another
+        (an A5 receipt too long for one page per copy comes on A4) is pointed out."""
         super().__init__(parent)
         self.pdf = pdf
         self.printer_name = printer_name  # the station's receipt printer, if provisioned
@@ -121,6 +123,9 @@ class SlipPreviewDialog(QDialog):
         pages = self.doc.pageCount()
         about = (f"{pages} trang — Liên 1 lưu tại bộ phận một cửa, Liên 2 giao người nộp hồ sơ."
                  if self.two_copies else f"{pages} trang.")
+        if expected_paper and expected_paper != self.paper:
+            about = (f"Phiếu dài, không vừa một trang {expected_paper} mỗi liên: đã dàn trang "
+                     f"trên khổ {self.paper}, hãy in trên giấy {self.paper}. {about}")
         self.hint = QLabel(f"{about} {self._keys_hint()}")
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)

@@ -34,6 +34,7 @@ from desktop_app.documents.slip_parts import (
     AgencyHeader,
     FeeLine,
     PageSize,
+    _agency,
     _fees_text,
     _fit_title,
     _grid,
@@ -42,6 +43,7 @@ from desktop_app.documents.slip_parts import (
     _lines,
     _nfc,
     _Qr,
+    _signature_widths,
     _Styles,
     _t,
     _time_vi,
@@ -146,11 +148,6 @@ class ReturnSlipData:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _time_long(dt: datetime) -> str:
-    """The form's spelled-out time: "14 giờ 00 phút, ngày 10 tháng 11 năm 2023"."""
-    return f"{dt:%H} giờ {dt:%M} phút, ngày {dt:%d} tháng {dt:%m} năm {dt:%Y}"
-
-
 def _title_row(title: str, code: str, copy_label: str, payload: str, lay: _Layout,
                st: _Styles) -> Table:
     """Title, dossier code and copy marker, with the QR beside them (as on the receipt:
@@ -190,14 +187,14 @@ def _signature_row(blocks: Sequence[tuple[str, str, str]], lay: _Layout,
     cells: list[Any] = [block(*b) for b in blocks]
     if len(cells) == 1:
         cells.insert(0, "")
-    table = Table([cells], colWidths=[lay.width / 2] * 2)
+    table = Table([cells], colWidths=_signature_widths(len(blocks), lay))
     table.setStyle(TableStyle(_PLAIN))
     return table
 
 
 def _item(label: str, value: str, st: _Styles, lay: _Layout) -> Paragraph:
     """A "- Label: value" line, hanging under its dash."""
-    style = ParagraphStyle("item", parent=st.base, leftIndent=lay.font_size * 1.6,
+    style = ParagraphStyle("item", parent=st.label, leftIndent=lay.font_size * 1.6,
                            firstLineIndent=-lay.font_size * 0.8)
     return Paragraph(f"- {label}: {value}", style)
 
@@ -227,7 +224,7 @@ def _render(page_size: PageSize, title: str, subject: str, author: str, footer_l
 
 def render_apology(data: ApologyData, page_size: PageSize = "A4") -> bytes:
     """Mẫu 04: Phiếu xin lỗi và hẹn lại ngày trả kết quả, two copies."""
-    agency = _t(data.header.agency_name, "……")
+    agency = _agency(data.header.agency_name, "……")
 
     def story(copy: int, label: str, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
@@ -254,7 +251,7 @@ def render_apology(data: ApologyData, page_size: PageSize = "A4") -> bytes:
                       f"<b>{_t(data.responsible_unit, _BLANK_LONG)}</b>", p),
             Paragraph(f"{agency} thành thật xin lỗi Ông/Bà vì sự chậm trễ này và sự bất "
                       "tiện đã gây ra cho Ông/Bà, và xin hẹn lại thời gian trả kết quả giải "
-                      f"quyết hồ sơ vào lúc <b>{_time_long(data.new_appointment)}</b>.", p),
+                      f"quyết hồ sơ vào lúc <b>{_time_vi(data.new_appointment)}</b>.", p),
             Paragraph("Xin trân trọng cảm ơn sự thông cảm và hợp tác của Ông/Bà./.", p),
             KeepTogether([Spacer(0, lay.font_size * 0.5),
                           _signature_row([(data.signer_title, SIGN_SEAL_HINT,
@@ -272,7 +269,7 @@ def render_apology(data: ApologyData, page_size: PageSize = "A4") -> bytes:
 def render_stop_notice(data: StopNoticeData, page_size: PageSize = "A4") -> bytes:
     """Mẫu 05: Thông báo về việc dừng xử lý hồ sơ (or, ``withdrawn``, về việc rút hồ sơ),
     issued by the counter, two copies."""
-    agency = _t(data.header.agency_name, "……")
+    agency = _agency(data.header.agency_name, "……")
     title = WITHDRAWN_TITLE if data.withdrawn else STOP_TITLE
     owner = _t(data.owner_name, _BLANK_LONG)
     since = _time_vi(data.issued_at)
@@ -347,7 +344,7 @@ def _documents_table(documents: Sequence[str | ResultDocument], lay: _Layout,
 def render_return_receipt(data: ReturnSlipData, page_size: PageSize = "A4") -> bytes:
     """Biên nhận trả kết quả giải quyết hồ sơ, signed by the receiver and the returning
     official, two copies."""
-    agency = _t(data.header.agency_name, "……")
+    agency = _agency(data.header.agency_name, "……")
     receiver = _nfc(data.receiver_name) or _nfc(data.owner_name)
     if data.receiver_is_owner:
         role = "chủ hồ sơ"

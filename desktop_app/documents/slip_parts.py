@@ -42,6 +42,7 @@ from reportlab.platypus import (
 )
 
 from desktop_app.documents.fonts import SERIF, SERIF_BOLD, SERIF_ITALIC, register_fonts
+from desktop_app.documents.wording import agency_in_sentence, date_in_words, time_in_words
 from desktop_app.domain.text import vnd
 
 PageSize = Literal["A4", "A5"]
@@ -96,11 +97,16 @@ def _lines(text: str | None) -> str:
 
 
 def _time_vi(dt: datetime) -> str:
-    return f"{dt:%H} giờ {dt:%M} phút, ngày {dt:%d/%m/%Y}"
+    return time_in_words(dt)
 
 
 def _date_line(place: str, dt: datetime) -> str:
-    return f"{_t(place, '……')}, ngày {dt:%d} tháng {dt:%m} năm {dt:%Y}"
+    return f"{_t(place, '……')}, {date_in_words(dt)}"
+
+
+def _agency(name: str, blank: str = "") -> str:
+    """The agency's name inside a sentence (escaped), not the header's capitals."""
+    return escape(agency_in_sentence(name)) or blank
 
 
 def _fees_text(fees: Sequence[FeeLine]) -> str:
@@ -125,7 +131,9 @@ class _Layout:
     top: float
     bottom: float
     font_size: float
-    header_size: float  # agency block and national motto
+    header_size: float  # agency block (left half of the header)
+    motto_size: float  # "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    motto2_size: float  # "Độc lập - Tự do - Hạnh phúc"; also the place-and-date line
     title_size: float
     qr_box: float  # target width of the QR with its quiet zone (grows for tiny payloads)
     sign_gap: float  # room to sign between "(Ký và ghi rõ họ tên)" and the name
@@ -137,24 +145,30 @@ class _Layout:
 
 
 _LAYOUTS = {
-    # A4: Decree 30/2020 body size 13 pt, a wider left margin for the binder. The header
-    # sizes are the largest at which "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ" and the motto
-    # each stay on one line in their half; the title fits between the QR columns.
-    "A4": _Layout("A4", A4, 20 * mm, 15 * mm, 14 * mm, 18 * mm, 13, 11.5, 14, 30 * mm,
-                  18 * mm, 9),
-    "A5": _Layout("A5", A5, 12 * mm, 10 * mm, 9 * mm, 13 * mm, 9, 8.5, 10.5, 28 * mm,
-                  12 * mm, 7.5),
+    # A4, Decree 30/2020 Appendix I: margins left 30, right 15, top 20, bottom 20 mm (the
+    # smallest it allows, for the most room), body 13 pt, motto 12 pt and 13 pt bold. The
+    # motto's column is as wide as its first line; the agency block gets the rest, at the
+    # largest size keeping "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ" on one line.
+    "A4": _Layout("A4", A4, 30 * mm, 15 * mm, 20 * mm, 20 * mm, 13, 11, 12, 13, 14,
+                  30 * mm, 18 * mm, 9),
+    # A5 has no sizes of its own in the decree: the A4 ones scaled by the page (×0.7):
+    # margins 21/10.5/14/14 mm, motto 8.5 and 9 pt, body 9 pt.
+    "A5": _Layout("A5", A5, 21 * mm, 10.5 * mm, 14 * mm, 14 * mm, 9, 7.5, 8.5, 9, 10.5,
+                  28 * mm, 12 * mm, 7.5),
 }
 
 
 @dataclass(frozen=True)
 class _Styles:
     base: ParagraphStyle
+    label: ParagraphStyle  # "Label: value" and contact lines, left-aligned
     center: ParagraphStyle
     center_bold: ParagraphStyle
     title: ParagraphStyle
     header: ParagraphStyle
     header_bold: ParagraphStyle
+    motto: ParagraphStyle
+    motto2: ParagraphStyle
     italic_center: ParagraphStyle
     note: ParagraphStyle
     cell: ParagraphStyle
@@ -173,6 +187,7 @@ def _styles(layout: _Layout) -> _Styles:
                           alignment=TA_LEFT, spaceAfter=0)
     return _Styles(
         base=base,
+        label=ParagraphStyle("label", parent=base, alignment=TA_LEFT),
         center=center,
         center_bold=ParagraphStyle("cb", parent=center, fontName=SERIF_BOLD),
         title=ParagraphStyle("title", parent=center, fontName=SERIF_BOLD,
@@ -180,6 +195,10 @@ def _styles(layout: _Layout) -> _Styles:
         header=ParagraphStyle("header", parent=center, fontSize=hs, leading=hs * 1.2),
         header_bold=ParagraphStyle("hb", parent=center, fontName=SERIF_BOLD, fontSize=hs,
                                    leading=hs * 1.2),
+        motto=ParagraphStyle("motto", parent=center, fontName=SERIF_BOLD,
+                             fontSize=layout.motto_size, leading=layout.motto_size * 1.2),
+        motto2=ParagraphStyle("motto2", parent=center, fontName=SERIF_BOLD,
+                              fontSize=layout.motto2_size, leading=layout.motto2_size * 1.2),
         italic_center=ParagraphStyle("ic", parent=center, fontName=SERIF_ITALIC),
         note=ParagraphStyle("note", parent=base, fontName=SERIF_ITALIC, fontSize=fs * 0.8,
                             leading=fs * 1.0, spaceBefore=fs * 0.6),
@@ -268,7 +287,9 @@ def _header(h: AgencyHeader, at: datetime, lay: _Layout, st: _Styles,
     agency itself issues (signed by its head) has no counter line and shows ``blank``
     where the agency name or the number is missing, to be filled by hand."""
     width = lay.width
-    left_w, right_w = width * 0.47, width * 0.53
+    # The motto's first line must not wrap: its column is that wide (plus a hair).
+    right_w = stringWidth(MOTTO_1, SERIF_BOLD, lay.motto_size) + 2 * mm
+    left_w = width - right_w
     left: list[Flowable] = []
     if _nfc(h.parent_name):
         left.append(Paragraph(_t(_nfc(h.parent_name).upper()), st.header))
@@ -278,18 +299,26 @@ def _header(h: AgencyHeader, at: datetime, lay: _Layout, st: _Styles,
     left.append(_rule(left_w * 0.35))
     if number or blank:
         left.append(Paragraph(f"Số: {_t(number or '', blank)}", st.header))
-    motto_w = stringWidth(MOTTO_2, SERIF_BOLD, st.header_bold.fontSize)
+    motto_w = stringWidth(MOTTO_2, SERIF_BOLD, lay.motto2_size)
     right: list[Flowable] = [
-        Paragraph(MOTTO_1, st.header_bold),
-        Paragraph(MOTTO_2, st.header_bold),
-        _rule(min(motto_w, right_w)),
+        Paragraph(MOTTO_1, st.motto),
+        Paragraph(MOTTO_2, st.motto2),
+        _rule(min(motto_w, right_w)),  # as long as the line above it
         Spacer(0, st.header.fontSize * 0.3),
         Paragraph(_date_line(h.place_name, at), ParagraphStyle(
-            "date", parent=st.italic_center, fontSize=st.header.fontSize * 1.05)),
+            "date", parent=st.italic_center, fontSize=lay.motto2_size,
+            leading=lay.motto2_size * 1.2)),
     ]
     table = Table([[left, right]], colWidths=[left_w, right_w])
     table.setStyle(TableStyle([*_PLAIN, ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
     return table
+
+
+def _signature_widths(blocks: int, lay: _Layout) -> list[float]:
+    """The signer on the right gets the wider column, so a title such as "CÁN BỘ TIẾP
+    NHẬN VÀ TRẢ KẾT QUẢ" stays on one line between Decree 30's margins."""
+    share = 0.6 if blocks == 1 else 0.55
+    return [lay.width * (1 - share), lay.width * share]
 
 
 def _signatures(blocks: Sequence[tuple[str, str]], lay: _Layout, st: _Styles) -> Table:
@@ -306,7 +335,7 @@ def _signatures(blocks: Sequence[tuple[str, str]], lay: _Layout, st: _Styles) ->
     cells: list[Any] = [block(title, name) for title, name in blocks]
     if len(cells) == 1:
         cells.insert(0, "")
-    table = Table([cells], colWidths=[lay.width / 2] * 2)
+    table = Table([cells], colWidths=_signature_widths(len(blocks), lay))
     table.setStyle(TableStyle(_PLAIN))
     return table
 
@@ -314,11 +343,14 @@ def _signatures(blocks: Sequence[tuple[str, str]], lay: _Layout, st: _Styles) ->
 def _grid(rows: list[list[Any]], widths: list[float], header_rows: int,
           extra: Sequence[tuple[Any, ...]] = ()) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=header_rows)
+    shade: list[tuple[Any, ...]] = [
+        ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#ececec")),
+    ] if header_rows else []  # a table's continuation has no header
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), SERIF),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#ececec")),
+        *shade,
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("TOPPADDING", (0, 0), (-1, -1), 1.5),
@@ -331,7 +363,7 @@ def _grid(rows: list[list[Any]], widths: list[float], header_rows: int,
 def _applicant_block(name: str, id_number: str, address: str, phone: str,
                      st: _Styles, email: str | None = None,
                      owner_name: str | None = None) -> list[Flowable]:
-    p = st.base
+    p = st.label  # label lines: never justified (a long e-mail would spread the words)
     who = f"Ông/Bà: <b>{_t(name, _BLANK_LONG)}</b>"
     if _nfc(owner_name):
         who += f" (nộp thay cho: <b>{_t(owner_name)}</b>)"
@@ -353,8 +385,10 @@ class _SlipCanvas(Canvas):
     """Defers each page so the footer can say "Trang 1/2" within its copy (liên)."""
 
     def __init__(self, *args: Any, footer_left: str, layout: _Layout,
-                 copies: Sequence[str] = COPIES, **kwargs: Any) -> None:
+                 copies: Sequence[str] = COPIES, pages: list[int] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._pages_out = pages  # filled with each copy's page count on save
         self._footer_left = footer_left
         self._layout = layout
         self._copies = copies
@@ -369,6 +403,8 @@ class _SlipCanvas(Canvas):
         for state in self._deferred:
             copy = state.get("_motcua_copy", 0)
             totals[copy] = totals.get(copy, 0) + 1
+        if self._pages_out is not None:
+            self._pages_out[:] = [totals[c] for c in sorted(totals)]
         seen: dict[int, int] = {}
         for state in self._deferred:
             self.__dict__.update(state)
@@ -401,9 +437,11 @@ CopyStory = Callable[[int, _Layout, _Styles], list[Flowable]]
 
 
 def _render(page_size: PageSize, title: str, subject: str, author: str, footer_left: str,
-            copy_story: CopyStory, copies: Sequence[str] = COPIES) -> bytes:
+            copy_story: CopyStory, copies: Sequence[str] = COPIES,
+            pages: list[int] | None = None) -> bytes:
     """One copy (liên) per label in ``copies``, each from ``copy_story(i, lay, st)``,
-    with the footer naming the copy and its pages."""
+    with the footer naming the copy and its pages; ``pages``, when given, receives the
+    number of pages of each copy."""
     if page_size not in _LAYOUTS:
         raise ValueError(f"page_size must be 'A4' or 'A5', not {page_size!r}")
     register_fonts()
@@ -426,7 +464,8 @@ def _render(page_size: PageSize, title: str, subject: str, author: str, footer_l
         story.append(_CopyMarker(i))
         story.extend(copy_story(i, lay, st))
     doc.build(story, canvasmaker=partial(_SlipCanvas, footer_left=_nfc(footer_left),
-                                         layout=lay, copies=[_nfc(c) for c in copies]))
+                                         layout=lay, copies=[_nfc(c) for c in copies],
+                                         pages=pages))
     return buf.getvalue()
 
 

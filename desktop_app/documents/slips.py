@@ -10,11 +10,13 @@ loop are in ``slip_parts``."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import (
     Flowable,
@@ -33,6 +35,7 @@ from desktop_app.documents.slip_parts import (
     AgencyHeader,
     FeeLine,
     PageSize,
+    _agency,
     _applicant_block,
     _fees_text,
     _fit_title,
@@ -49,6 +52,8 @@ from desktop_app.documents.slip_parts import (
     _time_vi,
     _title_block,
 )
+
+log = logging.getLogger(__name__)
 
 RECEIPT_TITLE = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
 RECEIPT_NOTE = (
@@ -111,7 +116,8 @@ class SupplementData:
     reason: str
     rules_reference: str
     official_name: str
-    official_phone: str = ""
+    official_phone: str = ""  # "" prints a dotted blank to fill by hand
+    official_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,29 @@ class RefusalData:
     procedure_name: str
     reason: str
     official_name: str
+    official_phone: str = ""  # "" prints a dotted blank to fill by hand
+    official_email: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedReceipt:
+    """A receipt's PDF and the paper it was laid out for: an A5 receipt that cannot keep
+    each copy on one page is printed on A4 instead (``fell_back_to_a4``)."""
+
+    pdf: bytes
+    page_size: PageSize
+    requested: PageSize
+
+    @property
+    def fell_back_to_a4(self) -> bool:
+        return self.page_size != self.requested
+
+
+def _contact(name: str, phone: str, email: str) -> str:
+    """ "<b>name</b>, số điện thoại …, thư điện tử …": blanks to fill by hand when the
+    account has no phone or e-mail."""
+    return (f"<b>{_t(name, _BLANK_LONG)}</b>, số điện thoại: {_t(phone, _BLANK_SHORT)}, "
+            f"thư điện tử: {_t(email, _BLANK_SHORT)}")
 
 
 # --- Mẫu 01 -----------------------------------------------------------------------------
@@ -135,8 +164,25 @@ def _count(n: int) -> str:
     return f"{n:02d}" if n > 0 else "–"
 
 
+def _compact(st: _Styles) -> _Styles:
+    """A step tighter, to keep a copy on one page: single line spacing in the body, and
+    the components table a step smaller."""
+    fs = st.base.fontSize
+    base = ParagraphStyle("base-compact", parent=st.base, leading=fs * 1.15, spaceAfter=0)
+    size = st.cell.fontSize * 0.9
+    cell = ParagraphStyle("cell-compact", parent=st.cell, fontSize=size, leading=size * 1.1)
+    return replace(st, base=base,
+                   label=ParagraphStyle("label-compact", parent=base, alignment=TA_LEFT),
+                   cell=cell,
+                   cell_center=ParagraphStyle("cc-compact", parent=cell, alignment=TA_CENTER),
+                   head_cell=ParagraphStyle("hc-compact", parent=st.head_cell, fontSize=size,
+                                            leading=size * 1.1))
+
+
 def _components_table(components: Sequence[ComponentLine], lay: _Layout,
-                      st: _Styles) -> Table:
+                      st: _Styles) -> tuple[Table, Table | None]:
+    """The table, split before its last line when it has more than two: the last line
+    goes with the signatures (KeepTogether), so they never stand alone on a page."""
     hc = st.head_cell
     rows: list[list[Any]] = [
         [Paragraph("STT", hc), Paragraph("Tên giấy tờ", hc), Paragraph("Số lượng", hc), "", ""],
@@ -157,15 +203,45 @@ def _components_table(components: Sequence[ComponentLine], lay: _Layout,
         rows.append(["", Paragraph("(Không có giấy tờ kèm theo)", st.cell), "", "", ""])
         extra.append(("SPAN", (1, 2), (4, 2)))
     w = lay.width
-    return _grid(rows, [0.06 * w, 0.55 * w, 0.12 * w, 0.15 * w, 0.12 * w], 2, extra)
+    widths = [0.07 * w, 0.49 * w, 0.14 * w, 0.16 * w, 0.14 * w]
+    if len(components) <= 2:
+        return _grid(rows, widths, 2, extra), None
+    return _grid(rows[:-1], widths, 2, extra), _grid(rows[-1:], widths, 0)
 
 
 def render_receipt(data: ReceiptData, page_size: PageSize = "A4") -> bytes:
-    """Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả, two copies."""
-    agency = _t(data.header.agency_name)
+    """Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả, two copies (see
+    ``render_receipt_fitted`` for the A5 fallback)."""
+    return render_receipt_fitted(data, page_size).pdf
+
+
+def render_receipt_fitted(data: ReceiptData, page_size: PageSize = "A4") -> RenderedReceipt:
+    """Mẫu 01, two copies, each kept on one page when it can be: if a copy runs over, the
+    body is tried a step tighter (``_compact``). An A5 receipt that still does not fit is
+    laid out on A4, which the result reports (a signature block alone on a second A5 page
+    is no use); a long A4 receipt runs onto more pages, its last component line kept
+    with the signatures."""
+    for compact in (False, True):
+        pages: list[int] = []
+        pdf = _render_receipt(data, page_size, compact, pages)
+        if all(n == 1 for n in pages):
+            return RenderedReceipt(pdf, page_size, page_size)
+    if page_size == "A5":
+        log.warning("receipt %s with %d component lines does not fit one A5 page per copy; "
+                    "laid out on A4", data.dossier_code, len(data.components))
+        return replace(render_receipt_fitted(data, "A4"), requested="A5")
+    # A long A4 receipt runs onto more pages; the signatures stay with the last line.
+    return RenderedReceipt(_render_receipt(data, page_size, False), page_size, page_size)
+
+
+def _render_receipt(data: ReceiptData, page_size: PageSize, compact: bool,
+                    pages: list[int] | None = None) -> bytes:
+    agency = _agency(data.header.agency_name)
 
     def story(copy: int, lay: _Layout, st: _Styles) -> list[Flowable]:
-        p = st.base
+        st = _compact(st) if compact else st
+        p = st.label  # a form of labelled lines: justifying them only spreads the words
+        gap = 0.25 if compact else 0.5
         qr = _Qr(data.qr_payload, lay.qr_box)
         if lay.size == "A4":  # title centred on the page, QR in the right column
             widths = [qr.width, lay.width - 2 * qr.width, qr.width]
@@ -183,17 +259,22 @@ def render_receipt(data: ReceiptData, page_size: PageSize = "A4") -> bytes:
         procedure = f"<b>{_t(data.procedure_name)}</b>"
         if _nfc(data.procedure_code):
             procedure += f" (mã&nbsp;thủ&nbsp;tục:&nbsp;{_t(data.procedure_code)})"
+        table, last_line = _components_table(data.components, lay, st)
         out: list[Flowable] = [
             _header(data.header, data.received_at, lay, st),
-            Spacer(0, lay.font_size * 0.5),
+            Spacer(0, lay.font_size * gap),
             title_table,
-            Spacer(0, lay.font_size * 0.5),
+            Spacer(0, lay.font_size * gap),
             Paragraph(f"{COUNTER} {agency} tiếp nhận hồ sơ của:", p),
             *_applicant_block(data.applicant_name, data.id_number, data.address, data.phone,
                               st, email=data.email, owner_name=data.owner_name),
             Paragraph(f"Nội dung yêu cầu giải quyết: {procedure}", p),
             Paragraph("1. Thành phần hồ sơ nộp gồm:", p),
-            _components_table(data.components, lay, st),
+            table,
+        ]
+        # From the table's last line to the signatures: on one page.
+        tail: list[Flowable] = [] if last_line is None else [last_line]
+        tail += [
             Spacer(0, lay.font_size * 0.4),
             Paragraph(f"2. Số lượng hồ sơ: {max(data.set_count, 0):02d} (bộ)", p),
             Paragraph("3. Thời gian giải quyết hồ sơ theo quy định là: "
@@ -206,17 +287,17 @@ def render_receipt(data: ReceiptData, page_size: PageSize = "A4") -> bytes:
             Paragraph(f"7. Phí, lệ phí: {_fees_text(data.fees)}", p),
             Paragraph(f"Vào Sổ theo dõi hồ sơ, Quyển số: {_t(data.book_number, '……')}, "
                       f"Số thứ tự: {data.sequence_number}", p),
-            KeepTogether([
-                Spacer(0, lay.font_size * 0.5),
-                _signatures([("NGƯỜI NỘP HỒ SƠ", data.applicant_name),
-                             ("NGƯỜI TIẾP NHẬN HỒ SƠ", data.clerk_name)], lay, st),
-                Paragraph(RECEIPT_NOTE, st.note),
-            ]),
+            Spacer(0, lay.font_size * gap),
+            _signatures([("NGƯỜI NỘP HỒ SƠ", data.applicant_name),
+                         ("NGƯỜI TIẾP NHẬN HỒ SƠ", data.clerk_name)], lay, st),
+            Paragraph(RECEIPT_NOTE, st.note),
         ]
+        out.append(KeepTogether(tail))
         return out
 
     return _render(page_size, RECEIPT_TITLE.capitalize(), data.dossier_code,
-                   data.header.agency_name, f"Mã hồ sơ {data.dossier_code}", story)
+                   data.header.agency_name, f"Mã hồ sơ {data.dossier_code}", story,
+                   pages=pages)
 
 
 # --- Mẫu 02 -----------------------------------------------------------------------------
@@ -229,7 +310,7 @@ def _reference(text: str) -> str:
 
 def render_supplement_request(data: SupplementData, page_size: PageSize = "A4") -> bytes:
     """Mẫu 02: Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ, two copies."""
-    agency = _t(data.header.agency_name)
+    agency = _agency(data.header.agency_name)
 
     def story(copy: int, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
@@ -245,9 +326,7 @@ def render_supplement_request(data: SupplementData, page_size: PageSize = "A4") 
             rows.append(["", Paragraph("(Xem lý do dưới đây)", st.cell), ""])
             extra.append(("SPAN", (1, 1), (2, 1)))
         w = lay.width
-        contact = f"<b>{_t(data.official_name, _BLANK_LONG)}</b>"
-        if _nfc(data.official_phone):
-            contact += f", số điện thoại <b>{_t(data.official_phone)}</b>"
+        contact = _contact(data.official_name, data.official_phone, data.official_email)
         return [
             _header(data.header, data.issued_at, lay, st, number=data.number),
             Spacer(0, lay.font_size * 0.6),
@@ -263,7 +342,7 @@ def render_supplement_request(data: SupplementData, page_size: PageSize = "A4") 
             Paragraph(f"Lý do: {_lines(data.reason) or _BLANK_LONG}", p),
             Paragraph(_reference(data.rules_reference), p),
             Paragraph("Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, Ông/Bà liên hệ "
-                      f"với {contact} để được hướng dẫn.", p),
+                      f"với {contact} để được hướng dẫn.", st.label),
             KeepTogether([Spacer(0, lay.font_size * 0.5),
                           _signatures([("NGƯỜI HƯỚNG DẪN", data.official_name)], lay, st)]),
         ]
@@ -277,7 +356,7 @@ def render_supplement_request(data: SupplementData, page_size: PageSize = "A4") 
 
 def render_refusal(data: RefusalData, page_size: PageSize = "A4") -> bytes:
     """Mẫu 03: Phiếu từ chối tiếp nhận giải quyết hồ sơ, two copies."""
-    agency = _t(data.header.agency_name)
+    agency = _agency(data.header.agency_name)
 
     def story(copy: int, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
@@ -295,6 +374,9 @@ def render_refusal(data: RefusalData, page_size: PageSize = "A4") -> bytes:
                       f"{agency} từ chối tiếp nhận, giải quyết hồ sơ này với lý do cụ thể "
                       "như sau:", p),
             Paragraph(f"<b>{_lines(data.reason) or _BLANK_LONG}</b>", reason),
+            Paragraph("Mọi vướng mắc, Ông/Bà liên hệ với "
+                      f"{_contact(data.official_name, data.official_phone, data.official_email)}"
+                      ".", st.label),
             Paragraph("Xin thông báo để Ông/Bà được biết và thực hiện./.", p),
             KeepTogether([Spacer(0, lay.font_size * 0.5),
                           _signatures([("NGƯỜI TIẾP NHẬN HỒ SƠ", data.official_name)], lay,
@@ -306,6 +388,7 @@ def render_refusal(data: RefusalData, page_size: PageSize = "A4") -> bytes:
 
 
 __all__ = [
-    "ComponentLine", "ReceiptData", "RefusalData", "SupplementData", "SupplementItem",
-    "render_receipt", "render_refusal", "render_supplement_request",
+    "ComponentLine", "ReceiptData", "RefusalData", "RenderedReceipt", "SupplementData",
+    "SupplementItem", "render_receipt", "render_receipt_fitted", "render_refusal",
+    "render_supplement_request",
 ]

@@ -38,7 +38,7 @@ from desktop_app.intake.drafts import DraftError, IntakeDraft, PersonInfo
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.national import dossier_document
 from local_db import repositories as repo
-from local_db.models import Applicant, Dossier, DossierComponent
+from local_db.models import Applicant, Clerk, Dossier, DossierComponent
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,11 @@ class IntakeService:
                 link_files(dossier.components[-1], c.files, clerk.id, now)
             s.add(dossier)
             s.flush()
-            pdf = self._render(kind, draft, proc, station, clerk, dossier, reason)
+            # The contact printed on Mẫu 02/03 as stored now (the clerk may have changed
+            # it since logging in).
+            row = s.get(Clerk, clerk.id)
+            contact = (row.phone, row.email) if row is not None else (clerk.phone, clerk.email)
+            pdf = self._render(kind, draft, proc, station, clerk, dossier, reason, contact)
             sha = self.ctx.blobs.put_bytes(pdf)
             repo.ensure_blob(s, sha, len(pdf), "application/pdf", now)
             dossier.slip_blob = sha
@@ -245,7 +249,8 @@ class IntakeService:
     # --- printing -----------------------------------------------------------------------
 
     def _render(self, kind: IntakeKind, draft: IntakeDraft, proc: ProcedureInfo,
-                station: StationInfo, clerk: ClerkInfo, dossier: Dossier, reason: str) -> bytes:
+                station: StationInfo, clerk: ClerkInfo, dossier: Dossier, reason: str,
+                contact: tuple[str, str] = ("", "")) -> bytes:
         header = AgencyHeader(station.agency_name, station.parent_name, station.place_name)
         who = draft.applicant
         size = station.receipt_page_size  # "A4" | "A5"
@@ -299,7 +304,8 @@ class IntakeService:
                 rules_reference="; ".join(proc.legal_basis)
                 or "Bộ thủ tục hành chính niêm yết tại Bộ phận Một cửa",
                 official_name=clerk.full_name,
-                official_phone="",
+                official_phone=contact[0],
+                official_email=contact[1],
             )
             return render_supplement_request(sup, size)  # type: ignore[arg-type]
         ref = RefusalData(
@@ -313,6 +319,8 @@ class IntakeService:
             procedure_name=proc.name,
             reason=reason,
             official_name=clerk.full_name,
+            official_phone=contact[0],
+            official_email=contact[1],
         )
         return render_refusal(ref, size)  # type: ignore[arg-type]
 

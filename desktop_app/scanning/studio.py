@@ -259,7 +259,7 @@ class StudioBackend:
         return FinishResult(key, slot.label, tuple(files), tuple(fit.actions))
 
     def separator_sheets(self, ws: Workspace | None = None) -> bytes:
-        """One separator sheet per component of this (received) dossier."""
+        """One separator sheet per submitted component of this (received) dossier."""
         if self.dossier_id is None:
             raise DomainError("Tờ phân cách chỉ in được cho hồ sơ đã tiếp nhận (đã có mã hồ sơ). "
                               "Hãy tiếp nhận hồ sơ trước, rồi số hóa theo lô.",
@@ -276,9 +276,15 @@ def separator_sheets_for(ctx: AppContext, dossier_ids: Sequence[int]) -> bytes:
             if d is None or not d.code:
                 raise DomainError("Chỉ in được tờ phân cách cho hồ sơ đã tiếp nhận.",
                                   f"dossier {dossier_id} missing or without code")
+            # Only what the citizen handed in has pages to scan; the sheet names who
+            # stood at the counter (the proxy, when one filed for the owner).
+            submitter = (d.submitter or d.owner).full_name
             specs += [SeparatorSpec(d.code, c.component_code or f"TP{c.position + 1}",
-                                    c.position + 1, d.owner.full_name, c.name)
-                      for c in d.components]
+                                    c.position + 1, submitter, c.name)
+                      for c in d.components if c.provided]
+    if not specs:
+        raise DomainError("Hồ sơ đã chọn không có thành phần nào đã nộp để số hóa, nên không "
+                          "có tờ phân cách nào để in.", "no submitted components to separate")
     return render_separator_sheets(specs)
 
 

@@ -3,18 +3,22 @@ into its dossiers' components like a folder of single pages."""
 
 from __future__ import annotations
 
+import io
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import img2pdf
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
 from desktop_app.domain.errors import DomainError
+from desktop_app.intake.drafts import PersonInfo
 from desktop_app.intake.service import IntakeService
 from desktop_app.scanning.batch_filing import file_batch
 from desktop_app.scanning.model import CapturedFile
@@ -89,3 +93,24 @@ def test_separator_sheets_for_typed_codes(
     with pytest.raises(DomainError) as err:
         separator_sheets_for_codes(ctx, [first.code, "000.00.12.H12-231027-1099"])
     assert err.value.message_vi == "Không tìm thấy hồ sơ có mã 000.00.12.H12-231027-1099."
+
+
+def test_separator_sheets_only_for_submitted_components_naming_the_submitter(
+    ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,  # noqa: F811
+) -> None:
+    """A component the citizen did not hand in has no pages to scan, so no sheet; the
+    sheet's "Người nộp" is who stood at the counter (the proxy filing for the owner)."""
+    draft = complete_draft(intake, "9.000005")
+    draft.submitter = PersonInfo(full_name="Hoàng Văn Tuấn", id_number="019088004321",
+                                 phone="0987000111")
+    assert [c.provided for c in draft.components] == [True, True, False]
+    out = intake.receive(draft, clerk)
+    texts = [unicodedata.normalize("NFC", p.extract_text()) for p in
+             PdfReader(io.BytesIO(separator_sheets_for(ctx, [out.dossier_id]))).pages]
+    assert len(texts) == 2
+    for i, text in enumerate(texts, 1):
+        assert f"Thành phần số {i} " in text and "Thành phần số 3" not in text
+        assert "Người nộp: Hoàng Văn Tuấn" in text
+        assert draft.owner.full_name not in text
+        assert f"Tờ {i}/2" in text
+
