@@ -1,7 +1,7 @@
 """who signs each kind of document in the agency's name
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-07 01:40:00
 
 Mẫu 04 and 05 speak in the agency's name and are signed by its head or a deputy
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
