@@ -28,7 +28,7 @@ AUDIT_LABELS_VI = {
     "dossier_returned": "Trả kết quả",
     "dossier_supplement_received": "Tiếp nhận hồ sơ bổ sung, hẹn lại ngày trả kết quả",
     "dossier_withdrawn": "Công dân rút hồ sơ",
-    "dossier_stop_notice": "In thông báo dừng xử lý hồ sơ",
+    "dossier_stop_notice": "In thông báo dừng giải quyết hồ sơ",
     "dossier_apology": "Lập phiếu xin lỗi và hẹn lại ngày trả kết quả",
     "blob_purged": "Xóa tệp trên máy sau thời hạn lưu (tỉnh đã lưu bản đầy đủ)",
 }

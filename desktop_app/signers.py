@@ -48,8 +48,8 @@ class SignedKind(StrEnum):
 
     @property
     def label_vi(self) -> str:
-        return {SignedKind.APOLOGY: "Mẫu 04 — phiếu xin lỗi, hẹn lại ngày trả kết quả",
-                SignedKind.STOP_NOTICE: "Mẫu 05 — thông báo dừng xử lý / rút hồ sơ"}[self]
+        return {SignedKind.APOLOGY: "Mẫu 04 — văn bản xin lỗi và đề nghị gia hạn",
+                SignedKind.STOP_NOTICE: "Mẫu 05 — thông báo dừng giải quyết hồ sơ"}[self]
 
 
 class SignerError(DomainError):

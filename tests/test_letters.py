@@ -129,7 +129,7 @@ def test_apology_text(size: str) -> None:
     assert len(texts) == 2  # one page per copy
     text = flat("\n".join(texts))
     assert_all_in(text, (
-        *COMMON, "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Số: 15/XL-UBND",
+        *COMMON, "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT", "Số: 15/XL-UBND",
         "Nà Phặc, ngày 02 tháng 11 năm 2023", f"Kính gửi: Ông/Bà {OWNER}",
         "Vào lúc 09 giờ 32 phút, ngày 27 tháng 10 năm 2023, Ủy ban nhân dân xã Nà Phặc "
         "tiếp nhận hồ sơ",
@@ -161,11 +161,11 @@ def test_stop_notice_text(size: str) -> None:
     assert len(texts) == 2
     text = flat("\n".join(texts))
     assert_all_in(text, (
-        *COMMON, "THÔNG BÁO VỀ VIỆC DỪNG XỬ LÝ HỒ SƠ",
+        *COMMON, "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
         "Nà Phặc, ngày 01 tháng 11 năm 2023", f"Kính gửi: Ông/Bà {OWNER}",
         "Vào lúc 09 giờ 32 phút, ngày 27 tháng 10 năm 2023",
-        "dừng xử lý hồ sơ nêu trên kể từ 10 giờ 15 phút, ngày 01 tháng 11 năm 2023",
-        f"Lý do dừng xử lý hồ sơ: {REASON}", "Xin thông báo để Ông/Bà được biết",
+        "dừng giải quyết hồ sơ nêu trên kể từ 10 giờ 15 phút, ngày 01 tháng 11 năm 2023",
+        f"Lý do dừng giải quyết hồ sơ: {REASON}", "Xin thông báo để Ông/Bà được biết",
         # Issued and signed for the agency, not by its counter (the signer is data:
         # desktop_app.signers; the generic block when none is given).
         "NGƯỜI ĐỨNG ĐẦU CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)", CLERK, COPY_1, COPY_2))
@@ -176,11 +176,11 @@ def test_stop_notice_text(size: str) -> None:
 def test_withdrawal_notice_wording() -> None:
     text = text_of(render_stop_notice(stop(withdrawn=True, reason="Chuyển nơi cư trú")))
     assert_all_in(text, (
-        "THÔNG BÁO VỀ VIỆC RÚT HỒ SƠ", "Theo đề nghị rút hồ sơ của Ông/Bà",
+        "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ", "Theo đề nghị rút hồ sơ của Ông/Bà",
         "Lý do rút hồ sơ: Chuyển nơi cư trú", "NGƯỜI ĐỀ NGHỊ RÚT HỒ SƠ", OWNER, CLERK))
-    assert "DỪNG XỬ LÝ HỒ SƠ" not in text and "Lý do dừng" not in text
+    assert "Lý do dừng" not in text
     meta = PdfReader(io.BytesIO(render_stop_notice(stop(withdrawn=True)))).metadata
-    assert meta is not None and meta.title == "Thông báo về việc rút hồ sơ"
+    assert meta is not None and meta.title == "Thông báo dừng giải quyết hồ sơ"
 
 
 # --- return of the result ---------------------------------------------------------------

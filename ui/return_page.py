@@ -126,8 +126,8 @@ class ReturnPage(QWidget):
             "Ghi nhận đã nhận đủ bổ sung: tính lại thời hạn và in giấy tiếp nhận mới")
         self.withdraw_btn = QPushButton("Công dân &rút hồ sơ…")
         self.withdraw_btn.setToolTip("Ghi nhận công dân rút hồ sơ và in thông báo (mẫu 05)")
-        self.stop_btn = QPushButton("In thông báo &dừng xử lý")
-        self.stop_btn.setToolTip("In thông báo dừng xử lý hồ sơ (mẫu 05) để trao cho công dân")
+        self.stop_btn = QPushButton("In thông báo &dừng giải quyết")
+        self.stop_btn.setToolTip("In thông báo dừng giải quyết hồ sơ (Mẫu 05) để trao cho công dân")
         buttons = ActionBar([self.supplement_btn, self.supplement_done_btn, self.withdraw_btn,
                              self.stop_btn], [self.return_btn])
 
@@ -296,7 +296,7 @@ class ApologyDialog(QDialog):
 
     def __init__(self, row: LateRow, now: datetime, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Phiếu xin lỗi và hẹn lại — {row.code}")
+        self.setWindowTitle(f"Văn bản xin lỗi, đề nghị gia hạn — {row.code}")
         form = QFormLayout(self)
         self.reason = QPlainTextEdit()
         self.reason.setMaximumHeight(80)
@@ -313,7 +313,7 @@ class ApologyDialog(QDialog):
         form.addRow("Hẹn lại lúc:", self.new_date)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                | QDialogButtonBox.StandardButton.Cancel)
-        box.button(QDialogButtonBox.StandardButton.Ok).setText("Lập phiếu")
+        box.button(QDialogButtonBox.StandardButton.Ok).setText("Lập văn bản")
         box.button(QDialogButtonBox.StandardButton.Cancel).setText("Quay lại")
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
@@ -354,9 +354,10 @@ class LatePage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.apology_btn = QPushButton("Lập phiếu &xin lỗi, hẹn lại…")
+        self.apology_btn = QPushButton("Lập văn bản &xin lỗi, đề nghị gia hạn…")
         self.apology_btn.setToolTip(
-            "Lập phiếu xin lỗi và hẹn lại ngày trả kết quả (mẫu 04) cho hồ sơ đã chọn")
+            "Lập văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết (Mẫu 04) cho hồ sơ "
+            "đã chọn")
         self.open_btn = QPushButton("&Mở ở quầy trả kết quả")
         self.open_btn.setToolTip("Mở hồ sơ đã chọn ở màn hình trả kết quả")
         self.summary = QLabel()

@@ -26,6 +26,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from desktop_app.documents import form_text
 from desktop_app.documents.slip_parts import (
     _BLANK_LONG,
     _PLAIN,
@@ -51,9 +52,11 @@ from desktop_app.documents.slip_parts import (
 from desktop_app.documents.slip_parts import _render as _render_copies
 from desktop_app.domain.text import vnd
 
-APOLOGY_TITLE = "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"
-STOP_TITLE = "THÔNG BÁO VỀ VIỆC DỪNG XỬ LÝ HỒ SƠ"
-WITHDRAWN_TITLE = "THÔNG BÁO VỀ VIỆC RÚT HỒ SƠ"
+# Circular 03/2025's names for forms 04 and 05 (a withdrawal is form 05 too: the
+# dossier's processing stops at the citizen's request); wording in forms.json.
+APOLOGY_TITLE = form_text.title("04")
+STOP_TITLE = form_text.title("05")
+WITHDRAWN_TITLE = STOP_TITLE
 RETURN_TITLE = "BIÊN NHẬN TRẢ KẾT QUẢ GIẢI QUYẾT HỒ SƠ"
 HEAD_OF_AGENCY = "NGƯỜI ĐỨNG ĐẦU CƠ QUAN"
 COUNTER_OFFICIAL = "CÁN BỘ TIẾP NHẬN VÀ TRẢ KẾT QUẢ"
@@ -223,7 +226,7 @@ def _render(page_size: PageSize, title: str, subject: str, author: str, footer_l
 
 
 def render_apology(data: ApologyData, page_size: PageSize = "A4") -> bytes:
-    """Mẫu 04: Phiếu xin lỗi và hẹn lại ngày trả kết quả, two copies."""
+    """Mẫu 04: Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết, two copies."""
     agency = _agency(data.header.agency_name, "……")
 
     def story(copy: int, label: str, lay: _Layout, st: _Styles) -> list[Flowable]:
@@ -243,16 +246,14 @@ def render_apology(data: ApologyData, page_size: PageSize = "A4") -> bytes:
                   f"<b>{_t(data.procedure_name, _BLANK_LONG)}</b>", st, lay),
             _item("Thời gian hẹn trả kết quả", _time_vi(data.original_appointment), st,
                   lay),
-            Paragraph(f"Tuy nhiên, đến nay {agency} chưa trả kết quả giải quyết hồ sơ của "
-                      "Ông/Bà đúng hẹn ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả.", p),
-            Paragraph("Lý do chậm trễ:", p),
+            Paragraph(form_text.line("04", "late", agency=agency), p),
+            Paragraph(form_text.line("04", "reason_label"), p),
             _reason(data.reason, st, lay),
-            Paragraph("Đơn vị, cơ quan chịu trách nhiệm: "
+            Paragraph(f"{form_text.line('04', 'responsible')} "
                       f"<b>{_t(data.responsible_unit, _BLANK_LONG)}</b>", p),
-            Paragraph(f"{agency} thành thật xin lỗi Ông/Bà vì sự chậm trễ này và sự bất "
-                      "tiện đã gây ra cho Ông/Bà, và xin hẹn lại thời gian trả kết quả giải "
-                      f"quyết hồ sơ vào lúc <b>{_time_vi(data.new_appointment)}</b>.", p),
-            Paragraph("Xin trân trọng cảm ơn sự thông cảm và hợp tác của Ông/Bà./.", p),
+            Paragraph(form_text.line("04", "apology", agency=agency,
+                                     new=_time_vi(data.new_appointment)), p),
+            Paragraph(form_text.line("04", "thanks"), p),
             KeepTogether([Spacer(0, lay.font_size * 0.5),
                           _signature_row([(data.signer_title, SIGN_SEAL_HINT,
                                            data.signer_name)], lay, st)]),
@@ -267,19 +268,15 @@ def render_apology(data: ApologyData, page_size: PageSize = "A4") -> bytes:
 
 
 def render_stop_notice(data: StopNoticeData, page_size: PageSize = "A4") -> bytes:
-    """Mẫu 05: Thông báo về việc dừng xử lý hồ sơ (or, ``withdrawn``, về việc rút hồ sơ),
-    issued by the counter, two copies."""
+    """Mẫu 05: Thông báo dừng giải quyết hồ sơ (also when the citizen withdrew it,
+    ``withdrawn``), issued for the agency, two copies."""
     agency = _agency(data.header.agency_name, "……")
     title = WITHDRAWN_TITLE if data.withdrawn else STOP_TITLE
     owner = _t(data.owner_name, _BLANK_LONG)
     since = _time_vi(data.issued_at)
-    if data.withdrawn:
-        decision = (f"Theo đề nghị rút hồ sơ của Ông/Bà, {agency} dừng xử lý hồ sơ nêu trên "
-                    f"kể từ {since}.")
-        reason_label = "Lý do rút hồ sơ:"
-    else:
-        decision = f"{agency} thông báo dừng xử lý hồ sơ nêu trên kể từ {since}."
-        reason_label = "Lý do dừng xử lý hồ sơ:"
+    which = "_withdrawn" if data.withdrawn else ""
+    decision = form_text.line("05", f"decision{which}", agency=agency, since=since)
+    reason_label = form_text.line("05", f"reason_label{which}")
 
     def story(copy: int, label: str, lay: _Layout, st: _Styles) -> list[Flowable]:
         p = st.base
@@ -303,7 +300,7 @@ def render_stop_notice(data: StopNoticeData, page_size: PageSize = "A4") -> byte
             Paragraph(decision, p),
             Paragraph(reason_label, p),
             _reason(data.reason, st, lay),
-            Paragraph("Xin thông báo để Ông/Bà được biết./.", p),
+            Paragraph(form_text.line("05", "closing"), p),
             KeepTogether([Spacer(0, lay.font_size * 0.5), _signature_row(signers, lay, st)]),
         ]
 

@@ -118,7 +118,7 @@ class ReturnView:
         if self.status is DossierStatus.RESULT_READY:
             return "Đã có kết quả: có thể trả cho công dân."
         if self.status is DossierStatus.STOPPED:
-            return "Hồ sơ đã dừng xử lý: trả lại hồ sơ và thông báo cho công dân."
+            return "Hồ sơ đã dừng giải quyết: trả lại hồ sơ và thông báo cho công dân."
         if self.status is DossierStatus.SUPPLEMENT_REQUESTED:
             return "Cơ quan giải quyết yêu cầu bổ sung hồ sơ: nhận thành phần bổ sung."
         if self.status is DossierStatus.OBLIGATION_REQUESTED:
@@ -318,7 +318,7 @@ class ReturnService:
             text = reason or d.remote_note or "Theo thông báo của cơ quan giải quyết."
             return render_stop(d, station, clerk, text, withdrawn=False, now=now)
 
-        return self._act(dossier_id, clerk, "stop_notice", "Thông báo dừng xử lý hồ sơ",
+        return self._act(dossier_id, clerk, "stop_notice", "Thông báo dừng giải quyết hồ sơ",
                          change, {"reason": reason}, DossierStatus.STOPPED)
 
     def apologise(self, dossier_id: int, reason: str, responsible_unit: str,
