@@ -220,7 +220,18 @@ def test_return_to_the_owner_by_post() -> None:
         "ngõ 2", "Phí, lệ phí đã thu: 8.000 đồng", "(Theo kết quả giải quyết hồ sơ)"))
     assert "ủy quyền" not in text and "Thời gian tiếp nhận" not in text
     free = text_of(render_return_receipt(returned(fees_collected=0)))
-    assert "Phí, lệ phí đã thu: Không thu" in free
+    assert "Phí, lệ phí: Không thu" in free
+
+
+def test_return_receipt_states_only_recorded_facts() -> None:
+    """Nothing recorded as paid: the schedule is "phải nộp", never "đã thu"; a result
+    whose copies nobody counted leaves the count to be written by hand."""
+    text = flat(text_of(render_return_receipt(returned(
+        fees_collected=0, fees_due=[FeeLine("Lệ phí cấp giấy chứng nhận", 25000)],
+        documents=["Giấy xác nhận tình trạng hôn nhân"]))))
+    assert "Phí, lệ phí phải nộp theo quy định: Lệ phí cấp giấy chứng nhận 25.000 đồng" in text
+    assert "đã thu" not in text
+    assert "Giấy xác nhận tình trạng hôn nhân ……" in text and "hôn nhân 01" not in text
 
 
 # --- common properties ------------------------------------------------------------------

@@ -118,10 +118,12 @@ class StopNoticeData:
 
 @dataclass(frozen=True)
 class ResultDocument:
-    """One result document handed over (a bare string in ``documents`` means 1 copy)."""
+    """One result document handed over. ``copies`` None (and a bare string in
+    ``documents``): the count was not entered, so the form leaves it to be written by hand
+    rather than print a number nobody counted."""
 
     name: str
-    copies: int = 1
+    copies: int | None = None
     reference: str = ""  # its number/symbol, e.g. "Số 125/GCN-UBND"
 
 
@@ -141,7 +143,8 @@ class ReturnSlipData:
     method: Literal["counter", "post"] | str = "counter"
     post_address: str = ""  # where the post delivers (method "post")
     received_at: datetime | None = None  # when the dossier was received, if to print
-    fees_collected: int | Sequence[FeeLine] = 0  # a total in VND, or itemised fees
+    fees_collected: int | Sequence[FeeLine] = 0  # recorded as paid: a total or itemised
+    fees_due: int | Sequence[FeeLine] = 0  # the schedule, printed when nothing was recorded
     documents: Sequence[str | ResultDocument] = ()
     clerk_name: str = ""  # the returning official
     number: str = ""
@@ -311,6 +314,15 @@ def render_stop_notice(data: StopNoticeData, page_size: PageSize = "A4") -> byte
 # --- return of the result ---------------------------------------------------------------
 
 
+def _fees_line(collected: int | Sequence[FeeLine], due: int | Sequence[FeeLine]) -> str:
+    """"đã thu" only for what was recorded as paid; otherwise what the schedule asks."""
+    if collected:
+        return f"Phí, lệ phí đã thu: {_collected(collected)}"
+    if due:
+        return f"Phí, lệ phí phải nộp theo quy định: {_collected(due)}"
+    return "Phí, lệ phí: Không thu"
+
+
 def _collected(fees: int | Sequence[FeeLine]) -> str:
     if isinstance(fees, int):
         return f"<b>{vnd(fees)}</b>" if fees > 0 else "Không thu"
@@ -329,7 +341,8 @@ def _documents_table(documents: Sequence[str | ResultDocument], lay: _Layout,
         if _nfc(doc.reference):
             name += f" ({_t(doc.reference)})"
         rows.append([Paragraph(str(i + 1), st.cell_center), Paragraph(name, st.cell),
-                     Paragraph(f"{doc.copies:02d}" if doc.copies > 0 else "–",
+                     Paragraph("……" if doc.copies is None else
+                               f"{doc.copies:02d}" if doc.copies > 0 else "–",
                                st.cell_center)])
     if len(rows) == 1:
         rows.append(["", Paragraph("(Theo kết quả giải quyết hồ sơ)", st.cell), ""])
@@ -381,7 +394,7 @@ def render_return_receipt(data: ReturnSlipData, page_size: PageSize = "A4") -> b
             Paragraph("Kết quả giải quyết hồ sơ đã giao gồm:", p),
             _documents_table(data.documents, lay, st),
             Spacer(0, lay.font_size * 0.4),
-            Paragraph(f"Phí, lệ phí đã thu: {_collected(data.fees_collected)}", p),
+            Paragraph(_fees_line(data.fees_collected, data.fees_due), p),
             KeepTogether([
                 Spacer(0, lay.font_size * 0.5),
                 _signature_row([("NGƯỜI NHẬN KẾT QUẢ", SIGN_HINT, receiver),

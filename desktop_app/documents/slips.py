@@ -284,7 +284,9 @@ def _render_receipt(data: ReceiptData, page_size: PageSize, compact: bool,
                       f"<b>{_time_vi(data.appointment_at)}</b>", p),
             Paragraph(f"6. Đăng ký nhận kết quả tại: {_t(data.delivery_text, _BLANK_LONG)}",
                       p),
-            Paragraph(f"7. Phí, lệ phí: {_fees_text(data.fees)}", p),
+            # The schedule: what is to be paid, not a payment anybody recorded.
+            Paragraph(f"7. Phí, lệ phí phải nộp: {_fees_text(data.fees)}"
+                      if any(f.amount for f in data.fees) else "7. Phí, lệ phí: Không thu", p),
             Paragraph(f"Vào Sổ theo dõi hồ sơ, Quyển số: {_t(data.book_number, '……')}, "
                       f"Số thứ tự: {data.sequence_number}", p),
             Spacer(0, lay.font_size * gap),

@@ -388,7 +388,8 @@ def render_return(d: Dossier, station: StationInfo, clerk: ClerkInfo, receiver: 
         receiver_name=receiver.full_name, receiver_id_number=receiver.id_number,
         receiver_is_owner=receiver.is_owner, authorisation=receiver.authorisation,
         returned_at=now, method=method, post_address=d.delivery_address,
-        fees_collected=d.fee_total, documents=documents, clerk_name=clerk.full_name),
+        # No payment is recorded at the counter yet: the schedule, never "đã thu".
+        fees_due=d.fee_total, documents=documents, clerk_name=clerk.full_name),
         station.receipt_page_size)
 
 
