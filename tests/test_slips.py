@@ -19,6 +19,7 @@ from reportlab.graphics.barcode.qrencoder import QRErrorCorrectLevel
 from desktop_app.documents import fonts
 from desktop_app.documents.slip_parts import AgencyHeader, FeeLine, _Qr
 from desktop_app.documents.slips import (
+    REISSUE_LINE,
     ComponentLine,
     ReceiptData,
     RefusalData,
@@ -334,3 +335,24 @@ def test_missing_fonts_raise_a_domain_error(monkeypatch: pytest.MonkeyPatch,
         fonts.register_fonts()
     assert "phông chữ" in err.value.message_vi
     assert "LiberationSerif-Regular.ttf" in err.value.detail
+
+
+@pytest.mark.parametrize("size", ["A4", "A5"])
+def test_a_reissued_receipt_says_so_and_keeps_the_original_receipt_time(size: str) -> None:
+    """After a supplement: same code and book entry, so the original receipt time stays
+    on line 4; the supplement's time on a line of its own; the new appointment on line
+    5; the document is dated the day it is issued again."""
+    again = receipt(appointment_at=datetime(2023, 11, 13, 16, 0),
+                    reissued_at=datetime(2023, 11, 6, 16, 0))
+    texts = page_texts(render_receipt(again, size))  # type: ignore[arg-type]
+    assert len(texts) == 2  # still one page per copy
+    for text in (re.sub(r"\s+", " ", t) for t in texts):
+        assert REISSUE_LINE in text
+        assert "4. Thời gian nhận hồ sơ: 09 giờ 32 phút, ngày 27 tháng 10 năm 2023" in text
+        assert ("Thời gian nhận hồ sơ bổ sung, hoàn thiện: 16 giờ 00 phút, ngày 06 tháng 11 "
+                "năm 2023") in text
+        assert ("5. Thời gian trả kết quả giải quyết hồ sơ: 16 giờ 00 phút, ngày 13 tháng 11 "
+                "năm 2023") in text
+        assert "Nà Phặc, ngày 06 tháng 11 năm 2023" in text
+        assert "Số thứ tự: 12" in text
+    assert REISSUE_LINE not in text_of(render_receipt(receipt()))

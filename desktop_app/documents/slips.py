@@ -94,6 +94,14 @@ class ReceiptData:
     clerk_name: str
     qr_payload: str
     owner_name: str | None = None  # set when the submitter files for someone else
+    # A receipt issued again after the supplement was brought: ``received_at`` stays the
+    # dossier's original receipt (its code and book entry say so); this is when the
+    # supplement was received, printed on a line of its own, and the date line of the
+    # document. None for the first receipt.
+    reissued_at: datetime | None = None
+
+
+REISSUE_LINE = "(Cấp lại khi tiếp nhận hồ sơ bổ sung)"
 
 
 @dataclass(frozen=True)
@@ -247,8 +255,11 @@ def _render_receipt(data: ReceiptData, page_size: PageSize, compact: bool,
             widths = [qr.width, lay.width - 2 * qr.width, qr.width]
         else:  # A5 is too narrow for that: title and QR side by side
             widths = [lay.width - qr.width, qr.width]
-        title = _title_block(RECEIPT_TITLE, [f"Mã hồ sơ: <b>{_t(data.dossier_code)}</b>"],
-                             copy, _fit_title(st, RECEIPT_TITLE, widths[-2]))
+        lines = [f"Mã hồ sơ: <b>{_t(data.dossier_code)}</b>"]
+        if data.reissued_at is not None:
+            lines.insert(0, f"<b>{REISSUE_LINE}</b>")
+        title = _title_block(RECEIPT_TITLE, lines, copy,
+                             _fit_title(st, RECEIPT_TITLE, widths[-2]))
         cells: list[Any] = ["", title, qr] if lay.size == "A4" else [title, qr]
         title_table = Table([cells], colWidths=widths)
         title_table.setStyle(TableStyle([
@@ -261,7 +272,7 @@ def _render_receipt(data: ReceiptData, page_size: PageSize, compact: bool,
             procedure += f" (mã&nbsp;thủ&nbsp;tục:&nbsp;{_t(data.procedure_code)})"
         table, last_line = _components_table(data.components, lay, st)
         out: list[Flowable] = [
-            _header(data.header, data.received_at, lay, st),
+            _header(data.header, data.reissued_at or data.received_at, lay, st),
             Spacer(0, lay.font_size * gap),
             title_table,
             Spacer(0, lay.font_size * gap),
@@ -280,6 +291,9 @@ def _render_receipt(data: ReceiptData, page_size: PageSize, compact: bool,
             Paragraph("3. Thời gian giải quyết hồ sơ theo quy định là: "
                       f"{_t(data.time_limit_text, _BLANK_SHORT)}", p),
             Paragraph(f"4. Thời gian nhận hồ sơ: {_time_vi(data.received_at)}", p),
+            *([Paragraph("Thời gian nhận hồ sơ bổ sung, hoàn thiện: "
+                         f"{_time_vi(data.reissued_at)}", p)]
+              if data.reissued_at is not None else []),
             Paragraph("5. Thời gian trả kết quả giải quyết hồ sơ: "
                       f"<b>{_time_vi(data.appointment_at)}</b>", p),
             Paragraph(f"6. Đăng ký nhận kết quả tại: {_t(data.delivery_text, _BLANK_LONG)}",

@@ -355,7 +355,8 @@ def _header(station: StationInfo) -> AgencyHeader:
 
 def render_receipt_again(ctx: AppContext, d: Dossier, station: StationInfo,
                          clerk: ClerkInfo) -> bytes:
-    """Mẫu 01 again, for the same dossier code, with the new appointment."""
+    """Mẫu 01 issued again after a supplement: same code and book entry, marked as
+    re-issued, the original and the supplement's receipt times, the new appointment."""
     try:
         proc = CatalogService(ctx).get(d.procedure_code)
         time_limit, fees = proc.time_limit_label, [FeeLine(f.name, f.amount)
@@ -365,7 +366,10 @@ def render_receipt_again(ctx: AppContext, d: Dossier, station: StationInfo,
     owner, who = d.owner, d.submitter or d.owner
     assert d.code and d.appointment_at and d.sequence_number is not None
     data = ReceiptData(
-        header=_header(station), dossier_code=d.code, received_at=ctx.clock.now(),
+        # The code and the book entry are the original receipt's: so is line 4; the
+        # supplement's time gets its own line and dates the document (re-issued).
+        header=_header(station), dossier_code=d.code, received_at=d.received_at,
+        reissued_at=ctx.clock.now(),
         appointment_at=d.appointment_at, applicant_name=who.full_name,
         id_number=who.id_number, address=who.address, phone=who.phone, email=who.email,
         procedure_name=d.procedure_name, procedure_code=d.procedure_code,
