@@ -412,6 +412,30 @@ def test_xlsx_tracking_book_has_real_dates_and_a_frozen_heading(month: Month,
     assert ws.auto_filter.ref == "A6:M13"
 
 
+def test_xlsx_tracking_book_is_ready_to_print() -> None:
+    """As the paper form: every table cell boxed and wrapped, the column numbers under
+    the headings, both repeated on each printed page, A4 landscape fitted to the width."""
+    buf = io.BytesIO()
+    render_tracking_book_xlsx(_synthetic(40), HEADER, buf)
+    ws = load_workbook(io.BytesIO(buf.getvalue())).active
+    assert [c.value for c in ws[6]] == [f"({i})" for i in range(1, 14)]
+    assert ws.print_title_rows == "$5:$6"
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.paperSize == 9  # A4
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    for row in ws.iter_rows(min_row=5, max_row=6 + 40):
+        for cell in row:
+            sides = (cell.border.left, cell.border.right, cell.border.top, cell.border.bottom)
+            assert all(side.style == "thin" for side in sides), cell.coordinate
+    for row in ws.iter_rows(min_row=7, max_row=6 + 40):
+        assert all(cell.alignment.wrap_text for cell in row)
+    assert ws.max_row == 46
+    widths = [ws.column_dimensions[chr(ord("A") + i)].width for i in range(13)]
+    # Wide enough for a date and time on one line; about one A4 width at ~85 %.
+    assert min(widths[6:9]) >= 13 and 150 <= sum(widths) <= 190
+
+
 def test_xlsx_keeps_formula_like_text_as_text(tmp_path: Path) -> None:
     row = next(_synthetic(1))
     evil = TrackingBookRow(**{**row.__dict__, "owner": "=HYPERLINK(\"http://x\")",

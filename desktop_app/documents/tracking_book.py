@@ -17,6 +17,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 from math import floor
@@ -41,6 +42,7 @@ EMPTY_NOTE = "Không có hồ sơ nào được tiếp nhận trong kỳ này."
 SHEET_TITLE = "Sổ theo dõi"  # Excel allows Unicode sheet names up to 31 characters
 DATE_FORMAT_XLSX = "dd/mm/yyyy hh:mm"
 XLSX_MAX_ROWS = 1_048_576
+DATE_COLUMNS = (6, 7, 8)  # received, appointment, returned (0-based)
 
 # (heading, width in mm, alignment, width in Excel characters). Form 07 columns; address
 # and phone share one column as on the paper form. Widths add up to the 275 mm between
@@ -535,23 +537,23 @@ def render_tracking_book_xlsx(rows: Iterable[TrackingBookRow], header: BookHeade
     for r in (1, 2, 3):
         ws.merged_cells.add(f"A{r}:{last_col}{r}")
 
-    # One alignment per column (as the PDF's), each wrapped, top-aligned like a ledger.
-    aligns = [Alignment(horizontal="center" if col[2] == "C" else "left", vertical="top",
-                        wrap_text=True) for col in COLUMNS]
-
+    # One style per column (as the PDF's alignment), each boxed and wrapped, top-aligned
+    # like a ledger. Styles are resolved once on a template cell and copied to each data
+    # cell: setting font, border and alignment per cell costs 4× the whole export.
     data_font = Font(name=serif, size=9)
+    templates = []
+    for i, col in enumerate(COLUMNS):
+        t = WriteOnlyCell(ws)
+        t.font, t.border = data_font, box
+        t.alignment = Alignment(horizontal="center" if col[2] == "C" else "left",
+                                vertical="top", wrap_text=True)
+        if i in DATE_COLUMNS:
+            t.number_format = DATE_FORMAT_XLSX
+        templates.append(t._style)
 
     def cell(i: int, value: Any) -> WriteOnlyCell:
         c = WriteOnlyCell(ws, value=value)
-        c.font = data_font
-        c.border = box
-        c.alignment = aligns[i]
-        return c
-
-    def when(i: int, dt: datetime | None) -> WriteOnlyCell:
-        c = cell(i, dt)
-        if dt is not None:
-            c.number_format = DATE_FORMAT_XLSX
+        c._style = copy(templates[i])
         return c
 
     def text(i: int, value: str) -> WriteOnlyCell:
@@ -577,7 +579,7 @@ def render_tracking_book_xlsx(rows: Iterable[TrackingBookRow], header: BookHeade
         ws.append([
             cell(0, row.number), text(1, row.code), text(2, row.content),
             cell(3, row.count), text(4, row.owner), text(5, contact),
-            when(6, row.received_at), when(7, row.appointment_at), when(8, row.returned_at),
+            cell(6, row.received_at), cell(7, row.appointment_at), cell(8, row.returned_at),
             text(9, row.returned_to), text(10, row.clerk), text(11, row.locality),
             text(12, row.notes),
         ])
