@@ -94,8 +94,9 @@ class DossierRow:
     owner_phone: str
     procedure_name: str
     received_at: datetime
-    appointment_at: datetime | None
+    appointment_at: datetime | None  # printed on the receipt
     sync_state: str
+    current_appointment_at: datetime | None = None  # the date last given, when changed
 
     @property
     def status_label(self) -> str:
@@ -191,6 +192,8 @@ def _row(d: Dossier, sync_state: str) -> DossierRow:
         received_at=d.received_at,
         appointment_at=d.appointment_at,
         sync_state=sync_state,
+        current_appointment_at=d.current_appointment_at
+        if d.current_appointment_at != d.appointment_at else None,
     )
 
 

@@ -22,9 +22,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm.base import NO_VALUE
 
 # Deterministic constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING = {
@@ -283,6 +286,16 @@ class Dossier(Base):
     appointment_changes: Mapped[list[AppointmentChange]] = relationship(
         order_by="AppointmentChange.id"
     )
+
+
+@event.listens_for(Dossier.appointment_at, "set", active_history=True)
+def _receipt_appointment_is_written_once(target: Dossier, value: Any, oldvalue: Any,
+                                         initiator: Any) -> None:
+    """The receipt's appointment is a legal fact: once stored, no code path may change it
+    (a new date is an AppointmentChange, through desktop_app.appointments)."""
+    if inspect(target).persistent and oldvalue is not NO_VALUE and value != oldvalue:
+        raise ValueError(f"dossier {target.id}: appointment_at is the receipt's date and "
+                         "is never changed; record an appointment change instead")
 
 
 class AppointmentChange(Base):

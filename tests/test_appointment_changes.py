@@ -212,3 +212,15 @@ def test_dates_pulled_from_the_province_are_events_too(
          "Lò Văn Sơn")]
     d = _dossier(ctx, out.dossier_id)
     assert (d.appointment_at, d.due_at) == (DUE, datetime(2026, 12, 16, 17, 0))
+
+
+def test_no_code_path_can_change_the_receipt_appointment(
+        ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,  # noqa: F811
+        clock: FixedClock) -> None:
+    clock.set(RECEIVED)
+    out = intake.receive(complete_draft(intake), clerk)
+    with pytest.raises(ValueError, match="never changed"), ctx.db.write() as s:
+        d = s.get(Dossier, out.dossier_id)
+        assert d is not None
+        d.appointment_at = NEW_DATE
+    assert _dossier(ctx, out.dossier_id).appointment_at == DUE
