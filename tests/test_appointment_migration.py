@@ -50,6 +50,9 @@ def _overwritten_history(db_url: str) -> None:
     with db.engine.begin() as conn:
         _insert(conn, audit, entry(datetime(2023, 10, 27, 9, 32), "dossier_received",
                                    {"code": CODE, "appointment": RECEIPT.isoformat()}))
+        # A status change from the province without a date: no appointment change.
+        _insert(conn, audit, entry(datetime(2023, 10, 30, 8, 0), "status_pulled",
+                                   {"from": 2, "to": 5, "new_appointment": ""}))
         _insert(conn, audit, entry(SUPPLIED, "dossier_supplement_received",
                                    {"note": "Bản sao giấy khai sinh", "from": 5, "to": 2}))
         _insert(conn, outbox, {"id": 2, "entity_type": "dossier", "entity_id": UUID,

@@ -125,11 +125,19 @@ def _recover(conn: sa.Connection) -> None:
     clerks = sa.Table("clerks", meta, autoload_with=conn)
     changes = sa.Table("appointment_changes", meta, autoload_with=conn)
     actions = ("dossier_apology", "dossier_supplement_received", "status_pulled")
-    touched = sorted(set(conn.scalars(
-        sa.select(audit.c.entity_id).where(audit.c.entity_type == "dossier",
-                                           audit.c.action.in_(actions)))))
+    # Most dossiers have status_pulled entries; only those carrying a date matter. One
+    # streamed pass picks the few dossiers to rebuild, so a large store is not read
+    # dossier by dossier.
+    touched: set[str] = set()
+    candidates = conn.execute(
+        sa.select(audit.c.entity_id, audit.c.action, audit.c.detail)
+        .where(audit.c.entity_type == "dossier", audit.c.action.in_(actions))
+        .execution_options(yield_per=5000))
+    for uuid, action, detail in candidates:
+        if action != "status_pulled" or _detail(detail).get("new_appointment"):
+            touched.add(uuid)
     names = {i: n for i, n in conn.execute(sa.select(clerks.c.id, clerks.c.full_name))}
-    for uuid in touched:
+    for uuid in sorted(touched):
         row = conn.execute(sa.select(dossiers.c.id, dossiers.c.appointment_at)
                            .where(dossiers.c.uuid == uuid)).first()
         if row is None or row.appointment_at is None:
