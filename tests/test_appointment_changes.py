@@ -86,6 +86,8 @@ def test_apology_keeps_a_late_dossier_late_in_every_register(
         out.code, True, DUE, NEW_DATE)
     assert service.view(out.dossier_id).late
     assert _late_codes(ctx) == [out.code]
+    shown = DossierQueries(ctx).detail(out.dossier_id).row  # the dossier page (F3)
+    assert (shown.appointment_at, shown.current_appointment_at) == (DUE, NEW_DATE)
 
     # Returned on 14/12: before the apology's date, still after the legal appointment.
     _set_status(ctx, out.dossier_id, 9)
