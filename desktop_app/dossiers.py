@@ -29,7 +29,7 @@ AUDIT_LABELS_VI = {
     "dossier_supplement_received": "Tiếp nhận hồ sơ bổ sung, hẹn lại ngày trả kết quả",
     "dossier_withdrawn": "Công dân rút hồ sơ",
     "dossier_stop_notice": "In thông báo dừng giải quyết hồ sơ",
-    "dossier_apology": "Lập phiếu xin lỗi và hẹn lại ngày trả kết quả",
+    "dossier_apology": "Lập văn bản xin lỗi và đề nghị gia hạn",
     "blob_purged": "Xóa tệp trên máy sau thời hạn lưu (tỉnh đã lưu bản đầy đủ)",
 }
 
@@ -94,8 +94,9 @@ class DossierRow:
     owner_phone: str
     procedure_name: str
     received_at: datetime
-    appointment_at: datetime | None
+    appointment_at: datetime | None  # printed on the receipt
     sync_state: str
+    current_appointment_at: datetime | None = None  # the date last given, when changed
 
     @property
     def status_label(self) -> str:
@@ -191,6 +192,8 @@ def _row(d: Dossier, sync_state: str) -> DossierRow:
         received_at=d.received_at,
         appointment_at=d.appointment_at,
         sync_state=sync_state,
+        current_appointment_at=d.current_appointment_at
+        if d.current_appointment_at != d.appointment_at else None,
     )
 
 

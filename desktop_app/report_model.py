@@ -19,13 +19,15 @@ class TrackingBookRow:
     address: str
     phone: str
     received_at: datetime
-    appointment_at: datetime | None
+    appointment_at: datetime | None  # printed on the receipt (never changed)
     returned_at: datetime | None
     returned_to: str  # who received the result
     clerk: str  # receiving official
     locality: str  # địa bàn (commune / ward of the owner's address)
-    notes: str  # late, withdrawn, stopped, supplement…
+    notes: str  # late, withdrawn, stopped, supplement, each new appointment…
     status: int
+    current_appointment_at: datetime | None = None  # the date last given, if changed
+    late: bool = False  # past the legal deadline (report_queries.late_condition)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class DashboardFigures:
     sync_lag_median_s: float | None  # receipt → acknowledged by the province
     sync_lag_p95_s: float | None
     unsynced: int
-    late_open: int  # appointment passed, result not yet returned
+    late_open: int  # open and past the legal deadline (an apology does not change it)
     per_day: list[DayCount] = field(default_factory=list)
     top_procedures: list[ProcedureCount] = field(default_factory=list)
     late_by_procedure: list[ProcedureCount] = field(default_factory=list)

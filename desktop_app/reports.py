@@ -12,12 +12,13 @@ import contextlib
 import logging
 import re
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from math import ceil
 from pathlib import Path
 from typing import IO, Literal
 
+from desktop_app.appointments import change_note
 from desktop_app.context import AppContext
 from desktop_app.documents.tracking_book import (
     BookHeader,
@@ -69,17 +70,20 @@ def locality_of(address: str) -> str:
     return parts[-2] if len(parts) >= 3 else ""
 
 
-def book_notes(status: int, appointment_at: datetime | None, returned_at: datetime | None,
-               return_method: str, now: datetime) -> str:
-    """The Ghi chú of a book line: how the dossier ended or where it stands at ``now``."""
+def book_notes(status: int, late: bool, returned_at: datetime | None, return_method: str,
+               changes: Sequence[q.ChangeRecord] = ()) -> str:
+    """The Ghi chú of a book line: how the dossier ended or where it stands, then each
+    new appointment it was given since the receipt ("Hẹn lại … (văn bản xin lỗi …)").
+
+    ``late`` is :func:`local_db.report_queries.late_condition` at the book's time: the
+    one rule, judged against the legal deadline, never against an apology's date."""
     notes: list[str] = []
     if status == DossierStatus.WITHDRAWN:
         notes.append(NOTE_WITHDRAWN)
     elif status == DossierStatus.STOPPED:
         notes.append(NOTE_STOPPED)
     elif returned_at is not None:
-        on_time = appointment_at is None or returned_at <= appointment_at
-        notes.append(NOTE_ON_TIME if on_time else NOTE_LATE)
+        notes.append(NOTE_LATE if late else NOTE_ON_TIME)
         if return_method == "post":
             notes.append(NOTE_POST)
     else:
@@ -89,12 +93,14 @@ def book_notes(status: int, appointment_at: datetime | None, returned_at: dateti
             notes.append(NOTE_OBLIGATION)
         elif status == DossierStatus.RESULT_READY:
             notes.append(NOTE_READY)
-        if appointment_at is not None and appointment_at < now:
+        if late:
             notes.append(NOTE_LATE)
+    notes.extend(change_note(c.kind, c.new_at, c.decided_at) for c in changes)
     return "; ".join(notes)
 
 
-def _row(record: q.BookRecord, number: int, now: datetime) -> TrackingBookRow:
+def _row(record: q.BookRecord, number: int, changes: Sequence[q.ChangeRecord] = ()
+         ) -> TrackingBookRow:
     return TrackingBookRow(
         number=number,
         code=record.code,
@@ -109,9 +115,11 @@ def _row(record: q.BookRecord, number: int, now: datetime) -> TrackingBookRow:
         returned_to=nfc(record.returned_to),
         clerk=nfc(record.clerk_name),
         locality=locality_of(record.owner_address),
-        notes=book_notes(record.status, record.appointment_at, record.returned_at,
-                         record.return_method, now),
+        notes=book_notes(record.status, record.late, record.returned_at,
+                         record.return_method, changes),
         status=record.status,
+        current_appointment_at=record.current_appointment_at,
+        late=record.late,
     )
 
 
@@ -170,9 +178,10 @@ class ReportService:
         lo, hi = period_bounds(start, end)
         now = now or self.ctx.clock.now()
         with self.ctx.db.read() as s:
-            for i, record in enumerate(q.tracking_book_records(s, lo, hi), 1):
+            changes = q.appointment_changes(s, lo, hi)
+            for i, record in enumerate(q.tracking_book_records(s, lo, hi, now), 1):
                 number = record.sequence_number if record.sequence_number is not None else i
-                yield _row(record, number, now)
+                yield _row(record, number, changes.get(record.id, ()))
 
     def dashboard(self, start: date, end: date, now: datetime | None = None
                   ) -> DashboardFigures:

@@ -22,9 +22,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm.base import NO_VALUE
 
 # Deterministic constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING = {
@@ -239,7 +242,17 @@ class Dossier(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
     submitter_id: Mapped[int | None] = mapped_column(ForeignKey("applicants.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime)
+    # The appointment printed on the receipt at intake: a legal fact, never changed.
     appointment_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The deadline lateness is judged against: the receipt's appointment, moved only when
+    # the law restarts the clock (a supplement received: a new receipt). An apology or an
+    # extension never moves it. Both columns below follow the append-only
+    # appointment_changes rows; they exist so reports need no join.
+    due_at: Mapped[datetime | None] = mapped_column(
+        DateTime, default=lambda ctx: ctx.get_current_parameters().get("appointment_at"))
+    # The date the citizen was last given (after any supplement, apology or extension).
+    current_appointment_at: Mapped[datetime | None] = mapped_column(
+        DateTime, default=lambda ctx: ctx.get_current_parameters().get("appointment_at"))
     time_limit_amount: Mapped[float] = mapped_column(Float, default=0)
     time_limit_unit: Mapped[str] = mapped_column(String(20), default="")
     set_count: Mapped[int] = mapped_column(Integer, default=1)
@@ -273,6 +286,39 @@ class Dossier(Base):
     components: Mapped[list[DossierComponent]] = relationship(
         order_by="DossierComponent.position", cascade="all, delete-orphan"
     )
+    appointment_changes: Mapped[list[AppointmentChange]] = relationship(
+        order_by="AppointmentChange.id"
+    )
+
+
+@event.listens_for(Dossier.appointment_at, "set", active_history=True)
+def _receipt_appointment_is_written_once(target: Dossier, value: Any, oldvalue: Any,
+                                         initiator: Any) -> None:
+    """The receipt's appointment is a legal fact: once stored, no code path may change it
+    (a new date is an AppointmentChange, through desktop_app.appointments)."""
+    if inspect(target).persistent and oldvalue is not NO_VALUE and value != oldvalue:
+        raise ValueError(f"dossier {target.id}: appointment_at is the receipt's date and "
+                         "is never changed; record an appointment change instead")
+
+
+class AppointmentChange(Base):
+    """One change of a dossier's appointment after intake (supplement, apology, extension,
+    pause, a date set by the province). Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "appointment_changes"
+    __table_args__ = (Index("ix_appointment_changes_dossier", "dossier_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # supplement | apology | extension | ...
+    old_at: Mapped[datetime | None] = mapped_column(DateTime)
+    new_at: Mapped[datetime] = mapped_column(DateTime)
+    # True when the law restarts the clock (the new date becomes the legal deadline).
+    restarts_clock: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
+    decided_by: Mapped[str] = mapped_column(Text, default="")  # clerk or province official
+    decided_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class DossierComponent(Base):

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from local_db.models import (
     Applicant,
+    AppointmentChange,
     Clerk,
     ComponentFile,
     Dossier,
@@ -54,13 +55,27 @@ class BookRecord:
     owner_address: str
     owner_phone: str
     received_at: datetime
-    appointment_at: datetime | None
+    appointment_at: datetime | None  # printed on the receipt
     returned_at: datetime | None
     returned_to: str
     return_method: str
     clerk_name: str
     status: int
     sequence_number: int | None
+    current_appointment_at: datetime | None = None
+    late: bool = False  # late_condition at the book's "now"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """One appointment change (append-only row) as the book's note needs it."""
+
+    dossier_id: int
+    kind: str
+    old_at: datetime | None
+    new_at: datetime
+    reason: str
+    decided_at: datetime
 
 
 @dataclass(frozen=True)
@@ -93,10 +108,16 @@ def _as_date(value: object) -> date:
 
 
 def late_condition(now: datetime) -> ColumnElement[bool]:
-    """Returned after the appointment, or not returned, still open and past it at ``now``."""
+    """The one rule of lateness, used by the tracking book, the dashboard, the late page
+    (F8), the look-up filter and the return counter: returned after the legal deadline,
+    or not returned, still open and past it at ``now``.
+
+    The deadline is ``due_at``: the receipt's appointment, moved only by a supplement (a
+    new receipt). A date given by an apology or an extension never makes a late dossier
+    on time."""
     return or_(
-        and_(Dossier.returned_at.is_not(None), Dossier.returned_at > Dossier.appointment_at),
-        and_(Dossier.returned_at.is_(None), Dossier.appointment_at < now,
+        and_(Dossier.returned_at.is_not(None), Dossier.returned_at > Dossier.due_at),
+        and_(Dossier.returned_at.is_(None), Dossier.due_at < now,
              Dossier.status.not_in(CLOSED_STATUSES)),
     )
 
@@ -104,7 +125,7 @@ def late_condition(now: datetime) -> ColumnElement[bool]:
 # --- tracking book ---------------------------------------------------------------------
 
 
-def tracking_book_records(session: Session, start: datetime, end: datetime,
+def tracking_book_records(session: Session, start: datetime, end: datetime, now: datetime,
                           chunk: int = DEFAULT_CHUNK) -> Iterator[BookRecord]:
     """Dossiers received in ``[start, end)`` in book order, fetched ``chunk`` rows at a
     time (a server-side cursor on PostgreSQL), so a month at a million dossiers never
@@ -114,7 +135,8 @@ def tracking_book_records(session: Session, start: datetime, end: datetime,
                Applicant.full_name, Applicant.address, Applicant.phone, Dossier.received_at,
                Dossier.appointment_at, Dossier.returned_at, Dossier.returned_to,
                Dossier.return_method, Clerk.full_name, Dossier.status,
-               Dossier.sequence_number)
+               Dossier.sequence_number, Dossier.current_appointment_at,
+               late_condition(now))
         .join(Applicant, Applicant.id == Dossier.owner_id)
         .outerjoin(Clerk, Clerk.id == Dossier.clerk_id)
         .where(_in_period(start, end))
@@ -126,7 +148,25 @@ def tracking_book_records(session: Session, start: datetime, end: datetime,
     for row in session.execute(stmt):
         yield BookRecord(row[0], row[1] or "", row[2] or "", row[3] or 0, row[4] or "",
                          row[5] or "", row[6] or "", row[7], row[8], row[9], row[10] or "",
-                         row[11] or "", row[12] or "", row[13], row[14])
+                         row[11] or "", row[12] or "", row[13], row[14], row[15],
+                         bool(row[16]))
+
+
+def appointment_changes(session: Session, start: datetime, end: datetime
+                        ) -> dict[int, list[ChangeRecord]]:
+    """The appointment changes of the dossiers received in ``[start, end)``, by dossier,
+    oldest first. Few dossiers have any, so the whole period's fit in memory."""
+    stmt = (
+        select(AppointmentChange.dossier_id, AppointmentChange.kind, AppointmentChange.old_at,
+               AppointmentChange.new_at, AppointmentChange.reason,
+               AppointmentChange.decided_at)
+        .join(Dossier, Dossier.id == AppointmentChange.dossier_id)
+        .where(_in_period(start, end))
+        .order_by(AppointmentChange.dossier_id, AppointmentChange.id))
+    out: dict[int, list[ChangeRecord]] = {}
+    for row in session.execute(stmt):
+        out.setdefault(row[0], []).append(ChangeRecord(*row))
+    return out
 
 
 def count_received(session: Session, start: datetime, end: datetime) -> int:
@@ -162,9 +202,10 @@ def received_per_day(session: Session, start: datetime, end: datetime) -> dict[d
 
 def returned_per_day(session: Session, start: datetime, end: datetime) -> list[ReturnedDay]:
     """Results returned in ``[start, end)`` (whenever received), per day, with how many of
-    them were returned by their appointment."""
+    them were returned by their legal deadline (the complement of :func:`late_condition`
+    for a returned dossier)."""
     day = func.date(Dossier.returned_at)
-    on_time = func.sum(case((Dossier.returned_at <= Dossier.appointment_at, 1), else_=0))
+    on_time = func.sum(case((Dossier.returned_at <= Dossier.due_at, 1), else_=0))
     rows = session.execute(
         select(day, func.count(Dossier.id), on_time)
         .where(Dossier.code.is_not(None), Dossier.returned_at >= start,
@@ -175,16 +216,14 @@ def returned_per_day(session: Session, start: datetime, end: datetime) -> list[R
 
 
 def late_open_count(session: Session, now: datetime, received_before: datetime) -> int:
-    """Dossiers received before ``received_before`` whose appointment has passed at
-    ``now`` and whose result has not been returned (withdrawn/stopped/refused excluded)."""
-    # coalesce() keeps SQLite off ix_dossiers_appointment_at: "appointment before now"
-    # matches nearly the whole store, while the open statuses are a few hundred rows that
-    # ix_dossiers_status finds directly (SQLite's planner cannot tell without stat4).
+    """Dossiers received before ``received_before``, open and late at ``now`` by
+    :func:`late_condition` (withdrawn/stopped/refused excluded)."""
+    # The open statuses are a few hundred rows that ix_dossiers_status finds directly;
+    # due_at has no index, so the planner cannot wander off to scan by date.
     return session.scalar(
         select(func.count(Dossier.id)).where(
             Dossier.status.in_(OPEN_STATUSES), Dossier.code.is_not(None),
-            Dossier.returned_at.is_(None), func.coalesce(Dossier.appointment_at, now) < now,
-            Dossier.received_at < received_before)) or 0
+            late_condition(now), Dossier.received_at < received_before)) or 0
 
 
 def procedure_tallies(session: Session, start: datetime, end: datetime,

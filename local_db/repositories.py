@@ -26,6 +26,7 @@ from local_db.models import (
     Procedure,
     StationSettings,
 )
+from local_db.report_queries import late_condition
 
 # --- station and clerks -------------------------------------------------------------------
 
@@ -319,12 +320,8 @@ def dossier_filters(*, status: int | None = None, procedure_code: str = "",
         where.append(Dossier.clerk_id == clerk_id)
     if late is not None:
         assert now is not None
-        closed = (3, 7, 8, 10)
-        is_late = and_(Dossier.appointment_at.is_not(None), or_(
-            and_(Dossier.returned_at.is_not(None),
-                 Dossier.returned_at > Dossier.appointment_at),
-            and_(Dossier.returned_at.is_(None), Dossier.status.not_in(closed),
-                 Dossier.appointment_at < now)))
+        # The reports' rule; due_at NULL (no appointment) is neither late nor on time.
+        is_late = and_(Dossier.due_at.is_not(None), late_condition(now))
         where.append(is_late if late else ~is_late)
     return where
 

@@ -39,6 +39,7 @@ from desktop_app.scanning.model import ColourMode, OutputPart
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
 from local_db.models import ComponentFile, Dossier, DossierComponent, OutboxEntry
+from local_db.report_queries import ChangeRecord
 
 from .conftest import TEST_STATION
 from .test_intake import TEST_CATALOG, complete_draft
@@ -81,17 +82,21 @@ def test_locality_is_the_commune_or_ward_part_of_the_address(address: str,
 
 
 def test_notes_say_how_the_dossier_ended_or_stands() -> None:
-    appt = datetime(2023, 10, 10, 8, 0)
-    before, after = appt - timedelta(hours=1), appt + timedelta(hours=1)
-    assert book_notes(10, appt, before, "counter", NOW) == "Đúng hạn"
-    assert book_notes(10, appt, appt, "counter", NOW) == "Đúng hạn"
-    assert book_notes(10, appt, after, "post", NOW) == "Trễ hạn; Trả qua bưu chính"
-    assert book_notes(2, appt, None, "", NOW) == "Trễ hạn"
-    assert book_notes(2, appt, None, "", before) == ""
-    assert book_notes(5, appt, None, "", NOW) == "Yêu cầu bổ sung; Trễ hạn"
-    assert book_notes(7, appt, None, "", NOW) == "Đã rút hồ sơ"
-    assert book_notes(8, appt, None, "", NOW) == "Dừng xử lý"
-    assert book_notes(9, appt, None, "", before) == "Đã có kết quả"
+    """Lateness comes from the one SQL rule (late_condition); the notes only word it."""
+    back = datetime(2023, 10, 10, 7, 0)
+    assert book_notes(10, False, back, "counter") == "Đúng hạn"
+    assert book_notes(10, True, back, "post") == "Trễ hạn; Trả qua bưu chính"
+    assert book_notes(2, True, None, "") == "Trễ hạn"
+    assert book_notes(2, False, None, "") == ""
+    assert book_notes(5, True, None, "") == "Yêu cầu bổ sung; Trễ hạn"
+    assert book_notes(7, False, None, "") == "Đã rút hồ sơ"
+    assert book_notes(8, False, None, "") == "Dừng xử lý"
+    assert book_notes(9, False, None, "") == "Đã có kết quả"
+    apology = ChangeRecord(1, "apology", datetime(2026, 12, 9, 17, 0),
+                           datetime(2026, 12, 15, 17, 0), "Chờ xác minh",
+                           datetime(2026, 12, 10, 9, 0))
+    assert book_notes(2, True, None, "", [apology]) == (
+        "Trễ hạn; Hẹn lại 15/12/2026 (văn bản xin lỗi 10/12/2026)")
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -384,26 +389,51 @@ def test_xlsx_tracking_book_has_real_dates_and_a_frozen_heading(month: Month,
     wb = load_workbook(target)
     assert wb.sheetnames == ["Sổ theo dõi"]
     ws = wb["Sổ theo dõi"]
-    assert ws.freeze_panes == "A6"
+    assert ws.freeze_panes == "A7"
     assert ws["A2"].value == "SỔ THEO DÕI HỒ SƠ"
     assert ws["A3"].value == "Quyển số: 01 – Từ ngày 01/10/2023 đến ngày 31/10/2023"
     assert [c.value for c in ws[5]][:4] == ["STT", "Mã hồ sơ", "Tên TTHC / nội dung",
                                            "Số lượng hồ sơ"]
-    assert ws.column_dimensions["C"].width == 45
-    data = [[c.value for c in row] for row in ws.iter_rows(min_row=6)]
+    assert [c.value for c in ws[6]] == [f"({i})" for i in range(1, 14)]  # column numbers
+    assert ws.column_dimensions["C"].width == 22
+    data = [[c.value for c in row] for row in ws.iter_rows(min_row=7)]
     expected = _expected_rows(month)
     assert [(r[0], r[1], r[4], r[11], r[12] or "") for r in data] == [
         (e[0], e[1], e[2], e[3], e[4]) for e in expected]
-    first = ws["G6"]
+    first = ws["G7"]
     assert first.is_date and first.value == datetime(2023, 10, 2, 8, 0)
     assert first.number_format == "dd/mm/yyyy hh:mm"
-    assert ws["H6"].value == datetime(2023, 10, 9, 8, 0)
-    assert ws["I6"].value == datetime(2023, 10, 6, 10, 0)
-    assert ws["I8"].value is None  # d3 not returned
+    assert ws["H7"].value == datetime(2023, 10, 9, 8, 0)
+    assert ws["I7"].value == datetime(2023, 10, 6, 10, 0)
+    assert ws["I9"].value is None  # d3 not returned
     assert data[1][9] == "Nguyễn Thị Ánh"  # NFC although stored decomposed
     assert data[2][5] == ("Bản Pác Nặm <b>số 5</b> & 7, THỊ TRẤN CHỢ RÃ, huyện Ba Bể; "
                           "ĐT: 0912000003")
-    assert ws.auto_filter.ref == "A5:M12"
+    assert ws.auto_filter.ref == "A6:M13"
+
+
+def test_xlsx_tracking_book_is_ready_to_print() -> None:
+    """As the paper form: every table cell boxed and wrapped, the column numbers under
+    the headings, both repeated on each printed page, A4 landscape fitted to the width."""
+    buf = io.BytesIO()
+    render_tracking_book_xlsx(_synthetic(40), HEADER, buf)
+    ws = load_workbook(io.BytesIO(buf.getvalue())).active
+    assert [c.value for c in ws[6]] == [f"({i})" for i in range(1, 14)]
+    assert ws.print_title_rows == "$5:$6"
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.paperSize == 9  # A4
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    for row in ws.iter_rows(min_row=5, max_row=6 + 40):
+        for cell in row:
+            sides = (cell.border.left, cell.border.right, cell.border.top, cell.border.bottom)
+            assert all(side.style == "thin" for side in sides), cell.coordinate
+    for row in ws.iter_rows(min_row=7, max_row=6 + 40):
+        assert all(cell.alignment.wrap_text for cell in row)
+    assert ws.max_row == 46
+    widths = [ws.column_dimensions[chr(ord("A") + i)].width for i in range(13)]
+    # Wide enough for a date and time on one line; about one A4 width at ~85 %.
+    assert min(widths[6:9]) >= 13 and 150 <= sum(widths) <= 190
 
 
 def test_xlsx_keeps_formula_like_text_as_text(tmp_path: Path) -> None:
@@ -413,8 +443,8 @@ def test_xlsx_keeps_formula_like_text_as_text(tmp_path: Path) -> None:
     buf = io.BytesIO()
     render_tracking_book_xlsx(iter([evil]), HEADER, buf)
     ws = load_workbook(io.BytesIO(buf.getvalue())).active
-    assert ws["E6"].value == "=HYPERLINK(\"http://x\")" and ws["E6"].data_type == "s"
-    assert ws["M6"].value == "abc"
+    assert ws["E7"].value == "=HYPERLINK(\"http://x\")" and ws["E7"].data_type == "s"
+    assert ws["M7"].value == "abc"
 
 
 def test_export_replaces_the_target_only_when_complete(month: Month, tmp_path: Path,
@@ -469,7 +499,7 @@ def test_cli_exports_the_book_and_prints_the_dashboard(
         assert _cli("report", "tracking-book", *period, "--out", str(tmp_path / name)) == 0
         assert "Đã xuất sổ theo dõi hồ sơ" in capsys.readouterr().out
     assert len(PdfReader(tmp_path / "so.pdf").pages) == 1
-    assert load_workbook(tmp_path / "so.xlsx").active["B6"].value.endswith("-231002-1001")
+    assert load_workbook(tmp_path / "so.xlsx").active["B7"].value.endswith("-231002-1001")
 
     assert _cli("report", "dashboard", *period, "--json") == 0
     data = json.loads(capsys.readouterr().out)
@@ -534,4 +564,4 @@ def test_reports_on_postgresql(pg_ctx: AppContext, tmp_path: Path) -> None:
     assert [(p.code, p.received, p.late) for p in f.top_procedures] == [
         ("9.000005", 6, 2), ("9.000000", 1, 1)]
     target = svc.export_tracking_book(OCT_1, OCT_31, tmp_path / "pg.xlsx")
-    assert load_workbook(target).active.max_row == 12
+    assert load_workbook(target).active.max_row == 13

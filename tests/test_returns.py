@@ -128,8 +128,14 @@ def test_late_list_and_apology(ctx: AppContext, intake: IntakeService,  # noqa: 
         service.apologise(first.dossier_id, "Chờ xác minh", "Tư pháp", due, clerk)
     new = due + timedelta(days=3)
     done = service.apologise(first.dossier_id, "Chờ xác minh", "Tư pháp", new, clerk)
-    assert done.appointment_at == new
-    assert [r.code for r in service.late(horizon_days=0)] == [second.code]
+    assert done.appointment_at == new  # the date the letter gives
+    # An apology does not make a late dossier on time: it stays on the late page, still
+    # overdue, listed by the date the citizen now holds; the receipt's date is kept.
+    rows = service.late(horizon_days=0)
+    assert [(r.code, r.overdue) for r in rows] == [(second.code, True), (first.code, True)]
+    assert (rows[1].appointment_at, rows[1].current_appointment_at) == (due, new)
+    view = service.view(first.dossier_id)
+    assert (view.appointment_at, view.current_appointment_at, view.late) == (due, new, True)
 
 
 def test_timeline_tells_the_whole_story(ctx: AppContext, intake: IntakeService,  # noqa: F811

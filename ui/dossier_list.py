@@ -137,6 +137,8 @@ def detail_html(d: DossierDetail) -> str:
     rows += [
         row("Tiếp nhận lúc", f"{r.received_at:%H:%M ngày %d/%m/%Y}"),
         row("Hẹn trả", f"{r.appointment_at:%H:%M ngày %d/%m/%Y}" if r.appointment_at else "—"),
+        *([row("Hẹn lại", f"{r.current_appointment_at:%H:%M ngày %d/%m/%Y}")]
+          if r.current_appointment_at else []),
         row("Cán bộ tiếp nhận", d.clerk_name),
         row("Sổ theo dõi", f"Quyển {d.book_number}, số {d.sequence_number}"
             if d.sequence_number else "—"),

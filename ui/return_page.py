@@ -184,7 +184,9 @@ class ReturnPage(QWidget):
             self.card.setText(
                 f"Mã hồ sơ: {view.code}\nChủ hồ sơ: {view.owner_name}\n"
                 f"Thủ tục: {view.procedure_name}\nTiếp nhận: {_when(view.received_at)} · "
-                f"Hẹn trả: {_when(view.appointment_at)}\n"
+                f"Hẹn trả: {_when(view.current_appointment_at)}"
+                + (f" (hẹn ban đầu {_when(view.appointment_at)})"
+                   if view.current_appointment_at != view.appointment_at else "") + "\n"
                 f"Phí, lệ phí đã thu khi tiếp nhận: {vnd(view.fee_total)}"
                 + (f"\nGhi chú của cơ quan giải quyết: {view.remote_note}"
                    if view.remote_note else ""))
@@ -305,7 +307,7 @@ class ApologyDialog(QDialog):
         self.new_date = QDateTimeEdit()
         self.new_date.setDisplayFormat("HH:mm dd/MM/yyyy")
         self.new_date.setCalendarPopup(True)
-        start = max(now, row.appointment_at) + timedelta(days=3)
+        start = max(now, row.current_appointment_at) + timedelta(days=3)
         self.new_date.setDateTime(QDateTime(start.replace(minute=0, second=0,
                                                            microsecond=0)))
         form.addRow("Lý do chậm trễ:", self.reason)
@@ -386,7 +388,7 @@ class LatePage(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             values = (row.code, row.owner_name, row.procedure_name, _when(row.received_at),
-                      _when(row.appointment_at), row.status.label_vi,
+                      _when(row.current_appointment_at), row.status.label_vi,
                       "Quá hẹn" if row.overdue else "Sắp đến hẹn")
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)

@@ -17,6 +17,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 from math import floor
@@ -41,24 +42,26 @@ EMPTY_NOTE = "Không có hồ sơ nào được tiếp nhận trong kỳ này."
 SHEET_TITLE = "Sổ theo dõi"  # Excel allows Unicode sheet names up to 31 characters
 DATE_FORMAT_XLSX = "dd/mm/yyyy hh:mm"
 XLSX_MAX_ROWS = 1_048_576
+DATE_COLUMNS = (6, 7, 8)  # received, appointment, returned (0-based)
 
 # (heading, width in mm, alignment, width in Excel characters). Form 07 columns; address
 # and phone share one column as on the paper form. Widths add up to the 275 mm between
-# the margins of A4 landscape.
+# the margins of A4 landscape; the Excel widths (units of the default font's digit, in
+# 9 pt serif cells) add up to about 170, printed at ~85 % to fit the same width.
 COLUMNS: tuple[tuple[str, float, str, float], ...] = (
-    ("STT", 11, "C", 8),
-    ("Mã hồ sơ", 29, "L", 27),
-    ("Tên TTHC / nội dung", 39, "L", 45),
-    ("Số lượng hồ sơ", 10, "C", 9),
-    ("Tên người nộp/chủ hồ sơ", 25, "L", 24),
-    ("Địa chỉ, số điện thoại", 35, "L", 42),
-    ("Ngày nhận", 16, "C", 17),
-    ("Ngày hẹn trả", 16, "C", 17),
-    ("Ngày trả kết quả", 16, "C", 17),
-    ("Người nhận kết quả (ký)", 23, "L", 24),
-    ("Cán bộ tiếp nhận", 21, "L", 22),
-    ("Địa bàn", 16, "L", 20),
-    ("Ghi chú", 18, "L", 24),
+    ("STT", 11, "C", 5.5),
+    ("Mã hồ sơ", 29, "L", 15),
+    ("Tên TTHC / nội dung", 39, "L", 22),
+    ("Số lượng hồ sơ", 10, "C", 6.5),
+    ("Tên người nộp/chủ hồ sơ", 25, "L", 15),
+    ("Địa chỉ, số điện thoại", 35, "L", 20),
+    ("Ngày nhận", 16, "C", 13.5),
+    ("Ngày hẹn trả", 16, "C", 13.5),
+    ("Ngày trả kết quả", 16, "C", 13.5),
+    ("Người nhận kết quả (ký)", 23, "L", 13),
+    ("Cán bộ tiếp nhận", 21, "L", 12),
+    ("Địa bàn", 16, "L", 10),
+    ("Ghi chú", 18, "L", 17),
 )
 
 PAGE = landscape(A4)
@@ -472,7 +475,10 @@ def _xlsx_text(text: str) -> str:
 
 def render_tracking_book_xlsx(rows: Iterable[TrackingBookRow], header: BookHeader,
                               out: IO[bytes]) -> BookStats:
-    """Write the book as an Excel workbook (streamed: openpyxl write-only mode)."""
+    """Write the book as an Excel workbook ready to print as the paper form: every cell of
+    the table boxed with thin lines and wrapped, the column numbers (1)–(13) under the
+    headings, headings and numbers repeated on every printed page, A4 landscape, fitted
+    to the page width. Streamed (openpyxl write-only mode)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -485,14 +491,20 @@ def render_tracking_book_xlsx(rows: Iterable[TrackingBookRow], header: BookHeade
     last_col = get_column_letter(len(COLUMNS))
     for i, col in enumerate(COLUMNS, 1):
         ws.column_dimensions[get_column_letter(i)].width = col[3]
-    head_row = 5
-    ws.freeze_panes = f"A{head_row + 1}"
-    ws.print_title_rows = f"{head_row}:{head_row}"
+    head_row, number_row = 5, 6
+    first_data = number_row + 1
+    ws.freeze_panes = f"A{first_data}"
+    ws.print_title_rows = f"{head_row}:{number_row}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = "9"  # A4 (ECMA-376 paper size code)
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    # Margins in inches, as the PDF's (12 mm left, 10 mm right/top, 14 mm bottom).
+    ws.page_margins.left, ws.page_margins.right = 0.47, 0.39
+    ws.page_margins.top, ws.page_margins.bottom = 0.39, 0.55
+    ws.oddFooter.center.text = "Trang &P/&N"
 
     def styled(value: Any, **style: Any) -> WriteOnlyCell:
         cell = WriteOnlyCell(ws, value=value)
@@ -506,37 +518,54 @@ def render_tracking_book_xlsx(rows: Iterable[TrackingBookRow], header: BookHeade
     if clean(header.book_number):
         period = f"Quyển số: {clean(header.book_number)} – {period}"
     ws.append([styled(agency, font=Font(bold=True, size=11))])
-    ws.append([styled(TITLE, font=Font(bold=True, size=14))])
-    ws.append([styled(period, font=Font(italic=True, size=11))])
+    ws.append([styled(TITLE, font=Font(bold=True, size=14),
+                      alignment=Alignment(horizontal="center"))])
+    ws.append([styled(period, font=Font(italic=True, size=11),
+                      alignment=Alignment(horizontal="center"))])
     ws.append([])
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    head_style = {"font": Font(bold=True), "border": box,
+    serif = "Times New Roman"  # Liberation Serif where it is not installed
+    head_style = {"font": Font(name=serif, bold=True, size=9), "border": box,
                   "fill": PatternFill("solid", fgColor="ECECEC"),
                   "alignment": Alignment(horizontal="center", vertical="center",
                                          wrap_text=True)}
     ws.append([styled(col[0], **head_style) for col in COLUMNS])
+    number_style = {"font": Font(name=serif, italic=True, size=8), "border": box,
+                    "alignment": Alignment(horizontal="center", vertical="center")}
+    ws.append([styled(f"({i})", **number_style) for i in range(1, len(COLUMNS) + 1)])
     for r in (1, 2, 3):
         ws.merged_cells.add(f"A{r}:{last_col}{r}")
 
-    def when(dt: datetime | None) -> WriteOnlyCell | None:
-        if dt is None:
-            return None
-        cell = WriteOnlyCell(ws, value=dt)
-        cell.number_format = DATE_FORMAT_XLSX
-        return cell
+    # One style per column (as the PDF's alignment), each boxed and wrapped, top-aligned
+    # like a ledger. Styles are resolved once on a template cell and copied to each data
+    # cell: setting font, border and alignment per cell costs 4× the whole export.
+    data_font = Font(name=serif, size=9)
+    templates = []
+    for i, col in enumerate(COLUMNS):
+        t = WriteOnlyCell(ws)
+        t.font, t.border = data_font, box
+        t.alignment = Alignment(horizontal="center" if col[2] == "C" else "left",
+                                vertical="top", wrap_text=True)
+        if i in DATE_COLUMNS:
+            t.number_format = DATE_FORMAT_XLSX
+        templates.append(t._style)
 
-    def text(value: str) -> WriteOnlyCell | str:
-        value = _xlsx_text(value)
-        if value.startswith("="):
-            # openpyxl would store "=…" as a formula; a name or address is never one.
-            cell = WriteOnlyCell(ws, value=value)
-            cell.data_type = "s"
-            return cell
-        return value
+    def cell(i: int, value: Any) -> WriteOnlyCell:
+        c = WriteOnlyCell(ws, value=value)
+        c._style = copy(templates[i])
+        return c
+
+    def text(i: int, value: str) -> WriteOnlyCell:
+        # Set as a string explicitly: openpyxl would store "=…" as a formula, and a name
+        # or an address is never one.
+        c = cell(i, None)
+        c.value = _xlsx_text(value)
+        c.data_type = "s"
+        return c
 
     count = 0
-    limit = XLSX_MAX_ROWS - head_row
+    limit = XLSX_MAX_ROWS - number_row
     for row in rows:
         count += 1
         if count > limit:
@@ -548,12 +577,14 @@ def render_tracking_book_xlsx(rows: Iterable[TrackingBookRow], header: BookHeade
                                         f"ĐT: {clean(row.phone)}" if clean(row.phone) else "")
                             if x)
         ws.append([
-            row.number, text(row.code), text(row.content), row.count, text(row.owner),
-            text(contact), when(row.received_at), when(row.appointment_at),
-            when(row.returned_at), text(row.returned_to), text(row.clerk),
-            text(row.locality), text(row.notes),
+            cell(0, row.number), text(1, row.code), text(2, row.content),
+            cell(3, row.count), text(4, row.owner), text(5, contact),
+            cell(6, row.received_at), cell(7, row.appointment_at), cell(8, row.returned_at),
+            text(9, row.returned_to), text(10, row.clerk), text(11, row.locality),
+            text(12, row.notes),
         ])
     if count:
-        ws.auto_filter.ref = f"A{head_row}:{last_col}{head_row + count}"
+        # On the numbering row, so sorting or filtering never moves it into the data.
+        ws.auto_filter.ref = f"A{number_row}:{last_col}{number_row + count}"
     wb.save(out)
     return BookStats(count, 0)

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, object_session
 
 from desktop_app.accounts import ClerkInfo
+from desktop_app.appointments import ChangeKind, change_appointment
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.documents import letters
@@ -33,6 +34,7 @@ from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.national import dossier_document, national_time
 from local_db import repositories as repo
 from local_db.models import Dossier
+from local_db.report_queries import late_condition
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +99,9 @@ class ReturnView:
     procedure_name: str
     status: DossierStatus
     received_at: datetime
-    appointment_at: datetime | None
-    late: bool
+    appointment_at: datetime | None  # printed on the receipt at intake
+    current_appointment_at: datetime | None  # the date the citizen was last given
+    late: bool  # past the legal deadline (an apology does not change it)
     remote_note: str
     fee_total: int
     delivery: str
@@ -144,17 +147,23 @@ class LateRow:
     procedure_code: str
     procedure_name: str
     received_at: datetime
-    appointment_at: datetime
+    appointment_at: datetime  # printed on the receipt at intake
+    current_appointment_at: datetime  # the date the citizen was last given
     status: DossierStatus
-    overdue: bool  # appointment passed (else: due within the horizon)
+    overdue: bool  # late by the legal deadline (else: due within the horizon)
 
 
-def _view(d: Dossier, now: datetime) -> ReturnView:
+def _is_late(s: Session, d: Dossier, now: datetime) -> bool:
+    """The reports' rule (report_queries.late_condition), asked of one dossier."""
+    return bool(s.scalar(select(late_condition(now)).where(Dossier.id == d.id)))
+
+
+def _view(s: Session, d: Dossier, now: datetime) -> ReturnView:
     status = DossierStatus(d.status)
-    late = (d.appointment_at is not None and status not in CLOSED
-            and (d.returned_at or now) > d.appointment_at)
+    late = status not in CLOSED and _is_late(s, d, now)
     return ReturnView(d.id, d.code or "", d.owner.full_name, d.owner.id_number,
-                      d.procedure_name, status, d.received_at, d.appointment_at, late,
+                      d.procedure_name, status, d.received_at, d.appointment_at,
+                      d.current_appointment_at, late,
                       d.remote_note, d.fee_total, d.delivery, d.delivery_address,
                       d.returned_at, d.returned_to)
 
@@ -175,11 +184,11 @@ class ReturnService:
             if d is None:
                 raise ReturnError(f"Không tìm thấy hồ sơ {code} trên máy này.",
                                   f"unknown dossier {code}")
-            return _view(d, self.ctx.clock.now())
+            return _view(s, d, self.ctx.clock.now())
 
     def view(self, dossier_id: int) -> ReturnView:
         with self.ctx.db.read() as s:
-            return _view(self._dossier(s, dossier_id), self.ctx.clock.now())
+            return _view(s, self._dossier(s, dossier_id), self.ctx.clock.now())
 
     @staticmethod
     def _dossier(s: Session, dossier_id: int) -> Dossier:
@@ -189,22 +198,25 @@ class ReturnService:
         return d
 
     def late(self, horizon_days: int = 2, limit: int = 2000) -> list[LateRow]:
-        """Open dossiers whose appointment has passed or falls within the horizon."""
+        """Open dossiers that are late (past the legal deadline, whatever date an apology
+        gave since) or whose current appointment falls within the horizon."""
         now = self.ctx.clock.now()
         until = now + timedelta(days=horizon_days)
         open_states = [s.value for s in DossierStatus if s not in CLOSED
                        and s is not DossierStatus.NEW]
+        late = late_condition(now)
         with self.ctx.db.read() as s:
-            rows = s.scalars(
-                select(Dossier).where(Dossier.code.is_not(None),
-                                      Dossier.appointment_at.is_not(None),
-                                      Dossier.appointment_at < until,
-                                      Dossier.status.in_(open_states))
-                .order_by(Dossier.appointment_at).limit(limit)).all()
+            rows = s.execute(
+                select(Dossier, late).where(Dossier.code.is_not(None),
+                                            Dossier.current_appointment_at.is_not(None),
+                                            or_(late, Dossier.current_appointment_at < until),
+                                            Dossier.status.in_(open_states))
+                .order_by(Dossier.current_appointment_at).limit(limit)).all()
             return [LateRow(d.id, d.code or "", d.owner.full_name, d.procedure_code,
                             d.procedure_name, d.received_at, d.appointment_at,  # type: ignore[arg-type]
-                            DossierStatus(d.status), d.appointment_at < now)  # type: ignore[operator]
-                    for d in rows]
+                            d.current_appointment_at,  # type: ignore[arg-type]
+                            DossierStatus(d.status), bool(overdue))
+                    for d, overdue in rows]
 
     # --- the common write path ---------------------------------------------------------
 
@@ -238,7 +250,8 @@ class ReturnService:
             repo.add_audit(s, now, clerk.id, f"dossier_{event}", "dossier", d.uuid,
                            {**detail, "document_sha256": sha, "from": int(old),
                             "to": int(d.status)})
-            outcome = ActionOutcome(d.id, d.code or "", pdf, sha, title, d.appointment_at)
+            outcome = ActionOutcome(d.id, d.code or "", pdf, sha, title,
+                                    d.current_appointment_at)
         log.info("dossier %s: %s by clerk %s", outcome.code, event, clerk.id)
         return outcome
 
@@ -284,13 +297,16 @@ class ReturnService:
             if d.status != DossierStatus.SUPPLEMENT_REQUESTED:
                 raise ReturnError(f"Hồ sơ {d.code} không có yêu cầu bổ sung.",
                                   f"supplement received in status {d.status}")
-            previous = d.appointment_at
-            d.appointment_at = compute_appointment(now, d.time_limit_amount,
-                                                   TimeUnit(d.time_limit_unit),
-                                                   self.ctx.calendar)
+            previous = d.current_appointment_at
+            new = compute_appointment(now, d.time_limit_amount,
+                                      TimeUnit(d.time_limit_unit), self.ctx.calendar)
+            # The time limit counts again from the complete dossier (DOMAIN.md): the
+            # new date is the legal deadline from now on; the old one stays recorded.
+            change_appointment(d, ChangeKind.SUPPLEMENT, new, now, nfc(note), clerk.id,
+                               clerk.full_name)
             d.note = nfc(f"{d.note}\nBổ sung ngày {now:%d/%m/%Y}: {note}".strip())
             log.info("dossier %s supplemented: appointment %s -> %s", d.code, previous,
-                     d.appointment_at)
+                     new)
             return render_receipt_again(self.ctx, d, station, clerk)
 
         return self._act(dossier_id, clerk, "supplement_received",
@@ -334,14 +350,17 @@ class ReturnService:
                 raise ReturnError("Ngày hẹn mới phải sau thời điểm hiện tại.",
                                   f"new appointment {new_appointment} <= {now}")
             if DossierStatus(d.status) in CLOSED:
-                raise ReturnError("Hồ sơ đã kết thúc; không lập phiếu xin lỗi.",
+                raise ReturnError("Hồ sơ đã kết thúc; không lập văn bản xin lỗi.",
                                   f"apology for closed dossier status {d.status}")
-            original = d.appointment_at
-            d.appointment_at = new_appointment
+            # The legal deadline stays: the dossier remains late however often the
+            # citizen is given a new date.
+            original = d.due_at
+            change_appointment(d, ChangeKind.APOLOGY, new_appointment, now, reason,
+                               clerk.id, clerk.full_name)
             return render_apology_for(d, station, clerk, original, reason, unit, now)
 
         return self._act(dossier_id, clerk, "apology",
-                         "Phiếu xin lỗi và hẹn lại ngày trả kết quả", change,
+                         "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết", change,
                          {"reason": reason, "unit": unit,
                           "new_appointment": new_appointment.isoformat()})
 
@@ -364,13 +383,13 @@ def render_receipt_again(ctx: AppContext, d: Dossier, station: StationInfo,
     except DomainError:  # the procedure left the catalog since: print what we stored
         time_limit, fees = "", [FeeLine("Phí, lệ phí", d.fee_total)] if d.fee_total else []
     owner, who = d.owner, d.submitter or d.owner
-    assert d.code and d.appointment_at and d.sequence_number is not None
+    assert d.code and d.current_appointment_at and d.sequence_number is not None
     data = ReceiptData(
         # The code and the book entry are the original receipt's: so is line 4; the
         # supplement's time gets its own line and dates the document (re-issued).
         header=_header(station), dossier_code=d.code, received_at=d.received_at,
         reissued_at=ctx.clock.now(),
-        appointment_at=d.appointment_at, applicant_name=who.full_name,
+        appointment_at=d.current_appointment_at, applicant_name=who.full_name,
         id_number=who.id_number, address=who.address, phone=who.phone, email=who.email,
         procedure_name=d.procedure_name, procedure_code=d.procedure_code,
         components=[ComponentLine(c.name, c.originals, c.certified_copies, c.photocopies)
@@ -422,14 +441,14 @@ def render_stop(d: Dossier, station: StationInfo, clerk: ClerkInfo, reason: str,
 def render_apology_for(d: Dossier, station: StationInfo, clerk: ClerkInfo,
                        original: datetime | None, reason: str, unit: str,
                        now: datetime) -> bytes:
-    assert d.appointment_at is not None
+    assert d.current_appointment_at is not None
     # Signed for the agency by its head or a deputy; the clerk only prepares it.
     signature, number = _signed(d, station, SignedKind.APOLOGY, now)
     return letters.render_apology(letters.ApologyData(
         header=_header(station), dossier_code=d.code or "", owner_name=d.owner.full_name,
         received_at=d.received_at, procedure_name=d.procedure_name,
-        original_appointment=original or d.appointment_at, reason=reason,
-        responsible_unit=unit, new_appointment=d.appointment_at, issued_at=now,
+        original_appointment=original or d.current_appointment_at, reason=reason,
+        responsible_unit=unit, new_appointment=d.current_appointment_at, issued_at=now,
         signer_name=signature.name_line,
         signer_title="\n".join(signature.block.title_lines()), number=number),
         station.receipt_page_size)

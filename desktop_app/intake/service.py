@@ -185,6 +185,8 @@ class IntakeService:
                 submitter=submitter,
                 received_at=now,
                 appointment_at=appointment,
+                due_at=appointment,
+                current_appointment_at=appointment,
                 time_limit_amount=proc.time_limit_amount,
                 time_limit_unit=proc.time_limit_unit.value,
                 set_count=draft.set_count,

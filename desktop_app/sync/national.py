@@ -73,7 +73,16 @@ def dossier_document(d: Dossier, agency_code: str) -> dict[str, Any]:
         "NguoiNop": d.submitter.full_name if d.submitter else owner.full_name,
         "TrichYeuHoSo": d.procedure_name[:1000],
         "NgayTiepNhan": national_time(d.received_at),
-        "NgayHenTra": national_time(d.appointment_at),
+        # The date the citizen was last given, as before; the receipt's appointment, the
+        # legal deadline and every change travel alongside (added fields only).
+        "NgayHenTra": national_time(d.current_appointment_at or d.appointment_at),
+        "NgayHenTraBanDau": national_time(d.appointment_at),
+        "HanGiaiQuyet": national_time(d.due_at or d.appointment_at),
+        "DanhSachHenLai": [
+            {"Loai": c.kind, "NgayHenTraTruoc": national_time(c.old_at),
+             "NgayHenTraMoi": national_time(c.new_at), "LyDo": c.reason,
+             "NguoiQuyetDinh": c.decided_by[:50], "ThoiDiem": national_time(c.decided_at)}
+            for c in d.appointment_changes],
         "NgayTuChoi": national_time(d.received_at) if d.status == 3 else "",
         "TrangThaiHoSo": d.status,
         "HinhThuc": 1 if d.delivery == "counter" else 2,

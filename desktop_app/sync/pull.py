@@ -11,8 +11,10 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from desktop_app.appointments import ChangeKind, change_appointment
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
+from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.sync.client import GatewayClient
 from desktop_app.sync.report import SyncReport
 from local_db import outbox
@@ -26,6 +28,7 @@ CURSOR = "changes_cursor"
 CATALOG_ETAG = "catalog_etag"
 CALENDAR_ETAG = "calendar_etag"
 CLERKS_ETAG = "clerks_etag"
+SUPPLEMENT_REQUESTED = int(DossierStatus.SUPPLEMENT_REQUESTED)
 
 
 def parse_national(value: str) -> datetime | None:
@@ -78,10 +81,16 @@ class Puller:
             dossier.remote_note = change.NoiDungXuLy
             return 0
         dossier.status = change.TrangThaiHoSo
-        dossier.remote_status_at = parse_national(change.ThoiDiem) or now
+        at = parse_national(change.ThoiDiem) or now
+        dossier.remote_status_at = at
         dossier.remote_note = change.NoiDungXuLy
-        if new_date is not None:
-            dossier.appointment_at = new_date
+        if new_date is not None and new_date != dossier.current_appointment_at:
+            # A new receipt after the supplement the province asked for restarts the
+            # clock; any other date (an extension) leaves the legal deadline where it is.
+            kind = (ChangeKind.SUPPLEMENT if before == SUPPLEMENT_REQUESTED
+                    and change.TrangThaiHoSo != SUPPLEMENT_REQUESTED else ChangeKind.PROVINCE)
+            change_appointment(dossier, kind, new_date, at,
+                               change.NoiDungXuLy, None, change.NguoiXuLy)
         dossier.updated_at = now
         repo.add_audit(s, now, None, "status_pulled", "dossier", dossier.uuid,
                        {"seq": change.seq, "from": before, "to": change.TrangThaiHoSo,

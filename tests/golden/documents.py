@@ -46,6 +46,7 @@ from desktop_app.reports import book_notes
 from desktop_app.scanning.separators import SeparatorSpec, render_separator_sheets
 from desktop_app.station import StationInfo, StationService
 from local_db.models import Dossier
+from local_db.report_queries import ChangeRecord
 
 HEADER = AgencyHeader("UBND xã Nà Phặc", "UBND tỉnh Thái Nguyên", "Nà Phặc")
 STATION = StationInfo(agency_code="000.00.12.H12", agency_name="UBND xã Nà Phặc",
@@ -147,21 +148,26 @@ def return_receipt() -> bytes:
 
 def tracking_book() -> bytes:
     """A month's book of four lines: returned on time, returned late, waiting for a
-    supplement, and still open past its appointment (late), as of 30/11/2023."""
+    supplement, and still open past its appointment — late, though an apology gave it a
+    new date — as of 30/11/2023."""
     as_of = datetime(2023, 11, 30, 17, 0)
 
     def row(number: int, day: int, owner: str, content: str, status: DossierStatus,
             returned: datetime | None = None, returned_to: str = "",
-            phone: str = "0912 345 678") -> TrackingBookRow:
+            phone: str = "0912 345 678", apology_on: int = 0) -> TrackingBookRow:
         received = datetime(2023, 11, day, 8 + number, 5 * number)
         appointment = datetime(2023, 11, day + 7, 8 + number, 5 * number)
+        late = (returned or as_of) > appointment  # the one rule: the legal deadline
+        changes = [ChangeRecord(number, "apology", appointment,
+                                datetime(2023, 12, 5, 16, 0), "Chờ xác minh",
+                                datetime(2023, 11, apology_on, 10, 0))] if apology_on else []
         return TrackingBookRow(
             number=number, code=f"000.00.12.H12-2311{day:02d}-1{number:03d}",
             content=content, count=1, owner=owner,
             address="Thôn Nà Lẹng, xã Nà Phặc, tỉnh Thái Nguyên", phone=phone,
             received_at=received, appointment_at=appointment, returned_at=returned,
             returned_to=returned_to, clerk=CLERK, locality="xã Nà Phặc",
-            notes=book_notes(status, appointment, returned, "counter", as_of),
+            notes=book_notes(status, late, returned, "counter", changes),
             status=status)
 
     rows = [
@@ -172,7 +178,7 @@ def tracking_book() -> bytes:
         row(3, 6, "Hoàng Thị Mai", "Chứng thực bản sao từ bản chính giấy tờ, văn bản",
             DossierStatus.SUPPLEMENT_REQUESTED, phone=""),
         row(4, 8, "Nguyễn Văn Đức", "Cấp Giấy xác nhận tình trạng hôn nhân",
-            DossierStatus.RECEIVED),
+            DossierStatus.RECEIVED, apology_on=20),  # apologised: still late
     ]
     out = io.BytesIO()
     render_tracking_book_pdf(rows, BookHeader("UBND XÃ NÀ PHẶC", "UBND TỈNH THÁI NGUYÊN",

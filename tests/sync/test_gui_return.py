@@ -170,12 +170,15 @@ def test_supplement_cycle_prints_a_new_appointment(
     preview.accept()
     d = _dossier(ctx, uuid)
     assert d.status == 2
-    # 5 working days counted again from Wednesday 01/11/2023 14:00.
-    assert d.appointment_at == datetime(2023, 11, 8, 14, 0) != first
+    # 5 working days counted again from Wednesday 01/11/2023 14:00: the new legal date;
+    # the receipt's first date is kept.
+    assert d.current_appointment_at == d.due_at == datetime(2023, 11, 8, 14, 0) != first
+    assert d.appointment_at == first
     with ctx.db.read() as s:
         doc = s.scalars(select(OutboxEntry).where(OutboxEntry.entity_type == "dossier")
                         .order_by(OutboxEntry.id.desc())).first()
         assert doc is not None and doc.payload["NgayHenTra"] == "20231108140000"
+        assert doc.payload["NgayHenTraBanDau"] == f"{first:%Y%m%d%H%M%S}"
         assert doc.payload["PhienBan"] == 2
 
 
@@ -207,8 +210,12 @@ def test_late_dossier_gets_an_apology_with_a_new_appointment(
     preview = _preview(qtbot, window, code)
     preview.accept()
     d = _dossier(ctx, uuid)
-    assert d.appointment_at == new_date
+    assert (d.appointment_at, d.current_appointment_at) == (due, new_date)
     with ctx.db.read() as s:
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "dossier_apology")).one()
         assert audit.detail["unit"] == "Công chức Tư pháp - Hộ tịch"
-    qtbot.waitUntil(lambda: late.table.rowCount() == 0, timeout=5000)  # no longer late
+    # Still late (an apology does not undo the delay), listed with the date now given.
+    new_text = f"{new_date:%H:%M %d/%m/%Y}"
+    qtbot.waitUntil(lambda: late.table.rowCount() == 1
+                    and late.table.item(0, 4).text() == new_text, timeout=5000)
+    assert late.table.item(0, 6).text() == "Quá hẹn"

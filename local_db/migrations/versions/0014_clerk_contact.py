@@ -1,7 +1,7 @@
 """clerks: the phone and e-mail printed on the slips as the official to contact
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 02:00:00
 
 Mẫu 02 tells the citizen whom to call while completing a dossier (and Mẫu 03 whom to ask):
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
