@@ -86,7 +86,10 @@ def test_digitize_components_inside_the_intake_wizard(qtbot, window: MainWindow,
     files = [text_page(tmp_path / "p1.png", seed=1), blank_page(tmp_path / "blank.png"),
              text_page(tmp_path / "p2.png", seed=2)]
     studio.import_paths(files)
-    qtbot.waitUntil(lambda: not studio._busy(), timeout=60_000)
+    # The job's end and its result reach the UI thread as separate queued calls: wait
+    # for the result itself (seen racing on a loaded machine).
+    qtbot.waitUntil(lambda: not studio._busy() and "Bỏ 1 trang trắng" in studio.status.text(),
+                    timeout=60_000)
     assert studio.thumbs.count() == 2, studio.status.text()  # the blank page was dropped
     assert "Bỏ 1 trang trắng" in studio.status.text()
     assert "200 dpi" in studio.badges.text()
@@ -155,7 +158,10 @@ def test_separator_batch_files_components_into_their_dossiers(
             batch.append(text_page(tmp_path / f"c{n:02d}.png", seed=n))
     window.show_page(window.BATCH)
     window.batch.import_paths(batch)
-    qtbot.waitUntil(lambda: not window.batch._busy(), timeout=120_000)
+    # As above: the report itself, not only the job's end.
+    qtbot.waitUntil(lambda: not window.batch._busy()
+                    and "sẽ hiện ở đây" not in window.batch.report.toPlainText(),
+                    timeout=120_000)
     text = window.batch.report.toPlainText()
     assert "lưu 3 thành phần của 2 hồ sơ" in text, text
     assert window.batch.open_unfiled.isVisible()  # the loose first page was kept
