@@ -121,8 +121,12 @@ def typical_intake(window: MainWindow, actions: Actions,
     assert preview is not None
     wait_until(lambda: QApplication.activeModalWidget() is preview
                or QApplication.activeWindow() is preview, 5, "the preview's focus")
+    # The outcome itself (printed or failed), not a status line: the preview may already
+    # show one (an A5 slip laid out on A4) before the key is handled.
+    outcome: list[object] = []
+    preview.printed.connect(outcome.append)
+    preview.print_failed.connect(outcome.append)
     actions.key("Ctrl+P", Qt.Key.Key_P, CTRL)
-    wait_until(lambda: not preview.busy() and preview.status.isVisible(), 60,
-               "the print job sent")
+    wait_until(lambda: bool(outcome) and not preview.busy(), 60, "the print job sent")
     if watch is not None:
         watch.stop()
