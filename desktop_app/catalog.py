@@ -13,6 +13,7 @@ from typing import Any
 from desktop_app.context import AppContext
 from desktop_app.domain.calendar import TimeUnit
 from desktop_app.domain.errors import DomainError
+from desktop_app.domain.fees import FeeBasis, FeeCount, FeeRule, assess
 from desktop_app.domain.text import fold, nfc
 from local_db import repositories as repo
 from local_db.models import Procedure, ProcedureComponent, ProcedureFee
@@ -38,15 +39,6 @@ class ComponentInfo:
 
 
 @dataclass(frozen=True)
-class FeeInfo:
-    code: str
-    name: str
-    amount: int
-    kind: str
-    note: str = ""
-
-
-@dataclass(frozen=True)
 class ProcedureSummary:
     code: str
     name: str
@@ -66,12 +58,14 @@ class ProcedureInfo:
     time_limit_text: str
     result: str
     components: tuple[ComponentInfo, ...]
-    fees: tuple[FeeInfo, ...]
+    fees: tuple[FeeRule, ...]
     legal_basis: tuple[str, ...]
 
     @property
     def fee_total(self) -> int:
-        return sum(f.amount for f in self.fees)
+        """What the schedule asks with nothing counted yet (one copy, one page): the
+        amount of a per-case line, the unit price of a counted one."""
+        return sum(assess(f, (FeeCount(),)).amount for f in self.fees)
 
     @property
     def time_limit_label(self) -> str:
@@ -109,9 +103,32 @@ def _info(p: Procedure) -> ProcedureInfo:
                           c.required, c.note)
             for c in p.components
         ),
-        fees=tuple(FeeInfo(f.code, f.name, f.amount, f.kind, f.note) for f in p.fees),
+        fees=tuple(_rule(f) for f in p.fees),
         legal_basis=tuple(p.legal_basis or ()),
     )
+
+
+def _rule(f: ProcedureFee) -> FeeRule:
+    try:
+        basis = FeeBasis(f.basis or "case")
+    except ValueError:  # a basis a newer catalog knows: charge per case, and say so
+        log.warning("fee %s: unknown basis %r, charged per case", f.code, f.basis)
+        basis = FeeBasis.CASE
+    return FeeRule(f.code, f.name, f.amount, f.kind, basis, f.later_from_page or 0,
+                   f.later_amount or 0, f.cap_per_copy or 0, f.note)
+
+
+def _fee_row(f: dict[str, Any], pos: int) -> ProcedureFee:
+    basis = str(f.get("basis", "case") or "case")
+    if basis not in {b.value for b in FeeBasis}:
+        raise ValueError(f"fee {f.get('code')!r}: unknown basis {basis!r}")
+    numbers = {k: int(f.get(k, 0) or 0)
+               for k in ("amount", "later_from_page", "later_amount", "cap_per_copy")}
+    if any(v < 0 for v in numbers.values()):
+        raise ValueError(f"fee {f.get('code')!r}: negative amount")
+    return ProcedureFee(code=nfc(f.get("code", "")), name=nfc(f["name"]),
+                        kind=f.get("kind", "le_phi"), note=nfc(f.get("note", "")),
+                        position=pos, basis=basis, **numbers)
 
 
 def _procedure_row(item: dict[str, Any], version: str) -> Procedure:
@@ -158,17 +175,12 @@ def _procedure_row(item: dict[str, Any], version: str) -> Procedure:
                 note=nfc(c.get("note", "")),
             )
         )
-    for pos, f in enumerate(item.get("fees", [])):
-        row.fees.append(
-            ProcedureFee(
-                code=nfc(f.get("code", "")),
-                name=nfc(f["name"]),
-                amount=int(f.get("amount", 0)),
-                kind=f.get("kind", "le_phi"),
-                note=nfc(f.get("note", "")),
-                position=pos,
-            )
-        )
+    try:
+        row.fees.extend(_fee_row(f, pos) for pos, f in enumerate(item.get("fees", [])))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogError(
+            "Danh mục thủ tục có mức phí, lệ phí không đọc được.",
+            f"catalog item {code}: fees: {exc!r}") from exc
     return row
 
 

@@ -179,6 +179,12 @@ class ProcedureFee(Base):
     kind: Mapped[str] = mapped_column(String(20), default="le_phi")
     note: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # How ``amount`` is charged (desktop_app.domain.fees.FeeBasis): case | copy | page;
+    # for page: the lower rate from a page on, and the cap per copy (0 = none).
+    basis: Mapped[str] = mapped_column(String(10), default="case", server_default="case")
+    later_from_page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    later_amount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cap_per_copy: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class FavouriteProcedure(Base):
@@ -289,6 +295,8 @@ class Dossier(Base):
     appointment_changes: Mapped[list[AppointmentChange]] = relationship(
         order_by="AppointmentChange.id"
     )
+    fees: Mapped[list[DossierFee]] = relationship(order_by="DossierFee.position")
+    payments: Mapped[list[FeePayment]] = relationship(order_by="FeePayment.id")
 
 
 @event.listens_for(Dossier.appointment_at, "set", active_history=True)
@@ -319,6 +327,51 @@ class AppointmentChange(Base):
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
     decided_by: Mapped[str] = mapped_column(Text, default="")  # clerk or province official
     decided_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DossierFee(Base):
+    """A fee line as assessed at receipt: the schedule's rate and what the citizen asked
+    for (copies, pages), so the amount owed stays what it was even when the catalog
+    changes. Written once with the dossier; triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "dossier_fees"
+    __table_args__ = (Index("ix_dossier_fees_dossier", "dossier_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    fee_code: Mapped[str] = mapped_column(String(40), default="")
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    basis: Mapped[str] = mapped_column(String(10), default="case")
+    rate_text: Mapped[str] = mapped_column(Text, default="")  # "2.000 đồng/trang; …"
+    counts: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{copies, pages}]
+    quantity_text: Mapped[str] = mapped_column(Text, default="")  # "2 bản × 5 trang"
+    amount: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FeePayment(Base):
+    """Money collected for a dossier's fees: who paid, how much, how, against which
+    receipt (biên lai), collected by whom and when. Append-only (triggers refuse UPDATE
+    and DELETE): a mistake is corrected by a reversing row (``reverses_id``, negative
+    amount) with its reason, never by changing the row."""
+
+    __tablename__ = "fee_payments"
+    __table_args__ = (Index("ix_fee_payments_dossier", "dossier_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"))
+    amount: Mapped[int] = mapped_column(Integer)  # VND; negative for a reversal
+    payer_name: Mapped[str] = mapped_column(Text, default="")
+    method: Mapped[str] = mapped_column(String(10), default="cash")  # PaymentMethod
+    receipt_number: Mapped[str] = mapped_column(String(60), default="")  # biên lai số
+    # Why the amount differs from what was owed, or why a payment is reversed.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    stage: Mapped[str] = mapped_column(String(10), default="intake")  # intake | return
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("fee_payments.id"))
+    collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
+    collected_by: Mapped[str] = mapped_column(Text, default="")  # the clerk's name then
+    collected_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class DossierComponent(Base):

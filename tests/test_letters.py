@@ -22,6 +22,7 @@ from desktop_app.documents.letters import (
     HEAD_OF_AGENCY,
     ApologyData,
     FeeLine,
+    FeesPaid,
     ResultDocument,
     ReturnSlipData,
     StopNoticeData,
@@ -78,7 +79,8 @@ def returned(**changes: Any) -> ReturnSlipData:
         returned_at=datetime(2023, 11, 3, 15, 5), receiver_name=RECEIVER,
         receiver_id_number="011090001234", receiver_is_owner=False,
         authorisation="Giấy ủy quyền số 12/UQ ngày 01/11/2023", received_at=RECEIVED,
-        fees_collected=[FeeLine("Lệ phí cấp giấy chứng nhận", 25_000)],
+        fees_due=[FeeLine("Lệ phí cấp giấy chứng nhận", 25_000)],
+        fees_paid=FeesPaid(25_000),
         documents=["Giấy chứng nhận quyền sử dụng đất (bản chính)",
                    ResultDocument("Trích lục bản đồ địa chính", 2, "Số 125/TL")],
         clerk_name=CLERK)
@@ -212,22 +214,40 @@ def test_return_receipt_text(size: str) -> None:
 def test_return_to_the_owner_by_post() -> None:
     text = text_of(render_return_receipt(returned(
         receiver_name="", receiver_is_owner=True, authorisation="", method="post",
-        post_address="Thôn Nà Lẹng, xã Nà Phặc <số 5> & ngõ 2", fees_collected=8000,
+        post_address="Thôn Nà Lẹng, xã Nà Phặc <số 5> & ngõ 2", fees_due=8000,
+        fees_paid=FeesPaid(8000, ("0012345", "AB/2026-17")),
         documents=[], received_at=None)))
     assert_all_in(text, (
         f"Người nhận kết quả: Ông/Bà {OWNER} (chủ hồ sơ)",
         "Qua dịch vụ bưu chính công ích, gửi đến địa chỉ: Thôn Nà Lẹng, xã Nà Phặc <số 5> & "
-        "ngõ 2", "Phí, lệ phí đã thu: 8.000 đồng", "(Theo kết quả giải quyết hồ sơ)"))
+        "ngõ 2", "Phí, lệ phí đã thu: 8.000 đồng (biên lai số 0012345, AB/2026-17)",
+        "(Theo kết quả giải quyết hồ sơ)"))
     assert "ủy quyền" not in text and "Thời gian tiếp nhận" not in text
-    free = text_of(render_return_receipt(returned(fees_collected=0)))
+    free = text_of(render_return_receipt(returned(fees_due=0, fees_paid=None)))
     assert "Phí, lệ phí: Không thu" in free
+
+
+def test_return_receipt_prints_a_reduced_payment_or_an_exemption_with_its_reason() -> None:
+    due = [FeeLine("Lệ phí cấp giấy chứng nhận", 25000)]
+    reduced = flat(text_of(render_return_receipt(returned(
+        fees_due=due, fees_paid=FeesPaid(12500, ("0012346",), "giảm 50% theo Nghị quyết "
+                                         "HĐND tỉnh")))))
+    assert ("Phí, lệ phí phải nộp theo quy định: Lệ phí cấp giấy chứng nhận 25.000 đồng; "
+            "đã thu 12.500 đồng (biên lai số 0012346) — giảm 50% theo Nghị quyết HĐND tỉnh"
+            in reduced)
+    exempt = flat(text_of(render_return_receipt(returned(
+        fees_due=due, fees_paid=FeesPaid(0, (), "người thuộc hộ nghèo")))))
+    assert "miễn thu — người thuộc hộ nghèo" in exempt and "đã thu" not in exempt
+    partial = flat(text_of(render_return_receipt(returned(
+        fees_due=due, fees_paid=FeesPaid(20000, ("0012347",), "", 5000)))))
+    assert "đã thu 20.000 đồng (biên lai số 0012347); còn phải nộp 5.000 đồng" in partial
 
 
 def test_return_receipt_states_only_recorded_facts() -> None:
     """Nothing recorded as paid: the schedule is "phải nộp", never "đã thu"; a result
     whose copies nobody counted leaves the count to be written by hand."""
     text = flat(text_of(render_return_receipt(returned(
-        fees_collected=0, fees_due=[FeeLine("Lệ phí cấp giấy chứng nhận", 25000)],
+        fees_paid=None, fees_due=[FeeLine("Lệ phí cấp giấy chứng nhận", 25000)],
         documents=["Giấy xác nhận tình trạng hôn nhân"]))))
     assert "Phí, lệ phí phải nộp theo quy định: Lệ phí cấp giấy chứng nhận 25.000 đồng" in text
     assert "đã thu" not in text

@@ -34,6 +34,7 @@ from desktop_app.documents.slip_parts import (
     COUNTER,
     AgencyHeader,
     FeeLine,
+    FeesPaid,
     PageSize,
     _agency,
     _fees_text,
@@ -143,8 +144,8 @@ class ReturnSlipData:
     method: Literal["counter", "post"] | str = "counter"
     post_address: str = ""  # where the post delivers (method "post")
     received_at: datetime | None = None  # when the dossier was received, if to print
-    fees_collected: int | Sequence[FeeLine] = 0  # recorded as paid: a total or itemised
-    fees_due: int | Sequence[FeeLine] = 0  # the schedule, printed when nothing was recorded
+    fees_due: int | Sequence[FeeLine] = 0  # owed as assessed at receipt: total or itemised
+    fees_paid: FeesPaid | None = None  # recorded as collected; None = nothing recorded
     documents: Sequence[str | ResultDocument] = ()
     clerk_name: str = ""  # the returning official
     number: str = ""
@@ -314,13 +315,19 @@ def render_stop_notice(data: StopNoticeData, page_size: PageSize = "A4") -> byte
 # --- return of the result ---------------------------------------------------------------
 
 
-def _fees_line(collected: int | Sequence[FeeLine], due: int | Sequence[FeeLine]) -> str:
+def _fees_line(due: int | Sequence[FeeLine], paid: FeesPaid | None) -> str:
     """"đã thu" only for what was recorded as paid; otherwise what the schedule asks."""
-    if collected:
-        return f"Phí, lệ phí đã thu: {_collected(collected)}"
-    if due:
-        return f"Phí, lệ phí phải nộp theo quy định: {_collected(due)}"
-    return "Phí, lệ phí: Không thu"
+    owed = due if isinstance(due, int) else sum(f.amount for f in due)
+    if paid is None:
+        return (f"Phí, lệ phí phải nộp theo quy định: {_collected(due)}" if owed > 0
+                else "Phí, lệ phí: Không thu")
+    if paid.amount == owed > 0 and not _nfc(paid.note) and not paid.outstanding:
+        receipts = (f" (biên lai số {_t(', '.join(paid.receipt_numbers))})"
+                    if paid.receipt_numbers else "")
+        return f"Phí, lệ phí đã thu: {_collected(due)}{receipts}"
+    if owed > 0:
+        return f"Phí, lệ phí phải nộp theo quy định: {_collected(due)}; {paid.text()}"
+    return f"Phí, lệ phí: {paid.text()}"
 
 
 def _collected(fees: int | Sequence[FeeLine]) -> str:
@@ -394,7 +401,7 @@ def render_return_receipt(data: ReturnSlipData, page_size: PageSize = "A4") -> b
             Paragraph("Kết quả giải quyết hồ sơ đã giao gồm:", p),
             _documents_table(data.documents, lay, st),
             Spacer(0, lay.font_size * 0.4),
-            Paragraph(_fees_line(data.fees_collected, data.fees_due), p),
+            Paragraph(_fees_line(data.fees_due, data.fees_paid), p),
             KeepTogether([
                 Spacer(0, lay.font_size * 0.5),
                 _signature_row([("NGƯỜI NHẬN KẾT QUẢ", SIGN_HINT, receiver),
@@ -411,6 +418,6 @@ def render_return_receipt(data: ReturnSlipData, page_size: PageSize = "A4") -> b
 
 __all__ = [
     "APOLOGY_TITLE", "RETURN_TITLE", "STOP_TITLE", "WITHDRAWN_TITLE", "AgencyHeader",
-    "ApologyData", "FeeLine", "ResultDocument", "ReturnSlipData", "StopNoticeData",
+    "ApologyData", "FeeLine", "FeesPaid", "ResultDocument", "ReturnSlipData", "StopNoticeData",
     "render_apology", "render_return_receipt", "render_stop_notice",
 ]

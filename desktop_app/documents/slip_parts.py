@@ -72,6 +72,31 @@ class AgencyHeader:
 class FeeLine:
     name: str
     amount: int  # VND
+    detail: str = ""  # what was counted, e.g. "2 bản × 5 trang"
+
+
+@dataclass(frozen=True)
+class FeesPaid:
+    """Money recorded as collected (desktop_app.fees), as the documents print it."""
+
+    amount: int
+    receipt_numbers: Sequence[str] = ()
+    note: str = ""  # why it differs from what was owed (exemption, reduction)
+    outstanding: int = 0  # still to collect
+
+    def text(self) -> str:
+        """"đã thu 14.000 đồng (biên lai số 0012345)", or the exemption as recorded."""
+        if self.amount > 0:
+            out = f"đã thu <b>{vnd(self.amount)}</b>"
+            if self.receipt_numbers:
+                out += f" (biên lai số {_t(', '.join(self.receipt_numbers))})"
+        else:
+            out = "miễn thu"
+        if _nfc(self.note):
+            out += f" — {_t(self.note)}"
+        if self.outstanding > 0:
+            out += f"; còn phải nộp {vnd(self.outstanding)}"
+        return out
 
 
 # --- text helpers -----------------------------------------------------------------------
@@ -113,9 +138,12 @@ def _fees_text(fees: Sequence[FeeLine]) -> str:
     charged = [f for f in fees if f.amount]
     if not charged:
         return "Không thu"
+    def named(f: FeeLine) -> str:
+        return _t(f.name) + (f" ({_t(f.detail)})" if _nfc(f.detail) else "")
+
     if len(charged) == 1:
-        return f"{_t(charged[0].name)} <b>{vnd(charged[0].amount)}</b>"
-    parts = "; ".join(f"{_t(f.name)} {vnd(f.amount)}" for f in charged)
+        return f"{named(charged[0])} <b>{vnd(charged[0].amount)}</b>"
+    parts = "; ".join(f"{named(f)} {vnd(f.amount)}" for f in charged)
     return f"{parts}. Tổng cộng: <b>{vnd(sum(f.amount for f in charged))}</b>"
 
 

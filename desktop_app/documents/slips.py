@@ -34,6 +34,7 @@ from desktop_app.documents.slip_parts import (
     COUNTER,
     AgencyHeader,
     FeeLine,
+    FeesPaid,
     PageSize,
     _agency,
     _applicant_block,
@@ -99,6 +100,9 @@ class ReceiptData:
     # supplement was received, printed on a line of its own, and the date line of the
     # document. None for the first receipt.
     reissued_at: datetime | None = None
+    # Collected at the counter and recorded (desktop_app.fees); None = nothing recorded,
+    # and line 7 says only what is to be paid.
+    fees_paid: FeesPaid | None = None
 
 
 REISSUE_LINE = "(Cấp lại khi tiếp nhận hồ sơ bổ sung)"
@@ -298,9 +302,8 @@ def _render_receipt(data: ReceiptData, page_size: PageSize, compact: bool,
                       f"<b>{_time_vi(data.appointment_at)}</b>", p),
             Paragraph(f"6. Đăng ký nhận kết quả tại: {_t(data.delivery_text, _BLANK_LONG)}",
                       p),
-            # The schedule: what is to be paid, not a payment anybody recorded.
-            Paragraph(f"7. Phí, lệ phí phải nộp: {_fees_text(data.fees)}"
-                      if any(f.amount for f in data.fees) else "7. Phí, lệ phí: Không thu", p),
+            # What is to be paid; "đã thu" only for a payment recorded at the counter.
+            Paragraph(_receipt_fees(data.fees, data.fees_paid), p),
             Paragraph(f"Vào Sổ theo dõi hồ sơ, Quyển số: {_t(data.book_number, '……')}, "
                       f"Số thứ tự: {data.sequence_number}", p),
             Spacer(0, lay.font_size * gap),
@@ -314,6 +317,14 @@ def _render_receipt(data: ReceiptData, page_size: PageSize, compact: bool,
     return _render(page_size, RECEIPT_TITLE.capitalize(), data.dossier_code,
                    data.header.agency_name, f"Mã hồ sơ {data.dossier_code}", story,
                    pages=pages)
+
+
+def _receipt_fees(fees: Sequence[FeeLine], paid: FeesPaid | None) -> str:
+    if not any(f.amount for f in fees):
+        return ("7. Phí, lệ phí: Không thu" if paid is None
+                else f"7. Phí, lệ phí: {paid.text()}")
+    text = f"7. Phí, lệ phí phải nộp: {_fees_text(fees)}"
+    return text if paid is None else f"{text}; {paid.text()}"
 
 
 # --- Mẫu 02 -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 from desktop_app.digitization import DigitizedFile
 from desktop_app.domain.errors import DomainError
+from desktop_app.domain.fees import FeeCount, PaymentEntry, PaymentMethod
 from desktop_app.intake.drafts import (
     ComponentEntry,
     Delivery,
@@ -75,6 +76,11 @@ def to_payload(saved: SavedIntake) -> dict[str, Any]:
         "delivery": d.delivery.value,
         "delivery_address": d.delivery_address,
         "note": d.note,
+        "fee_counts": {key: [{"copies": c.copies, "pages": c.pages} for c in counts]
+                       for key, counts in d.fee_counts.items()},
+        "payment": ({"amount": d.payment.amount, "receipt_number": d.payment.receipt_number,
+                     "method": d.payment.method.value, "payer_name": d.payment.payer_name,
+                     "reason": d.payment.reason} if d.payment is not None else None),
         "studio_workspace": saved.studio_workspace,
     }
 
@@ -159,6 +165,33 @@ def _read_component(data: object, problems: list[str]) -> ComponentEntry | None:
     return entry
 
 
+def _read_fee_counts(data: object, problems: list[str]) -> dict[str, list[FeeCount]]:
+    out: dict[str, list[FeeCount]] = {}
+    if not isinstance(data, dict):
+        return out
+    for key, rows in data.items():
+        if not isinstance(key, str) or not isinstance(rows, list):
+            continue
+        counts = [FeeCount(_int(r, "copies", 1), _int(r, "pages", 1))
+                  for r in rows if isinstance(r, dict)]
+        if len(counts) != len(rows):
+            problems.append("Một dòng số bản, số trang tính phí không đọc được.")
+        out[key] = counts
+    return out
+
+
+def _read_payment(data: object, problems: list[str]) -> PaymentEntry | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        method = PaymentMethod(data.get("method", PaymentMethod.CASH.value))
+    except ValueError:
+        method = PaymentMethod.CASH
+        problems.append("Hình thức nộp tiền trong bản nháp không đọc được.")
+    return PaymentEntry(_int(data, "amount"), _text(data, "receipt_number"), method,
+                        _text(data, "payer_name"), _text(data, "reason"))
+
+
 def from_payload(payload: object, step: int = 0) -> tuple[SavedIntake, list[str]]:
     """The saved wizard, and what of it could not be read (Vietnamese, for the clerk).
 
@@ -199,6 +232,8 @@ def from_payload(payload: object, step: int = 0) -> tuple[SavedIntake, list[str]
         delivery=delivery,
         delivery_address=_text(payload, "delivery_address"),
         note=_text(payload, "note"),
+        fee_counts=_read_fee_counts(payload.get("fee_counts"), problems),
+        payment=_read_payment(payload.get("payment"), problems),
     )
     saved = SavedIntake(
         draft=draft,

@@ -12,6 +12,7 @@ from desktop_app.catalog import ProcedureInfo
 from desktop_app.digitization import DigitizedFile
 from desktop_app.domain.citizen_qr import CitizenCard
 from desktop_app.domain.errors import DomainError
+from desktop_app.domain.fees import FeeCount, PaymentEntry
 from desktop_app.domain.text import nfc
 
 _PHONE = re.compile(r"^\+?[0-9 .]{8,15}$")
@@ -101,6 +102,11 @@ class IntakeDraft:
     delivery: Delivery = Delivery.COUNTER
     delivery_address: str = ""
     note: str = ""
+    # What the citizen asks for, per fee line charged per copy or per page (keyed by
+    # desktop_app.fees.fee_key): one count per document.
+    fee_counts: dict[str, list[FeeCount]] = field(default_factory=dict)
+    # Money collected at the counter together with Receive; None = not collected now.
+    payment: PaymentEntry | None = None
 
     @classmethod
     def for_procedure(cls, proc: ProcedureInfo) -> IntakeDraft:
@@ -122,6 +128,9 @@ class IntakeDraft:
             note=nfc(self.note),
             components=[replace(c, name=nfc(c.name), problem=nfc(c.problem))
                         for c in self.components],
+            payment=replace(self.payment, receipt_number=nfc(self.payment.receipt_number),
+                            payer_name=nfc(self.payment.payer_name),
+                            reason=nfc(self.payment.reason)) if self.payment else None,
         )
 
     def missing_required(self) -> list[ComponentEntry]:
@@ -190,6 +199,8 @@ class SavedIntake:
             and d.delivery is Delivery.COUNTER
             and not d.delivery_address
             and not d.note
+            and not d.fee_counts
+            and d.payment is None
             and not self.owner_birth_text
             and not self.submitter_birth_text
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
@@ -22,13 +22,23 @@ from desktop_app.appointments import ChangeKind, change_appointment
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.documents import letters
+from desktop_app.documents.letters import ResultDocument
 from desktop_app.documents.slip_parts import AgencyHeader, FeeLine
 from desktop_app.documents.slips import ComponentLine, ReceiptData, render_receipt
 from desktop_app.domain.calendar import TimeUnit, compute_appointment
 from desktop_app.domain.dossier_status import DossierStatus, check_transition
 from desktop_app.domain.errors import DomainError
+from desktop_app.domain.fees import PaymentEntry
 from desktop_app.domain.text import nfc
-from desktop_app.intake.service import receipt_qr_payload
+from desktop_app.fees import (
+    FeeError,
+    FeeStatement,
+    add_payment,
+    checked_payment,
+    payment_detail,
+    statement_of,
+)
+from desktop_app.intake.service import fees_paid, receipt_qr_payload
 from desktop_app.signers import Signature, SignedKind, signature_in, take_number
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.national import dossier_document, national_time
@@ -108,6 +118,7 @@ class ReturnView:
     delivery_address: str
     returned_at: datetime | None
     returned_to: str
+    fees: FeeStatement
 
     @property
     def ready(self) -> bool:
@@ -165,7 +176,7 @@ def _view(s: Session, d: Dossier, now: datetime) -> ReturnView:
                       d.procedure_name, status, d.received_at, d.appointment_at,
                       d.current_appointment_at, late,
                       d.remote_note, d.fee_total, d.delivery, d.delivery_address,
-                      d.returned_at, d.returned_to)
+                      d.returned_at, d.returned_to, statement_of(d))
 
 
 class ReturnService:
@@ -222,8 +233,9 @@ class ReturnService:
 
     def _act(self, dossier_id: int, clerk: ClerkInfo, event: str, title: str,
              change: Callable[[Session, Dossier, StationInfo, datetime], bytes],
-             detail: dict[str, object], new_status: DossierStatus | None = None
-             ) -> ActionOutcome:
+             detail: dict[str, object], new_status: DossierStatus | None = None,
+             late_detail: dict[str, object] | None = None) -> ActionOutcome:
+        """``late_detail``: filled by ``change`` while it runs (e.g. the payment's row)."""
         station = StationService(self.ctx).require()
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
@@ -239,6 +251,7 @@ class ReturnService:
             sha = self.ctx.blobs.put_bytes(pdf)
             repo.ensure_blob(s, sha, len(pdf), "application/pdf", now)
             s.flush()
+            detail = {**detail, **(late_detail or {})}
             repo.add_outbox(s, "dossier", d.uuid, event,
                             dossier_document(d, station.agency_code), now)
             event_id = str(uuid.uuid4())
@@ -259,14 +272,24 @@ class ReturnService:
 
     def record_return(self, dossier_id: int, receiver: Receiver, clerk: ClerkInfo,
                       method: str = "counter", post_address: str = "",
-                      results: list[str] | None = None) -> ActionOutcome:
+                      results: Sequence[str | ResultDocument] | None = None,
+                      payment: PaymentEntry | None = None) -> ActionOutcome:
+        """Hand the result over: who took it, how, which documents in how many copies
+        (as counted at the counter; a bare name leaves the count blank on the form), and
+        the fee collected now if any (recorded in the same transaction)."""
         receiver = receiver.checked()
         if method not in ("counter", "post"):
             raise ReturnError("Hình thức trả kết quả không hợp lệ.", f"method {method!r}")
         if method == "post" and not nfc(post_address):
             raise ReturnError("Vui lòng nhập địa chỉ gửi kết quả qua bưu chính.",
                               "post without address")
-        documents = [nfc(r) for r in (results or []) if nfc(r)]
+        documents = [_result(r) for r in (results or [])]
+        documents = [r for r in documents if r.name]
+        for r in documents:
+            if r.copies is not None and not 0 <= r.copies <= 99:
+                raise ReturnError(f"Số bản của “{r.name}” phải từ 0 đến 99.",
+                                  f"result copies {r.copies}")
+        paid_detail: dict[str, object] = {}
 
         def change(s: Session, d: Dossier, station: StationInfo, now: datetime) -> bytes:
             if DossierStatus(d.status) not in (DossierStatus.RESULT_READY,
@@ -281,12 +304,25 @@ class ReturnService:
             d.returned_by_id = clerk.id
             if method == "post":
                 d.delivery_address = nfc(post_address)
+            if payment is not None:
+                before = statement_of(d)
+                if before.settled and before.live:
+                    raise FeeError(f"Hồ sơ {d.code} đã thu đủ phí, lệ phí.",
+                                   "payment at return on a settled dossier")
+                row = add_payment(d, checked_payment(payment, before.outstanding,
+                                                     receiver.full_name),
+                                  "return", clerk, now)
+                s.flush()
+                paid_detail["payment"] = payment_detail(row)
             return render_return(d, station, clerk, receiver, method, documents, now)
 
         return self._act(dossier_id, clerk, "returned", "Trả kết quả giải quyết hồ sơ",
                          change, {"receiver": receiver.full_name, "owner": receiver.is_owner,
-                                  "method": method, "results": documents},
-                         DossierStatus.RETURNED)
+                                  "method": method,
+                                  "results": [{"name": r.name, "copies": r.copies,
+                                               "reference": r.reference}
+                                              for r in documents]},
+                         DossierStatus.RETURNED, paid_detail)
 
     def receive_supplement(self, dossier_id: int, clerk: ClerkInfo,
                            note: str = "") -> ActionOutcome:
@@ -377,11 +413,9 @@ def render_receipt_again(ctx: AppContext, d: Dossier, station: StationInfo,
     """Mẫu 01 issued again after a supplement: same code and book entry, marked as
     re-issued, the original and the supplement's receipt times, the new appointment."""
     try:
-        proc = CatalogService(ctx).get(d.procedure_code)
-        time_limit, fees = proc.time_limit_label, [FeeLine(f.name, f.amount)
-                                                   for f in proc.fees]
-    except DomainError:  # the procedure left the catalog since: print what we stored
-        time_limit, fees = "", [FeeLine("Phí, lệ phí", d.fee_total)] if d.fee_total else []
+        time_limit = CatalogService(ctx).get(d.procedure_code).time_limit_label
+    except DomainError:  # the procedure left the catalog since
+        time_limit = ""
     owner, who = d.owner, d.submitter or d.owner
     assert d.code and d.current_appointment_at and d.sequence_number is not None
     data = ReceiptData(
@@ -397,22 +431,35 @@ def render_receipt_again(ctx: AppContext, d: Dossier, station: StationInfo,
         set_count=d.set_count, time_limit_text=time_limit,
         delivery_text="Tại Bộ phận Một cửa" if d.delivery == "counter"
         else f"Qua dịch vụ bưu chính: {d.delivery_address}",
-        fees=fees, book_number=d.book_number, sequence_number=d.sequence_number,
+        fees=_fee_lines(d), fees_paid=fees_paid(statement_of(d)),
+        book_number=d.book_number, sequence_number=d.sequence_number,
         clerk_name=clerk.full_name, qr_payload=receipt_qr_payload(station, d.code),
         owner_name=owner.full_name if d.submitter else None)
     return render_receipt(data, station.receipt_page_size)  # type: ignore[arg-type]
 
 
+def _result(r: str | ResultDocument) -> ResultDocument:
+    if isinstance(r, ResultDocument):
+        return ResultDocument(nfc(r.name), r.copies, nfc(r.reference))
+    return ResultDocument(nfc(r))
+
+
+def _fee_lines(d: Dossier) -> list[FeeLine]:
+    """The fees as assessed at receipt (what the receipt printed), never today's schedule."""
+    return [FeeLine(f.name, f.amount, f.quantity_text) for f in d.fees]
+
+
 def render_return(d: Dossier, station: StationInfo, clerk: ClerkInfo, receiver: Receiver,
-                  method: str, documents: list[str], now: datetime) -> bytes:
+                  method: str, documents: Sequence[ResultDocument], now: datetime) -> bytes:
     return letters.render_return_receipt(letters.ReturnSlipData(
         header=_header(station), dossier_code=d.code or "", procedure_name=d.procedure_name,
         owner_name=d.owner.full_name, received_at=d.received_at,
         receiver_name=receiver.full_name, receiver_id_number=receiver.id_number,
         receiver_is_owner=receiver.is_owner, authorisation=receiver.authorisation,
         returned_at=now, method=method, post_address=d.delivery_address,
-        # No payment is recorded at the counter yet: the schedule, never "đã thu".
-        fees_due=d.fee_total, documents=documents, clerk_name=clerk.full_name),
+        # "đã thu" only for payments recorded (at intake or here), else "phải nộp".
+        fees_due=_fee_lines(d) or d.fee_total, fees_paid=fees_paid(statement_of(d)),
+        documents=documents, clerk_name=clerk.full_name),
         station.receipt_page_size)
 
 

@@ -18,7 +18,7 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService, ProcedureInfo
 from desktop_app.context import AppContext
 from desktop_app.digitization import link_files
-from desktop_app.documents.slip_parts import AgencyHeader, FeeLine
+from desktop_app.documents.slip_parts import AgencyHeader, FeeLine, FeesPaid
 from desktop_app.documents.slips import (
     ComponentLine,
     ReceiptData,
@@ -32,7 +32,19 @@ from desktop_app.documents.slips import (
 from desktop_app.domain.calendar import compute_appointment
 from desktop_app.domain.dossier_code import make_dossier_code
 from desktop_app.domain.dossier_status import DossierStatus
+from desktop_app.domain.fees import AssessedFee, FeeBasis, PaymentEntry
 from desktop_app.domain.text import fold, nfc
+from desktop_app.fees import (
+    FeeError,
+    FeeStatement,
+    add_payment,
+    assess_procedure,
+    checked_payment,
+    fee_key,
+    fee_rows,
+    payment_detail,
+    statement_of,
+)
 from desktop_app.intake.draft_store import DraftRef, forget_draft
 from desktop_app.intake.drafts import DraftError, IntakeDraft, PersonInfo
 from desktop_app.station import StationInfo, StationService
@@ -116,9 +128,30 @@ class IntakeService:
                 ) -> IntakeOutcome:
         draft = draft.normalised()
         problems = draft.receive_problems()
+        proc = self.catalog.get(draft.procedure_code)
+        problems += self.fee_problems(draft, proc)
         if problems:
             raise DraftError(problems)
         return self._record(draft, clerk, IntakeKind.RECEIVED, "", finishes)
+
+    def assess(self, draft: IntakeDraft, proc: ProcedureInfo) -> list[AssessedFee]:
+        """The fees ``draft`` owes under ``proc``'s schedule (what Receive records)."""
+        return assess_procedure(proc, draft.fee_counts)
+
+    def fee_problems(self, draft: IntakeDraft, proc: ProcedureInfo) -> list[str]:
+        """What stops the fees from being recorded as entered (Vietnamese, one per line)."""
+        out = [f"Chưa nhập số bản{', số trang' if r.basis is FeeBasis.PAGE else ''} để "
+               f"tính “{r.name}”."
+               for r in proc.fees if r.counted and not any(
+                   c.copies > 0 and c.pages > 0 for c in draft.fee_counts.get(fee_key(r), ()))]
+        if out or draft.payment is None:
+            return out
+        owed = sum(a.amount for a in self.assess(draft, proc))
+        try:
+            checked_payment(draft.payment, owed, draft.applicant.full_name)
+        except FeeError as exc:
+            out.append(exc.message_vi)
+        return out
 
     def request_supplement(self, draft: IntakeDraft, clerk: ClerkInfo, reason: str,
                            finishes: DraftRef | None = None) -> IntakeOutcome:
@@ -151,7 +184,11 @@ class IntakeService:
             IntakeKind.SUPPLEMENT_REQUESTED: DossierStatus.SUPPLEMENT_REQUESTED,
             IntakeKind.REFUSED: DossierStatus.NOT_ACCEPTED,
         }[kind]
-        fee_total = proc.fee_total if kind is IntakeKind.RECEIVED else 0
+        assessed = self.assess(draft, proc) if kind is IntakeKind.RECEIVED else []
+        fee_total = sum(a.amount for a in assessed)
+        payment: PaymentEntry | None = None
+        if kind is IntakeKind.RECEIVED and draft.payment is not None:
+            payment = checked_payment(draft.payment, fee_total, draft.applicant.full_name)
         with self.ctx.db.write() as s:
             code: str | None = None
             sequence: int | None = None
@@ -216,6 +253,8 @@ class IntakeService:
                     )
                 )
                 link_files(dossier.components[-1], c.files, clerk.id, now)
+            dossier.fees.extend(fee_rows(assessed))
+            paid = add_payment(dossier, payment, "intake", clerk, now) if payment else None
             s.add(dossier)
             s.flush()
             # The contact printed on Mẫu 02/03 as stored now (the clerk may have changed
@@ -239,7 +278,8 @@ class IntakeService:
                 s, now, clerk.id, f"dossier_{kind.value}", "dossier", dossier.uuid,
                 {"code": code, "slip_number": slip_number, "procedure": proc.code,
                  "appointment": appointment.isoformat() if appointment else None,
-                 "slip_sha256": sha},
+                 "slip_sha256": sha, "fee_total": fee_total,
+                 **({"payment": payment_detail(paid)} if paid is not None else {})},
             )
             if finishes is not None:
                 forget_draft(s, finishes)
@@ -278,7 +318,8 @@ class IntakeService:
                 time_limit_text=proc.time_limit_label,
                 delivery_text=draft.delivery.label_vi
                 + (f": {draft.delivery_address}" if draft.delivery_address else ""),
-                fees=[FeeLine(f.name, f.amount) for f in proc.fees],
+                fees=[FeeLine(f.name, f.amount, f.quantity_text) for f in dossier.fees],
+                fees_paid=fees_paid(statement_of(dossier)),
                 book_number=dossier.book_number,
                 sequence_number=dossier.sequence_number,
                 clerk_name=clerk.full_name,
@@ -325,6 +366,14 @@ class IntakeService:
             official_email=contact[1],
         )
         return render_refusal(ref, size)  # type: ignore[arg-type]
+
+
+def fees_paid(statement: FeeStatement) -> FeesPaid | None:
+    """What a document prints as collected: None when no payment was recorded."""
+    if not statement.live:
+        return None
+    return FeesPaid(statement.paid, statement.receipt_numbers, statement.note,
+                    statement.outstanding)
 
 
 def receipt_qr_payload(station: StationInfo, code: str) -> str:

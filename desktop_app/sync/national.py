@@ -90,7 +90,26 @@ def dossier_document(d: Dossier, agency_code: str) -> dict[str, Any]:
         "GhiChu": d.reason or d.note,
         "HoSoCoThanhPhanSoHoa": any(_files(c) for c in d.components),
         "TaiLieuNop": [item for c in d.components for item in _documents(c)],
-        "DanhSachLePhi": [{"TenPhiLePhi": "Tổng phí, lệ phí", "Gia": d.fee_total}]
-        if d.fee_total
-        else [],
+        "DanhSachLePhi": _fees(d),
+        # Added field: each collection as recorded (a reversal cancels ``HuyKhoanThu``).
+        "DanhSachThuPhi": [
+            {"KhoanThuId": p.id, "SoTien": p.amount, "NguoiNop": p.payer_name,
+             "HinhThucThu": p.method, "SoBienLai": p.receipt_number, "LyDo": p.reason,
+             "GiaiDoan": p.stage, "HuyKhoanThu": p.reverses_id,
+             "NguoiThu": p.collected_by[:50], "ThoiDiem": national_time(p.collected_at)}
+            for p in d.payments],
     }
+
+
+def _fee_type(kind: str) -> int:
+    """LoaiPhiLePhi: 1 phí, 2 lệ phí, 0 neither (e.g. "không thu")."""
+    k = kind.casefold().replace("_", " ")
+    return 2 if "lệ phí" in k or "le phi" in k else 1 if "phí" in k or "phi" in k else 0
+
+
+def _fees(d: Dossier) -> list[dict[str, Any]]:
+    if not d.fees:  # a dossier from before the fees were itemised
+        return [{"TenPhiLePhi": "Tổng phí, lệ phí", "Gia": d.fee_total}] if d.fee_total else []
+    return [{"TenPhiLePhi": f.name, "MaPhiLePhi": f.fee_code, "Gia": f.amount,
+             "LoaiPhiLePhi": _fee_type(f.kind), "CachTinh": f.rate_text,
+             "SoLuong": f.quantity_text} for f in d.fees]

@@ -25,7 +25,7 @@ from desktop_app.documents.letters import (
     render_return_receipt,
     render_stop_notice,
 )
-from desktop_app.documents.slip_parts import AgencyHeader, FeeLine
+from desktop_app.documents.slip_parts import AgencyHeader, FeeLine, FeesPaid
 from desktop_app.documents.slips import (
     ComponentLine,
     ReceiptData,
@@ -140,8 +140,9 @@ def return_receipt() -> bytes:
         returned_at=datetime(2023, 11, 3, 15, 5), receiver_name="Lò Văn Ún",
         receiver_id_number="011090001234", receiver_is_owner=False,
         authorisation="Giấy ủy quyền số 12/UQ ngày 01/11/2023", received_at=RECEIVED,
-        fees_collected=[FeeLine("Lệ phí cấp giấy chứng nhận", 25_000)],
-        documents=["Giấy chứng nhận quyền sử dụng đất (bản chính)",
+        fees_due=[FeeLine("Lệ phí cấp giấy chứng nhận", 25_000)],
+        fees_paid=FeesPaid(25_000, ("0012345",)),
+        documents=[ResultDocument("Giấy chứng nhận quyền sử dụng đất (bản chính)", 1),
                    ResultDocument("Trích lục bản đồ địa chính", 2, "Số 125/TL")],
         clerk_name=CLERK, qr_payload=QR))
 
