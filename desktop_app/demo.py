@@ -16,6 +16,8 @@ from desktop_app.catalog import CatalogService
 from desktop_app.clock import Clock
 from desktop_app.context import AppContext
 from desktop_app.domain.citizen_qr import parse_citizen_qr
+from desktop_app.domain.fees import FeeCount, PaymentEntry
+from desktop_app.fees import fee_key
 from desktop_app.intake.drafts import Delivery, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeOutcome, IntakeService
 from desktop_app.signers import SignedKind, SignerBlock, SignerService
@@ -94,6 +96,9 @@ def _draft(catalog: CatalogService, code: str, payload: str, phone: str) -> Inta
     draft.owner = PersonInfo.from_card(parse_citizen_qr(payload), phone=phone)
     for c in draft.components:
         c.provided = c.required
+    # The citizen asks for two copies of a three-page document on a line charged per
+    # copy or per page (certified copies, extracts).
+    draft.fee_counts = {fee_key(r): [FeeCount(2, 3)] for r in proc.fees if r.counted}
     return draft
 
 
@@ -123,6 +128,9 @@ def run_demo(out_dir: Path, data_dir: Path, clock: Clock | None = None) -> DemoR
             if i == 1:
                 draft.delivery = Delivery.POST
                 draft.delivery_address = draft.owner.address
+            owed = sum(a.amount for a in intake.assess(draft, catalog.get(code)))
+            if owed and i % 2 == 0:  # paid at the counter, against a numbered receipt
+                draft.payment = PaymentEntry(owed, f"00{1234 + i}")
             result.outcomes.append(intake.receive(draft, clerk))
 
         first = codes[0]

@@ -93,7 +93,7 @@ def test_receive_a_dossier_with_the_keyboard_only(qtbot, window: MainWindow,  # 
     assert [c.provided for c in intake.components_step.collect()] == [True, True, False]
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert intake.step == 3, intake.error.text()
-    assert "2.000 đồng" in intake.delivery_step.fees.text()
+    assert "2.000 đồng" in intake.delivery_step.fees.total.text()
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert intake.step == 4
     assert intake.receive_btn.isEnabled()

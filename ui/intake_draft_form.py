@@ -53,6 +53,8 @@ def collect(procedure_code: str, applicant: ApplicantStep, components: Component
         delivery=Delivery.POST if delivery.by_post.isChecked() else Delivery.COUNTER,
         delivery_address=delivery.address.text(),
         note=delivery.note.toPlainText(),
+        fee_counts=delivery.fees.counts(),
+        payment=delivery.fees.payment.entry(),
     )
     return draft, owner_typed, submitter_typed
 
@@ -85,6 +87,7 @@ def watch_edits(applicant: ApplicantStep, components: ComponentsStep, delivery: 
         radio.toggled.connect(edited)
     delivery.set_count.valueChanged.connect(edited)
     delivery.note.textChanged.connect(edited)
+    delivery.fees.changed.connect(edited)
     components.table.itemChanged.connect(edited)
 
 

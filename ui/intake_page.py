@@ -337,12 +337,15 @@ class IntakePage(QWidget):
             delivery=Delivery.POST if delivery.by_post.isChecked() else Delivery.COUNTER,
             delivery_address=delivery.address.text(),
             note=delivery.note.toPlainText(),
+            fee_counts=delivery.fees.counts(),
+            payment=delivery.fees.payment.entry(),
         )
 
     def _fill_review(self, draft: IntakeDraft) -> None:
         assert self.procedure is not None
         proc = self.procedure
-        ok = self.review.show_draft(draft, proc, self.service.appointment_for(proc))
+        ok = self.review.show_draft(draft, proc, self.service.appointment_for(proc),
+                                    self.service.fee_problems(draft.normalised(), proc))
         self.receive_btn.setEnabled(ok)
 
     # --- the ID card QR ---------------------------------------------------------------
@@ -591,6 +594,12 @@ class IntakePage(QWidget):
             self._show_step(0)
             return
         self._show_procedure(self.procedure)
+        self._restoring = True
+        try:  # the fee lines exist once the procedure is shown
+            self.delivery_step.fees.set_counts(d.fee_counts)
+            self.delivery_step.fees.payment.fill(d.payment)
+        finally:
+            self._restoring = False
         index = saved.step
         if index == len(STEPS) - 1:
             try:

@@ -5,6 +5,7 @@ itself (``intake_page``) moves between them and acts on the draft."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
@@ -40,8 +41,10 @@ from desktop_app.digitization import DigitizedFile
 from desktop_app.domain.citizen_qr import CitizenCard
 from desktop_app.domain.dates import parse_birth_date
 from desktop_app.domain.text import vnd
+from desktop_app.fees import assess_procedure
 from desktop_app.intake.drafts import ComponentEntry, IntakeDraft, PersonInfo
 from desktop_app.intake.service import IntakeService
+from ui.fee_panel import FeePanel
 from ui.style import set_state
 
 
@@ -321,9 +324,7 @@ class ComponentsStep(QWidget):
 class DeliveryStep(QWidget):
     def __init__(self) -> None:
         super().__init__()
-        self.fees = QLabel()
-        self.fees.setWordWrap(True)
-        self.fees.setTextFormat(Qt.TextFormat.RichText)
+        self.fees = FeePanel()
         self.set_count = QSpinBox()
         self.set_count.setRange(1, 99)
         self.set_count.setMaximumWidth(110)
@@ -344,8 +345,6 @@ class DeliveryStep(QWidget):
         self.appointment.setObjectName("ok")
         self.appointment.setWordWrap(True)  # a long limit must not widen the window
 
-        fee_box = QGroupBox("Phí, lệ phí")
-        QVBoxLayout(fee_box).addWidget(self.fees)
         delivery_box = QGroupBox("Hình thức nhận kết quả")
         dl = QVBoxLayout(delivery_box)
         dl.addWidget(self.at_counter)
@@ -355,36 +354,49 @@ class DeliveryStep(QWidget):
         form.addRow("Số lượng hồ sơ (bộ):", self.set_count)
         form.addRow("Ghi chú:", self.note)
         layout = QVBoxLayout(self)
-        layout.addWidget(fee_box)
+        layout.addWidget(self.fees)
         layout.addWidget(delivery_box)
         layout.addLayout(form)
         layout.addWidget(self.appointment)
         layout.addStretch()
 
     def show_procedure(self, proc: ProcedureInfo, appointment: datetime) -> None:
-        if proc.fees:
-            lines = "".join(f"<tr><td>{escape(f.name)}</td><td align='right'>&nbsp;&nbsp;"
-                            f"{vnd(f.amount)}</td></tr>" for f in proc.fees)
-            self.fees.setText(f"<table>{lines}<tr><td><b>Tổng cộng</b></td><td align='right'>"
-                              f"<b>{vnd(proc.fee_total)}</b></td></tr></table>")
-        else:
-            self.fees.setText("Thủ tục này không thu phí, lệ phí.")
+        if self.fees.rules != proc.fees:  # keep the counts typed for the same procedure
+            self.fees.show_rules(proc.fees)
         self.appointment.setText(
             f"Thời hạn giải quyết: {proc.time_limit_label}. Nếu tiếp nhận bây giờ, hẹn trả "
             f"kết quả lúc {appointment:%H giờ %M}, ngày {appointment:%d/%m/%Y}.")
 
     def clear(self) -> None:
+        self.fees.show_rules(self.fees.rules)
         self.set_count.setValue(1)
         self.at_counter.setChecked(True)
         self.address.clear()
         self.note.clear()
 
 
+def _fee_rows(d: IntakeDraft, proc: ProcedureInfo) -> list[tuple[str, str]]:
+    assessed = assess_procedure(proc, d.fee_counts)
+    owed = sum(a.amount for a in assessed)
+    detail = "; ".join(f"{a.rule.name}{f' ({a.quantity_text})' if a.quantity_text else ''}: "
+                       f"{vnd(a.amount)}" for a in assessed if a.rule.amount)
+    rows = [("Phí, lệ phí phải nộp", f"{vnd(owed)}" + (f" — {detail}" if detail else ""))]
+    p = d.payment
+    if p is not None:
+        paid = f"{vnd(p.amount)}, {p.method.label_vi}"
+        if p.receipt_number:
+            paid += f", biên lai số {p.receipt_number}"
+        if p.reason:
+            paid += f" — {p.reason}"
+        rows.append(("Thu ngay khi tiếp nhận", paid))
+    return rows
+
+
 class ReviewStep(QTextBrowser):
     """The last step: the draft as it would be received, and what still stops it."""
 
     def show_draft(self, draft: IntakeDraft, proc: ProcedureInfo,
-                   appointment: datetime) -> bool:
+                   appointment: datetime, more_problems: Sequence[str] = ()) -> bool:
         """Show ``draft`` (normalised) for ``proc``; True when it can be received as is."""
         d = draft.normalised()
         rows = [
@@ -399,7 +411,7 @@ class ReviewStep(QTextBrowser):
             ("Số bộ hồ sơ", str(d.set_count)),
             ("Nhận kết quả", d.delivery.label_vi
              + (f": {d.delivery_address}" if d.delivery_address else "")),
-            ("Phí, lệ phí", vnd(proc.fee_total)),
+            *_fee_rows(d, proc),
             ("Hẹn trả (nếu tiếp nhận bây giờ)", f"{appointment:%H giờ %M, ngày %d/%m/%Y}"),
         ]
         comps = "".join(
@@ -410,7 +422,7 @@ class ReviewStep(QTextBrowser):
             + "</li>"
             for c in d.components
         )
-        problems = d.receive_problems()
+        problems = d.receive_problems() + list(more_problems)
         warn = ""
         if problems:
             warn = ("<p style='color:#b00020'><b>Chưa thể tiếp nhận:</b><br>"

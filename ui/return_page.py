@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -30,10 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.accounts import ClerkInfo
+from desktop_app.documents.letters import ResultDocument
 from desktop_app.domain.citizen_qr import parse_citizen_qr
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import vnd
+from desktop_app.fees import FeeService
 from desktop_app.intake.returns import (
     ActionOutcome,
     LateRow,
@@ -42,6 +45,7 @@ from desktop_app.intake.returns import (
     ReturnView,
 )
 from ui import messages
+from ui.fee_panel import PaymentForm
 from ui.screen_fit import ActionBar, scrolling
 from ui.workers import Runner
 
@@ -103,10 +107,7 @@ class ReturnPage(QWidget):
         how_row.addWidget(self.by_post)
         how_row.addStretch(1)
         self.post_address = QLineEdit()
-        self.results = QPlainTextEdit()
-        self.results.setPlaceholderText("Giấy tờ kết quả trao cho người nhận (mỗi dòng một "
-                                        "giấy tờ)")
-        self.results.setMaximumHeight(70)
+        self.results = ResultsTable()
         form.addRow("", owner_row)
         form.addRow("Họ và tên:", self.receiver_name)
         form.addRow("Số định danh:", self.receiver_id)
@@ -114,6 +115,20 @@ class ReturnPage(QWidget):
         form.addRow("Hình thức:", how_row)
         form.addRow("Địa chỉ nhận:", self.post_address)
         form.addRow("Kết quả trao:", self.results)
+
+        fees = QGroupBox("Phí, lệ phí")
+        fee_layout = QVBoxLayout(fees)
+        self.fee_state = QLabel()
+        self.fee_state.setWordWrap(True)
+        self.reverse_btn = QPushButton("Hủy &khoản thu ghi nhầm…")
+        self.reverse_btn.setToolTip("Hủy khoản thu đã ghi nhận (ghi lý do); khoản thu cũ vẫn "
+                                    "được lưu, kèm dòng hủy")
+        fee_row = QHBoxLayout()
+        fee_row.addWidget(self.fee_state, 1)
+        fee_row.addWidget(self.reverse_btn)
+        fee_layout.addLayout(fee_row)
+        self.payment = PaymentForm("Thu tiền &phí, lệ phí khi trả kết quả")
+        fee_layout.addWidget(self.payment)
 
         self.return_btn = QPushButton("&Trả kết quả  (Ctrl+Enter)")
         self.return_btn.setToolTip(
@@ -138,6 +153,7 @@ class ReturnPage(QWidget):
         body_layout.addWidget(self.status)
         body_layout.addWidget(self.card)
         body_layout.addWidget(who)
+        body_layout.addWidget(fees)
         body_layout.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -153,6 +169,7 @@ class ReturnPage(QWidget):
         self.supplement_done_btn.clicked.connect(self.do_supplement)
         self.withdraw_btn.clicked.connect(self.do_withdraw)
         self.stop_btn.clicked.connect(self.do_stop_notice)
+        self.reverse_btn.clicked.connect(self.do_reverse)
         QShortcut(QKeySequence("Ctrl+Return"), self).activated.connect(self.do_return)
         self.show_view(None)
 
@@ -175,7 +192,7 @@ class ReturnPage(QWidget):
         self.status.setVisible(True)
 
     def show_view(self, view: ReturnView | None) -> None:
-        self.current = view
+        previous, self.current = self.current, view
         self.status.setVisible(view is not None)
         if view is None:
             self.card.setText("Chưa chọn hồ sơ.")
@@ -186,8 +203,7 @@ class ReturnPage(QWidget):
                 f"Thủ tục: {view.procedure_name}\nTiếp nhận: {_when(view.received_at)} · "
                 f"Hẹn trả: {_when(view.current_appointment_at)}"
                 + (f" (hẹn ban đầu {_when(view.appointment_at)})"
-                   if view.current_appointment_at != view.appointment_at else "") + "\n"
-                f"Phí, lệ phí đã thu khi tiếp nhận: {vnd(view.fee_total)}"
+                   if view.current_appointment_at != view.appointment_at else "")
                 + (f"\nGhi chú của cơ quan giải quyết: {view.remote_note}"
                    if view.remote_note else ""))
             if view.delivery == "post":
@@ -196,6 +212,9 @@ class ReturnPage(QWidget):
             else:
                 self.at_counter.setChecked(True)
             self._owner_toggled(self.is_owner.isChecked())
+            if previous is None or previous.dossier_id != view.dossier_id:
+                self.results.fill(view.result_name)  # a reload keeps what was typed
+        self._show_fees(view)
         ready = view is not None and view.ready
         self.return_btn.setEnabled(ready)
         supplement = view is not None and view.status is DossierStatus.SUPPLEMENT_REQUESTED
@@ -208,6 +227,18 @@ class ReturnPage(QWidget):
         self.post_address.setEnabled(self.by_post.isChecked())
         if ready:
             self.receiver_name.setFocus()
+
+    def _show_fees(self, view: ReturnView | None) -> None:
+        fees = view.fees if view is not None else None
+        self.fee_state.setText(fees.summary_vi() if fees is not None else "")
+        self.reverse_btn.setEnabled(fees is not None and bool(fees.live))
+        # Collect only what is still owed, and only when handing over now.
+        due = fees is not None and view is not None and view.ready and (
+            fees.outstanding > 0 or (fees.owed > 0 and not fees.live))
+        self.payment.setVisible(due)
+        self.payment.clear()
+        if due and fees is not None:
+            self.payment.set_owed(fees.outstanding)
 
     def _owner_toggled(self, owner: bool) -> None:
         self.authorisation.setEnabled(not owner)
@@ -247,12 +278,30 @@ class ReturnPage(QWidget):
                             self.is_owner.isChecked(), self.authorisation.text())
         method = "post" if self.by_post.isChecked() else "counter"
         address = self.post_address.text()
-        results = self.results.toPlainText().splitlines()
+        results = self.results.documents()
+        payment = self.payment.entry() if self.payment.isVisible() else None
         self.return_btn.setEnabled(False)
         self.runner.submit(
             lambda: self.service.record_return(view.dossier_id, receiver, self.clerk,
-                                               method, address, results),
+                                               method, address, results, payment),
             self._done, self._failed)
+
+    def do_reverse(self) -> None:
+        view = self.current
+        if view is None or not view.fees.live:
+            return
+        last = view.fees.live[-1]
+        reason = messages.ask_text(
+            self, "Hủy khoản thu",
+            f"Hủy khoản thu {vnd(last.amount)}"
+            + (f", biên lai số {last.receipt_number}" if last.receipt_number else "")
+            + f" ({last.collected_at:%H:%M %d/%m/%Y}).\nLý do hủy:",
+            ok="Hủy khoản thu")
+        if reason is None:
+            return
+        fees = FeeService(self.service.ctx)
+        self.runner.submit(lambda: fees.reverse(view.dossier_id, last.id, reason, self.clerk),
+                           lambda _statement: self.reload(), self._failed)
 
     def _failed(self, message: str, _detail: str) -> None:
         self.show_view(self.current)
@@ -291,6 +340,71 @@ class ReturnPage(QWidget):
             return
         self.runner.submit(lambda: self.service.stop_notice(view.dossier_id, "", self.clerk),
                            self._done, self._failed)
+
+
+class ResultsTable(QWidget):
+    """The result documents handed over: name, number/symbol, and copies as counted at
+    the counter ("chưa đếm" leaves the count to be written on the form by hand)."""
+
+    NOT_COUNTED = -1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Giấy tờ kết quả", "Số, ký hiệu", "Số bản"])
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setMaximumHeight(120)
+        self.add_btn = QPushButton("Thêm dòng")
+        self.add_btn.setToolTip("Thêm một giấy tờ kết quả")
+        self.remove_btn = QPushButton("Bớt dòng")
+        self.remove_btn.setToolTip("Bỏ giấy tờ ở dòng đang chọn")
+        side = QVBoxLayout()
+        side.addWidget(self.add_btn)
+        side.addWidget(self.remove_btn)
+        side.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(side)
+        self.add_btn.clicked.connect(lambda: self.add_row(""))
+        self.remove_btn.clicked.connect(self._remove)
+
+    def add_row(self, name: str, reference: str = "", copies: int | None = None) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        self.table.setItem(row, 0, QTableWidgetItem(name))
+        self.table.setItem(row, 1, QTableWidgetItem(reference))
+        spin = QSpinBox()
+        spin.setRange(self.NOT_COUNTED, 99)
+        spin.setSpecialValueText("chưa đếm")
+        spin.setSuffix(" bản")
+        spin.setValue(self.NOT_COUNTED if copies is None else copies)
+        self.table.setCellWidget(row, 2, spin)
+
+    def _remove(self) -> None:
+        row = self.table.currentRow()
+        self.table.removeRow(row if row >= 0 else self.table.rowCount() - 1)
+
+    def fill(self, result_name: str) -> None:
+        self.table.setRowCount(0)
+        self.add_row(result_name)
+
+    def documents(self) -> list[ResultDocument]:
+        out = []
+        for row in range(self.table.rowCount()):
+            name = self.table.item(row, 0)
+            ref = self.table.item(row, 1)
+            spin = self.table.cellWidget(row, 2)
+            assert isinstance(spin, QSpinBox)
+            copies = None if spin.value() == self.NOT_COUNTED else spin.value()
+            if name is not None and name.text().strip():
+                out.append(ResultDocument(name.text(), copies,
+                                          ref.text() if ref is not None else ""))
+        return out
 
 
 class ApologyDialog(QDialog):

@@ -119,6 +119,7 @@ class ReturnView:
     returned_at: datetime | None
     returned_to: str
     fees: FeeStatement
+    result_name: str = ""  # what the catalog says the procedure results in
 
     @property
     def ready(self) -> bool:
@@ -176,7 +177,8 @@ def _view(s: Session, d: Dossier, now: datetime) -> ReturnView:
                       d.procedure_name, status, d.received_at, d.appointment_at,
                       d.current_appointment_at, late,
                       d.remote_note, d.fee_total, d.delivery, d.delivery_address,
-                      d.returned_at, d.returned_to, statement_of(d))
+                      d.returned_at, d.returned_to, statement_of(d),
+                      proc.result if (proc := repo.procedure(s, d.procedure_code)) else "")
 
 
 class ReturnService:

@@ -4,6 +4,7 @@ dossier → apology letter with a new appointment."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from ui.wedge import WedgeScanFilter
 
 from ..test_gui_intake import key, type_text
 from ..test_intake import TEST_CATALOG
+from ..test_slips import text_of
 from .test_sync_engine import receive
 
 pytestmark = pytest.mark.gui
@@ -116,7 +118,19 @@ def test_receive_result_ready_then_return_by_scanning_the_receipt(
     key(qtbot, Qt.Key.Key_Return)
     assert page.is_proxy.isChecked() and page.receiver_name.text() == "Hoàng Văn Phủ"
     page.authorisation.setText("Giấy ủy quyền ngày 01/11/2023")
-    page.results.setPlainText("Giấy xác nhận số 15/GXN")
+    # The result as counted at the counter: the catalog's result is offered, not counted.
+    results = page.results.table
+    assert results.rowCount() == 1
+    assert results.cellWidget(0, 2).value() == return_page.ResultsTable.NOT_COUNTED
+    results.item(0, 0).setText("Giấy xác nhận")
+    results.item(0, 1).setText("Số 15/GXN")
+    results.cellWidget(0, 2).setValue(2)
+    # Nothing was collected at intake: the fee is still owed and is collected now.
+    assert "Phải nộp 2.000 đồng" in page.fee_state.text()
+    assert page.payment.isVisible() and not page.payment.isChecked()
+    assert page.payment.amount.value() == 2000
+    page.payment.setChecked(True)
+    page.payment.receipt.setText("0012399")
     page.receiver_name.setFocus()
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     preview = _preview(qtbot, window, code)
@@ -129,6 +143,13 @@ def test_receive_result_ready_then_return_by_scanning_the_receipt(
     with ctx.db.read() as s:
         event = s.scalars(select(OutboxEntry).where(OutboxEntry.entity_type == "event")).one()
         assert event.payload["TrangThaiHoSo"] == 10 and event.payload["MaHoSo"] == code
+        assert event.payload["ChiTiet"]["results"] == [
+            {"name": "Giấy xác nhận", "copies": 2, "reference": "Số 15/GXN"}]
+        assert event.payload["ChiTiet"]["payment"]["receipt_number"] == "0012399"
+        printed = event.payload["ChiTiet"]["document_sha256"]
+    text = " ".join(text_of(ctx.blobs.read_bytes(printed)).split())
+    assert "Giấy xác nhận (Số 15/GXN) 02" in text
+    assert "Phí, lệ phí đã thu: Lệ phí 2.000 đồng (biên lai số 0012399)" in text
     # The event and the new revision reach the province.
     from provincial_gateway.db import Dossier as GatewayDossier
     from provincial_gateway.db import Event
@@ -141,6 +162,12 @@ def test_receive_result_ready_then_return_by_scanning_the_receipt(
             return row is not None and row.status == 10 and bool(s.scalars(select(Event)).all())
 
     qtbot.waitUntil(returned_there, timeout=15_000)
+    with gateway.sessions() as s:  # the province has the money recorded, as recorded
+        row = s.scalar(select(GatewayDossier).where(GatewayDossier.client_id == uuid))
+        assert row is not None
+        [paid] = json.loads(row.body)["DanhSachThuPhi"]
+        assert (paid["SoTien"], paid["SoBienLai"], paid["GiaiDoan"]) == (2000, "0012399",
+                                                                         "return")
     assert not page.return_btn.isEnabled()  # already returned
 
 
