@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
+from sqlalchemy import select
 
 from desktop_app.accounts import AccountService
 from desktop_app.clock import FixedClock, SystemClock
@@ -142,6 +143,33 @@ def counter_screens(out: Path, suffix: str) -> None:
         settle(app, 2500)  # QPdfView renders pages on its own thread
         whole_screen("09-receipt-preview.png")
         preview.accept()
+        settle(app, 300)
+        # Certified copies: counted per page and per copy, paid with Receive.
+        win.show_page(win.INTAKE)
+        win.intake.choose_procedure("2.000815")
+        win.on_scanned(DEMO_CARDS[1])
+        win.intake.go_next()
+        win.intake.components_step.tick_required()
+        win.intake.go_next()
+        fees = win.intake.delivery_step.fees
+        certify = next(iter(fees.tables.values()))
+        certify.table.cellWidget(0, 0).setValue(2)
+        certify.table.cellWidget(0, 1).setValue(5)
+        certify.add_row()
+        fees.payment.setChecked(True)
+        fees.payment.receipt.setText("0012345")
+        whole_screen("10-intake-fees-certified.png")
+        win.intake.reset()
+        # The return counter with a result ready and the fee still owed.
+        with ctx.db.write() as s:
+            ready = s.scalars(select(Dossier).where(Dossier.status == 2)).first()
+            assert ready is not None
+            ready.status = 9
+            code = ready.code
+        win.show_page(win.RETURN)
+        win.returns.open_code(code or "")
+        win.runner.wait()
+        whole_screen("11-return-counter.png")
         win.sync.stop()
         win.runner.wait()
         win.close()

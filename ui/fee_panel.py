@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -115,21 +117,25 @@ class CountTable(QWidget):
             self.add_row(c)
 
 
-class PaymentForm(QGroupBox):
-    """Money collected now (checkable: unchecked = nothing collected now). The amount
-    follows what is owed until the clerk changes it; a different amount asks for its
-    reason, which the service then requires."""
+class PaymentForm(QWidget):
+    """Money collected now: a check box ("unchecked" = nothing collected now) and, when
+    ticked, the amount, method, receipt number, payer and reason. The amount follows
+    what is owed until the clerk changes it; a different amount asks for its reason,
+    which the service then requires."""
 
     changed = Signal()
+    toggled = Signal(bool)
 
     def __init__(self, title: str) -> None:
-        super().__init__(title)
-        self.setCheckable(True)
-        self.setChecked(False)
+        super().__init__()
+        self.check = QCheckBox(title)
+        self.check.toggled.connect(self.toggled)
         self.owed = 0
         self._follow = True
         self.amount = _spin(0, 100_000_000, 0, " đồng")
         self.amount.setSingleStep(1000)
+        # 16.000 đồng, as the documents print it (not the C locale's 16,000).
+        self.amount.setLocale(QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam))
         self.amount.setGroupSeparatorShown(True)
         self.method = QComboBox()
         for m in PaymentMethod:
@@ -144,7 +150,14 @@ class PaymentForm(QGroupBox):
         self.hint = QLabel()
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
-        form = QFormLayout(self)
+        # Unchecked, this is one line: the fields show only when money is taken.
+        self.fields = QFrame()
+        self.fields.setFrameShape(QFrame.Shape.StyledPanel)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.check)
+        outer.addWidget(self.fields)
+        form = QFormLayout(self.fields)
         form.addRow("Số tiền:", self.amount)
         form.addRow("Hình thức:", self.method)
         form.addRow("Biên lai số:", self.receipt)
@@ -155,11 +168,20 @@ class PaymentForm(QGroupBox):
         for edit in (self.receipt, self.payer, self.reason):
             edit.textChanged.connect(self.changed)
         self.method.currentIndexChanged.connect(self.changed)
+        self.toggled.connect(self.fields.setVisible)
+        self.fields.setVisible(False)
         self.toggled.connect(lambda _: self._show_hint())
         self.toggled.connect(lambda _: self.changed.emit())
 
+    # Qt's names, as the check box has them.
+    def isChecked(self) -> bool:
+        return self.check.isChecked()
+
+    def setChecked(self, on: bool) -> None:
+        self.check.setChecked(on)
+
     def _amount_edited(self, _value: int) -> None:
-        if not self.signalsBlocked():
+        if not self.amount.signalsBlocked():
             self._follow = False
         self._show_hint()
         self.changed.emit()
@@ -176,6 +198,7 @@ class PaymentForm(QGroupBox):
         differs = self.isChecked() and self.amount.value() != self.owed
         self.hint.setText(f"Số tiền khác số phải nộp ({vnd(self.owed)}): ghi lý do."
                           if differs else "")
+        self.hint.setVisible(differs)
         set_state(self.reason, "warn" if differs and not self.reason.text().strip() else "")
 
     def entry(self) -> PaymentEntry | None:
@@ -186,9 +209,10 @@ class PaymentForm(QGroupBox):
                             self.reason.text())
 
     def fill(self, entry: PaymentEntry | None) -> None:
-        self.blockSignals(True)
-        self.setChecked(entry is not None)
-        self.blockSignals(False)
+        self.check.blockSignals(True)
+        self.check.setChecked(entry is not None)
+        self.check.blockSignals(False)
+        self.fields.setVisible(entry is not None)
         if entry is None:
             self.clear()
             return
@@ -203,9 +227,10 @@ class PaymentForm(QGroupBox):
         self._show_hint()
 
     def clear(self) -> None:
-        self.blockSignals(True)
-        self.setChecked(False)
-        self.blockSignals(False)
+        self.check.blockSignals(True)
+        self.check.setChecked(False)
+        self.check.blockSignals(False)
+        self.fields.setVisible(False)
         self._follow = True
         self.amount.blockSignals(True)
         self.amount.setValue(self.owed)

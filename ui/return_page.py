@@ -204,6 +204,7 @@ class ReturnPage(QWidget):
                 f"Hẹn trả: {_when(view.current_appointment_at)}"
                 + (f" (hẹn ban đầu {_when(view.appointment_at)})"
                    if view.current_appointment_at != view.appointment_at else "")
+                + f"\nPhí, lệ phí: {view.fees.summary_vi()}"
                 + (f"\nGhi chú của cơ quan giải quyết: {view.remote_note}"
                    if view.remote_note else ""))
             if view.delivery == "post":
@@ -357,7 +358,7 @@ class ResultsTable(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
-        self.table.setMaximumHeight(120)
+        self.table.setMaximumHeight(90)
         self.add_btn = QPushButton("Thêm dòng")
         self.add_btn.setToolTip("Thêm một giấy tờ kết quả")
         self.remove_btn = QPushButton("Bớt dòng")

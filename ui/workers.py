@@ -55,9 +55,18 @@ class _Job(QRunnable):
         try:
             result = self.fn()
         except Exception as exc:
-            self.signals.failed.emit(*failure(exc))
+            self._deliver(self.signals.failed, *failure(exc))
         else:
-            self.signals.done.emit(result)
+            self._deliver(self.signals.done, result)
+
+    @staticmethod
+    def _deliver(signal: Any, *args: Any) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            # The window that asked was closed meanwhile (its runner and the signal
+            # object deleted): the work is done and stored; nobody is left to tell.
+            log.debug("background job finished after its window closed")
 
 
 # Signal objects of detached jobs, kept until their result is delivered on the UI thread
