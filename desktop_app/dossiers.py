@@ -12,6 +12,7 @@ from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import fold, vi_sort_key
+from desktop_app.fees import statement_of
 from local_db import report_queries
 from local_db import repositories as repo
 from local_db.models import ComponentFile, Dossier
@@ -149,6 +150,7 @@ class DossierDetail:
     delivery: str
     delivery_address: str
     fee_total: int
+    fee_summary: str  # owed, recorded as paid (receipt numbers), still to collect
     reason: str
     note: str
     book_number: str
@@ -287,6 +289,7 @@ class DossierQueries:
                 delivery=d.delivery,
                 delivery_address=d.delivery_address,
                 fee_total=d.fee_total,
+                fee_summary=statement_of(d).summary_vi(),
                 reason=d.reason,
                 note=d.note,
                 book_number=d.book_number,

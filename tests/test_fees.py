@@ -18,6 +18,7 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogError, CatalogService, sample_catalog_path
 from desktop_app.context import AppContext
 from desktop_app.documents.letters import ResultDocument
+from desktop_app.dossiers import DossierQueries
 from desktop_app.domain.fees import (
     FeeBasis,
     FeeCount,
@@ -265,6 +266,9 @@ def test_a_mistaken_payment_is_reversed_by_a_new_entry_never_changed(
         fees.reverse(dossier_id, first.id, "lần nữa", clerk)
     again = fees.collect(dossier_id, PaymentEntry(2000, "0012346"), clerk)
     assert (again.paid, again.receipt_numbers) == (2000, ("0012346",))
+    # The look-up's detail says the same, from the same records.
+    assert DossierQueries(ctx).detail(dossier_id).fee_summary == (
+        "Phải nộp 2.000 đồng; đã thu 2.000 đồng (biên lai số 0012346).")
     with ctx.db.read() as s:
         events = [e.operation for e in s.scalars(
             select(OutboxEntry).where(OutboxEntry.entity_type == "event")

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.domain.dossier_status import DossierStatus
-from desktop_app.domain.text import vnd
 from desktop_app.dossiers import DossierDetail, DossierQueries, DossierRow, SearchFilters
 from ui.screen_fit import FlowLayout, fit
 from ui.workers import Runner
@@ -142,7 +141,7 @@ def detail_html(d: DossierDetail) -> str:
         row("Cán bộ tiếp nhận", d.clerk_name),
         row("Sổ theo dõi", f"Quyển {d.book_number}, số {d.sequence_number}"
             if d.sequence_number else "—"),
-        row("Phí, lệ phí", vnd(d.fee_total)),
+        row("Phí, lệ phí", d.fee_summary),
         row("Đồng bộ", r.sync_label),
     ]
     if d.reason:
