@@ -18,7 +18,6 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogError, CatalogService, sample_catalog_path
 from desktop_app.context import AppContext
 from desktop_app.documents.letters import ResultDocument
-from desktop_app.dossiers import DossierQueries
 from desktop_app.domain.fees import (
     FeeBasis,
     FeeCount,
@@ -27,6 +26,7 @@ from desktop_app.domain.fees import (
     PaymentMethod,
     assess,
 )
+from desktop_app.dossiers import DossierQueries
 from desktop_app.fees import FeeError, FeeService
 from desktop_app.intake.draft_payload import from_payload, to_payload
 from desktop_app.intake.drafts import DraftError, IntakeDraft, SavedIntake
