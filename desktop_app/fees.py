@@ -224,8 +224,8 @@ class FeeService:
             return statement_of(self._dossier(s, dossier_id))
 
     @staticmethod
-    def _dossier(s: Session, dossier_id: int) -> Dossier:
-        d = repo.dossier_by_id(s, dossier_id)
+    def _dossier(s: Session, dossier_id: int, lock: bool = False) -> Dossier:
+        d = repo.dossier_by_id(s, dossier_id, for_update=lock)
         if d is None or not d.code:
             raise FeeError("Không tìm thấy hồ sơ.", f"dossier {dossier_id} missing")
         return d
@@ -275,7 +275,7 @@ class FeeService:
         station = StationService(self.ctx).require()
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
-            d = self._dossier(s, dossier_id)
+            d = self._dossier(s, dossier_id, lock=True)
             row = change(d, now)
             s.flush()
             d.revision = (d.revision or 1) + 1

@@ -274,13 +274,18 @@ _DOSSIER_LOADS = (
 )
 
 
-def dossier_by_id(session: Session, dossier_id: int) -> Dossier | None:
-    return session.scalar(
-        select(Dossier)
-        .where(Dossier.id == dossier_id)
-        .options(*_DOSSIER_LOADS,
-                 selectinload(Dossier.components).selectinload(DossierComponent.files))
-    )
+def dossier_by_id(session: Session, dossier_id: int, *, for_update: bool = False
+                  ) -> Dossier | None:
+    """``for_update``: lock the row until the transaction ends (PostgreSQL; SQLite's write
+    transaction holds the whole database already), so two counters acting on one dossier
+    at once act one after the other, the second on what the first recorded."""
+    stmt = (select(Dossier)
+            .where(Dossier.id == dossier_id)
+            .options(*_DOSSIER_LOADS,
+                     selectinload(Dossier.components).selectinload(DossierComponent.files)))
+    if for_update:
+        stmt = stmt.with_for_update(of=Dossier)
+    return session.scalar(stmt)
 
 
 def dossier_by_code(session: Session, code: str) -> Dossier | None:

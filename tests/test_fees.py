@@ -5,7 +5,9 @@ only when recorded, append-only, synced to the province."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from desktop_app.intake.drafts import DraftError, IntakeDraft, SavedIntake
 from desktop_app.intake.returns import Receiver, ReturnService
 from desktop_app.intake.service import IntakeService
 from desktop_app.startup import open_station
-from desktop_app.station import StationInfo
+from desktop_app.station import StationInfo, StationService
 from local_db.models import AuditEntry, Dossier, DossierFee, FeePayment, OutboxEntry
 
 from .test_intake import OWNER, TEST_CATALOG
@@ -320,3 +322,46 @@ def test_when_a_payment_is_recorded_it_is_the_clock_time(
     FeeService(ctx).collect(dossier_id, PaymentEntry(2000, "7"), clerk)
     assert FeeService(ctx).statement(dossier_id).payments[0].collected_at == datetime(
         2023, 10, 30, 14, 5)
+
+
+def test_two_counters_collecting_the_same_fee_at_once_record_it_once(
+        ctx: AppContext, intake: IntakeService, clerk: ClerkInfo, station: StationInfo,
+        tmp_path: Path) -> None:
+    """Two PCs on one database (a shared PostgreSQL server, or one SQLite file): the
+    dossier is locked while a payment is recorded, so the second sees the first."""
+    dossier_id = _ready(ctx, intake, clerk)
+    if ctx.db.url.get_backend_name() == "postgresql":
+        # Widen the window between reading what was paid and recording the payment: the
+        # other counter reads in it (SQLite's write transaction takes the lock up front).
+        with ctx.db.write() as s:
+            s.execute(sa.text(
+                "CREATE FUNCTION slow_payment() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$"))
+            s.execute(sa.text("CREATE TRIGGER slow_payment BEFORE INSERT ON fee_payments "
+                              "FOR EACH ROW EXECUTE FUNCTION slow_payment()"))
+    other = open_station(tmp_path / "second-pc", db_url=ctx.db.url.render_as_string(
+        hide_password=False), sample_catalog=False, clock=ctx.clock)
+    StationService(other).save(dataclasses.replace(station, station_digit=2))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def collect(c: AppContext, receipt: str) -> None:
+        barrier.wait()
+        try:
+            FeeService(c).collect(dossier_id, PaymentEntry(2000, receipt), clerk)
+            outcomes.append("ok")
+        except FeeError as exc:
+            outcomes.append(exc.message_vi)
+
+    try:
+        threads = [threading.Thread(target=collect, args=(c, r))
+                   for c, r in ((ctx, "A-1"), (other, "B-1"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        other.close()
+    assert outcomes.count("ok") == 1 and any("đã thu đủ" in o for o in outcomes), outcomes
+    statement = FeeService(ctx).statement(dossier_id)
+    assert (statement.paid, len(statement.payments)) == (2000, 1)

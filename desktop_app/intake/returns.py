@@ -204,8 +204,8 @@ class ReturnService:
             return _view(s, self._dossier(s, dossier_id), self.ctx.clock.now())
 
     @staticmethod
-    def _dossier(s: Session, dossier_id: int) -> Dossier:
-        d = repo.dossier_by_id(s, dossier_id)
+    def _dossier(s: Session, dossier_id: int, lock: bool = False) -> Dossier:
+        d = repo.dossier_by_id(s, dossier_id, for_update=lock)
         if d is None or not d.code:
             raise ReturnError("Không tìm thấy hồ sơ.", f"dossier {dossier_id} missing")
         return d
@@ -241,7 +241,7 @@ class ReturnService:
         station = StationService(self.ctx).require()
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
-            d = self._dossier(s, dossier_id)
+            d = self._dossier(s, dossier_id, lock=True)
             old = DossierStatus(d.status)
             pdf = change(s, d, station, now)  # checks its own preconditions first
             if new_status is not None and new_status is not old:
