@@ -134,6 +134,28 @@ def stop_notice(withdrawn: bool = False) -> bytes:
         qr_payload=QR))
 
 
+def receipt_certified_paid() -> bytes:
+    """Certified copies charged per page and per copy, the money taken with Receive:
+    line 7 gives what was counted, the amount owed and what was collected."""
+    data = ReceiptData(
+        header=HEADER, dossier_code=CODE, received_at=RECEIVED,
+        appointment_at=RECEIVED.replace(hour=16, minute=0),  # same day: before 15 giờ
+        applicant_name=OWNER, id_number="019190001234",
+        address="Thôn Nà Lẹng, xã Nà Phặc, tỉnh Thái Nguyên", phone="0912 345 678",
+        email="", procedure_name="Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ "
+        "quan, tổ chức có thẩm quyền của Việt Nam cấp hoặc chứng nhận",
+        procedure_code="2.000815",
+        components=[ComponentLine("Bản chính Giấy khai sinh (để đối chiếu, chứng thực)", 1,
+                                  0, 0)], set_count=1,
+        time_limit_text="Trong ngày (nhận sau 15 giờ trả trong ngày làm việc tiếp theo)",
+        delivery_text="Tại Bộ phận tiếp nhận và trả kết quả xã Nà Phặc",
+        fees=[FeeLine("Phí chứng thực bản sao từ bản chính", 16_000,
+                      "2 bản × 5 trang; 1 bản × 1 trang")],
+        fees_paid=FeesPaid(16_000, ("0012345",)),
+        book_number="01", sequence_number=13, clerk_name=CLERK, qr_payload=QR)
+    return render_receipt(data, "A5")
+
+
 def return_receipt() -> bytes:
     return render_return_receipt(ReturnSlipData(
         header=HEADER, dossier_code=CODE, procedure_name=PROCEDURE, owner_name=OWNER,
@@ -200,6 +222,7 @@ PLAIN: dict[str, Callable[[], bytes]] = {
     "receipt-a4-8": lambda: receipt(8, "A4"),
     "receipt-a5-1": lambda: receipt(1, "A5"),
     "receipt-a5-8": lambda: receipt(8, "A5"),
+    "receipt-a5-certified-paid": receipt_certified_paid,
     "supplement-request": supplement_request,
     "refusal": refusal,
     "apology": apology,
