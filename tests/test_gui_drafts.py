@@ -119,6 +119,8 @@ def fill_every_step(qtbot, window: MainWindow) -> IntakePage:  # type: ignore[no
     delivery.by_post.setChecked(True)
     type_text(delivery.address, "Bưu điện xã Nà Phặc")
     type_text(delivery.note, "Hẹn bổ sung thứ Hai")
+    delivery.fees.payment.setChecked(True)  # the fee taken at the counter
+    type_text(delivery.fees.payment.receipt, "BL-0077")
     intake.go_next()
     assert intake.step == 4
     return intake
@@ -146,6 +148,9 @@ def assert_every_step(intake: IntakePage) -> None:
     assert delivery.set_count.value() == 2 and delivery.by_post.isChecked()
     assert delivery.address.text() == "Bưu điện xã Nà Phặc"
     assert delivery.note.toPlainText() == "Hẹn bổ sung thứ Hai"
+    payment = delivery.fees.payment
+    assert payment.isChecked() and not payment.fields.isHidden()
+    assert (payment.amount.value(), payment.receipt.text()) == (2000, "BL-0077")
 
 
 def test_close_keep_then_the_next_start_continues_at_the_same_step(
@@ -193,6 +198,8 @@ def test_close_keep_then_the_next_start_continues_at_the_same_step(
         d = s.scalars(select(Dossier)).one()
         assert (d.owner.full_name, d.submitter.full_name, d.set_count, d.delivery) == (
             "Hoàng Thị Mai", "Lò Văn Páo", 2, "post")
+        assert [(p.amount, p.receipt_number, p.payer_name) for p in d.payments] == [
+            (2000, "BL-0077", "Lò Văn Páo")]
     assert not second.intake.has_work()
     second.close()
     assert not second.isVisible()  # nothing left to lose: no question

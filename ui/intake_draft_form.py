@@ -73,6 +73,12 @@ def fill(saved: SavedIntake, applicant: ApplicantStep, delivery: DeliveryStep) -
     delivery.note.setPlainText(d.note)
 
 
+def fill_fees(d: IntakeDraft, delivery: DeliveryStep) -> None:
+    """The counts and the payment of a saved draft (once the procedure's lines exist)."""
+    delivery.fees.set_counts(d.fee_counts)
+    delivery.fees.payment.fill(d.payment)
+
+
 def watch_edits(applicant: ApplicantStep, components: ComponentsStep, delivery: DeliveryStep,
                 edited: Callable[[], None]) -> None:
     """Call ``edited`` on any change of a field (the components' count boxes are made

@@ -596,8 +596,7 @@ class IntakePage(QWidget):
         self._show_procedure(self.procedure)
         self._restoring = True
         try:  # the fee lines exist once the procedure is shown
-            self.delivery_step.fees.set_counts(d.fee_counts)
-            self.delivery_step.fees.payment.fill(d.payment)
+            draft_form.fill_fees(d, self.delivery_step)
         finally:
             self._restoring = False
         index = saved.step
