@@ -159,7 +159,9 @@ class RetentionService:
         rows = s.execute(select(Dossier.id, Dossier.uuid, Dossier.code, Dossier.slip_number,
                                 Dossier.status, Dossier.returned_at, Dossier.remote_status_at,
                                 Dossier.updated_at, Dossier.slip_blob)
-                         .where(Dossier.status.in_([int(x) for x in CLOSED_STATUSES]))).all()
+                         .where(Dossier.status.in_([int(x) for x in CLOSED_STATUSES]))
+                         # A stable report: PostgreSQL returns an updated row later.
+                         .order_by(Dossier.id)).all()
         last_audit: dict[str, datetime] = {}
         for chunk in _chunks([r.uuid for r in rows]):
             for uuid, at in s.execute(
