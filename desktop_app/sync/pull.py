@@ -29,6 +29,10 @@ CATALOG_ETAG = "catalog_etag"
 CALENDAR_ETAG = "calendar_etag"
 CLERKS_ETAG = "clerks_etag"
 SUPPLEMENT_REQUESTED = int(DossierStatus.SUPPLEMENT_REQUESTED)
+# Counters sharing one PostgreSQL server pull the same reference data; each replace runs
+# under its lock so two pulls at once queue instead of inserting the same keys twice.
+CALENDAR_LOCK = "motcua.calendar"
+CLERKS_LOCK = "motcua.clerks"
 
 
 def parse_national(value: str) -> datetime | None:
@@ -115,7 +119,7 @@ class Puller:
             return False
         assert isinstance(fetched.body, wire.CalendarBody)
         now = self.ctx.clock.now()
-        with self.ctx.db.write() as s:
+        with self.ctx.db.write(lock=CALENDAR_LOCK) as s:
             repo.delete_all_calendar_overrides(s)
             for o in fetched.body.overrides:
                 s.add(CalendarOverrideRow(day=date.fromisoformat(o.day), kind=o.kind,
@@ -133,7 +137,7 @@ class Puller:
         assert isinstance(fetched.body, wire.ClerksBody)
         now = self.ctx.clock.now()
         changed = 0
-        with self.ctx.db.write() as s:
+        with self.ctx.db.write(lock=CLERKS_LOCK) as s:
             for account in fetched.body.clerks:
                 row = repo.clerk_by_username(s, account.username)
                 if row is None:
