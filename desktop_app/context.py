@@ -57,17 +57,17 @@ class DatabaseUnavailable(DomainError):
     upgrade that failed (and was rolled back). Nothing was changed."""
 
 
-class DatabaseUnreachable(DomainError):
+class DatabaseUnreachable(DatabaseUnavailable):
     """The commune's data server stopped answering in the middle of work (restarting,
     switched off, the LAN cut). The transaction was rolled back: nothing half-written."""
 
 
 def unreachable_error(server: str, exc: OperationalError) -> DatabaseUnreachable:
-    """What a clerk reads when the shared PostgreSQL server is gone, and the log line."""
+    """What a clerk reads when the shared PostgreSQL server is gone; ``detail`` is the
+    English line whoever catches it logs (ui.workers.failure, cli.main)."""
     cause = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
     detail = (f"database server {server} unreachable: "
               f"{type(exc.orig or exc).__name__}: {cause}")
-    log.error("%s", detail)
     return DatabaseUnreachable(
         f"Không kết nối được máy chủ dữ liệu của xã ({server}). Việc vừa làm chưa được "
         "ghi; dữ liệu đang nhập vẫn được giữ. Kiểm tra mạng rồi thử lại (đang tiếp nhận "
