@@ -14,16 +14,21 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from desktop_app.accounts import AccountService, Role
+from desktop_app.catalog import CatalogService
 from desktop_app.clock import FixedClock
 from desktop_app.context import AppContext, open_context
 from desktop_app.domain.errors import DomainError
+from desktop_app.intake.service import IntakeService
 from desktop_app.station import StationService
 from desktop_app.sync.client import GatewayClient
 from desktop_app.sync.pull import Puller
 from desktop_app.sync.service import SyncService
 from local_db.models import (
+    AppointmentChange,
     CalendarOverrideRow,
     Clerk,
+    Dossier,
     Procedure,
     ProcedureComponent,
     ProcedureFee,
@@ -35,6 +40,7 @@ from provincial_gateway.server import GatewayServer
 from tests.support.gateway_fixtures import AGENCY, add_station
 
 from ..conftest import TEST_STATION
+from ..test_intake import TEST_CATALOG, complete_draft
 
 CLOCK = datetime(2023, 10, 27, 9, 32)
 
@@ -46,11 +52,22 @@ class MeetingClient(GatewayClient):
     def __init__(self, base: GatewayClient, barrier: threading.Barrier) -> None:
         self.__dict__.update(base.__dict__)
         self.barrier = barrier
+        self.met: set[str] = set()
+
+    def _meet(self, what: str) -> None:
+        if what not in self.met:  # the first call of each kind only
+            self.met.add(what)
+            self.barrier.wait(timeout=30)
 
     def fetch(self, *args: Any, **kwargs: Any) -> Any:
         fetched = super().fetch(*args, **kwargs)
-        self.barrier.wait(timeout=30)
+        self._meet(f"fetch {args[0]}")
         return fetched
+
+    def changes(self, since: int, limit: int = 200) -> Any:
+        body = super().changes(since, limit)
+        self._meet("changes")
+        return body
 
 
 def _counter(tmp_path: Path, name: str, pg_url: str, digit: int,
@@ -112,6 +129,38 @@ def test_first_sync_of_two_counters_pulls_reference_data_once(
             assert s.scalars(select(Clerk.username)).all() == ["lan"]
             keys = set(s.scalars(select(SyncState.key)))
             assert {"catalog_etag", "calendar_etag", "clerks_etag"} <= keys
+    finally:
+        for c in counters:
+            c.close()
+
+
+def test_two_counters_apply_the_change_feed_once(tmp_path: Path, pg_url: str,
+                                                gateway: GatewayServer) -> None:
+    """The province extends a dossier's appointment; both counters read the same page of
+    the agency's feed at once: the extension is recorded once, not twice."""
+    counters = [_counter(tmp_path, f"pc{d}", pg_url, d, gateway) for d in (1, 2)]
+    one = counters[0]
+    try:
+        CatalogService(one).import_data(TEST_CATALOG)
+        clerk = AccountService(one).create_clerk("huong", "Triệu Thị Hương", "mat-khau-1",
+                                                 Role.CLERK)
+        intake = IntakeService(one)
+        code = str(intake.receive(complete_draft(intake), clerk).code)
+        assert SyncService(one).engine().run_once(pull=False).dossiers_sent == 1
+        gateway.set_status(code, 5, note="Gia hạn", new_appointment="20231110170000")
+        barrier = threading.Barrier(2)
+
+        def pull(ctx: AppContext) -> int:
+            return Puller(ctx, MeetingClient(SyncService(ctx).client(), barrier)
+                          ).pull_changes()
+
+        results, errors = _together(counters, pull)
+        assert errors == []
+        assert sorted(results) == [0, 1]
+        with one.db.read() as s:
+            assert s.scalar(select(func.count()).select_from(AppointmentChange)) == 1
+            dossier = s.scalars(select(Dossier)).one()
+            assert dossier.current_appointment_at == datetime(2023, 11, 10, 17, 0)
     finally:
         for c in counters:
             c.close()
