@@ -135,10 +135,12 @@ def test_failed_upgrade_tells_the_technician(tmp_path: Path,
     assert str(data / "backups") in message and "motcua support-bundle" in message
 
 
-def test_commands_open_a_provisioned_postgresql_station(tmp_path: Path, pg_url: str) -> None:
+def test_commands_open_a_provisioned_postgresql_station(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A LAN counter set up by `motcua provision` keeps its database URL in the data
     directory, not in the environment: every command finds the dossiers there, as the GUI
     does."""
+    monkeypatch.delenv("MOTCUA_DB_URL", raising=False)  # as on the counter PC
     from datetime import datetime
 
     from desktop_app.accounts import AccountService, Role
