@@ -184,6 +184,9 @@ def _procedure_row(item: dict[str, Any], version: str) -> Procedure:
     return row
 
 
+CATALOG_LOCK = "motcua.catalog"
+
+
 class CatalogService:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -212,7 +215,9 @@ class CatalogService:
         version = str(data.get("catalog_version", ""))
         rows = [_procedure_row(item, version) for item in data.get("procedures", [])]
         now = self.ctx.clock.now()
-        with self.ctx.db.write() as s:
+        # Several counters on one server pull the same catalog at their first sync: one
+        # replaces it, the next waits, then finds every procedure there and updates it.
+        with self.ctx.db.write(lock=CATALOG_LOCK) as s:
             for row in rows:
                 existing = repo.procedure(s, row.code)
                 if existing is None:

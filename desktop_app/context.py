@@ -57,6 +57,27 @@ class DatabaseUnavailable(DomainError):
     upgrade that failed (and was rolled back). Nothing was changed."""
 
 
+class DatabaseUnreachable(DatabaseUnavailable):
+    """The commune's data server stopped answering in the middle of work (restarting,
+    switched off, the LAN cut). The transaction was rolled back: nothing half-written."""
+
+
+def unreachable_error(server: str, exc: OperationalError) -> DatabaseUnreachable:
+    """What a clerk reads when the shared PostgreSQL server is gone; ``detail`` is the
+    English line whoever catches it logs (ui.workers.failure, cli.main)."""
+    cause = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+    detail = (f"database server {server} unreachable: "
+              f"{type(exc.orig or exc).__name__}: {cause}")
+    return DatabaseUnreachable(
+        f"Không kết nối được máy chủ dữ liệu của xã ({server}). Việc vừa làm chưa được "
+        "ghi; dữ liệu đang nhập vẫn được giữ. Kiểm tra mạng rồi thử lại (đang tiếp nhận "
+        "hồ sơ thì bấm Tiếp nhận lại).", detail)
+
+
+def _database(url: str) -> Database:
+    return Database(url, unreachable=unreachable_error)
+
+
 def _describe_db(db: Database) -> str:
     if db.is_sqlite:
         return f"tệp {db.sqlite_path}"
@@ -71,7 +92,7 @@ def open_context(
     """Open (creating if needed) the data directory and database, migrating with a backup."""
     paths = DataPaths(data_dir or default_data_dir())
     paths.ensure()
-    db = Database(db_url or default_db_url(paths))
+    db = _database(db_url or default_db_url(paths))
     try:
         report = upgrade(db, backup_dir=paths.backups)
     except MigrationFailed as exc:
@@ -104,7 +125,7 @@ def open_existing_context(data_dir: Path, db_url: str | None = None,
     there is none): what the doctor, the support bundle and a provisioning check look at
     without changing anything."""
     paths = DataPaths(data_dir)
-    db = Database(db_url or provisioned_db_url(data_dir) or f"sqlite:///{paths.database}")
+    db = _database(db_url or provisioned_db_url(data_dir) or f"sqlite:///{paths.database}")
     if db.sqlite_path is not None and not db.sqlite_path.is_file():
         db.dispose()
         return None

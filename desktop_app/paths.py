@@ -80,4 +80,12 @@ def provisioned_db_url(root: Path) -> str:
 
 
 def default_db_url(paths: DataPaths) -> str:
+    """The one rule every entry point (the GUI and each command) opens the station by:
+    ``MOTCUA_DB_URL``, else the provisioned PostgreSQL URL, else the SQLite file."""
     return provisioned_db_url(paths.root) or f"sqlite:///{paths.database}"
+
+
+def has_station_data(paths: DataPaths) -> bool:
+    """A provisioned (or given) database, or the SQLite file: something to open without
+    creating an empty database."""
+    return bool(provisioned_db_url(paths.root)) or paths.database.is_file()

@@ -10,6 +10,8 @@ from pathlib import Path
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import Clock
 from desktop_app.context import AppContext, open_context
+from desktop_app.domain.errors import DomainError
+from desktop_app.paths import DataPaths, default_data_dir, has_station_data
 from desktop_app.setup.legacy import import_legacy_extra
 
 
@@ -29,3 +31,17 @@ def open_station(data_dir: Path | None = None, db_url: str | None = None,
         ctx.close()
         raise
     return ctx
+
+
+def open_for_command(data_dir: Path | None = None, *, must_exist: bool = True
+                     ) -> AppContext:
+    """The station's database for a `motcua` command, by the GUI's rule
+    (``paths.default_db_url``: MOTCUA_DB_URL, the provisioned PostgreSQL server, the SQLite
+    file). With ``must_exist`` a data directory without either is refused (DomainError)
+    instead of answering from an empty database made on the spot."""
+    paths = DataPaths(data_dir or default_data_dir())
+    if must_exist and not has_station_data(paths):
+        raise DomainError(f"Không có dữ liệu của phần mềm trong thư mục “{paths.root}”. "
+                          "Hãy chỉ đúng thư mục bằng --data-dir.",
+                          f"no provisioned database and no SQLite file in {paths.root}")
+    return open_station(paths.root, sample_catalog=False)

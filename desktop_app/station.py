@@ -3,12 +3,15 @@ and the characters this PC's handheld QR scanner sends around each code."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_code import validate_agency_code, validate_station_digit
@@ -17,6 +20,9 @@ from desktop_app.domain.text import nfc
 from local_db import repositories as repo
 from local_db.models import Station, StationSettings
 
+log = logging.getLogger(__name__)
+
+STATION_LOCK = "motcua.stations"
 DEFAULT_RETENTION_DAYS = 365
 MIN_RETENTION_DAYS = 30  # a finished dossier may still be contested for a while
 MAX_RETENTION_DAYS = 3650
@@ -245,7 +251,7 @@ class StationService:
         _check_retention(retention_days)
         now = self.ctx.clock.now()
         install = self.ctx.paths.install_id()
-        with self.ctx.db.write() as s:
+        with self.ctx.db.write(lock=STATION_LOCK) as s:
             row = repo.get_station(s)
             if row is None:
                 raise StationNotConfigured()
@@ -273,7 +279,22 @@ class StationService:
         info = validate_station(info)
         now = self.ctx.clock.now()
         install = self.ctx.paths.install_id()
-        with self.ctx.db.write() as s:
+        try:
+            self._save(info, clerk_id, install, now)
+        except IntegrityError as exc:
+            # The lock below makes this rare (SQLite, or a PC of an older version racing).
+            log.warning("station digit %d claim lost to another PC: %s", info.station_digit,
+                        str(exc.orig).splitlines()[0] if exc.orig else exc)
+            raise DomainError(
+                f"Số hiệu quầy {info.station_digit} vừa được máy khác nhận; hãy chọn số khác.",
+                f"station digit {info.station_digit}: {type(exc.orig).__name__}") from exc
+        return info
+
+    def _save(self, info: StationInfo, clerk_id: int | None, install: str,
+              now: datetime) -> None:
+        # Two new PCs claiming the same free digit at once: the second waits for the
+        # first's commit, then sees the digit taken and is told so.
+        with self.ctx.db.write(lock=STATION_LOCK) as s:
             taken = s.scalar(select(Station).where(Station.station_digit == info.station_digit,
                                                    Station.install_id != install))
             if taken is not None:
@@ -311,4 +332,3 @@ class StationService:
                            {**_row_values(info), "printer": info.printer,
                             "scanner_prefix": info.scanner_prefix,
                             "scanner_suffix": info.scanner_suffix})
-        return info

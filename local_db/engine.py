@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 _IMMEDIATE = "motcua_immediate"
+
+# SQLSTATEs of a PostgreSQL server that is going away or not accepting connections yet
+# (class 08 is every "connection exception").
+_SERVER_GONE = {"57P01", "57P02", "57P03"}
+
+# Builds the exception raised when the database server cannot be reached: (host:port,
+# the driver's error) -> exception. The words belong to the caller, not to this package.
+Unreachable = Callable[[str, OperationalError], Exception]
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_xact_lock`` from a readable name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def is_connectivity_error(exc: OperationalError) -> bool:
+    """The server could not be reached or dropped the connection (not a lock timeout, a
+    deadlock or a bad statement, which are OperationalErrors too)."""
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state is None:
+        # psycopg raises its OperationalError without a SQLSTATE when it never got an
+        # answer: connection refused, host unreachable, the socket closed mid-query.
+        return type(orig).__module__.split(".")[0] in {"psycopg", "psycopg2"}
+    return state.startswith("08") or state in _SERVER_GONE
 
 
 def sqlite_url(path: Path) -> str:
@@ -53,8 +82,10 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """Owns the engine; hands out read sessions and write transactions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False,
+                 unreachable: Unreachable | None = None) -> None:
         self.url = make_url(url)
+        self.unreachable = unreachable
         kwargs: dict[str, object] = {"echo": echo}
         if self.url.get_backend_name() == "postgresql":
             kwargs["pool_pre_ping"] = True
@@ -73,23 +104,53 @@ class Database:
             return None
         return Path(self.url.database)
 
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._sessions() as session:
-            yield session
-            session.rollback()
+    @property
+    def server(self) -> str:
+        """host:port of a database server ("" for SQLite); never the user or password."""
+        if self.is_sqlite:
+            return ""
+        return f"{self.url.host or 'localhost'}:{self.url.port or 5432}"
+
+    def _translated(self, exc: OperationalError) -> Exception | None:
+        if self.unreachable is None or self.is_sqlite or not is_connectivity_error(exc):
+            return None
+        return self.unreachable(self.server, exc)
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One atomic write transaction: commits on success, rolls back on any error."""
-        with self._sessions() as session:
-            session.connection(execution_options={_IMMEDIATE: True})
-            try:
+    def read(self) -> Iterator[Session]:
+        try:
+            with self._sessions() as session:
                 yield session
-                session.commit()
-            except BaseException:
                 session.rollback()
+        except OperationalError as exc:
+            if (mapped := self._translated(exc)) is None:
                 raise
+            raise mapped from exc
+
+    @contextmanager
+    def write(self, lock: str | None = None) -> Iterator[Session]:
+        """One atomic write transaction: commits on success, rolls back on any error.
+
+        ``lock`` names a PostgreSQL advisory lock taken first and held until the end, so
+        counters sharing one server doing the same replace (a catalog pull, a digit
+        claim) run one after the other and the second sees what the first committed.
+        SQLite needs none: BEGIN IMMEDIATE already serialises every write."""
+        try:
+            with self._sessions() as session:
+                session.connection(execution_options={_IMMEDIATE: True})
+                try:
+                    if lock is not None and not self.is_sqlite:
+                        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                        {"key": lock_key(lock)})
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except OperationalError as exc:
+            if (mapped := self._translated(exc)) is None:
+                raise
+            raise mapped from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from local_db.models import OutboxEntry, SyncState
@@ -143,9 +144,10 @@ def get_state(session: Session, key: str, default: str = "") -> str:
 
 
 def set_state(session: Session, key: str, value: str, now: datetime) -> None:
-    row = session.get(SyncState, key)
-    if row is None:
-        session.add(SyncState(key=key, value=value, updated_at=now))
-    else:
-        row.value = value
-        row.updated_at = now
+    """Insert or update: two stations on one server storing the same key for the first
+    time at once must not collide on the primary key."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    stmt = insert(SyncState).values(key=key, value=value, updated_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=[SyncState.key],
+                                               set_={"value": value, "updated_at": now}))

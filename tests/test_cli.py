@@ -133,3 +133,64 @@ def test_failed_upgrade_tells_the_technician(tmp_path: Path,
     message = failed.value.message_vi
     assert "Không nâng cấp được dữ liệu" in message and "khôi phục nguyên trạng" in message
     assert str(data / "backups") in message and "motcua support-bundle" in message
+
+
+def test_commands_open_a_provisioned_postgresql_station(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A LAN counter set up by `motcua provision` keeps its database URL in the data
+    directory, not in the environment: every command finds the dossiers there, as the GUI
+    does."""
+    monkeypatch.delenv("MOTCUA_DB_URL", raising=False)  # as on the counter PC
+    from datetime import datetime
+
+    from desktop_app.accounts import AccountService, Role
+    from desktop_app.catalog import CatalogService
+    from desktop_app.clock import FixedClock
+    from desktop_app.context import open_context
+    from desktop_app.intake.service import IntakeService
+    from desktop_app.paths import DB_URL_FILE
+    from desktop_app.station import StationService
+    from tests.conftest import TEST_STATION
+    from tests.test_intake import TEST_CATALOG, complete_draft
+
+    data = tmp_path / "pc1"
+    plan = tmp_path / "provision.json"
+    plan.write_text(json.dumps({"agency_code": TEST_STATION.agency_code,
+                                "agency_name": TEST_STATION.agency_name,
+                                "parent_name": TEST_STATION.parent_name,
+                                "place_name": TEST_STATION.place_name,
+                                "station_digit": 1, "db_url": pg_url}, ensure_ascii=False),
+                    encoding="utf-8")
+    r = motcua("provision", str(plan), "--data-dir", str(data), data_dir=data)
+    assert r.returncode == 0, r.stderr
+    assert (data / DB_URL_FILE).is_file() and not (data / "motcua.sqlite3").exists()
+
+    ctx = open_context(data, clock=FixedClock(datetime(2023, 10, 27, 9, 32)))
+    try:
+        assert StationService(ctx).require().station_digit == 1
+        CatalogService(ctx).import_data(TEST_CATALOG)
+        clerk = AccountService(ctx).create_clerk("huong", "Triệu Thị Hương", "mat-khau-1",
+                                                 Role.CLERK)
+        intake = IntakeService(ctx)
+        code = str(intake.receive(complete_draft(intake), clerk).code)
+    finally:
+        ctx.close()
+
+    period = ("--from", "2023-10-01", "--to", "2023-10-31", "--data-dir", str(data))
+    r = motcua("report", "dashboard", *period, "--json", data_dir=data)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["received"] == 1
+    book = tmp_path / "so-theo-doi.pdf"
+    r = motcua("report", "tracking-book", *period, "--out", str(book), data_dir=data)
+    assert r.returncode == 0, r.stderr
+    text = "".join(p.extract_text() for p in PdfReader(book).pages)
+    assert "Tổng số: 1 hồ sơ." in text and code.rsplit("-", 1)[1] in text
+    assert not (data / "motcua.sqlite3").exists()  # nothing answered from an empty file
+
+    for args in (["retention", "--dry-run"], ["doctor", "--json"],
+                 ["support-bundle", "--out", str(tmp_path / "bundle.zip")],
+                 ["sync", "--once", "--json"]):
+        r = motcua(*args, "--data-dir", str(data), data_dir=data)
+        assert "Traceback" not in r.stderr, (args, r.stderr)
+        assert "Không có dữ liệu" not in r.stderr + r.stdout, args
+    assert not (data / "motcua.sqlite3").exists()

@@ -459,3 +459,35 @@ def test_signers_are_applied_and_bad_ones_named(tmp_path: Path, provision: Run) 
     assert 'signers.06: không có mẫu này; chỉ có "04", "05".' in err
     assert "signers.05.nam: khóa không được hỗ trợ. Có phải ý bạn là “name”?" in err
     assert "signers.04: Vui lòng ghi chức vụ người ký" in err
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(root.rglob("*"))}
+
+
+def test_a_refused_provisioning_leaves_the_data_directory_as_it_was(
+        tmp_path: Path, provision: Run, pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The shared database refuses the digit (another PC holds it) only once the data
+    directory is being made: what was made goes, what was there stays."""
+    first = {**BASE, "station_digit": 1, "db_url": pg_url}
+    code, _, err = provision(write(tmp_path, first, "q1.json"), tmp_path / "pc1")
+    assert code == 0, err
+    same_digit = write(tmp_path, first, "q1b.json")
+
+    fresh = tmp_path / "new" / "pc2"  # neither it nor its parent exists
+    with caplog.at_level(logging.INFO):
+        code, _, err = provision(same_digit, fresh)
+    assert code == 2 and "quầy 1 đã được máy" in err
+    assert not (tmp_path / "new").exists()
+    assert "provision failed: station digit 1 taken" in caplog.text  # the log's English
+    assert "ERROR" not in err and "Traceback" not in err
+
+    kept = tmp_path / "pc3"
+    (kept / "scan-work").mkdir(parents=True)
+    (kept / "scan-work" / "page-0001.jpg").write_bytes(b"\xff\xd8 a page in progress")
+    (kept / "ghi-chu.txt").write_text("của kỹ thuật viên", encoding="utf-8")
+    before = _tree(kept)
+    code, _, err = provision(same_digit, kept)
+    assert code == 2 and "quầy 1 đã được máy" in err
+    assert _tree(kept) == before

@@ -59,10 +59,10 @@ def _calendar(args: argparse.Namespace) -> WorkingCalendar:
     if args.overrides:
         return WorkingCalendar(load_overrides(args.overrides))
     try:
-        from desktop_app.startup import open_station
+        from desktop_app.startup import open_for_command
 
-        ctx = open_station(sample_catalog=False)
-    except Exception:  # no data directory yet: the national calendar alone
+        ctx = open_for_command()
+    except Exception:  # no station data (or unreachable): the national calendar alone
         return WorkingCalendar()
     try:
         return ctx.calendar

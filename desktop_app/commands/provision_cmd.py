@@ -82,17 +82,34 @@ def run(args: argparse.Namespace) -> int:
               [f"Tệp {args.file}: {exc.message_vi}", "Chưa thay đổi gì trên máy này."],
               sys.stderr)
         return EXIT_INVALID
+    from desktop_app.paths import default_data_dir
+
+    # A refusal (or a dry run) leaves the data directory exactly as it found it.
+    created = _Created(args.data_dir or default_data_dir())
     try:
-        return _run(args, plan)
+        code = _run_or_refuse(args, plan)
+    except BaseException:
+        created.remove()
+        raise
+    if code != EXIT_OK or args.dry_run:
+        created.remove()
+    return code
+
+
+def _run_or_refuse(args: argparse.Namespace, plan: ProvisionPlan) -> int:
+    try:
+        return _apply(args, plan)
     except DomainError as exc:
-        log.error("provision failed: %s", exc.detail)
+        # The technician reads the Vietnamese message; the English detail is for the log
+        # file only (the console shows warnings and errors, not this).
+        log.info("provision failed: %s", exc.detail)
         _emit(args, {"ok": False, "dry_run": args.dry_run, "file": str(args.file),
                      "errors": [exc.message_vi], "warnings": list(plan.warnings)},
               [f"Lỗi: {exc.message_vi}"], sys.stderr)
         return EXIT_INVALID
 
 
-def _run(args: argparse.Namespace, plan: ProvisionPlan) -> int:
+def _apply(args: argparse.Namespace, plan: ProvisionPlan) -> int:
     from desktop_app.paths import default_data_dir
     from desktop_app.setup.apply import apply_plan, check_existing
     from desktop_app.setup.probe import GatewayProbe, probe_plan
@@ -199,6 +216,38 @@ def _run(args: argparse.Namespace, plan: ProvisionPlan) -> int:
     lines.append("Kiểm tra lại máy bằng: motcua doctor")
     _emit(args, data, lines)
     return EXIT_OK
+
+
+class _Created:
+    """What a refused provisioning made in the data directory, to take it away again: the
+    whole directory when it did not exist, else only the entries that were not there
+    before. Nothing that existed before is removed."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.existed = data_dir.exists()
+        self.before = {p.name for p in data_dir.iterdir()} if data_dir.is_dir() else set()
+        self.missing_parents = [p for p in data_dir.parents if not p.exists()]
+
+    def remove(self) -> None:
+        import shutil
+
+        if not self.existed:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            for parent in self.missing_parents:  # innermost first
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+            log.info("provision refused: removed the new data directory %s", self.data_dir)
+            return
+        new = sorted(p for p in self.data_dir.iterdir() if p.name not in self.before)
+        for path in new:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        log.info("provision refused: removed %d new entries of %s", len(new), self.data_dir)
 
 
 def _existing(data_dir: Path, plan: ProvisionPlan) -> AppContext | None:

@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -90,16 +89,10 @@ def _period(args: argparse.Namespace) -> tuple[date, date]:
 
 
 def _open(args: argparse.Namespace) -> AppContext:
-    from desktop_app.paths import DataPaths, default_data_dir
-    from desktop_app.startup import open_station
+    from desktop_app.startup import open_for_command
 
-    paths = DataPaths(args.data_dir or default_data_dir())
-    if not os.environ.get("MOTCUA_DB_URL") and not paths.database.is_file():
-        # Opening would create an empty database and report zeros: say so instead.
-        raise DomainError(f"Không có dữ liệu của phần mềm trong thư mục “{paths.root}”. "
-                          "Hãy chỉ đúng thư mục bằng --data-dir.",
-                          f"no database at {paths.database}")
-    return open_station(paths.root, sample_catalog=False)
+    # Opening an empty directory would create a database and report zeros: say so instead.
+    return open_for_command(args.data_dir)
 
 
 def _run(args: argparse.Namespace, body: Callable[[AppContext, date, date], int]) -> int:

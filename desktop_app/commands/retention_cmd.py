@@ -30,13 +30,11 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.paths import default_data_dir, provisioned_db_url
     from desktop_app.retention import RetentionService
-    from desktop_app.startup import open_station
+    from desktop_app.startup import open_for_command
 
-    data_dir = args.data_dir or default_data_dir()
     # A database that cannot be opened ends in cli.main (exit 5, message in Vietnamese).
-    ctx = open_station(data_dir, db_url=provisioned_db_url(data_dir) or None, sample_catalog=False)
+    ctx = open_for_command(args.data_dir, must_exist=False)
     try:
         report = RetentionService(ctx).run(dry_run=args.dry_run)
     finally:

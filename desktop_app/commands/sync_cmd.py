@@ -75,9 +75,9 @@ def _out(args: argparse.Namespace, data: Mapping[str, object], text: str) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.startup import open_station
+    from desktop_app.startup import open_for_command
 
-    ctx = open_station(args.data_dir, sample_catalog=False)
+    ctx = open_for_command(args.data_dir, must_exist=False)
     try:
         return _run(args, ctx)
     except DomainError as exc:

@@ -29,6 +29,11 @@ CATALOG_ETAG = "catalog_etag"
 CALENDAR_ETAG = "calendar_etag"
 CLERKS_ETAG = "clerks_etag"
 SUPPLEMENT_REQUESTED = int(DossierStatus.SUPPLEMENT_REQUESTED)
+# Counters sharing one PostgreSQL server pull the same reference data; each replace runs
+# under its lock so two pulls at once queue instead of inserting the same keys twice.
+CHANGES_LOCK = "motcua.changes"
+CALENDAR_LOCK = "motcua.calendar"
+CLERKS_LOCK = "motcua.clerks"
 
 
 def parse_national(value: str) -> datetime | None:
@@ -59,7 +64,15 @@ class Puller:
         while True:
             body = self.client.changes(cursor)
             now = self.ctx.clock.now()
-            with self.ctx.db.write() as s:
+            with self.ctx.db.write(lock=CHANGES_LOCK) as s:
+                stored = int(outbox.get_state(s, CURSOR, "0") or 0)
+                if stored != cursor:
+                    # Another counter on this server applied the feed meanwhile: applying
+                    # this page too would record each appointment change twice.
+                    log.info("change feed moved on (cursor %d -> %d): page not applied",
+                             cursor, stored)
+                    cursor = stored
+                    continue
                 for change in body.changes:
                     applied += self._apply(s, change, now)
                 outbox.set_state(s, CURSOR, str(body.cursor), now)
@@ -115,7 +128,7 @@ class Puller:
             return False
         assert isinstance(fetched.body, wire.CalendarBody)
         now = self.ctx.clock.now()
-        with self.ctx.db.write() as s:
+        with self.ctx.db.write(lock=CALENDAR_LOCK) as s:
             repo.delete_all_calendar_overrides(s)
             for o in fetched.body.overrides:
                 s.add(CalendarOverrideRow(day=date.fromisoformat(o.day), kind=o.kind,
@@ -133,7 +146,7 @@ class Puller:
         assert isinstance(fetched.body, wire.ClerksBody)
         now = self.ctx.clock.now()
         changed = 0
-        with self.ctx.db.write() as s:
+        with self.ctx.db.write(lock=CLERKS_LOCK) as s:
             for account in fetched.body.clerks:
                 row = repo.clerk_by_username(s, account.username)
                 if row is None:
