@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop_app.domain.errors import DomainError
@@ -29,6 +30,9 @@ class BlobStoreError(DomainError):
 class BlobMissing(BlobStoreError):
     """Neither on this disk nor in the shared store."""
 
+
+# Written in the store once this disk's older blobs are all in the shared store.
+SHARED_MARK = ".shared-store-filled"
 
 _MISSING_VI = "Không đọc được tệp trong kho lưu trữ (tệp bị thiếu hoặc không có quyền đọc)."
 
@@ -167,6 +171,25 @@ class BlobStore:
             done += 1
         if done:
             log.info("shared %d blob(s) of this disk with the other counters", done)
+        return done
+
+    def share_disk(self, cancelled: Callable[[], bool] = lambda: False) -> int:
+        """Once per PC, share every blob of this disk the shared store lacks: what was
+        received before the shared store existed (later blobs are shared when written).
+        A mark file in the store records that it was done."""
+        mark = self.root / SHARED_MARK
+        if self.shared is None or mark.exists() or not self.root.is_dir():
+            return 0
+        hashes = sorted(p.parent.name + p.name for p in self.root.glob("??/*")
+                        if not p.name.startswith("."))
+        done = 0
+        for i in range(0, len(hashes), 500):
+            if cancelled():
+                return done
+            done += self.share_local(hashes[i:i + 500])
+        mark.write_text("blobs of this disk copied to the shared store\n", encoding="utf-8")
+        log.info("this disk's %d blob(s) checked against the shared store: %d copied",
+                 len(hashes), done)
         return done
 
     def file_path(self, sha256: str) -> Path:

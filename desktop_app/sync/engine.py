@@ -82,6 +82,7 @@ class SyncEngine:
             self.push_files(report, cancelled, progress)
             self.push_dossiers(report, cancelled, progress)
             self.push_events(report, cancelled)
+            self.ctx.blobs.share_disk(cancelled)  # once per PC, after an upgrade
             if pull and not cancelled():
                 self.puller.pull(report)
         except AuthFailed as exc:

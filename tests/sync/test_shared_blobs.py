@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from desktop_app.accounts import AccountService, ClerkInfo, Role
+from desktop_app.blobs import SHARED_MARK
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
@@ -120,6 +121,11 @@ def test_a_file_from_before_the_shared_store_waits_for_its_counter_not_refused(
     assert (report.files_uploaded, report.dossiers_sent, report.refused) == (1, 1, 0)
     assert [d["client_id"] for d in gateway_dossiers(gateway)] == [uuid]
     assert one.blobs.shared is not None and one.blobs.shared.has(scan.sha256)
+    # That run also shared the rest of PC1's disk: PC2 reprints the slip received there.
+    with two.db.read() as s:
+        dossier_id = s.scalars(select(Dossier.id).where(Dossier.uuid == uuid)).one()
+    assert DossierQueries(two).stored_slip(dossier_id).pdf.startswith(b"%PDF")
+    assert (one.blobs.root / SHARED_MARK).is_file()
 
 
 def test_a_file_lost_everywhere_is_parked_with_a_message_after_some_tries(
