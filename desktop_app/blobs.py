@@ -210,8 +210,9 @@ class BlobStore:
                 raise BlobStoreError(
                     "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi).",
                     f"blob cache {path}: {exc!r}") from exc
-        where = "this disk nor the shared store" if self.shared else "this disk (no shared store)"
-        raise BlobMissing(_MISSING_VI, f"blob {sha256} is on neither {where}")
+        where = ("on neither this disk nor the shared store" if self.shared
+                 else "missing from this disk (no shared store)")
+        raise BlobMissing(_MISSING_VI, f"blob {sha256} is {where}")
 
     def remove_shared(self, hashes: list[str]) -> None:
         if self.shared is not None:
@@ -222,6 +223,11 @@ class BlobStore:
             data = self.file_path(sha256).read_bytes()
         except OSError as exc:
             raise BlobStoreError(_MISSING_VI, f"blob read {sha256}: {exc!r}") from exc
+        if hashlib.sha256(data).hexdigest() != sha256 and self.shared is not None:
+            # A damaged cached copy: the shared store has the checked original.
+            log.warning("blob %s: cached copy damaged, fetched again", sha256)
+            self.path_for(sha256).unlink(missing_ok=True)
+            data = self.file_path(sha256).read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
             raise BlobStoreError(
                 "Tệp trong kho lưu trữ bị hỏng (mã kiểm tra không khớp).",

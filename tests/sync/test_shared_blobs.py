@@ -96,6 +96,9 @@ def test_a_file_received_on_one_counter_is_sent_reprinted_and_shown_by_another(
     shown = DigitizationService(two).export(scan, tmp_path / "xem.pdf").read_bytes()
     assert hashlib.sha256(shown).hexdigest() == scan.sha256
     assert two.blobs.path_for(scan.sha256).is_file()
+    # A damaged cached copy is replaced by the checked original, not shown.
+    two.blobs.path_for(scan.sha256).write_bytes(b"%PDF-1.7\nhong")
+    assert hashlib.sha256(two.blobs.read_bytes(scan.sha256)).hexdigest() == scan.sha256
     assert not list(two.blobs.root.rglob(".tmp-*"))
 
 
