@@ -31,8 +31,9 @@ class BlobMissing(BlobStoreError):
     """Neither on this disk nor in the shared store."""
 
 
-# Written in the store once this disk's older blobs are all in the shared store.
-SHARED_MARK = ".shared-store-filled"
+# Written beside the store (``blobs.shared``; in it, it would pass for a blob) once this
+# disk's older blobs are all in the shared store.
+SHARED_MARK_SUFFIX = ".shared"
 
 _MISSING_VI = "Không đọc được tệp trong kho lưu trữ (tệp bị thiếu hoặc không có quyền đọc)."
 
@@ -173,11 +174,15 @@ class BlobStore:
             log.info("shared %d blob(s) of this disk with the other counters", done)
         return done
 
+    @property
+    def shared_mark(self) -> Path:
+        return self.root.with_name(self.root.name + SHARED_MARK_SUFFIX)
+
     def share_disk(self, cancelled: Callable[[], bool] = lambda: False) -> int:
         """Once per PC, share every blob of this disk the shared store lacks: what was
         received before the shared store existed (later blobs are shared when written).
         A mark file in the store records that it was done."""
-        mark = self.root / SHARED_MARK
+        mark = self.shared_mark
         if self.shared is None or mark.exists() or not self.root.is_dir():
             return 0
         hashes = sorted(p.parent.name + p.name for p in self.root.glob("??/*")

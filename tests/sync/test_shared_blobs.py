@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from desktop_app.accounts import AccountService, ClerkInfo, Role
-from desktop_app.blobs import SHARED_MARK
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
@@ -128,7 +127,7 @@ def test_a_file_from_before_the_shared_store_waits_for_its_counter_not_refused(
     with two.db.read() as s:
         dossier_id = s.scalars(select(Dossier.id).where(Dossier.uuid == uuid)).one()
     assert DossierQueries(two).stored_slip(dossier_id).pdf.startswith(b"%PDF")
-    assert (one.blobs.root / SHARED_MARK).is_file()
+    assert one.blobs.shared_mark.is_file()
 
 
 def test_a_file_lost_everywhere_is_parked_with_a_message_after_some_tries(
