@@ -17,6 +17,7 @@ from desktop_app.clock import Clock, SystemClock
 from desktop_app.domain.calendar import CalendarOverride, WorkingCalendar
 from desktop_app.domain.errors import DomainError
 from desktop_app.paths import DataPaths, default_data_dir, default_db_url, provisioned_db_url
+from desktop_app.shared_blobs import SharedBlobStore
 from local_db import repositories as repo
 from local_db.engine import Database
 from local_db.migrate import MigrationFailed, MigrationReport, current_revision, upgrade
@@ -50,6 +51,12 @@ class AppContext:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def blob_store(paths: DataPaths, db: Database) -> BlobStore:
+    """The disk store; on a shared PostgreSQL server also the bytes in the database, so
+    every counter reaches every file. SQLite (one counter) keeps scans out of its file."""
+    return BlobStore(paths.blobs, None if db.is_sqlite else SharedBlobStore(db))
 
 
 class DatabaseUnavailable(DomainError):
@@ -116,7 +123,7 @@ def open_context(
     if report.upgraded:
         log.info("schema %s -> %s (backup: %s)", report.from_revision, report.to_revision,
                  report.backup)
-    return AppContext(paths, db, BlobStore(paths.blobs), clock or SystemClock(), report)
+    return AppContext(paths, db, blob_store(paths, db), clock or SystemClock(), report)
 
 
 def open_existing_context(data_dir: Path, db_url: str | None = None,
@@ -134,5 +141,5 @@ def open_existing_context(data_dir: Path, db_url: str | None = None,
     except BaseException:
         db.dispose()
         raise
-    return AppContext(paths, db, BlobStore(paths.blobs), clock or SystemClock(),
+    return AppContext(paths, db, blob_store(paths, db), clock or SystemClock(),
                       MigrationReport(revision, revision or "", None))

@@ -300,6 +300,8 @@ class RetentionService:
                     "blobs": remove, "bytes": sizes.get(d.id, 0), "kept_shared": shared,
                     "retention_days": report.retention_days,
                     "closed_at": d.closed_at.isoformat()})
+        # The shared server's copy goes too, or a counter would fetch it back.
+        self.ctx.blobs.remove_shared(sorted({sha for _, remove, _ in plan for sha in remove}))
         removed: set[str] = set()
         for _, remove, _ in plan:
             for sha in remove:

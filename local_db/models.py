@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -223,6 +225,28 @@ class Blob(Base):
     media_type: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SharedBlob(Base):
+    """A blob whose bytes are in the shared database (PostgreSQL mode). Written after the
+    blob's last chunk: a row here means every chunk is there."""
+
+    __tablename__ = "shared_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunks: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SharedBlobChunk(Base):
+    """1 MiB of a shared blob. No foreign key: the chunks go in before the index row."""
+
+    __tablename__ = "shared_blob_chunks"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Dossier(Base):
@@ -463,7 +487,8 @@ class OutboxEntry(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     # A station holds an item while sending it; an expired lease (crash) frees it again.
-    leased_by: Mapped[str] = mapped_column(String(60), default="")
+    # ``agency-digit@hostname#pid``: a host name may be a long FQDN (up to 253).
+    leased_by: Mapped[str] = mapped_column(String(320), default="")
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     # tus upload URL of a file being sent, so an interrupted upload resumes.
     upload_url: Mapped[str] = mapped_column(String(500), default="")
@@ -492,7 +517,8 @@ class AuditEntry(Base):
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
     action: Mapped[str] = mapped_column(String(40))
     entity_type: Mapped[str] = mapped_column(String(30))
-    entity_id: Mapped[str] = mapped_column(String(60))
+    # Like the outbox: a dossier UUID, an event id or a file's SHA-256 (64 hex digits).
+    entity_id: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from desktop_app.blobs import BlobMissing, BlobStoreError
 from desktop_app.context import AppContext
 from desktop_app.sync.client import (
     AuthFailed,
@@ -38,6 +39,8 @@ BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
 LEASE_S = 120.0
 UPLOAD_LEASE_S = 600.0
+# Tries before a file that no reachable disk holds is parked for a supervisor.
+MISSING_BLOB_TRIES = 6
 
 
 def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
@@ -79,6 +82,7 @@ class SyncEngine:
             self.push_files(report, cancelled, progress)
             self.push_dossiers(report, cancelled, progress)
             self.push_events(report, cancelled)
+            self.ctx.blobs.share_disk(cancelled)  # once per PC, after an upgrade
             if pull and not cancelled():
                 self.puller.pull(report)
         except AuthFailed as exc:
@@ -141,6 +145,9 @@ class SyncEngine:
         if not items:
             return
         hashes = sorted({sha for _, sha, _, _, _ in items})
+        # Files received here before the shared store existed: let the other counters'
+        # sync reach them too.
+        self.ctx.blobs.share_local(hashes)
         missing = self.client.missing_blobs(hashes)
         with self.ctx.db.write() as s:
             for entry_id, sha, _, _, _ in items:
@@ -160,12 +167,10 @@ class SyncEngine:
             url = next((u for _, _, u, _ in group if u), "")
             if not self._claim(entry_id, UPLOAD_LEASE_S):
                 continue  # another station or process is sending this file
-            path = self.ctx.blobs.path_for(sha)
-            if not path.exists():
-                exc = Refused("Tệp của hồ sơ không còn trên máy này; hãy báo kỹ thuật viên.",
-                              f"blob {sha} missing from the local store", 0,
-                              {"code": "local_blob_missing"})
-                self._refuse(entry_id, "file", sha, exc, report)
+            try:
+                path = self.ctx.blobs.file_path(sha)
+            except BlobStoreError as exc:
+                self._blob_unavailable(entry_id, attempts, sha, exc, report)
                 continue
 
             def remember(new_url: str, entry_id: int = entry_id) -> None:
@@ -200,6 +205,31 @@ class SyncEngine:
                                      {"result": "uploaded" if other == entry_id
                                       else "same_blob", "resumed_from": result.resumed_from})
             report.files_uploaded += 1
+
+    def _blob_unavailable(self, entry_id: int, attempts: int, sha: str, exc: BlobStoreError,
+                          report: SyncReport) -> None:
+        """The file is on no disk this station reaches. With a shared server the counter
+        that received it may still share it (a file from before the shared store): try
+        again later, and park the item for a supervisor only after several tries. A
+        corrupt copy, or a single counter, is parked at once."""
+        shared = self.ctx.blobs.shared is not None
+        if shared and isinstance(exc, BlobMissing) and attempts + 1 < MISSING_BLOB_TRIES:
+            log.warning("outbox %d: %s; retrying later (try %d of %d)", entry_id, exc.detail,
+                        attempts + 1, MISSING_BLOB_TRIES)
+            self._retry(entry_id, attempts, SyncError(
+                "Tệp của hồ sơ chưa có trong kho chung trên máy chủ; sẽ gửi khi máy đã nhận "
+                "hồ sơ này chạy đồng bộ.", exc.detail), report)
+            return
+        if isinstance(exc, BlobMissing):
+            message = ("Tệp của hồ sơ không còn trên máy này" +
+                       (" và không có trong kho chung trên máy chủ" if shared else "") +
+                       "; hãy báo kỹ thuật viên.")
+            code = "blob_missing"
+        else:
+            message = exc.message_vi
+            code = "blob_unreadable"
+        self._refuse(entry_id, "file", sha, Refused(message, exc.detail, 0, {"code": code}),
+                     report)
 
     # --- dossiers ------------------------------------------------------------------------
 
