@@ -248,7 +248,7 @@ class SyncWorker:
             errno = getattr(exc, "errno", None)
             message, detail = DISK_ERROR_VI, f"{type(exc).__name__} errno={errno}"
         delay = self._backoff()
-        log.warning("sync paused: %s database fault (%s); retrying in %.0f s",
+        log.warning("sync paused: %s database fault (%s); retrying in %.1f s",
                     db.url.get_backend_name(), detail[:200], delay)
         self._publish(db_error=message, running=False, progress=("", 0, 0),
                       db_error_since=self.state.db_error_since or datetime.now(UTC))
