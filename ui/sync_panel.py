@@ -70,8 +70,8 @@ def indicator_text(state: WorkerState) -> tuple[str, str]:
     queued = f"{q.pending} chờ gửi" if q and q.pending else "hàng đợi trống"
     if q and q.refused:
         queued += f" · {q.refused} bị từ chối"
-    if state.db_error:
-        return f"● Lỗi cơ sở dữ liệu, đang thử lại · {queued}", "bad"
+    if state.db_error:  # the queue cannot be read: say nothing of it unless known
+        return "● Lỗi cơ sở dữ liệu, đang thử lại" + (f" · {queued}" if q else ""), "bad"
     if not state.configured:
         return f"● Chưa cấu hình đồng bộ · {queued}", "warn"
     if state.auth_failed:

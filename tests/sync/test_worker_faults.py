@@ -123,6 +123,9 @@ def test_sqlite_locked_under_the_worker(ctx: AppContext, gateway: GatewayServer,
         other.close()
     assert faulty.db_error == DB_ERROR_LOCAL_VI
     assert worker.alive
+    from ui.sync_panel import indicator_text  # the status bar's wording of that state
+
+    assert indicator_text(faulty) == ("● Lỗi cơ sở dữ liệu, đang thử lại", "bad")
     state = states.wait_for(drained, "the queue drained after the lock was released")
     assert state.restarts == 0 and state.db_error == ""
     assert len(gateway_dossiers(gateway)) == 3
