@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +262,40 @@ def test_once_waits_for_another_counter_without_failing(
     assert main(["sync", "--status", "--json", "--data-dir", data_dir]) == 0
     status = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert status["level"] == "none"
+
+
+def _until(ok: Callable[[], bool], what: str) -> None:
+    """Look again every 0.1 s until ``ok()``; fail after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while not ok():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.1)
+
+
+def test_sync_service_beats_sends_new_rows_promptly_and_stops_cleanly(
+        ctx: AppContext, gateway: GatewayServer) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    clerk = configure(ctx, gateway)
+    receive(ctx, clerk)
+    root = ctx.paths.root
+    env = {**os.environ, "MOTCUA_DB_URL": ctx.db.engine.url.render_as_string(False)}
+    proc = subprocess.Popen([sys.executable, "-m", "desktop_app.cli", "sync", "--data-dir",
+                             str(root)], env=env, cwd=Path(__file__).parents[2],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _until(lambda: len(gateway_dossiers(gateway)) == 1, "the queued dossier sent")
+        view = read_heartbeat(root)
+        assert view.level == "ok" and view.data["pid"] == proc.pid
+        # Queued by another process (the GUI, another counter): no wake() reaches the
+        # service, and its interval is 60 s; the outbox poll sends it within seconds.
+        receive(ctx, clerk)
+        _until(lambda: len(gateway_dossiers(gateway)) == 2, "the new dossier sent")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 0, err
+    assert read_heartbeat(root).level == "none"  # stopped cleanly, not "stalled"
