@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,96 @@ def test_sync_service_beats_sends_new_rows_promptly_and_stops_cleanly(
         _, err = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0, err
     assert read_heartbeat(root).level == "none"  # stopped cleanly, not "stalled"
+
+
+class OwnServer:
+    """A throw-away PostgreSQL cluster of this test alone, so it can be stopped and
+    started again (the shared session server cannot) — set up as tests/conftest.py does."""
+
+    def __init__(self, base: Path) -> None:
+        import shutil
+        import subprocess
+
+        from ..conftest import _free_port, _pg_bin
+
+        bindir = _pg_bin()
+        if bindir is None:
+            pytest.skip("PostgreSQL server binaries are not installed")
+        self.base, self.data, self.port = base, base / "data", _free_port()
+        self.pg_ctl = str(bindir / "pg_ctl")
+        prefix: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses root
+            shutil.chown(base, "postgres", "postgres")
+            prefix = ["runuser", "-u", "postgres", "--"]
+        self._run = lambda *cmd: subprocess.run(
+            [*prefix, *cmd], check=True, capture_output=True, text=True, cwd=base)
+        self._run(str(bindir / "initdb"), "-D", str(self.data), "-U", "motcua",
+                  "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        self.start()
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="motcua",
+                             dbname="postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE motcua")
+        self.url = f"postgresql+psycopg://motcua@127.0.0.1:{self.port}/motcua"
+
+    def start(self) -> None:
+        self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.base / "log"), "-w",
+                  "-o", f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                  f"-c unix_socket_directories={self.base} -c fsync=off", "start")
+
+    def stop(self) -> None:
+        self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture
+def own_server() -> Iterator[OwnServer]:
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="motcua-pg-stop-"))
+    server = OwnServer(base)
+    yield server
+    import contextlib
+    import subprocess
+
+    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+        server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_postgresql_server_stopped_and_started_again(
+        own_server: OwnServer, tmp_path: Path, gateway: GatewayServer,
+        make_worker: Callable[..., SyncWorker]) -> None:
+    from desktop_app.clock import FixedClock
+    from desktop_app.startup import open_station
+
+    ctx = open_station(tmp_path / "station", db_url=own_server.url,
+                       clock=FixedClock(datetime(2023, 10, 27, 9, 32)))
+    try:
+        clerk = configure(ctx, gateway)
+        for _ in range(3):
+            receive(ctx, clerk)
+        own_server.stop()  # queued, and then the server went down
+        states = States()
+        worker = make_worker(ctx, states)
+        worker.start()
+        assert states.wait_for(lambda s: bool(s.db_error), "a fault").db_error \
+            == DB_ERROR_SERVER_VI
+        own_server.start()
+        states.wait_for(drained, "the queue drained once the server was back")
+        assert len(gateway_dossiers(gateway)) == 3
+
+        # Stopped again while the worker idles online: its poll meets the fault.
+        states.clear()
+        own_server.stop()
+        states.wait_for(lambda s: bool(s.db_error), "the fault seen by the idle worker")
+        own_server.start()
+        states.wait_for(lambda s: not s.db_error, "the fault cleared")
+        states.clear()
+        receive(ctx, clerk)
+        states.wait_for(sent_some, "an item queued after the restart sent")
+        assert len(gateway_dossiers(gateway)) == 4
+        assert worker.alive and worker.state.restarts == 0
+    finally:
+        ctx.close()
