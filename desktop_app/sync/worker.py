@@ -41,6 +41,7 @@ PROBE_MAX_S = 300.0
 DB_RETRY_MIN_S = 2.0
 DB_RETRY_MAX_S = 60.0
 POLL_S = 5.0  # how often an idle worker looks for new outbox rows (one tiny query)
+HEARTBEAT_EVERY_S = 10.0  # the file is rewritten at least this often, and on any change
 
 DB_ERROR_SERVER_VI = ("Mất kết nối máy chủ dữ liệu: hồ sơ chưa gửi được lên tỉnh; "
                       "máy tự thử lại. Nếu kéo dài, hãy báo kỹ thuật viên.")
@@ -101,6 +102,7 @@ class SyncWorker:
         self._db_delay = db_retry_min_s
         self._last_row: int | None = None
         self._stall_logged = False
+        self._hb_written: tuple[float, tuple[object, ...]] = (0.0, ())
 
     @property
     def stall_after_s(self) -> float:
@@ -181,7 +183,12 @@ class SyncWorker:
         """Quietly (no listener call: the GUI need not repaint every few seconds)."""
         self.state = replace(self.state, last_beat=time.time())
         if self.heartbeat is not None:
-            self._write_heartbeat("running")
+            s = self.state
+            said = (s.online, s.db_error, s.queue.pending if s.queue else None, s.restarts)
+            at, before = self._hb_written
+            if said != before or time.monotonic() - at >= HEARTBEAT_EVERY_S:
+                self._write_heartbeat("running")
+                self._hb_written = (time.monotonic(), said)
 
     def _write_heartbeat(self, status: str) -> None:
         assert self.heartbeat is not None
