@@ -49,6 +49,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _duration_vi(seconds: float) -> str:
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} phút"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} giờ"
+    return f"{seconds / 86400:.0f} ngày"
+
+
 @dataclass(frozen=True)
 class HeartbeatView:
     """What the heartbeat file says, judged: ``level`` is "ok", "warn" or "none"."""
@@ -87,7 +95,7 @@ def read_heartbeat(root: Path, now: float | None = None) -> HeartbeatView:
     if age > stall_after:
         data["stalled"] = True
         return HeartbeatView("warn", f"dịch vụ đồng bộ nền bị treo: không có nhịp từ {when} "
-                             f"({age / 60:.0f} phút). Hãy khởi động lại “motcua sync” và "
+                             f"({_duration_vi(age)}). Hãy khởi động lại “motcua sync” và "
                              "gửi gói hỗ trợ cho kỹ thuật viên.", data)
     data["stalled"] = False
     if data.get("db_error"):
