@@ -272,9 +272,23 @@ class SyncWorker:
             if self._wake.wait(min(left, self.poll_s)):
                 break
             self._beat()
-            if self._new_rows():
+            if self._new_rows() or self._server_back():
                 break
         self._wake.clear()
+
+    def _server_back(self) -> bool:
+        """During a PostgreSQL fault, a connection attempt each ``poll_s`` (refused at
+        once while the server is down) ends the backoff as soon as it is up again. Not for
+        SQLite: its faults are writes (a lock, a full disk) that a read cannot see end."""
+        db = self.service.ctx.db
+        if not self.state.db_error or db.is_sqlite:
+            return False
+        try:
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception:
+            return False
+        return True
 
     def _new_rows(self) -> bool:
         if self.state.online is not True or self.state.db_error:

@@ -310,12 +310,14 @@ class OwnServer:
         import shutil
         import subprocess
 
-        from ..conftest import _free_port, _pg_bin
+        from ..conftest import _pg_bin
 
         bindir = _pg_bin()
         if bindir is None:
             pytest.skip("PostgreSQL server binaries are not installed")
-        self.base, self.data, self.port = base, base / "data", _free_port()
+        # A Unix socket in its own directory, no TCP port: while it is down, no other
+        # server started meanwhile on this machine can take its address.
+        self.base, self.data = base, base / "data"
         self.pg_ctl = str(bindir / "pg_ctl")
         prefix: list[str] = []
         if os.geteuid() == 0:  # initdb refuses root
@@ -328,15 +330,15 @@ class OwnServer:
         self.start()
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="motcua",
-                             dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(host=str(base), user="motcua", dbname="postgres",
+                             autocommit=True) as conn:
             conn.execute("CREATE DATABASE motcua")
-        self.url = f"postgresql+psycopg://motcua@127.0.0.1:{self.port}/motcua"
+        self.url = f"postgresql+psycopg://motcua@/motcua?host={base}"
 
     def start(self) -> None:
         self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.base / "log"), "-w",
-                  "-o", f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-                  f"-c unix_socket_directories={self.base} -c fsync=off", "start")
+                  "-o", f"-c listen_addresses='' -c unix_socket_directories={self.base} "
+                  "-c fsync=off", "start")
 
     def stop(self) -> None:
         self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
