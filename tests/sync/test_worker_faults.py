@@ -304,7 +304,8 @@ def test_sync_service_beats_sends_new_rows_promptly_and_stops_cleanly(
 
 class OwnServer:
     """A throw-away PostgreSQL cluster of this test alone, so it can be stopped and
-    started again (the shared session server cannot) — set up as tests/conftest.py does."""
+    started again (the server shared by the whole test run cannot) — set up as
+    tests/conftest.py does."""
 
     def __init__(self, base: Path) -> None:
         import shutil
