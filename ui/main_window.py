@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         self.timer = QTimer(self)
         self.timer.setInterval(30_000)
         self.timer.timeout.connect(self.refresh_counts)
+        self.timer.timeout.connect(self.sync.ensure_alive)
         self.timer.start()
         self.show_page(self.HOME)
         self.sync.start()

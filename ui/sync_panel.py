@@ -55,6 +55,10 @@ class SyncBridge(QObject):
     def stop(self) -> None:
         self.worker.stop()
 
+    def ensure_alive(self) -> None:
+        """Called by the window's status timer: a sync thread that died is started again."""
+        self.worker.ensure_alive()
+
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%H:%M %d/%m/%Y") if value else "—"
@@ -66,6 +70,8 @@ def indicator_text(state: WorkerState) -> tuple[str, str]:
     queued = f"{q.pending} chờ gửi" if q and q.pending else "hàng đợi trống"
     if q and q.refused:
         queued += f" · {q.refused} bị từ chối"
+    if state.db_error:  # the queue cannot be read: say nothing of it unless known
+        return "● Lỗi cơ sở dữ liệu, đang thử lại" + (f" · {queued}" if q else ""), "bad"
     if not state.configured:
         return f"● Chưa cấu hình đồng bộ · {queued}", "warn"
     if state.auth_failed:
@@ -154,6 +160,11 @@ class SyncPanel(QDialog):
         lines = [text]
         if state.queue is not None:
             lines.append(f"Lần đồng bộ trọn vẹn gần nhất: {_when(state.queue.last_success)}")
+        if state.db_error:
+            lines.append(state.db_error)
+        if state.restarts:
+            lines.append(f"Tiến trình đồng bộ đã được khởi động lại {state.restarts} lần; "
+                         "hãy báo kỹ thuật viên (kèm gói hỗ trợ).")
         if state.last_error:
             lines.append(f"Lỗi gần nhất: {state.last_error}")
         report = state.last_report

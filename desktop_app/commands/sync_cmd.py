@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -21,24 +22,29 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXIT_DRAINED = 0
+EXIT_DRAINED = 0  # also: what is left is being sent right now by another counter
 EXIT_LEFT = 1  # link down or items waiting for a retry
 EXIT_USAGE = 2  # not configured, bad arguments
 EXIT_AUTH = 3  # the gateway refused the station's token
 EXIT_REFUSED = 4  # items the gateway refused for good: a supervisor must look
 
 MAX_ROUNDS = 20
+SERVICE_POLL_S = 3.0  # the service notices a new outbox row within this
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "sync", help="đồng bộ hồ sơ với hệ thống một cửa của tỉnh",
         description="Gửi hàng đợi (tệp, hồ sơ, sự kiện) lên hệ thống tỉnh và nhận trạng thái. "
-        "Mã thoát: 0 đã gửi hết; 1 còn mục chờ (mất mạng, thử lại sau); 2 chưa cấu hình; "
+        "Mã thoát: 0 đã gửi hết (hoặc phần còn lại đang do quầy khác gửi); 1 còn mục chờ "
+        "(mất mạng, thử lại sau); 2 chưa cấu hình; "
         "3 mã xác thực bị từ chối; 4 có mục bị tỉnh từ chối, cần lãnh đạo xem.")
     p.add_argument("--once", action="store_true",
                    help="gửi hết hàng đợi một lượt rồi thoát (cho tác vụ định kỳ)")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+    p.add_argument("--status", action="store_true",
+                   help="xem dịch vụ đồng bộ nền của máy này: đang chạy, bị treo hay đã dừng "
+                   "(mã thoát 0 bình thường, 1 bị treo/dừng bất thường/lỗi CSDL)")
     p.add_argument("--data-dir", type=Path, default=None, help="thư mục dữ liệu")
     p.add_argument("--no-pull", action="store_true", help="chỉ gửi, không nhận trạng thái")
     p.add_argument("--retry-refused", action="store_true",
@@ -77,6 +83,8 @@ def _out(args: argparse.Namespace, data: Mapping[str, object], text: str) -> Non
 def run(args: argparse.Namespace) -> int:
     from desktop_app.startup import open_for_command
 
+    if args.status:
+        return _status(args)
     ctx = open_for_command(args.data_dir, must_exist=False)
     try:
         return _run(args, ctx)
@@ -126,7 +134,7 @@ def _run(args: argparse.Namespace, ctx: AppContext) -> int:
              f"({receipt.created} mới, {receipt.unchanged} đã có), {receipt.files} tệp.")
         return EXIT_REFUSED if receipt.conflicts else EXIT_DRAINED
     if not args.once:
-        return _forever(service)
+        return _forever(service, ctx)
     return _once(args, service)
 
 
@@ -155,34 +163,58 @@ def _once(args: argparse.Namespace, service: object) -> int:
     status = service.status()
     if report.online and not report.auth_failed and status.pending == 0:
         service.record_success()
+    # Pending items another sender holds under a live lease are on their way, not stuck.
+    waiting = (service.held_elsewhere(engine.holder)
+               if status.pending and report.online and not report.auth_failed else 0)
     data = {**totals, "online": report.online, "auth_failed": report.auth_failed,
             "pending": status.pending, "refused": status.refused,
+            "waiting_other_counter": waiting,
             "clock_skew_s": report.clock_skew_s, "errors": report.errors}
     text = (f"Đã gửi {totals.get('dossiers_sent', 0)} hồ sơ, "
             f"{totals.get('files_uploaded', 0)} tệp, {totals.get('events_sent', 0)} sự kiện; "
             f"nhận {totals.get('changes_pulled', 0)} thay đổi trạng thái. "
             f"Còn chờ: {status.pending}; bị từ chối: {status.refused}.")
+    if waiting:
+        text += f"\nĐang chờ quầy khác gửi nốt {waiting} mục."
     if report.errors:
         text += "\n" + "\n".join(f"- {e}" for e in dict.fromkeys(report.errors))
     _out(args, data, text)
     if report.auth_failed:
         return EXIT_AUTH
-    if status.pending:
+    if status.pending > waiting:
         return EXIT_LEFT
+    if waiting:
+        log.info("sync --once: %d item(s) left, all leased by another sender", waiting)
     return EXIT_REFUSED if status.refused else EXIT_DRAINED
 
 
-def _forever(service: object) -> int:
+def _forever(service: object, ctx: AppContext) -> int:
+    from desktop_app.sync.heartbeat import heartbeat_path
     from desktop_app.sync.service import SyncService
     from desktop_app.sync.worker import SyncWorker
 
     assert isinstance(service, SyncService)
-    worker = SyncWorker(service)
+    worker = SyncWorker(service, poll_s=SERVICE_POLL_S,
+                        heartbeat=heartbeat_path(ctx.paths.root))
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker.start()
+    log.info("sync service started (pid %d)", os.getpid())
     print("Đang đồng bộ liên tục; nhấn Ctrl+C để dừng.")
-    stop.wait()
+    while not stop.wait(SERVICE_POLL_S):
+        worker.ensure_alive()  # a thread that died anyway is started again
     worker.stop()
+    log.info("sync service stopped")
     return EXIT_DRAINED
+
+
+def _status(args: argparse.Namespace) -> int:
+    """Read the heartbeat only: works while the database is down, from any process."""
+    from desktop_app.paths import DataPaths, default_data_dir
+    from desktop_app.sync.heartbeat import read_heartbeat
+
+    view = read_heartbeat(DataPaths(args.data_dir or default_data_dir()).root)
+    _out(args, {"level": view.level, "message": view.message_vi, **view.data},
+         view.message_vi[:1].upper() + view.message_vi[1:])
+    return EXIT_LEFT if view.level == "warn" else EXIT_DRAINED

@@ -37,6 +37,7 @@ from desktop_app.setup.doctor_checks import (
     check_scanners,
     check_signers,
     check_station,
+    check_sync_service,
     check_versions,
     gateway_checks,
     list_scanner_drivers,
@@ -133,6 +134,7 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
         if ctx is not None:
             checks.append(check_outbox(ctx, station.unsynced_warn_days if station else 3,
                                        clock.now()))
+        checks.append(check_sync_service(paths.root))
         checks.append(check_printers(station.printer if station else ""))
         hot = [Path(f) for f in station.hot_folders] if station else []
         hot += [f for f in configured_hot_folders() if f not in hot]

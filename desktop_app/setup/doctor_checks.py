@@ -452,3 +452,13 @@ def gateway_checks(station: StationInfo | None, answer: Answer[LinkLook] | None
         checks.append(Check("token", title_token, OK, f"có ({where}){checked}.",
                             tdetail))
     return checks
+
+
+def check_sync_service(root: Path) -> Check:
+    """The background `motcua sync`: running, stalled (no heartbeat for a few intervals),
+    stopped abnormally, or not used on this PC."""
+    from desktop_app.sync.heartbeat import read_heartbeat
+
+    view = read_heartbeat(root)
+    return Check("sync_service", "Dịch vụ đồng bộ nền", WARN if view.level == "warn" else OK,
+                 view.message_vi, view.data)

@@ -164,3 +164,16 @@ class SyncService:
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
             outbox.set_state(s, LAST_SUCCESS, now.isoformat(timespec="seconds"), now)
+
+    def held_elsewhere(self, own_holder: str = "") -> int:
+        """Pending items another sender (another counter, another process) holds under a
+        live lease: they are on their way, not stuck."""
+        from sqlalchemy import func, select
+
+        from local_db.models import OutboxEntry
+
+        with self.ctx.db.read() as s:
+            return int(s.scalar(select(func.count()).select_from(OutboxEntry).where(
+                OutboxEntry.state == outbox.PENDING,
+                OutboxEntry.lease_until > self.ctx.clock.now(),
+                OutboxEntry.leased_by != own_holder)) or 0)

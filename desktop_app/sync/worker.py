@@ -1,29 +1,62 @@
 """The background sync worker: its own thread, never the UI's.
 
-Online, it runs whenever something is queued (``wake()``) and every ``interval_s`` to pull
-status changes. Offline, it probes the gateway with exponential backoff and jitter (5 s up
-to 5 min) and, the moment the link answers again, makes every waiting item due and runs
-at once instead of waiting out each item's own backoff."""
+Online, it runs whenever something is queued (``wake()``, or a new outbox row noticed by
+a cheap poll every ``poll_s``) and every ``interval_s`` to pull status changes. Offline,
+it probes the gateway with exponential backoff and jitter (5 s up to 5 min) and, the
+moment the link answers again, makes every waiting item due and runs at once instead of
+waiting out each item's own backoff.
+
+The loop never ends except by ``stop()``: a database fault (server stopped, SQLite locked
+or read-only, full disk) is published in ``WorkerState.db_error`` and retried with its own
+backoff (2 s up to 60 s), apart from the gateway's; any other exception is logged and
+retried. Should the thread end all the same, ``ensure_alive()`` (the GUI's status timer,
+the service loop) starts it again. ``last_beat`` tells others whether it still turns."""
 
 from __future__ import annotations
 
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy.exc
+from sqlalchemy import func, select
 
 from desktop_app.domain.errors import DomainError
 from desktop_app.sync.client import LinkDown, SyncError
+from desktop_app.sync.heartbeat import STALL_INTERVALS, write_heartbeat
 from desktop_app.sync.report import SyncReport
 from desktop_app.sync.service import QueueStatus, SyncService
 from local_db import outbox
+from local_db.models import OutboxEntry
 
 log = logging.getLogger(__name__)
 
 PROBE_MIN_S = 5.0
 PROBE_MAX_S = 300.0
+DB_RETRY_MIN_S = 2.0
+DB_RETRY_MAX_S = 60.0
+POLL_S = 5.0  # how often an idle worker looks for new outbox rows (one tiny query)
+HEARTBEAT_EVERY_S = 10.0  # the file is rewritten at least this often, and on any change
+
+DB_ERROR_SERVER_VI = ("Mất kết nối máy chủ dữ liệu: hồ sơ chưa gửi được lên tỉnh; "
+                      "máy tự thử lại. Nếu kéo dài, hãy báo kỹ thuật viên.")
+DB_ERROR_LOCAL_VI = ("Không ghi được cơ sở dữ liệu trên máy này (đang bị khóa, đầy ổ đĩa "
+                     "hoặc chỉ đọc): máy tự thử lại. Nếu kéo dài, hãy báo kỹ thuật viên.")
+DISK_ERROR_VI = ("Không đọc/ghi được thư mục dữ liệu trên máy này: máy tự thử lại. Nếu "
+                 "kéo dài, hãy báo kỹ thuật viên.")
+
+
+def _is_db_fault(exc: BaseException) -> bool:
+    if isinstance(exc, sqlalchemy.exc.DBAPIError | sqlalchemy.exc.DisconnectionError):
+        return True
+    # Network errors are the gateway's business (they arrive as SyncError anyway).
+    return isinstance(exc, OSError) and not isinstance(exc, ConnectionError | TimeoutError) \
+        and type(exc).__module__.split(".")[0] not in ("requests", "urllib3")
 
 
 @dataclass(frozen=True)
@@ -38,6 +71,10 @@ class WorkerState:
     progress: tuple[str, int, int] = ("", 0, 0)
     checked_at: datetime | None = None
     errors: tuple[str, ...] = field(default_factory=tuple)
+    db_error: str = ""  # Vietnamese; empty when the database answers
+    db_error_since: datetime | None = None
+    last_beat: float = 0.0  # time.time() of the loop's last turn
+    restarts: int = 0  # how often ensure_alive() had to start the thread again
 
 
 Listener = Callable[[WorkerState], None]
@@ -45,24 +82,71 @@ Listener = Callable[[WorkerState], None]
 
 class SyncWorker:
     def __init__(self, service: SyncService, *, interval_s: float = 60.0,
-                 listener: Listener | None = None, rng: random.Random | None = None) -> None:
+                 listener: Listener | None = None, rng: random.Random | None = None,
+                 poll_s: float = POLL_S, heartbeat: Path | None = None,
+                 db_retry_min_s: float = DB_RETRY_MIN_S) -> None:
         self.service = service
         self.interval_s = interval_s
+        self.poll_s = poll_s
         self.listener = listener
         self.rng = rng or random.Random()
+        self.heartbeat = heartbeat
+        self.db_retry_min_s = db_retry_min_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
         self.state = WorkerState()
         self._probe_delay = PROBE_MIN_S
+        self._db_delay = db_retry_min_s
+        self._last_row: int | None = None
+        self._stall_logged = False
+        self._hb_written: tuple[float, tuple[object, ...]] = (0.0, ())
+
+    @property
+    def stall_after_s(self) -> float:
+        return STALL_INTERVALS * max(self.interval_s, self.poll_s)
 
     # --- control (any thread) --------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="motcua-sync", daemon=True)
-            self._thread.start()
+        with self._lock:
+            if self._thread is None:
+                self._spawn()
+
+    def _spawn(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="motcua-sync", daemon=True)
+        self._thread.start()
+
+    def ensure_alive(self) -> bool:
+        """Start the thread again if it ended without ``stop()``; warn once when it stopped
+        beating. True when it had to be restarted."""
+        with self._lock:
+            thread = self._thread
+            if thread is None or self._stop.is_set():
+                return False
+            if thread.is_alive():
+                age = time.time() - self.state.last_beat
+                if self.state.last_beat and age > self.stall_after_s:
+                    if not self._stall_logged:
+                        log.warning("sync worker stalled: no heartbeat for %.0f s", age)
+                        self._stall_logged = True
+                else:
+                    self._stall_logged = False
+                return False
+            restarts = self.state.restarts + 1
+            log.error("sync worker thread had ended; restarting it (restart #%d)", restarts)
+            self.state = replace(self.state, restarts=restarts, running=False)
+            self._spawn()
+        self._notify()
+        return True
+
+    @property
+    def alive(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def wake(self) -> None:
         """Something was queued, or the clerk pressed "sync now"."""
@@ -75,35 +159,151 @@ class SyncWorker:
         self._stop.set()
         self._cancel.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        if self.heartbeat is not None:
+            self._write_heartbeat("stopped")
 
     # --- the loop (worker thread) ----------------------------------------------------
 
-    def _publish(self, **changes: object) -> None:
-        self.state = replace(self.state, **changes)  # type: ignore[arg-type]
+    def _notify(self) -> None:
         if self.listener is not None:
             try:
                 self.listener(self.state)
             except Exception:  # a broken listener must not kill the sync thread
                 log.exception("sync listener failed")
 
+    def _publish(self, **changes: object) -> None:
+        self.state = replace(self.state, **changes)  # type: ignore[arg-type]
+        self._notify()
+
+    def _beat(self) -> None:
+        """Quietly (no listener call: the GUI need not repaint every few seconds)."""
+        self.state = replace(self.state, last_beat=time.time())
+        if self.heartbeat is not None:
+            s = self.state
+            said = (s.online, s.db_error, s.queue.pending if s.queue else None, s.restarts)
+            at, before = self._hb_written
+            if said != before or time.monotonic() - at >= HEARTBEAT_EVERY_S:
+                self._write_heartbeat("running")
+                self._hb_written = (time.monotonic(), said)
+
+    def _write_heartbeat(self, status: str) -> None:
+        assert self.heartbeat is not None
+        s = self.state
+        write_heartbeat(self.heartbeat, {
+            "state": status, "beat_at_epoch": time.time(),
+            "beat_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "online": s.online, "db_error": s.db_error, "restarts": s.restarts,
+            "pending": s.queue.pending if s.queue else None,
+            "interval_s": self.interval_s, "stall_after_s": self.stall_after_s})
+
     def _queue(self) -> QueueStatus | None:
         try:
             return self.service.status()
-        except Exception:
+        except Exception as exc:
+            if _is_db_fault(exc):
+                raise  # the loop reports and retries it
             log.exception("reading the sync queue failed")
             return None
 
+    def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            if not self._stop.is_set():
+                log.error("sync worker thread ended without stop()")
+
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._beat()
+            delay = self._guarded_step()
+            self._sleep(delay)
+
+    def _guarded_step(self) -> float:
+        try:
             delay = self._step()
-            self._wake.wait(delay)
-            self._wake.clear()
+        except Exception as exc:
+            if _is_db_fault(exc):
+                return self._db_fault(exc)
+            log.exception("sync cycle failed")
+            self._publish(running=False, last_error=f"Lỗi đồng bộ: {type(exc).__name__}",
+                          progress=("", 0, 0))
+            return self._backoff()
+        if self.state.db_error:
+            log.info("database reachable again; sync resumes")
+            self._publish(db_error="", db_error_since=None)
+        self._db_delay = self.db_retry_min_s
+        return delay
+
+    def _backoff(self) -> float:
+        delay = self._db_delay * self.rng.uniform(0.8, 1.2)
+        self._db_delay = min(DB_RETRY_MAX_S, self._db_delay * 2)
+        return delay
+
+    def _db_fault(self, exc: BaseException) -> float:
+        db = self.service.ctx.db
+        if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+            message = DB_ERROR_LOCAL_VI if db.is_sqlite else DB_ERROR_SERVER_VI
+            # The driver's first line (no SQL, no parameters: those may hold citizen data).
+            orig = getattr(exc, "orig", None) or exc
+            first = str(orig).splitlines()[0] if str(orig) else ""
+            detail = f"{type(orig).__name__}: {first}"
+        else:
+            errno = getattr(exc, "errno", None)
+            message, detail = DISK_ERROR_VI, f"{type(exc).__name__} errno={errno}"
+        delay = self._backoff()
+        log.warning("sync paused: %s database fault (%s); retrying in %.1f s",
+                    db.url.get_backend_name(), detail[:200], delay)
+        self._publish(db_error=message, running=False, progress=("", 0, 0),
+                      db_error_since=self.state.db_error_since or datetime.now(UTC))
+        return delay
+
+    def _sleep(self, delay: float) -> None:
+        """Wait ``delay`` s, or until woken, beating every ``poll_s`` and, when online and
+        the database answers, ending early once a new outbox row appears."""
+        deadline = time.monotonic() + delay
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._wake.wait(min(left, self.poll_s)):
+                break
+            self._beat()
+            if self._new_rows() or self._server_back():
+                break
+        self._wake.clear()
+
+    def _server_back(self) -> bool:
+        """During a PostgreSQL fault, a connection attempt each ``poll_s`` (refused at
+        once while the server is down) ends the backoff as soon as it is up again. Not for
+        SQLite: its faults are writes (a lock, a full disk) that a read cannot see end."""
+        db = self.service.ctx.db
+        if not self.state.db_error or db.is_sqlite:
+            return False
+        try:
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    def _new_rows(self) -> bool:
+        if self.state.online is not True or self.state.db_error:
+            return False
+        try:
+            with self.service.ctx.db.read() as s:
+                top = s.scalar(select(func.max(OutboxEntry.id)))
+        except Exception as exc:  # the next step reports it
+            log.debug("outbox poll failed: %s", type(exc).__name__)
+            return True
+        last, self._last_row = self._last_row, top
+        return last is not None and top is not None and top > last
 
     def _step(self) -> float:
-        """One cycle; returns how long to sleep."""
+        """One cycle; returns how long to sleep. Database faults propagate to the loop."""
         now = self.service.ctx.clock.now()
         if not self.service.configured():
             self._publish(configured=False, online=None, queue=self._queue(), checked_at=now)
@@ -130,10 +330,12 @@ class SyncWorker:
                 log.info("link is back: %d queued item(s) due now", n)
             self._cancel.clear()
             self._publish(online=True, configured=True, running=True, checked_at=now)
+            with self.service.ctx.db.read() as s:
+                self._last_row = s.scalar(select(func.max(OutboxEntry.id)))
             engine = self.service.engine(client)
             report = engine.run_once(
                 cancelled=lambda: self._cancel.is_set() or self._stop.is_set(),
-                progress=lambda what, done, total: self._publish(progress=(what, done, total)))
+                progress=self._progress)
             queue = self._queue()
             if report.online and not report.auth_failed and queue and queue.pending == 0:
                 self.service.record_success()
@@ -151,12 +353,12 @@ class SyncWorker:
         except LinkDown as exc:
             self._publish(online=False, running=False, last_error=exc.message_vi)
             return PROBE_MIN_S
-        except Exception as exc:  # the worker must survive anything and try again later
-            log.exception("sync cycle failed")
-            self._publish(running=False, last_error=f"Lỗi đồng bộ: {type(exc).__name__}")
-            return self.interval_s
         finally:
             client.close()
+
+    def _progress(self, what: str, done: int, total: int) -> None:
+        self.state = replace(self.state, last_beat=time.time())
+        self._publish(progress=(what, done, total))
 
     def _until_next_due(self, queue: QueueStatus | None) -> float:
         with self.service.ctx.db.read() as s:
