@@ -8,7 +8,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 
-from desktop_app.context import AppContext
+from desktop_app.context import AppContext, DatabaseUnavailable
 from desktop_app.domain.errors import DomainError
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.client import GatewayClient
@@ -121,6 +121,8 @@ class SyncService:
     def configured(self) -> bool:
         try:
             self.client().close()
+        except DatabaseUnavailable:
+            raise  # not a configuration question: the database did not answer
         except DomainError:
             return False
         return True

@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlalchemy.exc
 from sqlalchemy import func, select
 
+from desktop_app.context import DatabaseUnavailable
 from desktop_app.domain.errors import DomainError
 from desktop_app.sync.client import LinkDown, SyncError
 from desktop_app.sync.heartbeat import STALL_INTERVALS, write_heartbeat
@@ -52,7 +53,8 @@ DISK_ERROR_VI = ("Không đọc/ghi được thư mục dữ liệu trên máy n
 
 
 def _is_db_fault(exc: BaseException) -> bool:
-    if isinstance(exc, sqlalchemy.exc.DBAPIError | sqlalchemy.exc.DisconnectionError):
+    if isinstance(exc, sqlalchemy.exc.DBAPIError | sqlalchemy.exc.DisconnectionError
+                  | DatabaseUnavailable):
         return True
     # Network errors are the gateway's business (they arrive as SyncError anyway).
     return isinstance(exc, OSError) and not isinstance(exc, ConnectionError | TimeoutError) \
@@ -245,7 +247,10 @@ class SyncWorker:
 
     def _db_fault(self, exc: BaseException) -> float:
         db = self.service.ctx.db
-        if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+        if isinstance(exc, DatabaseUnavailable):  # the engine's words for a lost server
+            message = DB_ERROR_LOCAL_VI if db.is_sqlite else DB_ERROR_SERVER_VI
+            detail = exc.detail
+        elif isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
             message = DB_ERROR_LOCAL_VI if db.is_sqlite else DB_ERROR_SERVER_VI
             # The driver's first line (no SQL, no parameters: those may hold citizen data).
             orig = getattr(exc, "orig", None) or exc
@@ -311,6 +316,8 @@ class SyncWorker:
         was_online = self.state.online
         try:
             client = self.service.client()
+        except DatabaseUnavailable:
+            raise  # a database fault: the loop backs off and retries
         except DomainError as exc:
             self._publish(configured=False, last_error=exc.message_vi)
             return self.interval_s
