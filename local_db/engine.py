@@ -6,11 +6,42 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _IMMEDIATE = "motcua_immediate"
+
+# PostgreSQL limits for every connection of the app, so one counter PC that freezes, loses
+# its cable or dies mid-transaction cannot hold the others for more than a few seconds.
+LOCK_TIMEOUT_MS = 3_000  # waiting for a row another counter holds
+STATEMENT_TIMEOUT_MS = 30_000  # one statement; bulk jobs raise it with SET LOCAL
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000  # a transaction left open by a frozen process
+CONNECT_TIMEOUT_S = 5
+# libpq TCP keepalives: a peer gone without a word (cable pulled, power cut) is noticed
+# after idle + interval × count seconds, and the server ends its session and locks.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+              "keepalives_count": 3}
+
+
+def postgresql_connect_args() -> dict[str, object]:
+    """libpq parameters for a station's connection to the commune's PostgreSQL server."""
+    options = (f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+               f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}")
+    # TCP_USER_TIMEOUT (ms) also bounds unacknowledged sends, where keepalives do not apply.
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "options": options,
+            "tcp_user_timeout": 15_000, **KEEPALIVES}
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """The database gave up waiting for a lock another counter holds (or a serialization
+    conflict): the action can simply be tried again."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("55P03", "40001", "40P01", "57014"):  # lock_not_available, serialization,
+        return True  # deadlock, query_canceled (statement_timeout)
+    # SQLite: busy_timeout ran out.
+    return "database is locked" in str(orig or "")
 
 
 def sqlite_url(path: Path) -> str:
@@ -58,6 +89,7 @@ class Database:
         kwargs: dict[str, object] = {"echo": echo}
         if self.url.get_backend_name() == "postgresql":
             kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = postgresql_connect_args()
         self.engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -90,6 +122,17 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    def relax_timeouts(self, conn: Connection, statement_s: int = 0) -> None:
+        """For a long job (a migration, a bulk import) in ``conn``'s transaction only:
+        no statement limit (or ``statement_s``), and a longer wait for locks."""
+        if self.is_postgresql:
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(statement_s) * 1000}")
+            conn.exec_driver_sql("SET LOCAL lock_timeout = 60000")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -166,22 +166,47 @@ def test_invalid_applicant_is_refused_with_every_problem(
     assert "Chưa nhập họ và tên chủ hồ sơ." in err.value.problems
 
 
-def test_failure_while_printing_rolls_back_and_gives_the_number_back(
+def test_failure_while_printing_keeps_the_dossier_and_draws_its_slip_later(
     ctx: AppContext, intake: IntakeService, clerk: ClerkInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The numbers and facts commit before the slip is drawn (no shared row stays locked
+    while a PDF renders): a failure while drawing leaves the dossier recorded, tells the
+    clerk not to receive again, and the same slip is drawn from the stored facts later."""
+    import desktop_app.intake.service as service
+
+    good = service._render
+
     def broken_render(*args: object, **kwargs: object) -> bytes:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(intake, "_render", broken_render)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(service, "_render", broken_render)
+    with pytest.raises(service.SlipNotStored) as err:
         intake.receive(complete_draft(intake), clerk)
+    assert "000.00.12.H12-231027-1001" in err.value.message_vi
     with ctx.db.read() as s:
-        assert s.scalar(select(func.count()).select_from(Dossier)) == 0
-        assert s.scalar(select(func.count()).select_from(OutboxEntry)) == 0
-        assert s.scalars(select(DailyCounter)).all() == []
-    monkeypatch.undo()
-    # Nothing was printed with 1001, so it is not a gap: the next dossier takes it.
-    assert intake.receive(complete_draft(intake), clerk).code == "000.00.12.H12-231027-1001"
+        d = s.scalars(select(Dossier)).one()
+        assert d.code == "000.00.12.H12-231027-1001" and d.slip_blob is None
+        assert s.scalar(select(func.count()).select_from(OutboxEntry)) == 1
+    monkeypatch.setattr(service, "_render", good)
+    assert intake.store_missing_slips() == 1
+    with ctx.db.read() as s:
+        d = s.scalars(select(Dossier)).one()
+        assert d.slip_blob is not None
+        sha, dossier_id = d.slip_blob, d.id
+    # Idempotent: asking again returns the stored slip, drawn once.
+    assert intake.ensure_slip(dossier_id) == (ctx.blobs.read_bytes(sha), sha)
+    assert intake.store_missing_slips() == 0
+    assert intake.receive(complete_draft(intake), clerk).code == "000.00.12.H12-231027-1002"
+
+
+def test_the_slip_drawn_after_commit_is_the_one_the_stored_facts_give(
+    ctx: AppContext, intake: IntakeService, clerk: ClerkInfo
+) -> None:
+    out = intake.receive(complete_draft(intake), clerk)
+    with ctx.db.write() as s:
+        s.get(Dossier, out.dossier_id).slip_blob = None  # as after a crash between steps
+    pdf, sha = intake.ensure_slip(out.dossier_id)
+    assert (pdf, sha) == (out.slip_pdf, out.slip_sha256)
 
 
 def _receive_many(url: str, data_dir: Path, clerk: ClerkInfo, n: int, codes: list[str],
