@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -353,11 +353,14 @@ class IntakeService:
             row.slip_blob = sha
         return pdf, sha
 
-    def store_missing_slips(self, limit: int = 500) -> int:
+    def store_missing_slips(self, min_age_s: float = 120.0, limit: int = 500) -> int:
         """Slips of dossiers whose intake committed but whose slip was not stored (the
-        PC stopped between the two steps): drawn now, e.g. at start-up."""
+        PC stopped between the two steps): drawn now, e.g. at start-up. ``min_age_s``
+        leaves alone an intake another counter is finishing this very moment."""
+        before = self.ctx.clock.now() - timedelta(seconds=min_age_s)
         with self.ctx.db.read() as s:
-            ids = list(s.scalars(select(Dossier.id).where(Dossier.slip_blob.is_(None))
+            ids = list(s.scalars(select(Dossier.id).where(Dossier.slip_blob.is_(None),
+                                                          Dossier.created_at <= before)
                                  .order_by(Dossier.id).limit(limit)))
         done = 0
         for dossier_id in ids:
