@@ -377,11 +377,11 @@ class IntakeService:
 class CounterBusy(DomainError):
     """Another counter held a shared row (the book, an applicant) past the lock timeout."""
 
-    def __init__(self) -> None:
+    def __init__(self, press_again_vi: str = "hãy bấm Tiếp nhận lại") -> None:
         super().__init__(
-            "Máy khác đang ghi vào sổ, chưa lưu được hồ sơ. Thông tin đã nhập vẫn được "
-            "giữ nguyên — hãy bấm Tiếp nhận lại.",
-            "database lock wait timed out; the intake was rolled back")
+            "Máy khác đang ghi vào sổ nên chưa lưu được, chưa có gì thay đổi. Thông tin "
+            f"đã nhập vẫn được giữ nguyên — {press_again_vi}.",
+            "database lock wait timed out; the action was rolled back")
 
 
 class SlipNotStored(DomainError):
