@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +17,9 @@ _IMMEDIATE = "motcua_immediate"
 LOCK_TIMEOUT_MS = 3_000  # waiting for a row another counter holds
 STATEMENT_TIMEOUT_MS = 30_000  # one statement; bulk jobs raise it with SET LOCAL
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000  # a transaction left open by a frozen process
+# A transaction that takes a row every counter shares (the agency's book number) is
+# only a few statements long: if its process freezes in it, the server ends it sooner.
+SHARED_ROW_IDLE_TIMEOUT_MS = 2_000
 CONNECT_TIMEOUT_S = 5
 # libpq TCP keepalives: a peer gone without a word (cable pulled, power cut) is noticed
 # after idle + interval × count seconds, and the server ends its session and locks.
@@ -126,6 +129,14 @@ class Database:
     @property
     def is_postgresql(self) -> bool:
         return self.url.get_backend_name() == "postgresql"
+
+    def holds_shared_rows(self, session: Session) -> None:
+        """In ``session``'s write transaction, before it locks a row all counters need:
+        a process frozen inside it (SIGSTOP, a hung driver) loses its session and locks
+        after SHARED_ROW_IDLE_TIMEOUT_MS instead of the general idle limit."""
+        if self.is_postgresql:
+            session.execute(text("SET LOCAL idle_in_transaction_session_timeout = "
+                                 f"{SHARED_ROW_IDLE_TIMEOUT_MS}"))
 
     def relax_timeouts(self, conn: Connection, statement_s: int = 0) -> None:
         """For a long job (a migration, a bulk import) in ``conn``'s transaction only:

@@ -199,6 +199,7 @@ class IntakeService:
             payment = checked_payment(draft.payment, fee_total, draft.applicant.full_name)
         try:
             with self.ctx.db.write() as s:
+                self.ctx.db.holds_shared_rows(s)
                 dossier_id, uuid_, code, slip_number = self._store_facts(
                     s, draft, clerk, kind, reason, finishes, station, proc, now, status,
                     appointment, assessed, fee_total, payment)

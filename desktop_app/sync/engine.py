@@ -40,8 +40,8 @@ BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
 # Short, renewed every LEASE_RENEW_S while the item is being sent (``_Heartbeat``): the
 # item of a station killed or unplugged mid-send is free for another one within LEASE_S.
-LEASE_S = 30.0
-LEASE_RENEW_S = 10.0
+LEASE_S = 15.0
+LEASE_RENEW_S = 5.0
 
 
 def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
