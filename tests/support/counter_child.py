@@ -3,9 +3,10 @@
     python -m tests.support.counter_child --db-url URL --data DIR --digit N MODE …
 
 Modes:
-  receive --count N   receive N dossiers through IntakeService (the Receive button's
-                      path); prints ``received <code> <ms>`` or ``busy <ms>`` per try
-                      and ``done`` at the end.
+  receive --count N [--start-at EPOCH]
+                      receive N dossiers through IntakeService (the Receive button's
+                      path); prints ``received <code> <ms> <ms taking numbers> <epoch>``
+                      or ``busy <ms>`` per try and ``done`` at the end.
   freeze              receive one dossier but stop itself (SIGSTOP) inside the intake
                       transaction, right after the agency's book number was taken, having
                       printed ``frozen``: a PC that hangs while holding the shared row.
@@ -50,18 +51,37 @@ def _station(ctx: AppContext, digit: int, gateway_url: str = "") -> None:
         service.save(info)
 
 
-def receive(ctx: AppContext, count: int) -> None:
+def receive(ctx: AppContext, count: int, start_at: float = 0.0) -> None:
+    """Each line: the code, the whole receive and the time spent taking numbers (the
+    counter rows' locks are waited for there), in milliseconds."""
+    import local_db.repositories as repo
+
     intake = IntakeService(ctx)
     clerk = AccountService(ctx).authenticate(*CLERK)
+    taken = repo.next_counter
+    waited = [0.0]
+
+    def timed(s, series, day):  # type: ignore[no-untyped-def]
+        t0 = time.monotonic()
+        try:
+            return taken(s, series, day)
+        finally:
+            waited[0] += time.monotonic() - t0
+
+    repo.next_counter = timed  # type: ignore[assignment]
+    if start_at:
+        time.sleep(max(0.0, start_at - time.time()))
     done = 0
     while done < count:
         started = time.monotonic()
+        waited[0] = 0.0
         try:
             out = intake.receive(complete_draft(intake), clerk)
         except CounterBusy:
             print(f"busy {(time.monotonic() - started) * 1000:.0f}", flush=True)
             continue  # the clerk presses Receive again
-        print(f"received {out.code} {(time.monotonic() - started) * 1000:.0f}", flush=True)
+        print(f"received {out.code} {(time.monotonic() - started) * 1000:.1f} "
+              f"{waited[0] * 1000:.1f} {time.time():.3f}", flush=True)
         done += 1
     print("done", flush=True)
 
@@ -119,6 +139,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--stall-after-claim", action="store_true")
     parser.add_argument("--until", type=float, default=0.0)
+    parser.add_argument("--start-at", type=float, default=0.0)
     parser.add_argument("mode", choices=("receive", "freeze", "send"))
     args = parser.parse_args()
     ctx = open_station(args.data, db_url=args.db_url, sample_catalog=False)
@@ -126,7 +147,7 @@ def main() -> int:
         _station(ctx, args.digit, args.gateway_url)
         print("ready", flush=True)
         if args.mode == "receive":
-            receive(ctx, args.count)
+            receive(ctx, args.count, args.start_at)
         elif args.mode == "freeze":
             freeze(ctx)
         else:
