@@ -16,7 +16,7 @@ from desktop_app.context import AppContext, open_context
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.dossiers import DossierQueries, StoredSlip
 from desktop_app.intake.drafts import DraftError, IntakeDraft, PersonInfo
-from desktop_app.intake.service import IntakeKind, IntakeService
+from desktop_app.intake.service import CounterBusy, IntakeKind, IntakeService
 from desktop_app.reports import ReportService
 from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
@@ -208,6 +208,25 @@ def test_the_slip_drawn_after_commit_is_the_one_the_stored_facts_give(
         s.get(Dossier, out.dossier_id).slip_blob = None  # as after a crash between steps
     pdf, sha = intake.ensure_slip(out.dossier_id)
     assert (pdf, sha) == (out.slip_pdf, out.slip_sha256)
+
+
+def test_a_book_row_held_too_long_by_another_counter_is_a_message_and_nothing_stored(
+    ctx: AppContext, intake: IntakeService, clerk: ClerkInfo
+) -> None:
+    if not ctx.db.is_postgresql:
+        pytest.skip("the lock timeout is PostgreSQL's (SQLite queues writers)")
+    intake.receive(complete_draft(intake), clerk)
+    with ctx.db.engine.connect() as other:  # another counter, stuck with the row locked
+        other.execute(text("UPDATE daily_counters SET last_value = last_value "
+                           "WHERE series = 'book'"))
+        with pytest.raises(CounterBusy) as err:
+            intake.receive(complete_draft(intake), clerk)
+        other.rollback()
+    assert "bấm Tiếp nhận lại" in err.value.message_vi
+    again = intake.receive(complete_draft(intake), clerk)  # pressed again: no gap
+    assert again.code == "000.00.12.H12-231027-1002"
+    with ctx.db.read() as s:
+        assert sorted(s.scalars(select(Dossier.sequence_number))) == [1, 2]
 
 
 def _receive_many(url: str, data_dir: Path, clerk: ClerkInfo, n: int, codes: list[str],
