@@ -105,17 +105,16 @@ def run_counters(url: str, data: Path, digits: list[int], count: int,
     """Receipts, busy answers, wall seconds, and when a freeze began (epoch, or 0)."""
     frozen_at = 0.0
     holder: subprocess.Popen[str] | None = None
-    if freeze == "book":  # stopped inside its intake, the book row locked
-        holder = child(url, data, 8, "freeze")
-        assert holder.stdout is not None
-        for line in holder.stdout:
-            if line.startswith("frozen"):
-                break
     start = time.time() + 4.0  # every process is connected and waiting by then
     procs = {d: child(url, data, d, "--count", str(count), "--start-at", f"{start}",
                       "receive") for d in digits}
-    if freeze == "book":
-        frozen_at = start
+    if freeze == "book":  # stopped inside its intake, the book row locked, 1 s in
+        holder = child(url, data, 8, "--start-at", f"{start + 1.0}", "freeze")
+        assert holder.stdout is not None
+        for line in holder.stdout:
+            if line.startswith("frozen"):
+                frozen_at = time.time()
+                break
     if freeze == "random":
         time.sleep(max(0.0, start - time.time()) + 1.0)
         frozen_at = time.time()

@@ -7,7 +7,8 @@ Modes:
                       receive N dossiers through IntakeService (the Receive button's
                       path); prints ``received <code> <ms> <ms taking numbers> <epoch>``
                       or ``busy <ms>`` per try and ``done`` at the end.
-  freeze              receive one dossier but stop itself (SIGSTOP) inside the intake
+  freeze [--start-at EPOCH]
+                      receive one dossier but stop itself (SIGSTOP) inside the intake
                       transaction, right after the agency's book number was taken, having
                       printed ``frozen``: a PC that hangs while holding the shared row.
   send --gateway-url U --token T [--stall-after-claim] [--until S]
@@ -86,7 +87,7 @@ def receive(ctx: AppContext, count: int, start_at: float = 0.0) -> None:
     print("done", flush=True)
 
 
-def freeze(ctx: AppContext) -> None:
+def freeze(ctx: AppContext, start_at: float = 0.0) -> None:
     import local_db.repositories as repo
 
     intake = IntakeService(ctx)
@@ -102,6 +103,8 @@ def freeze(ctx: AppContext) -> None:
         return value
 
     repo.next_counter = take_then_hang  # type: ignore[assignment]
+    if start_at:
+        time.sleep(max(0.0, start_at - time.time()))
     try:
         out = intake.receive(complete_draft(intake), clerk)
         print(f"received {out.code}", flush=True)
@@ -149,7 +152,7 @@ def main() -> int:
         if args.mode == "receive":
             receive(ctx, args.count, args.start_at)
         elif args.mode == "freeze":
-            freeze(ctx)
+            freeze(ctx, args.start_at)
         else:
             send(ctx, args.token, args.stall_after_claim, args.until)
     except DomainError as exc:
