@@ -75,7 +75,7 @@ CHILD = Path(__file__).resolve().parent / "crash_child.py"
 AGENCY = "000.00.12.H12"
 TOKEN = "crash-harness-station-token-0123456789abcdef"
 READY_TIMEOUT_S = 60.0
-# A lease outlives the process that took it (desktop_app/sync/engine.py UPLOAD_LEASE_S);
+# A lease outlives the process that took it (desktop_app/sync/engine.py LEASE_S);
 # the diagnostic drain runs its clock this far ahead.
 LEASE_SKEW_S = 700.0
 

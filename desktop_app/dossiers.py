@@ -295,7 +295,8 @@ class DossierQueries:
                 book_number=d.book_number,
                 sequence_number=d.sequence_number,
                 clerk_name=d.clerk.full_name,
-                has_slip=d.slip_blob is not None,
+                # Every intake gives a slip; one not stored yet is drawn when opened.
+                has_slip=True,
                 history=tuple(sorted(history + sync_history, key=lambda h: h.at)),
             )
 
@@ -304,8 +305,11 @@ class DossierQueries:
         the code (or slip number) it was printed for."""
         with self.ctx.db.read() as s:
             d = repo.dossier_by_id(s, dossier_id)
-            if d is None or d.slip_blob is None:
+            if d is None:
                 raise DossierNotFound("Hồ sơ này không có phiếu đã in.",
                                       f"dossier id {dossier_id} has no slip")
             sha, reference = d.slip_blob, d.code or d.slip_number
+        if sha is None:  # the intake stopped before its slip was stored: draw it now
+            from desktop_app.intake.service import IntakeService
+            return StoredSlip(reference, IntakeService(self.ctx).ensure_slip(dossier_id)[0])
         return StoredSlip(reference, self.ctx.blobs.read_bytes(sha))

@@ -5,20 +5,28 @@ sync."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import Clock
 from desktop_app.context import AppContext, open_context
 from desktop_app.domain.errors import DomainError
+from desktop_app.intake.service import IntakeService
 from desktop_app.paths import DataPaths, default_data_dir, has_station_data
 from desktop_app.setup.legacy import import_legacy_extra
+
+log = logging.getLogger(__name__)
 
 
 def prepare(ctx: AppContext, *, sample_catalog: bool = True) -> None:
     import_legacy_extra(ctx)
     if sample_catalog:
         CatalogService(ctx).ensure_sample_catalog()
+    try:  # an intake interrupted between its two steps: its slip is drawn now
+        IntakeService(ctx).store_missing_slips()
+    except Exception:  # never keeps the app from starting; the look-up draws it later
+        log.exception("drawing the slips of interrupted intakes failed")
 
 
 def open_station(data_dir: Path | None = None, db_url: str | None = None,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +40,41 @@ def is_connectivity_error(exc: OperationalError) -> bool:
         # answer: connection refused, host unreachable, the socket closed mid-query.
         return type(orig).__module__.split(".")[0] in {"psycopg", "psycopg2"}
     return state.startswith("08") or state in _SERVER_GONE
+
+
+# PostgreSQL limits for every connection of the app, so one counter PC that freezes, loses
+# its cable or dies mid-transaction cannot hold the others for more than a few seconds.
+LOCK_TIMEOUT_MS = 3_000  # waiting for a row another counter holds
+STATEMENT_TIMEOUT_MS = 30_000  # one statement; bulk jobs raise it with SET LOCAL
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000  # a transaction left open by a frozen process
+# A transaction that takes a row every counter shares (the agency's book number) is
+# only a few statements long: if its process freezes in it, the server ends it sooner.
+SHARED_ROW_IDLE_TIMEOUT_MS = 2_000
+CONNECT_TIMEOUT_S = 5
+# libpq TCP keepalives: a peer gone without a word (cable pulled, power cut) is noticed
+# after idle + interval × count seconds, and the server ends its session and locks.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+              "keepalives_count": 3}
+
+
+def postgresql_connect_args() -> dict[str, object]:
+    """libpq parameters for a station's connection to the commune's PostgreSQL server."""
+    options = (f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+               f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}")
+    # TCP_USER_TIMEOUT (ms) also bounds unacknowledged sends, where keepalives do not apply.
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "options": options,
+            "tcp_user_timeout": 15_000, **KEEPALIVES}
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """The database gave up waiting for a lock another counter holds (or a serialization
+    conflict): the action can simply be tried again."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("55P03", "40001", "40P01", "57014"):  # lock_not_available, serialization,
+        return True  # deadlock, query_canceled (statement_timeout)
+    # SQLite: busy_timeout ran out.
+    return "database is locked" in str(orig or "")
 
 
 def sqlite_url(path: Path) -> str:
@@ -89,6 +124,7 @@ class Database:
         kwargs: dict[str, object] = {"echo": echo}
         if self.url.get_backend_name() == "postgresql":
             kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = postgresql_connect_args()
         self.engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -151,6 +187,25 @@ class Database:
             if (mapped := self._translated(exc)) is None:
                 raise
             raise mapped from exc
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    def holds_shared_rows(self, session: Session) -> None:
+        """In ``session``'s write transaction, before it locks a row all counters need:
+        a process frozen inside it (SIGSTOP, a hung driver) loses its session and locks
+        after SHARED_ROW_IDLE_TIMEOUT_MS instead of the general idle limit."""
+        if self.is_postgresql:
+            session.execute(text("SET LOCAL idle_in_transaction_session_timeout = "
+                                 f"{SHARED_ROW_IDLE_TIMEOUT_MS}"))
+
+    def relax_timeouts(self, conn: Connection, statement_s: int = 0) -> None:
+        """For a long job (a migration, a bulk import) in ``conn``'s transaction only:
+        no statement limit (or ``statement_s``), and a longer wait for locks."""
+        if self.is_postgresql:
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(statement_s) * 1000}")
+            conn.exec_driver_sql("SET LOCAL lock_timeout = 60000")
 
     def dispose(self) -> None:
         self.engine.dispose()

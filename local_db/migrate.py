@@ -103,6 +103,7 @@ def upgrade(db: Database, backup_dir: Path | None = None, to: str = "head") -> M
     cfg = _config()
     try:
         with db.engine.begin() as conn:
+            db.relax_timeouts(conn)  # a migration may rewrite a large table
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, to)
     except Exception as exc:

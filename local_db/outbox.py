@@ -2,7 +2,8 @@
 
 Items are taken with a lease (an UPDATE guarded by the lease's expiry), so several
 stations sharing one PostgreSQL database never send the same item at once, and an item
-held by a station that crashed is free again when its lease runs out. The same statement
+held by a station that crashed is free again when its lease runs out. Leases are short
+and renewed while the item is being sent, so a dead station's items wait seconds. The same statement
 works on SQLite, where the single writer makes it trivially safe."""
 
 from __future__ import annotations
@@ -55,6 +56,20 @@ def claim(session: Session, entry_id: int, holder: str, now: datetime, lease_s: 
                or_(OutboxEntry.lease_until.is_(None), OutboxEntry.lease_until < now,
                    OutboxEntry.leased_by == holder))
         .values(leased_by=holder, lease_until=now + timedelta(seconds=lease_s))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew(session: Session, entry_id: int, holder: str, now: datetime, lease_s: float
+          ) -> bool:
+    """Extend ``holder``'s lease while it is still sending; False when it lost the item
+    (it ran out and another station took it, or the item is done)."""
+    result = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id, OutboxEntry.state == PENDING,
+               OutboxEntry.leased_by == holder)
+        .values(lease_until=now + timedelta(seconds=lease_s))
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -172,17 +172,19 @@ def test_a_failed_action_keeps_the_draft_going(ctx: AppContext, store: DraftStor
 def test_a_power_cut_inside_receive_keeps_the_draft(ctx: AppContext, store: DraftStore,
                                                     clerk: ClerkInfo,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The receipt failed to render after the row was deleted in the transaction: the
-    rollback brings the draft back with the dossier's number."""
+    """The intake failed after the row was deleted in the transaction: the rollback
+    brings the draft back with the dossier's number."""
+    import desktop_app.intake.service as service
+
     intake = IntakeService(ctx)
     saved = typed(ctx)
     saved.draft.components[1].provided = True
     store.save(saved, clerk.id)
 
-    def broken(*args: object) -> bytes:
-        raise OSError("printer driver crashed")
+    def broken(*args: object) -> dict:
+        raise OSError("disk gone")
 
-    monkeypatch.setattr(intake, "_render", broken)
+    monkeypatch.setattr(service, "dossier_document", broken)
     with pytest.raises(OSError), store.finishing("d-1") as ref:
         intake.receive(saved.draft, clerk, ref)
     stored = store.load()

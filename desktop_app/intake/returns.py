@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session
 
 from desktop_app.accounts import ClerkInfo
@@ -38,11 +39,12 @@ from desktop_app.fees import (
     payment_detail,
     statement_of,
 )
-from desktop_app.intake.service import fees_paid, receipt_qr_payload
+from desktop_app.intake.service import CounterBusy, fees_paid, receipt_qr_payload
 from desktop_app.signers import Signature, SignedKind, signature_in, take_number
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.national import dossier_document, national_time
 from local_db import repositories as repo
+from local_db.engine import is_lock_timeout
 from local_db.models import Dossier
 from local_db.report_queries import late_condition
 
@@ -240,6 +242,21 @@ class ReturnService:
         """``late_detail``: filled by ``change`` while it runs (e.g. the payment's row)."""
         station = StationService(self.ctx).require()
         now = self.ctx.clock.now()
+        try:
+            return self._act_in(dossier_id, clerk, event, title, change, detail, station,
+                                now, new_status, late_detail)
+        except OperationalError as exc:
+            if not is_lock_timeout(exc):
+                raise
+            log.warning("%s on dossier id %s gave up waiting for a database lock held by "
+                        "another counter; nothing was stored", event, dossier_id)
+            raise CounterBusy("hãy bấm lại") from exc
+
+    def _act_in(self, dossier_id: int, clerk: ClerkInfo, event: str, title: str,
+                change: Callable[[Session, Dossier, StationInfo, datetime], bytes],
+                detail: dict[str, object], station: StationInfo, now: datetime,
+                new_status: DossierStatus | None,
+                late_detail: dict[str, object] | None) -> ActionOutcome:
         with self.ctx.db.write() as s:
             d = self._dossier(s, dossier_id, lock=True)
             old = DossierStatus(d.status)

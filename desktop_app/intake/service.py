@@ -1,17 +1,20 @@
 """Receive, request a supplement, or refuse a dossier at the counter.
 
-Each action is one database transaction: the dossier, its code (daily counter), its
-appointment, the printed slip (as a blob), an outbox entry for sync and an audit entry
-commit together or not at all."""
+Each action is one short database transaction: the dossier, its numbers (daily code,
+book entry), its appointment, fees, an outbox entry for sync and an audit entry commit
+together or not at all. The slip is then drawn from what was stored and kept in a second
+transaction, so no counter waits on another's PDF."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from desktop_app.accounts import ClerkInfo
@@ -32,6 +35,7 @@ from desktop_app.documents.slips import (
 from desktop_app.domain.calendar import compute_appointment
 from desktop_app.domain.dossier_code import make_dossier_code
 from desktop_app.domain.dossier_status import DossierStatus
+from desktop_app.domain.errors import DomainError
 from desktop_app.domain.fees import AssessedFee, FeeBasis, PaymentEntry
 from desktop_app.domain.text import fold, nfc
 from desktop_app.fees import (
@@ -46,11 +50,12 @@ from desktop_app.fees import (
     statement_of,
 )
 from desktop_app.intake.draft_store import DraftRef, forget_draft
-from desktop_app.intake.drafts import DraftError, IntakeDraft, PersonInfo
+from desktop_app.intake.drafts import Delivery, DraftError, IntakeDraft, PersonInfo
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.national import dossier_document
 from local_db import repositories as repo
-from local_db.models import Applicant, Clerk, Dossier, DossierComponent
+from local_db.engine import is_lock_timeout
+from local_db.models import Applicant, Dossier, DossierComponent
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +180,9 @@ class IntakeService:
 
     def _record(self, draft: IntakeDraft, clerk: ClerkInfo, kind: IntakeKind, reason: str,
                 finishes: DraftRef | None = None) -> IntakeOutcome:
+        """Two short transactions: the facts and their numbers commit first; the slip is
+        rendered from what was stored and kept in a second one (``ensure_slip``). No row
+        another counter needs stays locked while a PDF is drawn."""
         station = self.stations.require()
         proc = self.catalog.get(draft.procedure_code)
         now = self.ctx.clock.now()
@@ -189,183 +197,297 @@ class IntakeService:
         payment: PaymentEntry | None = None
         if kind is IntakeKind.RECEIVED and draft.payment is not None:
             payment = checked_payment(draft.payment, fee_total, draft.applicant.full_name)
-        with self.ctx.db.write() as s:
-            code: str | None = None
-            sequence: int | None = None
-            if kind is IntakeKind.RECEIVED:
-                # Taken inside this transaction: a crash or rollback gives the number back,
-                # and nothing was printed with it.
-                seq = repo.next_counter(s, f"dossier-{station.station_digit}", now.date())
-                code = str(make_dossier_code(station.agency_code, now.date(),
-                                             station.station_digit, seq))
-                sequence = repo.next_counter(s, "book", now.date().replace(month=1, day=1))
-                slip_number = code
-            else:
-                prefix = "BS" if kind is IntakeKind.SUPPLEMENT_REQUESTED else "TC"
-                seq = repo.next_counter(s, f"{prefix}-{station.station_digit}", now.date())
-                slip_number = f"{prefix}-{now:%y%m%d}-{station.station_digit}{seq:03d}"
-            owner = _upsert_applicant(s, draft.owner, now)
-            submitter: Applicant | None = None
-            sub = draft.submitter
-            if sub is not None and not (sub.id_number and sub.id_number == draft.owner.id_number):
-                submitter = _upsert_applicant(s, sub, now)
-            s.flush()
-            dossier = Dossier(
-                uuid=str(uuid.uuid4()),
-                code=code,
-                slip_number=slip_number,
-                status=int(status),
-                channel=1,
-                procedure_code=proc.code,
-                procedure_name=proc.name,
-                owner=owner,
-                submitter=submitter,
-                received_at=now,
-                appointment_at=appointment,
-                due_at=appointment,
-                current_appointment_at=appointment,
-                time_limit_amount=proc.time_limit_amount,
-                time_limit_unit=proc.time_limit_unit.value,
-                set_count=draft.set_count,
-                delivery=draft.delivery.value,
-                delivery_address=draft.delivery_address,
-                fee_total=fee_total,
-                reason=reason,
-                note=draft.note,
-                book_number=station.book_number if sequence else "",
-                sequence_number=sequence,
-                clerk_id=clerk.id,
-                search_text=search_text(code, slip_number, draft.owner, draft.submitter),
-                created_at=now,
-                updated_at=now,
-            )
-            for pos, c in enumerate(draft.components):
-                dossier.components.append(
-                    DossierComponent(
-                        component_code=c.code,
-                        name=c.name,
-                        originals=c.originals if c.provided else 0,
-                        certified_copies=c.certified_copies if c.provided else 0,
-                        photocopies=c.photocopies if c.provided else 0,
-                        provided=c.provided,
-                        problem=c.problem,
-                        position=pos,
-                    )
+        try:
+            with self.ctx.db.write() as s:
+                self.ctx.db.holds_shared_rows(s)
+                dossier_id, uuid_, code, slip_number = self._store_facts(
+                    s, draft, clerk, kind, reason, finishes, station, proc, now, status,
+                    appointment, assessed, fee_total, payment)
+        except OperationalError as exc:
+            if not is_lock_timeout(exc):
+                raise
+            log.warning("intake %s gave up waiting for a database lock held by another "
+                        "counter (%s); nothing was stored", kind.value,
+                        type(exc.orig).__name__)
+            raise CounterBusy() from exc
+        log.info("dossier %s %s by clerk %s", code or slip_number, kind.value, clerk.id)
+        try:
+            pdf, sha = self.ensure_slip(dossier_id, proc)
+        except Exception as exc:
+            # The dossier and its numbers are recorded: receiving again would make a
+            # second dossier. The slip is drawn later from what was stored.
+            log.exception("dossier %s recorded but its slip was not stored", dossier_id)
+            raise SlipNotStored(code or slip_number) from exc
+        return IntakeOutcome(kind, dossier_id, uuid_, code, slip_number, status, now,
+                             appointment, pdf, sha)
+
+    def _store_facts(self, s: Session, draft: IntakeDraft, clerk: ClerkInfo,
+                     kind: IntakeKind, reason: str, finishes: DraftRef | None,
+                     station: StationInfo, proc: ProcedureInfo, now: datetime,
+                     status: DossierStatus, appointment: datetime | None,
+                     assessed: list[AssessedFee], fee_total: int,
+                     payment: PaymentEntry | None) -> tuple[int, str, str | None, str]:
+        code: str | None = None
+        if kind is IntakeKind.RECEIVED:
+            # Numbers are taken inside this transaction: a crash or rollback gives them
+            # back, and nothing was printed with them. This PC's own series first (no
+            # other counter waits on its row).
+            seq = repo.next_counter(s, f"dossier-{station.station_digit}", now.date())
+            code = str(make_dossier_code(station.agency_code, now.date(),
+                                         station.station_digit, seq))
+            slip_number = code
+        else:
+            prefix = "BS" if kind is IntakeKind.SUPPLEMENT_REQUESTED else "TC"
+            seq = repo.next_counter(s, f"{prefix}-{station.station_digit}", now.date())
+            slip_number = f"{prefix}-{now:%y%m%d}-{station.station_digit}{seq:03d}"
+        owner = _upsert_applicant(s, draft.owner, now)
+        submitter: Applicant | None = None
+        sub = draft.submitter
+        if sub is not None and not (sub.id_number and sub.id_number == draft.owner.id_number):
+            submitter = _upsert_applicant(s, sub, now)
+        s.flush()
+        dossier = Dossier(
+            uuid=str(uuid.uuid4()),
+            code=code,
+            slip_number=slip_number,
+            status=int(status),
+            channel=1,
+            procedure_code=proc.code,
+            procedure_name=proc.name,
+            owner=owner,
+            submitter=submitter,
+            received_at=now,
+            appointment_at=appointment,
+            due_at=appointment,
+            current_appointment_at=appointment,
+            time_limit_amount=proc.time_limit_amount,
+            time_limit_unit=proc.time_limit_unit.value,
+            set_count=draft.set_count,
+            delivery=draft.delivery.value,
+            delivery_address=draft.delivery_address,
+            fee_total=fee_total,
+            reason=reason,
+            note=draft.note,
+            book_number="",
+            sequence_number=None,
+            clerk_id=clerk.id,
+            search_text=search_text(code, slip_number, draft.owner, draft.submitter),
+            created_at=now,
+            updated_at=now,
+        )
+        for pos, c in enumerate(draft.components):
+            dossier.components.append(
+                DossierComponent(
+                    component_code=c.code,
+                    name=c.name,
+                    originals=c.originals if c.provided else 0,
+                    certified_copies=c.certified_copies if c.provided else 0,
+                    photocopies=c.photocopies if c.provided else 0,
+                    provided=c.provided,
+                    problem=c.problem,
+                    position=pos,
                 )
-                link_files(dossier.components[-1], c.files, clerk.id, now)
-            dossier.fees.extend(fee_rows(assessed))
-            paid = add_payment(dossier, payment, "intake", clerk, now) if payment else None
-            s.add(dossier)
-            s.flush()
-            # The contact printed on Mẫu 02/03 as stored now (the clerk may have changed
-            # it since logging in).
-            row = s.get(Clerk, clerk.id)
-            contact = (row.phone, row.email) if row is not None else (clerk.phone, clerk.email)
-            pdf = self._render(kind, draft, proc, station, clerk, dossier, reason, contact)
-            sha = self.ctx.blobs.put_bytes(pdf)
-            repo.ensure_blob(s, sha, len(pdf), "application/pdf", now)
-            dossier.slip_blob = sha
-            # Files first: the provincial system accepts a dossier whose files it has.
-            for c in draft.components:
-                for f in c.files:
-                    repo.add_outbox(s, "file", f.sha256, "upload",
-                                    {"dossier": dossier.uuid, "component": c.code,
-                                     "file_name": f.file_name, "size": f.size,
-                                     "part": f.part, "parts": f.parts}, now)
-            repo.add_outbox(s, "dossier", dossier.uuid, kind.value,
-                            dossier_document(dossier, station.agency_code), now)
-            repo.add_audit(
-                s, now, clerk.id, f"dossier_{kind.value}", "dossier", dossier.uuid,
-                {"code": code, "slip_number": slip_number, "procedure": proc.code,
-                 "appointment": appointment.isoformat() if appointment else None,
-                 "slip_sha256": sha, "fee_total": fee_total,
-                 **({"payment": payment_detail(paid)} if paid is not None else {})},
             )
-            if finishes is not None:
-                forget_draft(s, finishes)
-            outcome = IntakeOutcome(kind, dossier.id, dossier.uuid, code, slip_number, status,
-                                    now, appointment, pdf, sha)
-        log.info("dossier %s %s by clerk %s", outcome.reference, kind.value, clerk.id)
-        return outcome
+            link_files(dossier.components[-1], c.files, clerk.id, now)
+        dossier.fees.extend(fee_rows(assessed))
+        paid = add_payment(dossier, payment, "intake", clerk, now) if payment else None
+        s.add(dossier)
+        s.flush()
+        if kind is IntakeKind.RECEIVED:
+            # The agency-wide book is the one row every counter shares: taken last, its
+            # lock lasts from here to the commit a few statements below.
+            dossier.sequence_number = repo.next_counter(
+                s, "book", now.date().replace(month=1, day=1))
+            dossier.book_number = station.book_number
+        # Files first: the provincial system accepts a dossier whose files it has. The
+        # slip does not travel (the document carries the facts it prints).
+        for c in draft.components:
+            for f in c.files:
+                repo.add_outbox(s, "file", f.sha256, "upload",
+                                {"dossier": dossier.uuid, "component": c.code,
+                                 "file_name": f.file_name, "size": f.size,
+                                 "part": f.part, "parts": f.parts}, now)
+        repo.add_outbox(s, "dossier", dossier.uuid, kind.value,
+                        dossier_document(dossier, station.agency_code), now)
+        repo.add_audit(
+            s, now, clerk.id, f"dossier_{kind.value}", "dossier", dossier.uuid,
+            {"code": code, "slip_number": slip_number, "procedure": proc.code,
+             "appointment": appointment.isoformat() if appointment else None,
+             "fee_total": fee_total,
+             **({"payment": payment_detail(paid)} if paid is not None else {})},
+        )
+        if finishes is not None:
+            forget_draft(s, finishes)
+        s.flush()
+        return dossier.id, dossier.uuid, code, slip_number
 
     # --- printing -----------------------------------------------------------------------
 
-    def _render(self, kind: IntakeKind, draft: IntakeDraft, proc: ProcedureInfo,
-                station: StationInfo, clerk: ClerkInfo, dossier: Dossier, reason: str,
-                contact: tuple[str, str] = ("", "")) -> bytes:
-        header = AgencyHeader(station.agency_name, station.parent_name, station.place_name)
-        who = draft.applicant
-        size = station.receipt_page_size  # "A4" | "A5"
-        if kind is IntakeKind.RECEIVED:
-            assert dossier.code and dossier.appointment_at and dossier.sequence_number
-            data = ReceiptData(
-                header=header,
-                dossier_code=dossier.code,
-                received_at=dossier.received_at,
-                appointment_at=dossier.appointment_at,
-                applicant_name=who.full_name,
-                id_number=who.id_number,
-                address=who.address,
-                phone=who.phone,
-                email=who.email,
-                procedure_name=proc.name,
-                procedure_code=proc.code,
-                components=[
-                    ComponentLine(c.name, c.originals, c.certified_copies, c.photocopies)
-                    for c in draft.components if c.provided
-                ],
-                set_count=draft.set_count,
-                time_limit_text=proc.time_limit_label,
-                delivery_text=draft.delivery.label_vi
-                + (f": {draft.delivery_address}" if draft.delivery_address else ""),
-                fees=[FeeLine(f.name, f.amount, f.quantity_text) for f in dossier.fees],
-                fees_paid=fees_paid(statement_of(dossier)),
-                book_number=dossier.book_number,
-                sequence_number=dossier.sequence_number,
-                clerk_name=clerk.full_name,
-                qr_payload=receipt_qr_payload(station, dossier.code),
-                owner_name=draft.owner.full_name if draft.submitter else None,
-            )
-            return render_receipt(data, size)  # type: ignore[arg-type]
-        if kind is IntakeKind.SUPPLEMENT_REQUESTED:
-            items = [
-                SupplementItem(c.name, c.problem or "Chưa nộp thành phần hồ sơ này")
-                for c in draft.components
-                if c.problem or (c.required and not c.provided)
-            ]
-            sup = SupplementData(
-                header=header,
-                number=dossier.slip_number,
-                issued_at=dossier.received_at,
-                applicant_name=who.full_name,
-                id_number=who.id_number,
-                address=who.address,
-                phone=who.phone,
-                procedure_name=proc.name,
-                items=items,
-                reason=reason,
-                rules_reference="; ".join(proc.legal_basis)
-                or "Bộ thủ tục hành chính niêm yết tại Bộ phận Một cửa",
-                official_name=clerk.full_name,
-                official_phone=contact[0],
-                official_email=contact[1],
-            )
-            return render_supplement_request(sup, size)  # type: ignore[arg-type]
-        ref = RefusalData(
+    def ensure_slip(self, dossier_id: int, proc: ProcedureInfo | None = None
+                    ) -> tuple[bytes, str]:
+        """The dossier's intake slip (PDF, sha-256), rendered from its stored facts and
+        stored once. Idempotent: after a crash between the two transactions of an intake
+        the same slip is drawn again; a slip already stored is returned as it is."""
+        station = self.stations.require()
+        with self.ctx.db.read() as s:
+            d = s.get(Dossier, dossier_id)
+            if d is None:
+                raise DomainError("Không tìm thấy hồ sơ.", f"dossier id {dossier_id} not found")
+            if d.slip_blob is not None:
+                sha = d.slip_blob
+                return self.ctx.blobs.read_bytes(sha), sha
+            if proc is None:
+                proc = self.catalog.get(d.procedure_code)
+            kind = _KIND_OF_STATUS.get(DossierStatus(d.status), IntakeKind.RECEIVED)
+            data = _slip_data(kind, d, proc, station)
+        pdf = _render(data, station.receipt_page_size)
+        sha = self.ctx.blobs.put_bytes(pdf)
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            repo.ensure_blob(s, sha, len(pdf), "application/pdf", now)
+            row = s.get(Dossier, dossier_id, with_for_update=True)
+            assert row is not None
+            if row.slip_blob is not None and row.slip_blob != sha:
+                # Another process stored it first (a reprint path racing): keep theirs.
+                sha = row.slip_blob
+                pdf = self.ctx.blobs.read_bytes(sha)
+            row.slip_blob = sha
+        return pdf, sha
+
+    def store_missing_slips(self, min_age_s: float = 120.0, limit: int = 500) -> int:
+        """Slips of dossiers whose intake committed but whose slip was not stored (the
+        PC stopped between the two steps): drawn now, e.g. at start-up. ``min_age_s``
+        leaves alone an intake another counter is finishing this very moment."""
+        before = self.ctx.clock.now() - timedelta(seconds=min_age_s)
+        with self.ctx.db.read() as s:
+            ids = list(s.scalars(select(Dossier.id).where(Dossier.slip_blob.is_(None),
+                                                          Dossier.created_at <= before)
+                                 .order_by(Dossier.id).limit(limit)))
+        done = 0
+        for dossier_id in ids:
+            try:
+                self.ensure_slip(dossier_id)
+                done += 1
+            except DomainError as exc:
+                log.warning("slip of dossier id %s not drawn: %s", dossier_id, exc.detail)
+        if done:
+            log.info("%d intake slip(s) drawn after an interrupted intake", done)
+        return done
+
+
+class CounterBusy(DomainError):
+    """Another counter held a shared row (the book, an applicant) past the lock timeout."""
+
+    def __init__(self, press_again_vi: str = "hãy bấm Tiếp nhận lại") -> None:
+        super().__init__(
+            "Máy khác đang ghi vào sổ nên chưa lưu được, chưa có gì thay đổi. Thông tin "
+            f"đã nhập vẫn được giữ nguyên — {press_again_vi}.",
+            "database lock wait timed out; the action was rolled back")
+
+
+class SlipNotStored(DomainError):
+    """The intake committed, drawing or keeping its slip failed (disk full …)."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"Hồ sơ đã được lưu với số {reference} nhưng chưa tạo được phiếu. Không bấm "
+            "Tiếp nhận lại; mở hồ sơ trong Tra cứu (F3) để in phiếu.",
+            f"slip of {reference} not stored after the intake committed")
+        self.reference = reference
+
+
+# Which slip a dossier without a code was given (one with a code got the receipt,
+# whatever its status became later).
+_KIND_OF_STATUS = {
+    DossierStatus.SUPPLEMENT_REQUESTED: IntakeKind.SUPPLEMENT_REQUESTED,
+    DossierStatus.NOT_ACCEPTED: IntakeKind.REFUSED,
+}
+
+
+def _slip_data(kind: IntakeKind, d: Dossier, proc: ProcedureInfo, station: StationInfo
+               ) -> ReceiptData | SupplementData | RefusalData:
+    """What the intake slip prints, from the stored dossier (inside its session)."""
+    header = AgencyHeader(station.agency_name, station.parent_name, station.place_name)
+    who = d.submitter or d.owner
+    clerk = d.clerk
+    if d.code is not None and d.sequence_number is not None:
+        assert d.appointment_at
+        delivery = Delivery(d.delivery)
+        return ReceiptData(
             header=header,
-            number=dossier.slip_number,
-            issued_at=dossier.received_at,
+            dossier_code=d.code,
+            received_at=d.received_at,
+            appointment_at=d.appointment_at,
             applicant_name=who.full_name,
             id_number=who.id_number,
             address=who.address,
             phone=who.phone,
-            procedure_name=proc.name,
-            reason=reason,
+            email=who.email,
+            procedure_name=d.procedure_name,
+            procedure_code=d.procedure_code,
+            components=[
+                ComponentLine(c.name, c.originals, c.certified_copies, c.photocopies)
+                for c in d.components if c.provided
+            ],
+            set_count=d.set_count,
+            time_limit_text=proc.time_limit_label,
+            delivery_text=delivery.label_vi
+            + (f": {d.delivery_address}" if d.delivery_address else ""),
+            fees=[FeeLine(f.name, f.amount, f.quantity_text) for f in d.fees],
+            fees_paid=fees_paid(statement_of(d)),
+            book_number=d.book_number,
+            sequence_number=d.sequence_number,
+            clerk_name=clerk.full_name,
+            qr_payload=receipt_qr_payload(station, d.code),
+            owner_name=d.owner.full_name if d.submitter else None,
+        )
+    contact = (clerk.phone, clerk.email)
+    if kind is IntakeKind.SUPPLEMENT_REQUESTED:
+        required = {c.code for c in proc.components if c.required}
+        items = [
+            SupplementItem(c.name, c.problem or "Chưa nộp thành phần hồ sơ này")
+            for c in d.components
+            if c.problem or (c.component_code in required and not c.provided)
+        ]
+        return SupplementData(
+            header=header,
+            number=d.slip_number,
+            issued_at=d.received_at,
+            applicant_name=who.full_name,
+            id_number=who.id_number,
+            address=who.address,
+            phone=who.phone,
+            procedure_name=d.procedure_name,
+            items=items,
+            reason=d.reason,
+            rules_reference="; ".join(proc.legal_basis)
+            or "Bộ thủ tục hành chính niêm yết tại Bộ phận Một cửa",
             official_name=clerk.full_name,
             official_phone=contact[0],
             official_email=contact[1],
         )
-        return render_refusal(ref, size)  # type: ignore[arg-type]
+    return RefusalData(
+        header=header,
+        number=d.slip_number,
+        issued_at=d.received_at,
+        applicant_name=who.full_name,
+        id_number=who.id_number,
+        address=who.address,
+        phone=who.phone,
+        procedure_name=d.procedure_name,
+        reason=d.reason,
+        official_name=clerk.full_name,
+        official_phone=contact[0],
+        official_email=contact[1],
+    )
+
+
+def _render(data: ReceiptData | SupplementData | RefusalData, size: str) -> bytes:
+    if isinstance(data, ReceiptData):
+        return render_receipt(data, size)  # type: ignore[arg-type]
+    if isinstance(data, SupplementData):
+        return render_supplement_request(data, size)  # type: ignore[arg-type]
+    return render_refusal(data, size)  # type: ignore[arg-type]
 
 
 def fees_paid(statement: FeeStatement) -> FeesPaid | None:

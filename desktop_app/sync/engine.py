@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from desktop_app.blobs import BlobMissing, BlobStoreError
@@ -37,8 +39,10 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
-LEASE_S = 120.0
-UPLOAD_LEASE_S = 600.0
+# Short, renewed every LEASE_RENEW_S while the item is being sent (``_Heartbeat``): the
+# item of a station killed or unplugged mid-send is free for another one within LEASE_S.
+LEASE_S = 15.0
+LEASE_RENEW_S = 5.0
 # Tries before a file that no reachable disk holds is parked for a supervisor.
 MISSING_BLOB_TRIES = 6
 
@@ -135,6 +139,16 @@ class SyncEngine:
         with self.ctx.db.write() as s:
             return outbox.claim(s, entry_id, self.holder, self.now(), lease_s)
 
+    @contextmanager
+    def _held(self, entry_id: int) -> Iterator[None]:
+        """Keep renewing the lease of ``entry_id`` while the body sends it."""
+        beat = _Heartbeat(self, entry_id)
+        beat.start()
+        try:
+            yield
+        finally:
+            beat.stop()
+
     # --- files ---------------------------------------------------------------------------
 
     def push_files(self, report: SyncReport, cancelled: Cancelled,
@@ -165,7 +179,7 @@ class SyncEngine:
                 raise UploadCancelled("Đã dừng.", "cancelled")
             entry_id, attempts, _, payload = group[0]
             url = next((u for _, _, u, _ in group if u), "")
-            if not self._claim(entry_id, UPLOAD_LEASE_S):
+            if not self._claim(entry_id):
                 continue  # another station or process is sending this file
             try:
                 path = self.ctx.blobs.file_path(sha)
@@ -182,9 +196,10 @@ class SyncEngine:
                     progress(f"Đang gửi tệp {n}/{total}", offset, size)
 
             try:
-                result = self.uploader.upload(
-                    path, sha, filename=str(payload.get("file_name", "")), url=url,
-                    on_url=remember, progress=moved, cancelled=cancelled)
+                with self._held(entry_id):
+                    result = self.uploader.upload(
+                        path, sha, filename=str(payload.get("file_name", "")), url=url,
+                        on_url=remember, progress=moved, cancelled=cancelled)
             except Refused as exc:
                 # The whole file did not match its hash on arrival: start afresh next time.
                 with self.ctx.db.write() as s:
@@ -277,7 +292,8 @@ class SyncEngine:
                 continue
             doc.setdefault("PhienBan", 1)
             try:
-                ack = self.client.put_dossier(doc)
+                with self._held(entry_id):
+                    ack = self.client.put_dossier(doc)
             except MissingBlobs as exc:
                 self._requeue_files(exc.missing, uuid)
                 self._retry(entry_id, attempts, exc, report, soon=True)
@@ -331,7 +347,8 @@ class SyncEngine:
             if not self._claim(entry_id):
                 continue
             try:
-                self.client.post_event(body)
+                with self._held(entry_id):
+                    self.client.post_event(body)
             except NotYet as exc:
                 self._retry(entry_id, attempts, exc, report)
                 continue
@@ -347,6 +364,39 @@ class SyncEngine:
             with self.ctx.db.write() as s:
                 outbox.mark_sent(s, entry_id, self.now(), {"result": "ok"})
             report.events_sent += 1
+
+
+class _Heartbeat:
+    """A small timer thread renewing one item's lease while a request or an upload is
+    in flight; it dies with the process, and with it the lease, within LEASE_S."""
+
+    def __init__(self, engine: SyncEngine, entry_id: int) -> None:
+        self.engine, self.entry_id = engine, entry_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"lease-{entry_id}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        e = self.engine
+        while not self._stop.wait(LEASE_RENEW_S):
+            try:
+                with e.ctx.db.write() as s:
+                    kept = outbox.renew(s, self.entry_id, e.holder, e.now(), LEASE_S)
+            except Exception:  # the database is away: the request itself will tell
+                log.warning("outbox %d: lease not renewed (database unreachable)",
+                            self.entry_id, exc_info=True)
+                continue
+            if not kept:
+                log.warning("outbox %d: lease lost while sending; the gateway's idempotence "
+                            "covers a second send", self.entry_id)
+                return
 
 
 def _revision(doc: dict) -> int:
