@@ -572,3 +572,34 @@ def test_a_draft_that_cannot_be_saved_is_said_before_quitting(qtbot, open_window
                     and window.question.windowTitle() == "Chưa lưu được bản nháp")
     answer(qtbot, window, "&Vẫn thoát")
     qtbot.waitUntil(lambda: not window.isVisible())
+
+
+def test_a_dossier_recorded_without_its_slip_is_not_offered_again(
+        qtbot, open_window: Opener, ctx: AppContext,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numbers and facts committed, drawing the slip failed (a full disk): the wizard
+    starts over with the dossier's number in the message, and no draft comes back that
+    could be received a second time."""
+    from desktop_app.intake import service
+
+    def disk_full(*_args: object, **_kwargs: object) -> bytes:
+        raise OSError(28, "No space left on device")
+
+    window = open_window()
+    intake = fill_every_step(qtbot, window)
+    intake.go_back()
+    intake.components_step.tick_required()
+    intake.go_next()
+    assert intake.receive_btn.isEnabled(), intake.review.toPlainText()
+    monkeypatch.setattr(service, "_render", disk_full)
+    intake.receive()
+    qtbot.waitUntil(lambda: not intake.saving, timeout=10_000)
+    assert intake.step == 0
+    assert "000.00.12.H12-231027-1001" in intake.error.text()
+    assert "Không bấm Tiếp nhận lại" in intake.error.text()
+    window.runner.wait()
+    qtbot.wait(300)  # any save still queued would have landed by now
+    assert saved_row(ctx) is None
+    with ctx.db.read() as s:
+        d = s.scalars(select(Dossier)).one()
+        assert d.slip_blob is None and d.owner.full_name == "Hoàng Thị Mai"

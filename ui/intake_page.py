@@ -45,7 +45,7 @@ from desktop_app.intake.drafts import (
     IntakeDraft,
     SavedIntake,
 )
-from desktop_app.intake.service import IntakeOutcome, IntakeService
+from desktop_app.intake.service import IntakeOutcome, IntakeService, SlipNotStored
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
 from ui import intake_draft_form as draft_form
@@ -472,11 +472,20 @@ class IntakePage(QWidget):
         self.error.setText("Đang lưu hồ sơ và tạo phiếu…")
         store, draft_id = self.drafts, self.draft_id
 
-        def job() -> IntakeOutcome:
-            if store is None:
-                return action(None)
-            with store.finishing(draft_id) as ref:
+        def act(ref: DraftRef | None) -> IntakeOutcome | SlipNotStored:
+            try:
                 return action(ref)
+            except SlipNotStored as exc:
+                # Recorded (number taken, draft gone), only the slip is missing: this
+                # dossier is done here (the draft stays finished); receiving it again
+                # would make a second one.
+                return exc
+
+        def job() -> IntakeOutcome | SlipNotStored:
+            if store is None:
+                return act(None)
+            with store.finishing(draft_id) as ref:
+                return act(ref)
 
         self.runner.submit(job, self._saved, self._failed)
 
@@ -485,10 +494,14 @@ class IntakePage(QWidget):
                   self.refuse_btn, self.cancel_btn):
             b.setDisabled(busy)
 
-    def _saved(self, outcome: IntakeOutcome) -> None:
+    def _saved(self, outcome: IntakeOutcome | SlipNotStored) -> None:
         self.saving = False
         self._set_busy(False)
         self.error.clear()
+        if isinstance(outcome, SlipNotStored):
+            self.reset()
+            self.error.setText(outcome.message_vi)
+            return
         if self.studio_ws is not None and self.studio_ws.page_count() == 0:
             self.studio_ws.discard()  # every page became a stored PDF of this dossier
         self.finished.emit(outcome)
