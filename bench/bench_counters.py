@@ -18,22 +18,20 @@ Prints a table; asserts nothing."""
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from pg_cluster import create_database, pg_cluster  # noqa: E402
 
 from desktop_app.accounts import AccountService, Role  # noqa: E402
 from desktop_app.catalog import CatalogService  # noqa: E402
@@ -43,42 +41,8 @@ from tests.conftest import TEST_STATION  # noqa: E402
 from tests.test_intake import TEST_CATALOG  # noqa: E402
 
 
-@contextmanager
-def pg_cluster() -> Iterator[str]:
-    roots = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    bindir = Path(shutil.which("pg_ctl") or roots[0] / "pg_ctl").parent
-    base = Path(tempfile.mkdtemp(prefix="motcua-bench-pg-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-
-    def run(*cmd: str) -> None:
-        subprocess.run([*prefix, *cmd], check=True, capture_output=True, cwd=base)
-
-    run(str(bindir / "initdb"), "-D", str(base / "data"), "-U", "motcua", "--auth=trust",
-        "-E", "UTF8", "--locale=C.UTF-8")
-    run(str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-w",
-        "-o", f"-c listen_addresses=127.0.0.1 -c port={port} "
-        f"-c unix_socket_directories={base}", "start")
-    try:
-        yield f"postgresql+psycopg://motcua@127.0.0.1:{port}"
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
-
-
 def fresh_database(server: str, name: str, work: Path) -> str:
-    import psycopg
-
-    host, port = server.rsplit("@", 1)[1].split(":")
-    with psycopg.connect(host=host, port=int(port), user="motcua", dbname="postgres",
-                         autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{server}/{name}"
+    url = create_database(server, name)
     ctx = open_station(work / name / "setup", db_url=url, sample_catalog=False)
     try:
         StationService(ctx).save(replace(TEST_STATION, station_digit=9))

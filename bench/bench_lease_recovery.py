@@ -21,7 +21,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bench_counters import ROOT, child, fresh_database, pg_cluster
+from bench_counters import ROOT, child, fresh_database
+from pg_cluster import pg_cluster
 
 sys.path.insert(0, str(ROOT))
 

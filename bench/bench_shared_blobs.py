@@ -16,10 +16,7 @@ import argparse
 import contextlib
 import hashlib
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +27,7 @@ from pathlib import Path
 os.environ.setdefault("MOTCUA_NO_KEYRING", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pg_cluster import create_database, pg_cluster
 from sqlalchemy import text
 
 from desktop_app.accounts import AccountService, Role
@@ -48,37 +46,9 @@ MB = 1_000_000
 
 
 @contextlib.contextmanager
-def pg_cluster() -> Iterator[str]:
-    found = shutil.which("pg_ctl")
-    bindir = Path(found).parent if found else sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)[0]
-    base = Path(tempfile.mkdtemp(prefix="motcua-bench-pg-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root
-        shutil.chown(base, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-
-    def run(*cmd: str) -> None:
-        subprocess.run([*prefix, *cmd], check=True, capture_output=True, cwd=base)
-
-    run(str(bindir / "initdb"), "-D", str(base / "data"), "-U", "motcua", "--auth=trust",
-        "-E", "UTF8", "--locale=C.UTF-8")
-    run(str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-w",
-        "-o", f"-c listen_addresses=127.0.0.1 -c port={port} "
-        f"-c unix_socket_directories={base}", "start")
-    try:
-        import psycopg
-
-        with psycopg.connect(host="127.0.0.1", port=port, user="motcua", dbname="postgres",
-                             autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        yield f"postgresql+psycopg://motcua@127.0.0.1:{port}/bench"
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+def bench_database() -> Iterator[str]:
+    with pg_cluster() as server:
+        yield create_database(server, "bench")
 
 
 def random_file(path: Path, size: int) -> Path:
@@ -180,7 +150,7 @@ def main() -> None:
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
         work = Path(tmp)
-        with (contextlib.nullcontext(args.db_url) if args.db_url else pg_cluster()) as url:
+        with (contextlib.nullcontext(args.db_url) if args.db_url else bench_database()) as url:
             bench_a0(url, work, args.a0_mb * MB, rows)
             bench_receive("PostgreSQL, shared store", url, work, args.component_mb * MB,
                           args.n, rows)

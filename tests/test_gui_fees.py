@@ -9,17 +9,15 @@ from PySide6.QtWidgets import QApplication, QSpinBox
 from sqlalchemy import select
 
 from desktop_app.accounts import ClerkInfo
-from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.domain.fees import FeeCount, PaymentMethod
 from desktop_app.station import StationInfo
 from local_db.models import Dossier
 from ui.main_window import MainWindow
 from ui.slip_preview import SlipPreviewDialog
-from ui.wedge import WedgeScanFilter
 
 from .test_fees import FEES_CATALOG
-from .test_gui_intake import CARD, key, type_text
+from .test_gui_intake import CARD, key, open_main_window, type_text
 from .test_slips import text_of
 
 pytestmark = pytest.mark.gui
@@ -27,17 +25,7 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo):  # type: ignore[no-untyped-def]
-    CatalogService(ctx).import_data(FEES_CATALOG)
-    win = MainWindow(ctx, clerk, station)
-    wedge = WedgeScanFilter(win)
-    wedge.install(QApplication.instance())  # type: ignore[arg-type]
-    wedge.scanned.connect(win.on_scanned)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    QApplication.instance().removeEventFilter(wedge)  # type: ignore[union-attr]
-    win.runner.wait()
+    yield from open_main_window(qtbot, ctx, station, clerk, FEES_CATALOG)
 
 
 def _step(qtbot, spin: QSpinBox, value: int) -> None:  # type: ignore[no-untyped-def]

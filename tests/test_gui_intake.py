@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -41,9 +43,10 @@ def key(qtbot: object, k: Qt.Key, mod: Qt.KeyboardModifier = Qt.KeyboardModifier
     QTest.keyClick(target, k, mod)
 
 
-@pytest.fixture
-def window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo):  # type: ignore[no-untyped-def]
-    CatalogService(ctx).import_data(TEST_CATALOG)
+def open_main_window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo,  # type: ignore[no-untyped-def]
+                     catalog: dict) -> Iterator[MainWindow]:
+    """The main window on ``catalog`` with the scanner filter, as the app starts it."""
+    CatalogService(ctx).import_data(catalog)
     win = MainWindow(ctx, clerk, station)
     wedge = WedgeScanFilter(win)
     wedge.install(QApplication.instance())  # type: ignore[arg-type]
@@ -54,6 +57,11 @@ def window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo):  # t
     yield win
     QApplication.instance().removeEventFilter(wedge)  # type: ignore[union-attr]
     win.runner.wait()
+
+
+@pytest.fixture
+def window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo):  # type: ignore[no-untyped-def]
+    yield from open_main_window(qtbot, ctx, station, clerk, TEST_CATALOG)
 
 
 def test_receive_a_dossier_with_the_keyboard_only(qtbot, window: MainWindow,  # type: ignore[no-untyped-def]
