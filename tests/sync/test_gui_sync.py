@@ -53,6 +53,10 @@ def test_offline_indicator_panel_and_retry(qtbot, window: MainWindow, ctx: AppCo
     qtbot.waitUntil(lambda: window.sync.state.online is True, timeout=10_000)
     stations = StationService(ctx)
     stations.save(replace(stations.require(), gateway_url=f"http://127.0.0.1:{free_port()}"))
+    # Offline first: a worker run already under way (the idle poll sends new rows at
+    # once) would otherwise still send the dossier over the old link.
+    window.sync.worker.wake()
+    qtbot.waitUntil(lambda: window.sync.state.online is False, timeout=10_000)
     receive(ctx, clerk)
     window.sync.worker.wake()
     qtbot.waitUntil(lambda: "Ngoại tuyến · 1 chờ gửi" in window.sync_label.text(),
