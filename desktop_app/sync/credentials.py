@@ -10,26 +10,12 @@ import os
 from pathlib import Path
 
 from desktop_app.files import write_atomically
+from desktop_app.os_keyring import SERVICE
+from desktop_app.os_keyring import keyring_module as _keyring
 
 log = logging.getLogger(__name__)
 
-SERVICE = "motcua-offline"
 TOKEN_ENV = "MOTCUA_STATION_TOKEN"
-
-
-def _keyring():  # type: ignore[no-untyped-def]
-    """The keyring module when a real backend is configured, else None."""
-    if os.environ.get("MOTCUA_NO_KEYRING"):
-        return None
-    try:
-        import keyring
-        from keyring.backends import fail, null
-    except Exception:  # keyring missing or broken: the file fallback still works
-        return None
-    backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring | null.Keyring):
-        return None
-    return keyring
 
 
 class TokenStore:
