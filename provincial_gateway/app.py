@@ -83,9 +83,11 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
         log_refusal(request, err)
         return err.response()
 
-    for module in (routes_reference, routes_stations, routes_blobs, tus, routes_dossiers,
-                   bundles, routes_admin):
-        app.include_router(module.router)
+    routers = [module.router for module in (routes_reference, routes_stations, routes_blobs,
+                                            tus, routes_dossiers, bundles, routes_admin)]
+    for router in routers:
+        app.include_router(router)
+    app.state.routers = routers  # request_guard lists a path's methods in a 405's Allow
     app.add_middleware(RequestGuard)  # before routing: token, then body caps
     app.add_middleware(TusHeaderMiddleware)
     app.add_middleware(FaultMiddleware)  # outermost of ours: it sees the final answer

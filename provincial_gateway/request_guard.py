@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.routing import Match
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provincial_gateway.auth import bearer_token, lookup_station, unauthorized
@@ -97,11 +97,13 @@ def lone_surrogate(body: bytes) -> bool:
 
 
 def allowed_methods(scope: Scope) -> list[str]:
+    """Every method of every route whose path matches (`app.state.routers`, the routers
+    the app includes without a prefix)."""
     methods: set[str] = set()
-    for route in scope["app"].router.routes:
-        match, _ = route.matches({**scope, "method": "OPTIONS-PROBE"})
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    for router in scope["app"].state.routers:
+        for route in router.routes:
+            if isinstance(route, Route) and route.path_regex.match(scope["path"]):
+                methods |= set(route.methods or ())
     return sorted(methods)
 
 
