@@ -56,7 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _config(args, catalog_file=Path(args.catalog) if args.catalog else None,
-                     admin_token=args.admin_token, public_url=args.public_url)
+                     admin_token=args.admin_token, public_url=args.public_url,
+                     serve_docs=True if args.docs else None)
     app = create_app(config)
     scheme = "https" if args.tls_cert else "http"
     token_source = (ENV_ADMIN_TOKEN if os.environ.get(ENV_ADMIN_TOKEN) or args.admin_token
@@ -315,6 +316,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--tls-key", help="khóa riêng PEM")
     p.add_argument("--catalog", help="nạp danh mục thủ tục từ tệp JSON khi khởi động")
     p.add_argument("--public-url", help="địa chỉ công khai khi chạy sau reverse proxy")
+    p.add_argument("--docs", action="store_true",
+                   help="phục vụ /docs, /redoc và /openapi.json (mặc định tắt; "
+                        "hoặc MOTCUA_GATEWAY_DOCS=1)")
     p.add_argument("--admin-token", help="mã quản trị (mặc định: biến môi trường hoặc tệp "
                                          "admin-token trong --data)")
     p.add_argument("--log-level", default="info",

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from provincial_gateway import enrolment_limits
 from provincial_gateway.auth import bundle_key, hash_token, new_token
 from provincial_gateway.db import Enrolment, Station, utcnow
 from provincial_gateway.dossiers import StatusError, list_dossiers, set_status
@@ -29,7 +30,7 @@ _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 # an alphabet without look-alikes (no 0/O, 1/I/L), about 72 bits, grouped by five.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _CODE_LENGTH = 15
-ENROLMENT_MAX_FAILURES = 5
+ENROLMENT_MAX_FAILURES = enrolment_limits.MAX_PER_STATION  # per calling address
 DEFAULT_ENROLMENT_DAYS = 7
 
 
@@ -124,23 +125,30 @@ def issue_enrolment_code(state: GatewayState, agency_code: str, station_digit: i
 
 
 def redeem_enrolment_code(state: GatewayState, agency_code: str, station_digit: int,
-                          code: str, now: datetime | None = None) -> tuple[str, StationRow]:
+                          code: str, now: datetime | None = None,
+                          source: str | None = None) -> tuple[str, StationRow]:
     """Exchange a valid code for a fresh station token (the station is created, or its
-    token replaced as with add-station). Raises EnrolmentRefused."""
+    token replaced as with add-station). `source` is the caller's address, limited by
+    enrolment_limits (None: no limit, for local callers). Raises EnrolmentRefused."""
     agency = agency_code.strip().upper()
     offered = hash_token(_normalise_code(code))
     moment = now or utcnow()
     with state.sessions.begin() as s:
+        if source is not None and enrolment_limits.is_blocked(s, source, agency,
+                                                              station_digit, moment):
+            raise EnrolmentRefused(f"{agency}/{station_digit}")  # the code is not even tried
         rows = s.scalars(
             select(Enrolment)
             .where(Enrolment.agency_code == agency, Enrolment.station_digit == station_digit,
-                   Enrolment.used_at.is_(None), Enrolment.expires_at > moment,
-                   Enrolment.failed_attempts < ENROLMENT_MAX_FAILURES)
+                   Enrolment.used_at.is_(None), Enrolment.expires_at > moment)
             .with_for_update()).all()
         match = next((r for r in rows if hmac.compare_digest(r.code_sha256, offered)), None)
         if match is None:
-            for r in rows:  # a guess counts against every live code of that station
+            for r in rows:  # counted for the province to see; it locks nothing
                 r.failed_attempts += 1
+            if source is not None:
+                enrolment_limits.record_failure(s, source, agency, station_digit,
+                                                bool(rows), moment)
             refused = True
         else:
             match.used_at = moment

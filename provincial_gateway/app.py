@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provincial_gateway import (
@@ -19,8 +20,9 @@ from provincial_gateway import (
     tus,
 )
 from provincial_gateway.config import GatewayConfig
-from provincial_gateway.errors import install_handlers
+from provincial_gateway.errors import WireError, install_handlers, log_refusal
 from provincial_gateway.faults import FaultMiddleware, FaultPlan
+from provincial_gateway.request_guard import BodyTooLarge, RequestGuard
 from provincial_gateway.state import GatewayState, open_state
 from sync_contract import wire
 
@@ -67,14 +69,26 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
         if owned:
             state.close()
 
+    docs = state.config.docs_enabled  # the schema itself is built either way (openapi_export)
     app = FastAPI(title=TITLE, version=API_DOC_VERSION, description=wire.__doc__ or "",
-                  lifespan=lifespan)
+                  lifespan=lifespan, openapi_url="/openapi.json" if docs else None,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None)
     app.state.gateway = state
     app.state.faults = faults or FaultPlan()
     install_handlers(app)
-    for module in (routes_reference, routes_stations, routes_blobs, tus, routes_dossiers,
-                   bundles, routes_admin):
-        app.include_router(module.router)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        err = WireError(413, wire.E_TOO_LARGE, str(exc.detail))
+        log_refusal(request, err)
+        return err.response()
+
+    routers = [module.router for module in (routes_reference, routes_stations, routes_blobs,
+                                            tus, routes_dossiers, bundles, routes_admin)]
+    for router in routers:
+        app.include_router(router)
+    app.state.routers = routers  # request_guard lists a path's methods in a 405's Allow
+    app.add_middleware(RequestGuard)  # before routing: token, then body caps
     app.add_middleware(TusHeaderMiddleware)
     app.add_middleware(FaultMiddleware)  # outermost of ours: it sees the final answer
     return app

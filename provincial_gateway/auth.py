@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from provincial_gateway.db import Station
 from provincial_gateway.errors import WireError
-from provincial_gateway.state import gateway_state
+from provincial_gateway.state import GatewayState, gateway_state
 from sync_contract import wire
 
 BUNDLE_KEY_LABEL = b"motcua-bundle-v1"
@@ -53,25 +53,44 @@ bearer = HTTPBearer(auto_error=False, scheme_name="StationToken",
                     description="Mã thông báo (token) của máy trạm, cấp bằng `add-station`.")
 
 
-def _unauthorized() -> WireError:
+def unauthorized() -> WireError:
     return WireError(401, wire.E_AUTH,
                      "Mã thông báo của máy trạm không hợp lệ hoặc đã bị thu hồi. "
                      "Hãy liên hệ kỹ thuật viên.",
                      headers={"WWW-Authenticate": "Bearer"})
 
 
+def lookup_station(state: GatewayState, token: str) -> StationAuth | None:
+    """The active station holding `token`, or None."""
+    if not token:
+        return None
+    with state.sessions() as s:
+        row = s.scalar(select(Station).where(Station.token_sha256 == hash_token(token)))
+        if row is None or not row.active:
+            return None
+        return StationAuth(row.id, row.agency_code, row.station_digit, row.name)
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer …` header, else ""."""
+    scheme, _, value = (authorization or "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
 def current_station(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> StationAuth:
+    # request_guard checked the token already for requests with a body (before reading
+    # it); its answer is for this very request, so it is not looked up twice.
+    checked = getattr(request.state, "station", None)
+    if isinstance(checked, StationAuth):
+        return checked
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-        raise _unauthorized()
-    digest = hash_token(creds.credentials)
-    with gateway_state(request).sessions() as s:
-        row = s.scalar(select(Station).where(Station.token_sha256 == digest))
-        if row is None or not row.active:
-            raise _unauthorized()
-        station = StationAuth(row.id, row.agency_code, row.station_digit, row.name)
+        raise unauthorized()
+    station = lookup_station(gateway_state(request), creds.credentials)
+    if station is None:
+        raise unauthorized()
     request.state.station = station
     return station
 

@@ -16,6 +16,7 @@ ADMIN_TOKEN_FILE = "admin-token"
 ENV_DATA_DIR = "MOTCUA_GATEWAY_DATA"
 ENV_DB_URL = "MOTCUA_GATEWAY_DB_URL"
 ENV_ADMIN_TOKEN = "MOTCUA_GATEWAY_ADMIN_TOKEN"
+ENV_DOCS = "MOTCUA_GATEWAY_DOCS"  # "1": serve /docs, /redoc and /openapi.json
 DB_URL_FILE = "db_url"
 
 
@@ -38,6 +39,12 @@ class GatewayConfig:
     public_url: str | None = None  # base URL behind a reverse proxy; None: from the request
     max_file_bytes: int = wire.MAX_FILE_BYTES
     max_bundle_bytes: int = 2 * wire.MAX_FILE_BYTES
+    # Any other body a station sends (a dossier document, an event, a list of SHA-256):
+    # read whole into memory and parsed, so it gets a cap of its own.
+    max_json_bytes: int = 2 * 1024 * 1024
+    # The interactive API pages describe every route to whoever asks; off unless a
+    # technician turns them on (`serve --docs` or MOTCUA_GATEWAY_DOCS=1).
+    serve_docs: bool | None = None  # None: from the environment
     # An upload nobody touched for this long is discarded with its partial file (tus
     # expiration); a station that comes back later gets 404 and starts a new upload. A
     # week, because a mountain commune's link can be down for days.
@@ -47,6 +54,12 @@ class GatewayConfig:
         self.data_dir = Path(self.data_dir)
         if self.catalog_file is not None:
             self.catalog_file = Path(self.catalog_file)
+
+    @property
+    def docs_enabled(self) -> bool:
+        if self.serve_docs is not None:
+            return self.serve_docs
+        return os.environ.get(ENV_DOCS, "").strip().lower() in ("1", "true", "yes", "on")
 
     @property
     def database_url(self) -> str:

@@ -69,6 +69,20 @@ class Enrolment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class EnrolmentFailure(Base):
+    """One wrong enrolment attempt, kept for an hour (provincial_gateway.enrolment_limits):
+    who tried (the source address) and for which station. A table of its own because
+    create_all never adds columns to the existing enrolments table."""
+
+    __tablename__ = "enrolment_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    station_digit: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
 class Blob(Base):
     """A verified file in the content-addressed store."""
 

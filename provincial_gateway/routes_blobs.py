@@ -46,5 +46,10 @@ async def blob(sha256: str, request: Request, station: CurrentStation) -> FileRe
     path = state.blobs.path(sha)
     if row is None or not path.is_file():
         raise WireError(404, E_NOT_FOUND, "Cổng tỉnh không có tệp này cho đơn vị của máy trạm.")
-    return FileResponse(path, media_type=row.media_type,
-                        headers={"ETag": f'"{sha}"', "Cache-Control": "private, max-age=31536000"})
+    # Always bytes to save, never a page to render: a blob uploaded as text/html must not
+    # run as a page of the gateway's origin in whatever opens the link. The declared type
+    # stays recorded in the blobs table.
+    return FileResponse(path, media_type="application/octet-stream", headers={
+        "ETag": f'"{sha}"', "Cache-Control": "private, max-age=31536000",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'attachment; filename="{sha}"'})

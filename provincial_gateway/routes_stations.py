@@ -31,7 +31,8 @@ def whoami(station: CurrentStation) -> wire.StationIdentity:
 def enrol(request: Request, body: wire.EnrolRequest) -> wire.EnrolResponse:
     try:
         token, row = admin_ops.redeem_enrolment_code(
-            gateway_state(request), body.agency_code, body.station_digit, body.enrolment_code)
+            gateway_state(request), body.agency_code, body.station_digit, body.enrolment_code,
+            source=request.client.host if request.client else "unknown")
     except admin_ops.EnrolmentRefused:
         # The code itself is never logged: it is a credential until it is used.
         log.warning("enrolment refused for %s/%s", body.agency_code.strip().upper(),

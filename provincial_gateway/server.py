@@ -54,10 +54,10 @@ class GatewayServer:
                  catalog_file: Path | None = DEFAULT_CATALOG,
                  admin_token: str = TEST_ADMIN_TOKEN, ssl_certfile: Path | None = None,
                  ssl_keyfile: Path | None = None, host: str = "127.0.0.1", port: int = 0,
-                 public_url: str | None = None) -> None:
+                 public_url: str | None = None, serve_docs: bool | None = None) -> None:
         self.config = GatewayConfig(data_dir=Path(data_dir), db_url=db_url,
                                     catalog_file=catalog_file, admin_token=admin_token,
-                                    public_url=public_url)
+                                    public_url=public_url, serve_docs=serve_docs)
         self.host = host
         self.port = port
         self.ssl_certfile = ssl_certfile
@@ -107,6 +107,7 @@ class GatewayServer:
         config = uvicorn.Config(
             self._app, http="h11", ws="none", lifespan="on", log_level="warning",
             access_log=False, timeout_graceful_shutdown=2,
+            proxy_headers=False,  # as `serve`: the client address is the TCP peer
             ssl_certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
             ssl_keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None)
         self._server = uvicorn.Server(config)

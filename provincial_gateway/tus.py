@@ -9,7 +9,6 @@ touched. A chunk sent with Upload-Checksum is applied whole or not at all."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import logging
 import os
@@ -43,13 +42,15 @@ OFFSET_MEDIA_TYPE = "application/offset+octet-stream"
 LOCK_WAIT_S = 15.0
 UPLOAD_PATH = wire.FILES + "{upload_id}"
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+# Only ASCII digits ("²".isdigit() is True) and no more than fit a 64-bit column.
+_UINT = re.compile(r"^[0-9]{1,19}$")
+_UINT_MAX = 2**63 - 1
+_METADATA_KEY = re.compile(r"^[!-~]{1,100}$")  # printable ASCII, no space or comma (tus)
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]{0,50}/[A-Za-z0-9][\w.+-]{0,60}$", re.ASCII)
 
 
 def require_tus_resumable(request: Request) -> None:
-    if request.headers.get("tus-resumable") != wire.TUS_VERSION:
-        raise WireError(412, wire.E_INVALID,
-                        "Cổng tỉnh chỉ nhận giao thức tus 1.0.0 (thiếu hoặc sai Tus-Resumable).",
-                        headers={"Tus-Version": wire.TUS_VERSION})
+    parse_tus_resumable(request.headers.get("tus-resumable"))
 
 
 TUS = [Depends(require_tus_resumable)]
@@ -71,9 +72,12 @@ def parse_metadata(raw: str) -> dict[str, str]:
         if not pair:
             continue
         key, _, value = pair.partition(" ")
+        if not _METADATA_KEY.match(key) or key in out:
+            raise _bad("Upload-Metadata: tên khoá không hợp lệ hoặc bị lặp.")
         try:
+            # ValueError covers binascii.Error, UnicodeDecodeError and non-ASCII input.
             out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except ValueError as exc:
             raise _bad(f"Upload-Metadata: giá trị của “{key}” không phải base64 UTF-8.") from exc
     return out
 
@@ -87,15 +91,34 @@ def parse_checksum(raw: str | None) -> tuple[str, bytes] | None:
         raise _bad(f"Upload-Checksum: thuật toán “{algo}” không được hỗ trợ.")
     try:
         return algo, base64.b64decode(value.strip(), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or characters outside ASCII
         raise _bad("Upload-Checksum: giá trị không phải base64.") from exc
 
 
-def _int_header(request: Request, name: str) -> int:
-    raw = request.headers.get(name)
-    if raw is None or not raw.strip().isdigit():
+def parse_uint(raw: str | None, name: str) -> int:
+    """Upload-Length / Upload-Offset: a non-negative integer in ASCII digits."""
+    value = (raw or "").strip()
+    if not _UINT.match(value) or int(value) > _UINT_MAX:
         raise _bad(f"Thiếu hoặc sai tiêu đề {name}.")
-    return int(raw)
+    return int(value)
+
+
+def parse_tus_resumable(raw: str | None) -> str:
+    if raw != wire.TUS_VERSION:
+        raise WireError(412, wire.E_INVALID,
+                        "Cổng tỉnh chỉ nhận giao thức tus 1.0.0 (thiếu hoặc sai Tus-Resumable).",
+                        headers={"Tus-Version": wire.TUS_VERSION})
+    return raw
+
+
+def media_type_of(meta: dict[str, str]) -> str:
+    """The declared type, only when it looks like one (it is recorded, never served)."""
+    declared = meta.get("media_type", "").strip()
+    return declared if _MEDIA_TYPE.match(declared) else "application/octet-stream"
+
+
+def _int_header(request: Request, name: str) -> int:
+    return parse_uint(request.headers.get(name), name)
 
 
 @dataclass(frozen=True)
@@ -283,6 +306,13 @@ def create_upload(request: Request, station: CurrentStation) -> Response:
     state = gateway_state(request)
     if request.headers.get("upload-defer-length") is not None:
         raise _bad("Cổng tỉnh không hỗ trợ Upload-Defer-Length; hãy gửi Upload-Length.")
+    if request.headers.get("upload-concat") is not None:
+        # Not silently a whole upload: a partial upload would be taken for a finished file.
+        raise _bad("Cổng tỉnh không hỗ trợ ghép tệp tus (concatenation, Upload-Concat).")
+    if request.headers.get("content-length", "0").strip() not in ("", "0") or \
+            "transfer-encoding" in request.headers:
+        raise _bad("Cổng tỉnh không hỗ trợ gửi dữ liệu ngay khi tạo (creation-with-upload); "
+                   "hãy gửi bằng PATCH.")
     length = _int_header(request, "upload-length")
     if length > state.config.max_file_bytes:
         raise WireError(413, wire.E_TOO_LARGE,
@@ -301,7 +331,7 @@ def create_upload(request: Request, station: CurrentStation) -> Response:
     fsync_dir(partial.parent)
     with state.sessions.begin() as s:
         s.add(Upload(id=upload_id, station_id=station.id, length=length, offset=0, sha256=sha,
-                     media_type=meta.get("media_type") or "application/octet-stream",
+                     media_type=media_type_of(meta),
                      metadata_raw=raw_meta[:2000]))
     if length == 0:
         finalize(state, upload_id)
@@ -401,9 +431,9 @@ async def _patch_locked(state: GatewayState, upload_id: str, request: Request,
         raise WireError(409, wire.E_CONFLICT,
                         f"Upload-Offset {offset} không khớp với vị trí đã lưu {up.offset}.",
                         headers={"Upload-Offset": str(up.offset)})
-    declared = request.headers.get("content-length", "")
+    declared = request.headers.get("content-length")
     remaining = up.length - up.offset
-    if declared.isdigit() and int(declared) > remaining:
+    if declared is not None and parse_uint(declared, "Content-Length") > remaining:
         raise _bad("Đoạn dữ liệu vượt quá Upload-Length.")
     hasher = hashlib.new(checksum[0]) if checksum else None
     written, cut, overflow = 0, False, False
