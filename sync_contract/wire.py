@@ -92,6 +92,7 @@ E_REVISION_JUMP = "revision_jump"  # PhienBan too far above the stored revision 
 # 1000 leaves ample room while a revision pushed to 2**62 (which would make every real
 # revision "stale") is refused.
 MAX_REVISION = 2**63 - 1
+MAX_CURSOR = 2**63 - 1  # `since` of the change feed: a signed 64-bit sequence
 MAX_REVISION_STEP = 1000
 
 # Warnings in a DossierAck (the dossier was stored).
