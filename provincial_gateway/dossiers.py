@@ -420,6 +420,15 @@ class DossierRow:
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, str(self.status))
 
+    @property
+    def flag_labels(self) -> list[str]:
+        return [FLAG_LABELS.get(f, f) for f in self.flags]
+
+
+# What the province reads for each DossierFlag kind.
+FLAG_LABELS = {wire.W_RECEIVED_IN_FUTURE: "Thời điểm tiếp nhận muộn hơn đồng hồ cổng tỉnh "
+                                          "(đồng hồ máy trạm sai?)"}
+
 
 def list_dossiers(state: GatewayState, agency_code: str | None = None,
                   limit: int = 500) -> list[DossierRow]:
