@@ -163,8 +163,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     finally:
         state.close()
     for d in rows:
+        flags = "".join(f"\t⚠ {label}" for label in d.flag_labels)
         print(f"{d.ma_ho_so or d.client_id}\t{d.agency_code}\tPB {d.revision}\t"
-              f"{d.status} {d.status_label}\t{d.procedure_code}")
+              f"{d.status} {d.status_label}\t{d.procedure_code}{flags}")
     if not rows:
         print("Chưa có hồ sơ nào.")
     return 0

@@ -154,6 +154,21 @@ class DossierRevision(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class DossierFlag(Base):
+    """Something the gateway noticed about a stored revision and shows the province (a
+    receipt time ahead of its clock, ...). The station's facts stay as sent."""
+
+    __tablename__ = "dossier_flags"
+    __table_args__ = (UniqueConstraint("dossier_id", "revision", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))  # wire.W_* word
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Event(Base):
     """A station lifecycle event, idempotent by its EventId."""
 

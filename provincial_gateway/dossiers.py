@@ -5,13 +5,21 @@ that arrives by USB bundle follows exactly the rules of one that arrives by PUT.
 
 Idempotency rests on unique constraints (ClientId, MaHoSo, EventId, revision): two
 identical requests racing each other both try to insert, one loses with an
-IntegrityError, and its retry then finds the winner's row and answers `unchanged`."""
+IntegrityError, and its retry then finds the winner's row and answers `unchanged`.
+
+Ownership: a dossier belongs to the station that first sent it (`Dossier.station_id`, from
+its token, never from the body), and a dossier code must lie in the sending station's own
+code space (its agency and digit). Every refusal on those grounds is one and the same 403,
+so the answer tells a station nothing about other stations' dossiers or codes."""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -25,22 +33,30 @@ from provincial_gateway.db import (
     BlobAccess,
     Change,
     Dossier,
+    DossierFlag,
     DossierRevision,
     Event,
     Progress,
+    Station,
     utcnow,
 )
 from provincial_gateway.errors import WireError
 from provincial_gateway.state import GatewayState
 from provincial_gateway.statuses import STATUS_LABELS
-from provincial_gateway.timeutil import NATIONAL, national_now
+from provincial_gateway.timeutil import NATIONAL, VN, national_now, now_vn
 from sync_contract import wire
 
+log = logging.getLogger("provincial_gateway.dossiers")
 T = TypeVar("T")
 RETRIES = 6
 # Serialises change-feed appends on PostgreSQL: sequence values are taken at insert but
 # become visible at commit, so without it a reader could pass seq 8 before 7 commits.
 FEED_LOCK_KEY = 0x4D43_4631  # "MCF1"
+# The revision columns are 32-bit integers on PostgreSQL; no station gets anywhere near.
+STORED_REVISION_MAX = 2**31 - 1
+# A receipt time further ahead of the gateway's clock than this is flagged: more than
+# the clock drift a counter PC shows before `motcua doctor` warns about it.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,7 @@ class UpsertResult:
     revision: int
     status: int
     documents: list[dict[str, Any]]  # the stored revision's TaiLieuNop
+    warnings: list[str] = field(default_factory=list)  # flags of the stored revision
 
     def ack(self, blob_url: Callable[[str], str]) -> wire.DossierAck:
         items = []
@@ -62,7 +79,8 @@ class UpsertResult:
             items.append(item)
         return wire.DossierAck(ClientId=self.client_id, MaHoSo=self.ma_ho_so,
                                PhienBan=self.revision, result=self.result,  # type: ignore[arg-type]
-                               TrangThaiHoSo=self.status, TaiLieuNop=items)
+                               TrangThaiHoSo=self.status, TaiLieuNop=items,
+                               warnings=self.warnings)
 
 
 def retrying(fn: Callable[[], T]) -> T:
@@ -83,11 +101,48 @@ def validate_document(body: Any) -> wire.DossierDocument:
     if not isinstance(body, dict):
         raise _invalid("Hồ sơ phải là một đối tượng JSON.")
     try:
-        return wire.DossierDocument.model_validate(body)
+        doc = wire.DossierDocument.model_validate(body)
     except ValidationError as exc:
         where = "; ".join(".".join(map(str, e["loc"])) + f" ({e['type']})"
                           for e in exc.errors()[:5])
         raise _invalid(f"Hồ sơ không hợp lệ: {where}") from exc
+    if doc.NgayTiepNhan and _national_time(doc.NgayTiepNhan) is None:
+        raise _invalid("Hồ sơ không hợp lệ: NgayTiepNhan (not a date and time)")
+    return doc
+
+
+def _national_time(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=VN)
+    except ValueError:
+        return None
+
+
+def not_owner(agency_code: str, station_digit: int | None) -> WireError:
+    """The one answer for another station's dossier or code, whether it exists or not."""
+    space = f"{agency_code}-yymmdd-{station_digit if station_digit else 'N'}NNN"
+    return WireError(403, wire.E_NOT_OWNER,
+                     "Hồ sơ hoặc mã hồ sơ này không thuộc quầy đã gửi. Mỗi quầy chỉ gửi và "
+                     f"sửa hồ sơ của chính mình, mã hồ sơ có dạng {space}.")
+
+
+def check_code_space(ma_ho_so: str, agency_code: str, station_digit: int | None) -> None:
+    """`ma_ho_so` (non-empty) must be `{agency}-{YYMMDD}-{digit}NNN` of the sender (DOMAIN.md:
+    the station digit leads the daily number). Checked before any lookup."""
+    if not ma_ho_so:
+        return
+    digit = str(station_digit) if station_digit else "[1-9]"
+    pattern = rf"{re.escape(agency_code)}-\d{{6}}-{digit}\d{{3}}"
+    if not re.fullmatch(pattern, ma_ho_so):
+        raise not_owner(agency_code, station_digit)
+
+
+def check_revision_step(revision: int, stored: int) -> None:
+    """At most MAX_REVISION_STEP above the stored revision (0 for a new dossier)."""
+    if revision - stored > wire.MAX_REVISION_STEP or revision > STORED_REVISION_MAX:
+        raise WireError(409, wire.E_REVISION_JUMP,
+                        f"Phiên bản hồ sơ {revision} vượt quá phiên bản đã lưu ({stored}) hơn "
+                        f"{wire.MAX_REVISION_STEP}; cổng tỉnh không nhận. Hãy báo kỹ thuật viên.")
 
 
 def referenced_blobs(doc: wire.DossierDocument) -> list[str]:
@@ -132,25 +187,35 @@ def _documents(body: str) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)]
 
 
-def _result(result: str, d: Dossier) -> UpsertResult:
+def _result(s: Session, result: str, d: Dossier) -> UpsertResult:
+    flags = s.scalars(select(DossierFlag.kind).where(
+        DossierFlag.dossier_id == d.id, DossierFlag.revision == d.revision)
+        .order_by(DossierFlag.id)).all()
     return UpsertResult(result, d.client_id, d.ma_ho_so or "", d.revision, d.status,
-                        _documents(d.body))
+                        _documents(d.body), list(flags))
 
 
 def upsert_dossier(state: GatewayState, raw: Any, agency_code: str,
-                   station_id: int | None) -> UpsertResult:
-    """Apply one revision of a dossier document under the wire.py revision rules."""
+                   station_id: int | None, station_digit: int | None = None) -> UpsertResult:
+    """Apply one revision of a dossier document under the wire.py revision and ownership
+    rules. `station_id`/`station_digit` are the authenticated sender's (the digit is looked
+    up when only the id is given)."""
     doc = validate_document(raw)
     if doc.MaDonVi != agency_code:
         raise WireError(403, wire.E_AGENCY,
                         f"Mã đơn vị {doc.MaDonVi} của hồ sơ không phải của máy trạm này "
                         f"({agency_code}).")
+    if station_digit is None and station_id is not None:
+        with state.sessions() as s:
+            station_digit = s.scalar(select(Station.station_digit)
+                                     .where(Station.id == station_id))
+    check_code_space(doc.MaHoSo.strip(), agency_code, station_digit)
     shas = referenced_blobs(doc)
     body = canonical_json(raw)
 
     def attempt() -> UpsertResult:
         with state.sessions.begin() as s:
-            return _upsert(s, doc, body, shas, agency_code, station_id)
+            return _upsert(s, doc, body, shas, agency_code, station_id, station_digit)
 
     return retrying(attempt)
 
@@ -173,21 +238,45 @@ def _check_blobs(s: Session, agency_code: str, shas: list[str]) -> None:
                         "hãy tải tệp lên trước.", missing=missing)
 
 
+def _flag_future_receipt(s: Session, d: Dossier, doc: wire.DossierDocument) -> None:
+    """A receipt time ahead of the gateway's clock (a counter PC whose clock runs fast, or
+    a forged time): stored as sent, flagged for the province."""
+    received = _national_time(doc.NgayTiepNhan) if doc.NgayTiepNhan else None
+    now = now_vn()
+    if received is None or received <= now + FUTURE_TOLERANCE:
+        return
+    ahead = int((received - now).total_seconds())
+    s.add(DossierFlag(dossier_id=d.id, revision=d.revision, kind=wire.W_RECEIVED_IN_FUTURE,
+                      detail=f"NgayTiepNhan {doc.NgayTiepNhan} ahead of the gateway clock "
+                             f"({now:%Y%m%d%H%M%S}) by {ahead} s"))
+    log.warning("dossier %s revision %d: receipt time %d s ahead of the gateway clock",
+                d.client_id, d.revision, ahead)
+
+
+def _owned(d: Dossier, agency_code: str, station_id: int | None) -> bool:
+    if d.agency_code != agency_code:
+        return False
+    # A dossier stored without a station (none today) is its agency's.
+    return d.station_id is None or d.station_id == station_id
+
+
 def _upsert(s: Session, doc: wire.DossierDocument, body: str, shas: list[str], agency_code: str,
-            station_id: int | None) -> UpsertResult:
+            station_id: int | None, station_digit: int | None) -> UpsertResult:
     ma_ho_so = doc.MaHoSo.strip()
     d = s.scalar(select(Dossier).where(Dossier.client_id == doc.ClientId))
     if d is not None:
-        if d.agency_code != agency_code:
-            raise WireError(403, wire.E_AGENCY, "Hồ sơ này thuộc một đơn vị khác.")
+        # Before anything that depends on the stored dossier: a stranger learns nothing.
+        if not _owned(d, agency_code, station_id):
+            raise not_owner(agency_code, station_digit)
         if doc.PhienBan == d.revision:
             if body == d.body:
-                return _result("unchanged", d)
+                return _result(s, "unchanged", d)
             raise WireError(409, wire.E_CONFLICT,
                             f"Hồ sơ {d.ma_ho_so or doc.ClientId} đã có phiên bản {d.revision} "
                             "với nội dung khác; cần cán bộ giám sát kiểm tra.")
         if doc.PhienBan < d.revision:
-            return _result("stale", d)
+            return _result(s, "stale", d)
+        check_revision_step(doc.PhienBan, d.revision)
         if d.ma_ho_so and ma_ho_so != d.ma_ho_so:
             raise WireError(409, wire.E_CONFLICT,
                             f"Không được đổi mã hồ sơ {d.ma_ho_so} (mã in trên giấy biên nhận).")
@@ -205,9 +294,11 @@ def _upsert(s: Session, doc: wire.DossierDocument, body: str, shas: list[str], a
             d.status = doc.TrangThaiHoSo
             s.add(Progress(dossier_id=d.id, status=d.status, at=national_now(),
                            note=STATUS_LABELS[d.status], source="station"))
+        _flag_future_receipt(s, d, doc)
         s.flush()
-        return _result("updated", d)
+        return _result(s, "updated", d)
 
+    check_revision_step(doc.PhienBan, 0)
     _check_code_free(s, ma_ho_so, doc.ClientId)
     _check_blobs(s, agency_code, shas)
     at = _national_or_now(doc.NgayTiepNhan)
@@ -221,7 +312,9 @@ def _upsert(s: Session, doc: wire.DossierDocument, body: str, shas: list[str], a
     note = "Tiếp nhận hồ sơ" if d.status == 2 else STATUS_LABELS[d.status]
     s.add(Progress(dossier_id=d.id, status=d.status, at=at, note=note, source="station"))
     append_change(s, d, d.status, at, note)
-    return _result("created", d)
+    _flag_future_receipt(s, d, doc)
+    s.flush()
+    return _result(s, "created", d)
 
 
 def record_event(state: GatewayState, event: wire.EventIn, agency_code: str) -> str:
@@ -321,10 +414,20 @@ class DossierRow:
     procedure_code: str
     procedure_name: str
     received_at: str
+    flags: tuple[str, ...] = ()  # DossierFlag kinds of any revision (wire.W_* words)
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, str(self.status))
+
+    @property
+    def flag_labels(self) -> list[str]:
+        return [FLAG_LABELS.get(f, f) for f in self.flags]
+
+
+# What the province reads for each DossierFlag kind.
+FLAG_LABELS = {wire.W_RECEIVED_IN_FUTURE: "Thời điểm tiếp nhận muộn hơn đồng hồ cổng tỉnh "
+                                          "(đồng hồ máy trạm sai?)"}
 
 
 def list_dossiers(state: GatewayState, agency_code: str | None = None,
@@ -333,6 +436,16 @@ def list_dossiers(state: GatewayState, agency_code: str | None = None,
         q = select(Dossier).order_by(Dossier.id.desc()).limit(limit)
         if agency_code:
             q = q.where(Dossier.agency_code == agency_code)
+        rows = list(s.scalars(q))
+        flags: dict[int, list[str]] = {}
+        if rows:
+            for dossier_id, kind in s.execute(
+                    select(DossierFlag.dossier_id, DossierFlag.kind)
+                    .where(DossierFlag.dossier_id.in_([d.id for d in rows]))
+                    .order_by(DossierFlag.id)):
+                if kind not in flags.setdefault(dossier_id, []):
+                    flags[dossier_id].append(kind)
         return [DossierRow(d.id, d.client_id, d.ma_ho_so or "", d.agency_code, d.revision,
-                           d.status, d.procedure_code, d.procedure_name, d.received_at)
-                for d in s.scalars(q)]
+                           d.status, d.procedure_code, d.procedure_name, d.received_at,
+                           tuple(flags.get(d.id, ())))
+                for d in rows]

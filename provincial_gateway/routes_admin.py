@@ -76,7 +76,9 @@ async def admin_home(request: Request, msg: str = "", err: str = "") -> HTMLResp
         key = d.ma_ho_so or d.client_id
         lines.append(
             f"<tr><td>{esc(d.ma_ho_so or '(không có mã)')}</td><td>{esc(d.agency_code)}</td>"
-            f"<td>{esc(d.procedure_name or d.procedure_code)}</td><td>{esc(d.received_at)}</td>"
+            f"<td>{esc(d.procedure_name or d.procedure_code)}</td><td>{esc(d.received_at)}"
+            + "".join(f"<br><strong>⚠ {esc(label)}</strong>" for label in d.flag_labels)
+            + "</td>"
             f"<td>{d.revision}</td><td>{d.status} — {esc(d.status_label)}</td><td>"
             f'<form class="inline" method="post" action="/admin/status">'
             f'<input type="hidden" name="csrf" value="{csrf}">'

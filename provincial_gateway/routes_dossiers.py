@@ -22,13 +22,24 @@ _ERR = {"model": wire.ErrorBody}
     description="Revision rules (wire.py): same PhienBan and body → `unchanged`; same "
                 "PhienBan, other body → 409 `conflict`; higher → `updated`; lower → `stale` "
                 "(the answer then carries the stored revision). `created` on first receipt. "
-                "All results answer 200.",
-    responses={401: _ERR, 403: {"model": wire.ErrorBody, "description": "agency_mismatch"},
+                "All results answer 200. Only the station that first sent a dossier may "
+                "revise it, and MaHoSo must be in the sender's code space "
+                "(`{agency}-{YYMMDD}-{digit}NNN`); a revision may be at most "
+                f"{wire.MAX_REVISION_STEP} above the stored one. A receipt time more than 5 "
+                "minutes ahead of the gateway's clock is stored and flagged "
+                f"(`warnings: [{wire.W_RECEIVED_IN_FUTURE}]`).",
+    responses={401: _ERR,
+               403: {"model": wire.ErrorBody,
+                     "description": "agency_mismatch (MaDonVi), or not_owner: another "
+                                    "station's dossier or code (one answer whether it "
+                                    "exists or not)"},
                409: {"model": wire.ErrorBody,
                      "description": "conflict: same revision with another body, or MaHoSo "
-                                    "already used by another ClientId"},
+                                    "already used by another ClientId; revision_jump: "
+                                    "PhienBan too far above the stored revision"},
                422: {"model": wire.ErrorBody,
-                     "description": "missing_blobs (with `missing`) or invalid"}})
+                     "description": "missing_blobs (with `missing`) or invalid (naming the "
+                                    "field: length, control or direction characters)"}})
 async def put_dossier(client_id: str, doc: wire.DossierDocument, request: Request,
                       station: CurrentStation) -> wire.DossierAck:
     if doc.ClientId != client_id:
@@ -36,7 +47,7 @@ async def put_dossier(client_id: str, doc: wire.DossierDocument, request: Reques
     raw = await request.json()  # compare and store exactly what was sent
     state = gateway_state(request)
     result = await run_in_threadpool(dossiers.upsert_dossier, state, raw,
-                                     station.agency_code, station.id)
+                                     station.agency_code, station.id, station.station_digit)
     base = public_base(request)
     return result.ack(lambda sha: base + wire.BLOB.format(sha256=sha))
 
@@ -56,6 +67,6 @@ def post_event(event: wire.EventIn, request: Request, station: CurrentStation) -
             summary="Processing-side changes for the station's agency, by sequence",
             responses={401: _ERR, 422: _ERR})
 def get_changes(request: Request, station: CurrentStation,
-                since: Annotated[int, Query(ge=0)] = 0,
+                since: Annotated[int, Query(ge=0, le=wire.MAX_CURSOR)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> wire.ChangesBody:
     return dossiers.changes_since(gateway_state(request), station.agency_code, since, limit)

@@ -26,15 +26,30 @@ Rules every endpoint follows:
   with the same 404. A chunk whose `Upload-Checksum` does not match is not applied (460). A
   dossier that references a file the gateway lacks gets 422 `missing_blobs` with the
   list.
+- A dossier belongs to the station that first sent it (by its token, never by a field of
+  the body). `MaHoSo` must be the sending station's own code space,
+  `{its agency}-{YYMMDD}-{its digit}NNN`; another station's dossier or code gets 403
+  `not_owner`, one answer whether or not that dossier or code exists. A revision may be
+  at most `MAX_REVISION_STEP` above the stored one (the first at most that much above 0):
+  else 409 `revision_jump`, so nobody can push a dossier to a revision its station never
+  reaches.
+- Strings follow `text_rules`: a length per field, no control characters (tab and line
+  feed only in free text), no bidirectional overrides, no lone surrogates; else 422
+  `invalid` naming the field. The station fits its documents to these rules before sending.
+- An acknowledgement may carry `warnings` (machine words, e.g. `received_in_future`):
+  the dossier was stored, and the province was shown the warning.
 - The change feed is ordered by a gateway sequence; the station stores `cursor` durably
   and asks again with `since=cursor` until `more` is false.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from sync_contract import text_rules
 
 API_VERSION = 1
 PREFIX = "/api/v1"
@@ -68,6 +83,20 @@ E_CHECKSUM = "checksum_mismatch"
 E_TOO_LARGE = "too_large"
 E_BUNDLE = "bad_bundle"
 E_ENROL = "enrolment_refused"
+E_NOT_OWNER = "not_owner"  # another station's dossier or dossier code (403)
+E_REVISION_JUMP = "revision_jump"  # PhienBan too far above the stored revision (409)
+
+# Revisions: a JSON integer the gateway can store and compare (signed 64-bit), and at
+# most this step above the stored one. The station adds 1 per change; a dossier rarely
+# sees more than a few dozen changes between two sends even after weeks offline, so
+# 1000 leaves ample room while a revision pushed to 2**62 (which would make every real
+# revision "stale") is refused.
+MAX_REVISION = 2**63 - 1
+MAX_CURSOR = 2**63 - 1  # `since` of the change feed: a signed 64-bit sequence
+MAX_REVISION_STEP = 1000
+
+# Warnings in a DossierAck (the dossier was stored).
+W_RECEIVED_IN_FUTURE = "received_in_future"  # NgayTiepNhan after the gateway's clock
 
 
 class WireModel(BaseModel):
@@ -154,27 +183,65 @@ class MissingBlobsResponse(WireModel):
     missing: list[str]
 
 
+def _text(name: str, **kw: Any) -> Any:
+    """A string field with the length `text_rules` gives it (in the OpenAPI schema too)."""
+    return Field(max_length=text_rules.field_max(name), **kw)
+
+
+# yyyyMMddHHmmss in Asia/Ho_Chi_Minh, or empty where the time is not known.
+NationalTime = Annotated[str, Field(pattern=r"^(\d{14})?$", max_length=14)]
+
+
+class TextChecked(BaseModel):
+    """Checks every string of the incoming object, added fields included, by the rules of
+    `text_rules`; an error is located at the field (e.g. TaiLieuNop.0.TenThanhPhan)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strings(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            try:
+                text_rules.check_document(data)
+            except text_rules.TextRuleError as exc:
+                raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
+                    type=PydanticCustomError(exc.kind, "{detail}", {"detail": str(exc)}),
+                    loc=exc.loc, input="")]) from None
+        return data
+
+
 class TaiLieuNopItem(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     TepDinhKemSha256: str | None = Field(
-        default="", description="SHA-256 (hex) of the digitized file, uploaded first by tus")
+        default="", max_length=64,
+        description="SHA-256 (hex) of the digitized file, uploaded first by tus")
 
 
-class DossierDocument(BaseModel):
-    """PUT /dossiers/{client_id} body: the national one-stop dossier document."""
+class DossierDocument(TextChecked):
+    """PUT /dossiers/{client_id} body: the national one-stop dossier document. Fields not
+    declared here travel as sent (national vocabulary, added fields); every string, declared
+    or not, follows `text_rules`."""
 
     model_config = ConfigDict(extra="allow", strict=True)
 
     ClientId: str = Field(min_length=1, max_length=64, description="The station's dossier UUID")
     MaDonVi: str = Field(min_length=1, max_length=40, description="Receiving agency code")
     MaHoSo: str = Field(max_length=60, description="Dossier code; empty for a refusal")
-    PhienBan: int = Field(ge=0, description="Revision, incremented by the station on each change")
+    PhienBan: int = Field(ge=0, le=MAX_REVISION,
+                          description="Revision, incremented by the station on each change")
     TrangThaiHoSo: int = Field(default=2, ge=1, le=10)
-    NgayTiepNhan: str = Field(default="", description="yyyyMMddHHmmss, Asia/Ho_Chi_Minh")
-    MaTTHC: str = ""
-    TenTTHC: str = ""
-    TaiLieuNop: list[TaiLieuNopItem] = Field(default_factory=list)
+    NgayTiepNhan: NationalTime = Field(default="",
+                                       description="yyyyMMddHHmmss, Asia/Ho_Chi_Minh")
+    MaTTHC: str = _text("MaTTHC", default="")
+    TenTTHC: str = _text("TenTTHC", default="")
+    # Declared for the schema; null stays accepted as before.
+    ChuHoSo: str | None = _text("ChuHoSo", default="")
+    TrichYeuHoSo: str | None = _text("TrichYeuHoSo", default="")
+    GhiChu: str | None = _text("GhiChu", default="")
+    NgayHenTra: NationalTime | None = ""
+    NgayTuChoi: NationalTime | None = ""
+    TaiLieuNop: list[TaiLieuNopItem] = Field(default_factory=list,
+                                             max_length=text_rules.MAX_ITEMS)
 
 
 class DossierAck(WireModel):
@@ -186,18 +253,21 @@ class DossierAck(WireModel):
     result: Literal["created", "updated", "unchanged", "stale"]
     TrangThaiHoSo: int
     TaiLieuNop: list[dict] = Field(default_factory=list)  # with DuongDanTaiTepTin URLs
+    # Added: what the gateway noticed about the stored dossier (W_* words).
+    warnings: list[str] = Field(default_factory=list)
 
 
-class EventIn(WireModel):
-    """A lifecycle event (progress record) of a dossier, idempotent by EventId."""
+class EventIn(TextChecked, WireModel):
+    """A lifecycle event (progress record) of a dossier, idempotent by EventId; its
+    strings, ChiTiet included, follow `text_rules`."""
 
-    EventId: str
-    ClientId: str
-    MaHoSo: str
-    Loai: str  # received, supplement_requested, supplement_received, returned, ...
-    ThoiDiem: str  # yyyyMMddHHmmss, national format
+    EventId: str = Field(min_length=1, max_length=100)
+    ClientId: str = Field(max_length=64)
+    MaHoSo: str = Field(max_length=60)
+    Loai: str = _text("Loai")  # received, supplement_requested, supplement_received, ...
+    ThoiDiem: str = Field(max_length=14)  # yyyyMMddHHmmss, national format
     NguoiXuLy: str = Field(default="", max_length=50)
-    NoiDung: str = ""
+    NoiDung: str = _text("NoiDung", default="")
     TrangThaiHoSo: int | None = None
     ChiTiet: dict = Field(default_factory=dict)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from desktop_app import __version__
 from desktop_app.domain.errors import DomainError
-from sync_contract import wire
+from sync_contract import text_rules, wire
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,18 @@ HEALTH_READ_TIMEOUT_S = 20.0
 AUTH_PROBE_SINCE = 2**31 - 1
 
 Timeout = tuple[float, float]  # connect, read (seconds)
+
+
+def fitted(document: dict[str, Any], what: str) -> dict[str, Any]:
+    """`document` within the gateway's text rules (`sync_contract.text_rules`): a queued
+    document written before those rules, or a note pasted with control characters, is sent
+    fitted rather than refused. The same input always gives the same body, so a resend of
+    a revision stays identical."""
+    out = text_rules.fit_document(document)
+    if out != document:
+        changed = sorted(k for k in document if out.get(k) != document[k])
+        log.warning("%s: field(s) %s fitted to the wire text rules", what, ", ".join(changed))
+    return out
 
 
 class SyncError(DomainError):
@@ -178,9 +190,19 @@ class GatewayClient:
             return MissingBlobs([str(x) for x in body.get("missing", [])])
         if status == 404 and code == wire.E_UNKNOWN_DOSSIER:
             return NotYet("Hồ sơ chưa lên tỉnh; sự kiện sẽ gửi sau.", f"{what}: 404 {code}")
-        if status == 409:
+        if status == 409 and code == wire.E_REVISION_JUMP:
+            msg = ("Hệ thống tỉnh từ chối: số phiên bản của hồ sơ tăng bất thường so với bản "
+                   "đã gửi trước. Hãy báo kỹ thuật viên; dữ liệu trên máy vẫn giữ nguyên.")
+        elif status == 409:
             msg = ("Hồ sơ đã có trên hệ thống tỉnh với nội dung khác. Cần lãnh đạo bộ phận "
                    "một cửa xem xét; dữ liệu trên máy vẫn giữ nguyên.")
+        elif status == 403 and code == wire.E_NOT_OWNER:
+            msg = ("Hệ thống tỉnh từ chối: hồ sơ hoặc mã hồ sơ này thuộc một quầy khác, không "
+                   "khớp với mã xác thực của quầy này. Hãy báo kỹ thuật viên kiểm tra số hiệu "
+                   "quầy; dữ liệu trên máy vẫn giữ nguyên.")
+        elif status == 422 and code == wire.E_INVALID:
+            msg = ("Hệ thống tỉnh từ chối vì dữ liệu không hợp lệ; hãy báo kỹ thuật viên. "
+                   + str(body.get("message") or ""))
         elif status == 403 and code == wire.E_AGENCY:
             msg = ("Hệ thống tỉnh từ chối: mã cơ quan của hồ sơ không phải của quầy này. "
                    "Hãy báo kỹ thuật viên kiểm tra cấu hình quầy.")
@@ -246,7 +268,7 @@ class GatewayClient:
     def put_dossier(self, document: dict[str, Any]) -> wire.DossierAck:
         client_id = str(document["ClientId"])
         path = wire.DOSSIER.format(client_id=client_id)
-        resp = self.request("PUT", path, json=document)
+        resp = self.request("PUT", path, json=fitted(document, f"dossier {client_id}"))
         if resp.status_code not in (200, 201):
             raise self._fail(resp, f"PUT dossier {client_id}")
         ack = self._model(wire.DossierAck, resp, f"PUT dossier {client_id}")
@@ -256,7 +278,8 @@ class GatewayClient:
         return ack
 
     def post_event(self, event: dict[str, Any]) -> wire.EventAck:
-        resp = self.request("POST", wire.EVENTS, json=event)
+        resp = self.request("POST", wire.EVENTS,
+                            json=fitted(event, f"event {event.get('EventId')}"))
         if resp.status_code not in (200, 201):
             raise self._fail(resp, f"event {event.get('EventId')}")
         ack = self._model(wire.EventAck, resp, "event")

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+
+from sqlalchemy import select
 
 from desktop_app.blobs import BlobMissing, BlobStoreError
 from desktop_app.context import AppContext
@@ -34,6 +37,7 @@ from desktop_app.sync.report import SyncReport
 from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader, UploadCancelled
 from local_db import outbox
 from local_db import repositories as repo
+from local_db.models import Station
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +65,12 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 class SyncEngine:
     def __init__(self, ctx: AppContext, client: GatewayClient, holder: str, *,
                  chunk_size: int = DEFAULT_CHUNK, max_chunk_size: int | None = MAX_CHUNK,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, station_digit: int | None = None) -> None:
         self.ctx = ctx
+        # This PC's digit: the gateway takes a dossier only from the station whose digit
+        # its code carries, so the dossiers of other counters sharing this database are
+        # left to them.
+        self.station_digit = station_digit
         self.client = client
         self.holder = holder
         self.uploader = TusUploader(client, chunk_size, max_chunk_size)
@@ -269,6 +277,7 @@ class SyncEngine:
             if uuid not in best or key > best[uuid]:
                 best[uuid] = key
         newest = {uuid: key[1] for uuid, key in best.items()}
+        others = self._other_counters()
         for n, (entry_id, uuid, attempts, doc) in enumerate(items, 1):
             if cancelled():
                 raise UploadCancelled("Đã dừng.", "cancelled")
@@ -279,6 +288,8 @@ class SyncEngine:
                     outbox.mark_sent(s, entry_id, self.now(),
                                      {"result": "superseded", "by": newest[uuid]})
                 continue
+            if owner_digit(doc) in others:
+                continue  # that counter sends it, under its own token
             hashes = file_hashes(doc)
             with self.ctx.db.read() as s:
                 waiting = outbox.pending_for(s, "file", hashes)
@@ -308,13 +319,28 @@ class SyncEngine:
                 self._retry(entry_id, attempts, exc, report)
                 continue
             now = self.now()
+            warnings = [str(w) for w in ack.warnings]
+            if warnings:
+                log.warning("dossier %s stored by the gateway with warning(s): %s", uuid,
+                            ", ".join(warnings))
             with self.ctx.db.write() as s:
                 outbox.mark_sent(s, entry_id, now, {"result": ack.result,
-                                                    "revision": ack.PhienBan})
+                                                    "revision": ack.PhienBan,
+                                                    **({"warnings": warnings} if warnings
+                                                       else {})})
                 repo.add_audit(s, now, None, "dossier_synced", "dossier", uuid,
                                {"revision": ack.PhienBan, "result": ack.result,
-                                "code": ack.MaHoSo})
+                                "code": ack.MaHoSo,
+                                **({"warnings": warnings} if warnings else {})})
             report.dossiers_sent += 1
+
+    def _other_counters(self) -> set[int]:
+        """Digits of the other counter PCs on this database (none on a PC of its own)."""
+        if self.station_digit is None:
+            return set()
+        with self.ctx.db.read() as s:
+            digits = set(s.scalars(select(Station.station_digit)))
+        return digits - {self.station_digit}
 
     def _requeue_files(self, missing: list[str], dossier_uuid: str) -> None:
         """The gateway lost or never got some files (e.g. restored from a backup): put
@@ -397,6 +423,19 @@ class _Heartbeat:
                 log.warning("outbox %d: lease lost while sending; the gateway's idempotence "
                             "covers a second send", self.entry_id)
                 return
+
+
+_OWN_NUMBER = re.compile(r"-\d{6}-([1-9])\d{3}$")
+
+
+def owner_digit(doc: dict) -> int | None:
+    """The station digit a dossier's code (or, for a refusal, its slip number
+    ``TC-{YYMMDD}-{digit}{NNN}``) carries; None when it carries none."""
+    for key in ("MaHoSo", "SoPhieu"):
+        m = _OWN_NUMBER.search(str(doc.get(key) or ""))
+        if m:
+            return int(m.group(1))
+    return None
 
 
 def _revision(doc: dict) -> int:

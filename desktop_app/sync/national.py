@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from local_db.models import Dossier, DossierComponent
+from sync_contract import text_rules
 
 
 def national_time(value: datetime | None) -> str:
@@ -50,6 +51,12 @@ def file_hashes(document: dict[str, Any]) -> list[str]:
 
 
 def dossier_document(d: Dossier, agency_code: str) -> dict[str, Any]:
+    """The document as the gateway accepts it: every string within the wire text rules
+    (lengths, no control or direction characters), whatever a clerk typed or pasted."""
+    return text_rules.fit_document(_document(d, agency_code))
+
+
+def _document(d: Dossier, agency_code: str) -> dict[str, Any]:
     owner = d.owner
     id_type = 1 if len(owner.id_number) == 12 else 2 if owner.id_number else None
     return {

@@ -116,6 +116,7 @@ class SyncService:
         if freed:
             log.info("freed %d outbox item(s) held by processes that died", freed)
         return SyncEngine(self.ctx, client or self.client(), f"{prefix}{os.getpid()}",
+                          station_digit=station.station_digit,
                           **kwargs)  # type: ignore[arg-type]
 
     def configured(self) -> bool:

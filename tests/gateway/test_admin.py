@@ -28,7 +28,7 @@ def test_cli_provisions_and_moves_dossiers(gateway: GatewayServer,
                        "--name", "Quầy 2")
     assert code == 0 and "chỉ hiển thị một lần" in out
     token = out.strip().splitlines()[-1]
-    doc = sample_document()
+    doc = sample_document(ma_ho_so=f"{AGENCY}-231027-2001")  # station 2's code space
     resp = requests.put(gateway.url + wire.DOSSIER.format(client_id=doc["ClientId"]), json=doc,
                         headers=auth_headers(token), timeout=5)
     assert resp.json()["result"] == "created"

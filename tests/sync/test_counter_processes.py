@@ -1,7 +1,7 @@
 """Counters as separate OS processes on one PostgreSQL server: one that freezes inside an
 intake, or is killed mid-way, holds the others for seconds at most and loses nothing; a
-sender killed mid-request gives its outbox item to another counter when its short lease
-runs out."""
+dossier whose sender was killed mid-request waits for its own counter (the gateway takes it
+only under that counter's token) and is then sent once."""
 
 from __future__ import annotations
 
@@ -151,28 +151,36 @@ def test_three_counters_receive_at_once_and_one_is_killed(tmp_path: Path,
     assert all("done" in o for o in outputs)
 
 
-def test_a_killed_senders_item_is_sent_by_another_counter(
+def test_a_killed_senders_item_waits_for_its_own_counter_and_is_sent_once(
         tmp_path: Path, pg_url: str, gateway: GatewayServer) -> None:
     _setup(tmp_path, pg_url, gateway.url)
-    ctx = open_station(tmp_path / "setup", db_url=pg_url, sample_catalog=False)
-    try:
+    ctx = open_station(tmp_path / "pc1", db_url=pg_url, sample_catalog=False)
+    try:  # received on counter 1: its code carries digit 1
+        StationService(ctx).save(replace(TEST_STATION, station_digit=1,
+                                         gateway_url=gateway.url))
         intake = IntakeService(ctx)
         clerk = AccountService(ctx).authenticate("huong", "mat-khau-1")
         code = intake.receive(complete_draft(intake), clerk).code
     finally:
         ctx.close()
+    token = add_station(gateway, digit=1)
     one = _child(tmp_path, pg_url, 1, "--gateway-url", gateway.url,
-                 "--token", add_station(gateway, digit=1), "--stall-after-claim", "send")
+                 "--token", token, "--stall-after-claim", "send")
     try:
         _wait_for(one, "claimed")  # leased by counter 1, its request in flight
     finally:
         one.send_signal(signal.SIGKILL)
         one.wait(timeout=30)
-    # Counter 2 (another PC: its clean-up of dead local processes does not apply) keeps
-    # trying as its worker would; the dead lease runs out and it sends the dossier.
+    # Counter 2 leaves it alone: the gateway takes a dossier only from the station whose
+    # digit its code carries, so sending it under counter 2's token would be refused.
     two = _child(tmp_path, pg_url, 2, "--gateway-url", gateway.url,
-                 "--token", add_station(gateway, digit=2), "--until", "90", "send")
-    assert "sent 1" in _finish(two, timeout=120)
+                 "--token", add_station(gateway, digit=2), "send")
+    assert "sent 0" in _finish(two)
+    assert gateway_dossiers(gateway) == []
+    # Counter 1's next sender frees the dead process's lease and sends it, once.
+    again = _child(tmp_path, pg_url, 1, "--gateway-url", gateway.url, "--token", token,
+                   "--until", "60", "send")
+    assert "sent 1" in _finish(again, timeout=90)
     assert [d["code"] for d in gateway_dossiers(gateway)] == [code]
     ctx = open_station(tmp_path / "setup", db_url=pg_url, sample_catalog=False)
     try:
