@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop_app import login_policy
 from desktop_app.context import AppContext
-from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
-from desktop_app.passwords import hash_password, verify_password
+from desktop_app.login_policy import WRONG_PASSWORD, AccountError, LoginRefused
+from desktop_app.passwords import hash_password, needs_rehash, verify_password
 from local_db import repositories as repo
 from local_db.models import Clerk
 
 log = logging.getLogger(__name__)
 
-MIN_PASSWORD = 6
+__all__ = ["MIN_PASSWORD", "AccountError", "AccountService", "ClerkInfo", "LoginRefused",
+           "Role"]
+
+MIN_PASSWORD = 8
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the username matches no active account, so that answer takes as long
+    as a wrong password (the name's existence does not show in the time)."""
+    return hash_password("không có tài khoản này")
 
 
 class Role(StrEnum):
@@ -35,10 +51,6 @@ class Role(StrEnum):
         }[self]
 
 
-class AccountError(DomainError):
-    pass
-
-
 @dataclass(frozen=True)
 class ClerkInfo:
     id: int
@@ -49,6 +61,33 @@ class ClerkInfo:
     from_province: bool = False
     phone: str = ""  # work phone and e-mail printed on the slips; "" = not given
     email: str = ""
+
+
+@dataclass(frozen=True)
+class _Account:
+    """What a login check reads of an account, outside the write transaction (the hash
+    takes ~0.1 s; a writer must not hold the database that long)."""
+
+    id: int
+    username: str
+    role: str
+    password_hash: str
+    failed_logins: int
+    blocked_until: datetime | None
+    locked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Clerk) -> _Account:
+        return cls(row.id, row.username, row.role, row.password_hash, row.failed_logins or 0,
+                   row.login_blocked_until, row.locked_at)
+
+
+def _for_update(s: Session, clerk_id: int) -> Clerk:
+    """The row locked until commit (PostgreSQL), so counters failing at once each count."""
+    row = s.scalar(select(Clerk).where(Clerk.id == clerk_id).with_for_update())
+    if row is None:
+        raise AccountError("Tài khoản không còn hoạt động.", f"clerk {clerk_id} gone")
+    return row
 
 
 def _info(row: Clerk) -> ClerkInfo:
@@ -138,17 +177,84 @@ class AccountService:
         return info
 
     def authenticate(self, username: str, password: str) -> ClerkInfo:
+        """Offline login. Wrong passwords count per account (see login_policy.py); a scrypt
+        hash of a local account is replaced by argon2id on success."""
+        account = self._check_password(username, password)
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
-            row = repo.clerk_by_username(s, username.strip())
-            if row is None or not row.active or not verify_password(password, row.password_hash):
-                log.warning("login failed for username=%r", username.strip())
-                raise AccountError(
-                    "Sai tên đăng nhập hoặc mật khẩu.", f"login failed {username.strip()!r}"
-                )
+            row = _for_update(s, account.id)
+            if not row.active:
+                raise AccountError(WRONG_PASSWORD, f"login failed: clerk {row.id} inactive")
+            # Another counter may have locked it while this password was being checked.
+            login_policy.refuse_if_blocked(row.username, row.failed_logins,
+                                           row.login_blocked_until, row.locked_at, now)
+            rehash = (not row.from_province and row.password_hash == account.password_hash
+                      and needs_rehash(row.password_hash))
+            if rehash:  # a province account's hash is the province's: the pull would undo it
+                row.password_hash = hash_password(password)
             row.last_login_at = now
-            repo.add_audit(s, now, row.id, "login", "clerk", str(row.id))
-            return _info(row)
+            login_policy.reset(row)
+            repo.add_audit(s, now, row.id, "login", "clerk", str(row.id),
+                           {"rehashed": True} if rehash else None)
+            info = _info(row)
+        if rehash:
+            log.info("password hash upgraded to argon2id clerk=%s", info.id)
+        return info
+
+    def unlock(self, username: str, by_username: str, by_password: str) -> ClerkInfo:
+        """A supervisor or technician lifts a lock (or a wait) with their own password."""
+        by = self._check_password(by_username, by_password)
+        if by.role not in (Role.SUPERVISOR.value, Role.TECHNICIAN.value):
+            raise AccountError("Chỉ lãnh đạo hoặc kỹ thuật viên được mở khóa tài khoản.",
+                               f"clerk {by.id} ({by.role}) may not unlock accounts")
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as s:
+            found = repo.clerk_by_username(s, username.strip())
+            if found is None:
+                raise AccountError(f"Không có tài khoản “{username.strip()}”.",
+                                   "unlock: no such username")
+            login_policy.reset(_for_update(s, by.id))  # their own password was right
+            row = _for_update(s, found.id)
+            was = (row.failed_logins, row.locked_at is not None)
+            login_policy.reset(row)
+            repo.add_audit(s, now, by.id, "login_unlocked", "clerk", str(row.id),
+                           {"failures": was[0], "was_locked": was[1]})
+            info = _info(row)
+        log.info("login unlocked clerk=%s by=%s (failures=%s, locked=%s)",
+                 info.id, by.id, *was)
+        return info
+
+    def _check_password(self, username: str, password: str) -> _Account:
+        """The account whose password this is, or AccountError (LoginRefused while it
+        waits or is locked: nothing is checked then, nor counted)."""
+        name = username.strip()
+        now = self.ctx.clock.now()
+        with self.ctx.db.read() as s:
+            row = repo.clerk_by_username(s, name)
+            account = _Account.of(row) if row is not None and row.active else None
+        if account is None:
+            verify_password(password, _dummy_hash())  # as slow as a real account's check
+            # The name is not logged: a password typed in the wrong field would be.
+            log.warning("login failed: no active account with the username typed")
+            with self.ctx.db.write() as s:
+                repo.add_audit(s, now, None, "login_failed", "clerk", "",
+                               {"reason": "unknown_or_inactive"})
+            raise AccountError(WRONG_PASSWORD, "login failed: unknown or inactive username")
+        login_policy.refuse_if_blocked(account.username, account.failed_logins,
+                                       account.blocked_until, account.locked_at, now)
+        if verify_password(password, account.password_hash):
+            return account
+        with self.ctx.db.write() as s:
+            row = _for_update(s, account.id)
+            step = login_policy.count_failure(row, now)
+            repo.add_audit(s, now, None, "login_failed", "clerk", str(row.id),
+                           {"failures": step.failures})
+            if step.locked:
+                repo.add_audit(s, now, None, "login_locked", "clerk", str(row.id),
+                               {"failures": step.failures})
+        log.warning("login failed clerk=%s failures=%s%s", account.id, step.failures,
+                    " (locked)" if step.locked else "")
+        raise step.error(account.username, now)
 
     def clerk(self, clerk_id: int) -> ClerkInfo | None:
         with self.ctx.db.read() as s:

@@ -126,6 +126,11 @@ class Clerk(Base):
     email: Mapped[str] = mapped_column(String(120), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Wrong passwords in a row (reset by a login or an unlock); from the 5th a wait until
+    # login_blocked_until, at the 10th locked_at until a supervisor or technician unlocks.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    login_blocked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Procedure(Base):

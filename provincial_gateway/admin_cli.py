@@ -139,8 +139,8 @@ def cmd_add_clerk(args: argparse.Namespace) -> int:
         password_hash = args.password_hash
     else:
         password = args.password or getpass.getpass("Mật khẩu ban đầu: ")
-        if len(password) < 6:
-            raise CliError("Mật khẩu phải có ít nhất 6 ký tự.")
+        if len(password) < admin_ops.MIN_PASSWORD:
+            raise CliError(f"Mật khẩu phải có ít nhất {admin_ops.MIN_PASSWORD} ký tự.")
         password_hash = admin_ops.hash_password(password)
     agency = admin_ops.validate_agency(args.agency)
     state = _open(args)
@@ -356,7 +356,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--role", default="clerk",
                    choices=["clerk", "scanner", "supervisor", "technician"])
     p.add_argument("--password", help="mật khẩu ban đầu (mặc định: hỏi khi chạy)")
-    p.add_argument("--password-hash", help="chuỗi băm scrypt có sẵn")
+    p.add_argument("--password-hash", help="chuỗi băm argon2id có sẵn")
     p.set_defaults(func=cmd_add_clerk)
 
     p = sub.add_parser("list", parents=[common], help="liệt kê hồ sơ và trạng thái")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import select, update
 
 from provincial_gateway import enrolment_limits
@@ -25,7 +23,7 @@ __all__ = ["AdminError", "EnrolmentRefused", "StationRow", "StatusError", "add_s
 
 # QCVN 102:2016 agency code V1V2V3.Z1Z2.Y1Y2.MX1X2 (same rule as the station's).
 AGENCY_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 8  # as desktop_app.accounts.MIN_PASSWORD
 # Enrolment codes are read over the phone and typed by a technician: 15 characters from
 # an alphabet without look-alikes (no 0/O, 1/I/L), about 72 bits, grouped by five.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -47,13 +45,10 @@ def validate_agency(agency_code: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    """scrypt$N$r$p$salt$digest, the format of desktop_app.passwords (offline login); kept
-    here because the gateway shares only the wire contract with the desktop app."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R,
-                            p=_SCRYPT_P, dklen=32)
-    enc = base64.b64encode
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${enc(salt).decode()}${enc(digest).decode()}"
+    """argon2id at RFC 9106's second recommended cost (t=3, 64 MiB, p=4), the format and
+    cost of desktop_app.passwords (offline login: a station verifies it as is); kept here
+    because the gateway shares only the wire contract with the desktop app."""
+    return PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY).hash(password)
 
 
 def add_station(state: GatewayState, agency_code: str, station_digit: int, name: str = "",

@@ -108,11 +108,14 @@ def remove_calendar_day(state: GatewayState, day: str) -> bool:
 
 
 def clerks_body(state: GatewayState, agency_code: str) -> dict[str, Any]:
+    """Only what offline login needs, and a hash only for an active account (an inactive
+    one travels so that stations disable it, without its hash)."""
     with state.sessions() as s:
         rows = s.scalars(select(Clerk).where(Clerk.agency_code == agency_code)
                          .order_by(Clerk.username)).all()
         clerks = [{"username": r.username, "full_name": r.full_name, "role": r.role,
-                   "password_hash": r.password_hash, "active": r.active} for r in rows]
+                   "password_hash": r.password_hash if r.active else "",
+                   "active": r.active} for r in rows]
     return {"version": short_hash(clerks), "clerks": clerks}
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from provincial_gateway import refdata
 from provincial_gateway.auth import CurrentStation
@@ -11,6 +14,7 @@ from provincial_gateway.state import gateway_state
 from provincial_gateway.timeutil import iso_now
 from sync_contract import wire
 
+log = logging.getLogger("provincial_gateway")
 router = APIRouter(tags=["reference data"])
 
 _ERR = {"model": wire.ErrorBody}
@@ -38,8 +42,17 @@ def calendar(request: Request, station: CurrentStation) -> Response:
     return refdata.etag_response(request, refdata.calendar_body(gateway_state(request)))
 
 
-@router.get(wire.CLERKS, response_model=wire.ClerksBody, responses=_ETAG,
-            summary="Clerk accounts of the station's agency (strong ETag)")
-def clerks(request: Request, station: CurrentStation) -> Response:
+@router.get(wire.CLERKS, response_model=wire.ClerksBody, responses={**_ETAG, 403: _ERR},
+            summary="What offline login needs of the station's agency's clerk accounts "
+                    "(strong ETag)")
+def clerks(request: Request, station: CurrentStation,
+           agency: Annotated[str | None, Query(
+               description="The agency the station asks for; another agency than the "
+                           "token's is refused (403)")] = None) -> Response:
+    if agency is not None and agency.strip().upper() != station.agency_code:
+        log.warning("clerk list refused: station %s asked for agency %s", station.label,
+                    agency.strip()[:40])
+        raise WireError(403, wire.E_AGENCY,
+                        "Danh sách cán bộ chỉ cấp cho máy trạm của chính đơn vị đó.")
     body = refdata.clerks_body(gateway_state(request), station.agency_code)
     return refdata.etag_response(request, body)

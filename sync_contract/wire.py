@@ -139,7 +139,9 @@ class ClerkAccount(WireModel):
     username: str
     full_name: str
     role: Literal["clerk", "scanner", "supervisor", "technician"]
-    password_hash: str  # scrypt$N$r$p$salt$digest, as desktop_app.passwords writes
+    # argon2id PHC string as desktop_app.passwords writes (older: scrypt$N$r$p$salt$digest);
+    # "" for an inactive account
+    password_hash: str
     active: bool = True
 
 

@@ -28,6 +28,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+# The cheapest argon2id for the accounts tests create (desktop_app.passwords); set before
+# the project is imported and inherited by the subprocesses tests start. One test in
+# tests/test_passwords.py lifts it to hash and verify at the real cost.
+os.environ["MOTCUA_TEST_CHEAP_PASSWORD_HASH"] = "1"
+
 import pytest
 
 from desktop_app.accounts import AccountService, ClerkInfo, Role

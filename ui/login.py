@@ -1,4 +1,7 @@
-"""Offline login against the locally stored salted password hashes."""
+"""Offline login against the locally stored password hashes. After repeated wrong
+passwords the account waits (the message gives the time to try again; the check runs on
+this thread, so it refuses rather than sleeps) and then is locked until a supervisor or
+technician unlocks it here ("Mở khóa tài khoản…")."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -16,6 +20,7 @@ from desktop_app.accounts import AccountService, ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
 from ui.password_dialog import ChangePasswordDialog
+from ui.unlock_dialog import UnlockDialog
 
 
 class LoginDialog(QDialog):
@@ -47,6 +52,10 @@ class LoginDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Thoát")
         buttons.accepted.connect(self._login)
         buttons.rejected.connect(self.reject)
+        self.unlock_button = QPushButton("Mở &khóa tài khoản…")
+        self.unlock_button.setAutoDefault(False)
+        self.unlock_button.clicked.connect(self._open_unlock)
+        buttons.addButton(self.unlock_button, QDialogButtonBox.ButtonRole.ResetRole)
 
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -75,3 +84,11 @@ class LoginDialog(QDialog):
             clerk = change.updated
         self.clerk = clerk
         self.accept()
+
+    def _open_unlock(self) -> None:
+        dialog = UnlockDialog(self.ctx, self.username.text().strip(), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.unlocked is not None:
+            self.error.setText(f"Đã mở khóa tài khoản “{dialog.unlocked.username}”; "
+                               "hãy đăng nhập lại.")
+            self.password.clear()
+            self.password.setFocus()

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.accounts import AccountService, ClerkInfo
+from desktop_app.accounts import MIN_PASSWORD, AccountService, ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
 
@@ -44,6 +44,7 @@ class ChangePasswordDialog(QDialog):
                     "mật khẩu riêng trước khi làm việc.")
         else:
             text = f"Đổi mật khẩu của {clerk.full_name} ({clerk.username})."
+        text += f" Mật khẩu mới có ít nhất {MIN_PASSWORD} ký tự."
         intro = QLabel(text)
         intro.setWordWrap(True)
         intro.setObjectName("hint")

@@ -49,7 +49,10 @@ from sync_contract import wire
 MAX_UPLOAD_MB = wire.MAX_FILE_BYTES // (1024 * 1024)
 PROFILE_KEYS = tuple(f.name for f in fields(ScanProfile))
 TECHNICIAN_KEYS = ("username", "full_name", "password_hash")
-_PASSWORD_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$")
+# argon2id as the province's tool writes it now, or the older scrypt form.
+_PASSWORD_HASH = re.compile(
+    r"^(\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"
+    r"|scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+)$")
 
 
 def load_file(path: Path) -> dict[str, Any]:
@@ -329,7 +332,7 @@ def _check_technician(c: _Checker) -> TechnicianSpec | None:
         ok = False
     if not isinstance(pw_hash, str) or (pw_hash and not _PASSWORD_HASH.match(pw_hash)):
         c.error("technician.password_hash",
-                "phải là mã băm dạng scrypt$N$r$p$salt$digest (tạo bằng công cụ của tỉnh); "
+                "phải là mã băm argon2id ($argon2id$v=19$…, tạo bằng công cụ của tỉnh); "
                 "bỏ trống để máy tạo mật khẩu dùng một lần.")
         ok = False
     if "password" in value:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from desktop_app.appointments import ChangeKind, change_appointment
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
+from desktop_app.station import StationService
 from desktop_app.sync.client import GatewayClient
 from desktop_app.sync.report import SyncReport
 from local_db import outbox
@@ -140,7 +142,13 @@ class Puller:
         return True
 
     def pull_clerks(self) -> int:
-        fetched = self.client.fetch(wire.CLERKS, wire.ClerksBody, self._state(CLERKS_ETAG))
+        """The agency's accounts as offline login needs them (an inactive one comes
+        without its hash, and the one stored here is dropped with it)."""
+        agency = StationService(self.ctx).agency()
+        # The gateway answers only for the token's own agency (403 for another one).
+        path = (f"{wire.CLERKS}?{urlencode({'agency': agency.agency_code})}"
+                if agency is not None else wire.CLERKS)
+        fetched = self.client.fetch(path, wire.ClerksBody, self._state(CLERKS_ETAG))
         if fetched.body is None:
             return 0
         assert isinstance(fetched.body, wire.ClerksBody)

@@ -75,6 +75,9 @@ def test_cli_reference_data(gateway: GatewayServer, tmp_path: Path,
     assert run(capsys, "calendar", "remove", *data, "2026-05-09")[0] == 0
     assert "2026-04-27" in run(capsys, "calendar", "list", *data)[1]
 
+    code, _, err = run(capsys, "add-clerk", *data, "--agency", AGENCY, "--username", "huong",
+                       "--full-name", "Triệu Thị Hương", "--password", "1234567")
+    assert code == 1 and "ít nhất 8 ký tự" in err
     assert run(capsys, "add-clerk", *data, "--agency", AGENCY, "--username", "huong",
                "--full-name", "Triệu Thị Hương", "--password", "mat-khau-1")[0] == 0
     clerks = requests.get(gateway.url + wire.CLERKS, headers=h, timeout=5).json()["clerks"]
