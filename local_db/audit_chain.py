@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from local_db.engine import lock_key
@@ -175,16 +175,17 @@ def _rows(conn: Session | Connection, chain: str, batch: int) -> Iterator[Any]:
     after the last seq seen, so memory stays flat and no query grows slower)."""
     last_seq, last_id = -1, -1
     while True:
-        # (seq, id): a duplicated seq (possible only with the unique index dropped) is
-        # still read, and then reported as a gap.
-        after = or_(AuditEntry.seq > last_seq,
-                    and_(AuditEntry.seq == last_seq, AuditEntry.id > last_id))
-        rows = conn.execute(select(*_COLUMNS).where(AuditEntry.chain == chain, after)
-                            .order_by(AuditEntry.seq, AuditEntry.id).limit(batch)).all()
-        if not rows:
+        # seq >= last: an index range (an OR of conditions is a full scan on SQLite).
+        # Ordered by (seq, id) so a duplicated seq (possible only with the unique index
+        # dropped) is still read, and then reported as a gap.
+        rows = conn.execute(select(*_COLUMNS).where(AuditEntry.chain == chain,
+                                                    AuditEntry.seq >= last_seq)
+                            .order_by(AuditEntry.seq, AuditEntry.id).limit(batch + 1)).all()
+        fresh = [r for r in rows if r[1] > last_seq or r[0] > last_id]
+        if not fresh:
             return
-        yield from rows
-        last_seq, last_id = int(rows[-1][1]), int(rows[-1][0])
+        yield from fresh
+        last_seq, last_id = int(fresh[-1][1]), int(fresh[-1][0])
 
 
 def verify_chain(conn: Session | Connection, chain: str, *, anchor: str | None = None,

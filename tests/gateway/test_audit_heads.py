@@ -13,7 +13,7 @@ from provincial_gateway import admin_cli
 from provincial_gateway.db import AuditHead
 from provincial_gateway.server import GatewayServer
 from sync_contract import wire
-from tests.support.gateway_fixtures import auth_headers, sample_document
+from tests.support.gateway_fixtures import AGENCY, auth_headers, sample_document
 
 CHAIN = "5f0c1d2e-3a4b-4c5d-8e6f-708192a3b4c5"
 
@@ -23,12 +23,12 @@ def h(n: int) -> str:
 
 
 def send(gateway: GatewayServer, token: str, seq: int, digest: str,
-         anchor: str | None = None, route: str = "put") -> str:
+         anchor: str | None = None, route: str = "changes") -> str:
     headers = {**auth_headers(token), wire.AUDIT_HEAD_HEADER: f"{CHAIN};{seq};{digest}"}
     if anchor is not None:
         headers[wire.AUDIT_ANCHOR_HEADER] = anchor
     if route == "put":
-        doc = sample_document()
+        doc = sample_document(ma_ho_so=f"{AGENCY}-231027-1{seq:03d}")
         resp = requests.put(gateway.url + wire.DOSSIER.format(client_id=doc["ClientId"]),
                             json=doc, headers=headers, timeout=5)
     else:
@@ -46,14 +46,13 @@ def heads(gateway: GatewayServer) -> list[tuple[int, str, str]]:
 def test_heads_are_kept_and_a_rewound_head_is_flagged(
         gateway: GatewayServer, station_token: str, capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture) -> None:
-    assert send(gateway, station_token, 10, h(10)) == "accepted"
-    assert send(gateway, station_token, 10, h(10), route="changes") == "accepted"  # again
-    assert send(gateway, station_token, 25, h(25), anchor=f"10;{h(10)}",
-                route="changes") == "accepted"
+    assert send(gateway, station_token, 10, h(10), route="put") == "accepted"
+    assert send(gateway, station_token, 10, h(10)) == "accepted"  # again: kept once
+    assert send(gateway, station_token, 25, h(25), anchor=f"10;{h(10)}") == "accepted"
     assert heads(gateway) == [(10, h(10), "accepted"), (25, h(25), "accepted")]
 
     caplog.set_level(logging.WARNING, logger="provincial_gateway")
-    assert send(gateway, station_token, 20, h(20)) == "rewound"  # entries cut off
+    assert send(gateway, station_token, 20, h(20), route="put") == "rewound"  # cut off
     assert send(gateway, station_token, 25, h(99)) == "forked"  # same seq, other hash
     # Grown past what was seen, but the entry at seq 10 is no longer the one reported.
     assert send(gateway, station_token, 40, h(40), anchor=f"10;{h(11)}") == "rewritten"
