@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -72,7 +72,6 @@ class Verification:
     ack: GatewayAck | None = None
     ack_problem: str = ""  # English, for the log; empty when the ack agrees
     ack_problem_vi: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def broken(self) -> list[Break]:
@@ -119,13 +118,6 @@ def verify(db: Database, *, batch: int = 5000) -> Verification:
 
 
 # --- the head on the wire -------------------------------------------------------------
-
-
-def parse_head(value: str) -> Head | None:
-    parts = value.split(";")
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return Head(parts[0], int(parts[1]), parts[2])
 
 
 class HeadReporter:
