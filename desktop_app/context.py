@@ -123,6 +123,7 @@ def open_context(
     if report.upgraded:
         log.info("schema %s -> %s (backup: %s)", report.from_revision, report.to_revision,
                  report.backup)
+    db.audit_chain = paths.install_id()
     return AppContext(paths, db, blob_store(paths, db), clock or SystemClock(), report)
 
 
@@ -141,5 +142,6 @@ def open_existing_context(data_dir: Path, db_url: str | None = None,
     except BaseException:
         db.dispose()
         raise
+    db.audit_chain = paths.install_id(create=False) or db.audit_chain
     return AppContext(paths, db, blob_store(paths, db), clock or SystemClock(),
                       MigrationReport(revision, revision or "", None))

@@ -129,6 +129,10 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The audit chain this process appends to: the PC's install id (set by the
+        # context that knows the data directory), so counters sharing a server each
+        # keep their own chain.
+        self.audit_chain = "local"
 
     @property
     def is_sqlite(self) -> bool:
@@ -155,7 +159,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         try:
-            with self._sessions() as session:
+            with self._sessions(info={"audit_chain": self.audit_chain}) as session:
                 yield session
                 session.rollback()
         except OperationalError as exc:
@@ -172,7 +176,7 @@ class Database:
         claim) run one after the other and the second sees what the first committed.
         SQLite needs none: BEGIN IMMEDIATE already serialises every write."""
         try:
-            with self._sessions() as session:
+            with self._sessions(info={"audit_chain": self.audit_chain}) as session:
                 session.connection(execution_options={_IMMEDIATE: True})
                 try:
                     if lock is not None and not self.is_sqlite:

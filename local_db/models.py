@@ -512,10 +512,12 @@ class SyncState(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: a trigger refuses UPDATE and DELETE on SQLite."""
+    """Append-only (triggers refuse UPDATE and DELETE) and hash-chained per counter PC
+    (``local_db.audit_chain``): an entry removed, edited or back-dated breaks a link."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),
+                      Index("ux_audit_chain_seq", "chain", "seq", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime)
@@ -525,6 +527,11 @@ class AuditEntry(Base):
     # Like the outbox: a dossier UUID, an event id or a file's SHA-256 (64 hex digits).
     entity_id: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The writing PC's install id ("legacy": entries from before chaining).
+    chain: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
 
 class CalendarOverrideRow(Base):

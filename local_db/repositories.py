@@ -11,6 +11,7 @@ from sqlalchemy import Integer, Select, and_, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from local_db import audit_chain
 from local_db.models import (
     Applicant,
     AuditEntry,
@@ -252,8 +253,7 @@ def add_audit(
         entity_id=entity_id,
         detail=detail or {},
     )
-    session.add(entry)
-    return entry
+    return audit_chain.append(session, entry)
 
 
 def audit_for(session: Session, entity_type: str, entity_id: str) -> Sequence[AuditEntry]:

@@ -132,6 +132,24 @@ def cmd_stations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_heads(args: argparse.Namespace) -> int:
+    from provincial_gateway import audit_heads
+
+    state = _open(args)
+    try:
+        rows = audit_heads.list_heads(state, args.agency, flagged_only=not args.all)
+    finally:
+        state.close()
+    for r in rows:
+        why = f"\t{r.reason}" if r.reason else ""
+        print(f"{r.received_at}\t{r.agency_code}\tquầy {r.station_digit}\t{r.verdict}\t"
+              f"chuỗi {r.chain}\tsố {r.seq}\t{r.hash[:16]}…{why}")
+    if not rows:
+        print("Không có đầu chuỗi nhật ký nào bị đánh dấu." if not args.all
+              else "Chưa có máy trạm nào gửi đầu chuỗi nhật ký.")
+    return 0
+
+
 def cmd_add_clerk(args: argparse.Namespace) -> int:
     from provincial_gateway import admin_ops, refdata
 
@@ -348,6 +366,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
     p = sub.add_parser("stations", parents=[common], help="liệt kê máy trạm")
     p.set_defaults(func=cmd_stations)
+
+    p = sub.add_parser("audit-heads", parents=[common],
+                       help="đầu chuỗi nhật ký kiểm tra của các quầy bị đánh dấu bất thường")
+    p.add_argument("--agency")
+    p.add_argument("--all", action="store_true", help="cả các đầu chuỗi bình thường")
+    p.set_defaults(func=cmd_audit_heads)
 
     p = sub.add_parser("add-clerk", parents=[common], help="thêm/cập nhật tài khoản cán bộ")
     p.add_argument("--agency", required=True)

@@ -246,6 +246,27 @@ class ReferenceDoc(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
+class AuditHead(Base):
+    """A station's audit-chain head as it reported it (``X-Audit-Head``), one row per new
+    head: the province's copy of where each counter's tamper-evident log stood, and the
+    verdict on it (``provincial_gateway.audit_heads``)."""
+
+    __tablename__ = "audit_heads"
+    __table_args__ = (Index("ix_audit_heads_station_chain", "station_id", "chain", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    agency_code: Mapped[str] = mapped_column(String(40), index=True)
+    chain: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    anchor_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    anchor_hash: Mapped[str] = mapped_column(String(64), default="")
+    verdict: Mapped[str] = mapped_column(String(12))  # accepted|rewound|forked|rewritten
+    reason: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

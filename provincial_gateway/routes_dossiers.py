@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from provincial_gateway import dossiers
+from provincial_gateway.audit_heads import note_audit_head
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.errors import INVALID, WireError
 from provincial_gateway.state import gateway_state, public_base
 from sync_contract import wire
 
-router = APIRouter(tags=["dossiers"], responses=INVALID)
+# Every dossier route keeps the station's audit-chain head it carries (audit_heads.py).
+router = APIRouter(tags=["dossiers"], responses=INVALID,
+                   dependencies=[Depends(note_audit_head)])
 _ERR = {"model": wire.ErrorBody}
 
 

@@ -68,6 +68,15 @@ BUNDLES = f"{PREFIX}/bundles"
 STATION = f"{PREFIX}/station"  # whose token is this (provisioning checks the digit)
 ENROL = f"{PREFIX}/enrol"  # a one-time enrolment code -> the station token
 
+# The station's audit-chain head, sent on every authenticated request of a sync run
+# (optional): "<chain>;<seq>;<sha256 hex>". With it, "<seq>;<sha256 hex>": the station's
+# hash today at the seq of the last head the gateway acknowledged, so the gateway can
+# tell a chain that grew from one that was rewritten. The dossier routes answer with the
+# gateway's verdict on that head: accepted, rewound, forked or rewritten.
+AUDIT_HEAD_HEADER = "X-Audit-Head"
+AUDIT_ANCHOR_HEADER = "X-Audit-Anchor"
+AUDIT_VERDICT_HEADER = "X-Audit-Head-Verdict"
+
 TUS_VERSION = "1.0.0"
 TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 MAX_FILE_BYTES = 512 * 1024 * 1024

@@ -28,6 +28,7 @@ from desktop_app.scanning.sources.registry import configured_hot_folders
 from desktop_app.setup.doctor_checks import (
     Answer,
     LinkLook,
+    check_audit_chain,
     check_data_dir,
     check_database,
     check_migrations,
@@ -124,6 +125,7 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
                 profiles_use_ocr = any(p.ocr for p in DigitizationService(ctx).profiles())
             db_checks.append(check_database(ctx))
             db_checks.append(check_migrations(ctx))
+            db_checks.append(check_audit_chain(ctx))
         checks += db_checks
         checks.append(check_station(station))
         if ctx is not None and station is not None:

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy
 from sqlalchemy import func, select, text
 
-from desktop_app import __version__
+from desktop_app import __version__, audit_chain
 from desktop_app.context import AppContext
 from desktop_app.paths import DataPaths
 from desktop_app.printers import available_printers, default_printer
@@ -187,6 +187,40 @@ def check_migrations(ctx: AppContext) -> Check:
                      "phiên bản ứng dụng mới nhất, không dùng bản cũ với dữ liệu mới.", detail)
     return Check("migrations", title, WARN, f"CSDL ở phiên bản {current}, ứng dụng cần {head}; "
                  "sẽ tự nâng cấp (có sao lưu trước) khi mở ứng dụng.", detail)
+
+
+def check_audit_chain(ctx: AppContext) -> Check:
+    """Walk every audit chain; name the first broken link (ids and seq, no content)."""
+    title = "Nhật ký kiểm tra (chuỗi băm)"
+    try:
+        v = audit_chain.verify(ctx.db)
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        return Check("audit_chain", title, WARN, f"chưa kiểm tra được ({type(exc).__name__}); "
+                     "có thể CSDL cần nâng cấp.", {})
+    detail: dict[str, Any] = {
+        "entries": v.entries, "elapsed_ms": int(v.elapsed_s * 1000),
+        "chains": [{"chain": r.chain, "entries": r.entries,
+                    "head_seq": r.head.seq if r.head else 0,
+                    "head_hash": r.head.hash if r.head else ""} for r in v.reports]}
+    if v.ack is not None:
+        detail["gateway_ack"] = {"chain": v.ack.chain, "seq": v.ack.seq,
+                                 "hash": v.ack.hash, "verdict": v.ack.verdict}
+    problems = [audit_chain.break_vi(b) for b in v.broken]
+    detail["broken"] = [{"chain": b.chain, "kind": b.kind, "entry_id": b.entry_id,
+                         "seq": b.seq, "expected": b.expected, "found": b.found}
+                        for b in v.broken]
+    if v.ack_problem_vi:
+        problems.append(v.ack_problem_vi)
+        detail["gateway_problem"] = v.ack_problem
+    if problems:
+        return Check("audit_chain", title, FAIL, "nhật ký kiểm tra đã bị can thiệp: "
+                     + "; ".join(problems) + ". Không sửa gì trên máy; hãy báo ngay kỹ "
+                     "thuật viên và gửi gói hỗ trợ (motcua support-bundle).", detail)
+    synced = (f"; khớp với đầu chuỗi tỉnh đã nhận (số {v.ack.seq})"
+              if v.ack is not None and v.ack.chain == ctx.db.audit_chain else "")
+    return Check("audit_chain", title, OK, f"nguyên vẹn: {v.entries} mục trong "
+                 f"{len(v.reports)} chuỗi, kiểm tra trong {v.elapsed_s:.1f} giây{synced}.",
+                 detail)
 
 
 def check_station(station: StationInfo | None) -> Check:

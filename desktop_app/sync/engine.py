@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from desktop_app.audit_chain import HeadReporter
 from desktop_app.blobs import BlobMissing, BlobStoreError
 from desktop_app.context import AppContext
 from desktop_app.sync.client import (
@@ -76,6 +77,7 @@ class SyncEngine:
         self.uploader = TusUploader(client, chunk_size, max_chunk_size)
         self.rng = rng or random.Random()
         self.puller = Puller(ctx, client)
+        self.audit_head = HeadReporter(ctx.db, client.session)
 
     def now(self) -> datetime:
         return self.ctx.clock.now()
@@ -91,12 +93,14 @@ class SyncEngine:
             report.online = True
             report.server_time = health.server_time
             report.clock_skew_s = clock_skew_seconds(health.server_time, self.now())
+            self.audit_head.before_run()  # this PC's audit-chain head rides every request
             self.push_files(report, cancelled, progress)
             self.push_dossiers(report, cancelled, progress)
             self.push_events(report, cancelled)
             self.ctx.blobs.share_disk(cancelled)  # once per PC, after an upgrade
             if pull and not cancelled():
                 self.puller.pull(report)
+            self.audit_head.after_run(self.now())
         except AuthFailed as exc:
             report.auth_failed = True
             report.errors.append(exc.message_vi)
