@@ -39,6 +39,7 @@ from desktop_app.setup.doctor_checks import (
     check_station,
     check_sync_service,
     check_versions,
+    check_writable,
     gateway_checks,
     list_scanner_drivers,
     look_at_link,
@@ -123,6 +124,7 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
             with contextlib.suppress(Exception):
                 profiles_use_ocr = any(p.ocr for p in DigitizationService(ctx).profiles())
             db_checks.append(check_database(ctx))
+            db_checks.append(check_writable(ctx))
             db_checks.append(check_migrations(ctx))
         checks += db_checks
         checks.append(check_station(station))

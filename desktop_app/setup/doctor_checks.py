@@ -34,7 +34,7 @@ from desktop_app.sync.credentials import TOKEN_ENV, TokenStore
 from desktop_app.sync.link import SKEW_FAIL_S, LinkCheck, check_link
 from desktop_app.sync.service import station_account
 from local_db import outbox
-from local_db.engine import redacted_url
+from local_db.engine import FULL, redacted_url, write_fault
 from local_db.migrate import current_revision, head_revision, is_known_revision
 from local_db.models import OutboxEntry
 
@@ -165,6 +165,52 @@ def check_database(ctx: AppContext) -> Check:
     return Check("database", title, OK, f"PostgreSQL {version} dùng chung, truy vấn được.",
                  {"backend": "postgresql", "url": redacted_url(str(db.url)),
                   "server_version": str(version)})
+
+
+def check_writable(ctx: AppContext) -> Check:
+    """Can the database store anything? One row written in a transaction that is always
+    rolled back (nothing is kept), plus the file and folder permissions of a SQLite file:
+    a read-only database opens and reads fine, and fails only at the first Receive."""
+    title = "Ghi cơ sở dữ liệu"
+    db = ctx.db
+    detail: dict[str, Any] = {"backend": db.url.get_backend_name()}
+    problems: list[str] = []
+    path = db.sqlite_path
+    if path is not None:
+        for what, target in (("tệp CSDL", path), ("thư mục chứa CSDL", path.parent)):
+            writable = os.access(target, os.W_OK)
+            detail[f"{'file' if target == path else 'dir'}_writable"] = writable
+            if not writable:
+                problems.append(f"không có quyền ghi {what} {target}")
+    try:
+        with db.engine.connect() as conn:
+            if db.is_postgresql:
+                detail["query_only"] = conn.exec_driver_sql(
+                    "SHOW transaction_read_only").scalar() == "on"
+            else:
+                detail["query_only"] = bool(conn.exec_driver_sql(
+                    "PRAGMA query_only").scalar())
+            conn.execute(text("INSERT INTO sync_state (key, value, updated_at) "
+                              "VALUES (:k, '', :t)"),
+                         {"k": f"doctor-write-probe-{os.getpid()}", "t": datetime.now()})
+            conn.rollback()  # a probe: never kept
+        detail["write_probe"] = "ok"
+    except sqlalchemy.exc.DBAPIError as exc:
+        kind = write_fault(exc)
+        detail["write_probe"] = kind or type(exc.orig or exc).__name__
+        log.warning("doctor: database write probe failed: %s: %s",
+                    type(exc.orig or exc).__name__,
+                    str(exc.orig or exc).splitlines()[0] if str(exc.orig or exc) else "")
+        if kind is None:  # not a question of room or permission (a schema not made yet…)
+            return Check("database_writable", title, WARN, "chưa thử ghi được "
+                         f"({type(exc.orig or exc).__name__}).", detail)
+        problems.append("ổ đĩa đã đầy" if kind == FULL else "CSDL đang ở chế độ chỉ đọc")
+    if problems:
+        return Check("database_writable", title, FAIL,
+                     "không ghi được: " + "; ".join(problems) + ". Quầy không tiếp nhận "
+                     "được hồ sơ mới; hãy cấp quyền ghi hoặc giải phóng ổ đĩa.", detail)
+    return Check("database_writable", title, OK, "ghi được (thử ghi rồi hủy, không thay đổi "
+                 "dữ liệu).", detail)
 
 
 def check_migrations(ctx: AppContext) -> Check:

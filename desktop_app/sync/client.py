@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from desktop_app import __version__
 from desktop_app.domain.errors import DomainError
+from desktop_app.sync.gateway_url import InsecureGateway, check_gateway_url
 from sync_contract import wire
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,13 @@ class NotYet(SyncError):
     """The gateway does not know the dossier an event belongs to yet."""
 
 
+class InsecureLink(LinkDown):
+    """The gateway address is plain http to another machine: nothing is sent, so the
+    token never crosses the network in clear text. Retrying cannot help."""
+
+    retry = False
+
+
 class EnrolmentUnsupported(SyncError):
     """A gateway older than the enrolment endpoint (it answers 404 there)."""
 
@@ -113,6 +121,13 @@ class GatewayClient:
     # --- transport -----------------------------------------------------------------------
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        # Defence in depth: whatever stored or passed this address, refuse it here, before
+        # the bearer token (or an enrolment code) leaves the machine.
+        try:
+            check_gateway_url(self.base_url)
+        except InsecureGateway as exc:
+            log.error("%s %s not sent: %s", method, path, exc.detail)
+            raise InsecureLink(exc.message_vi, f"{method} {path}: {exc.detail}") from exc
         kwargs.setdefault("timeout", self.timeout)
         kwargs["verify"] = self.verify
         try:

@@ -14,6 +14,7 @@ from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.client import GatewayClient
 from desktop_app.sync.credentials import TokenStore
 from desktop_app.sync.engine import SyncEngine
+from desktop_app.sync.gateway_url import check_gateway_url
 from local_db import outbox
 from local_db import repositories as repo
 
@@ -101,10 +102,11 @@ class SyncService:
         station = StationService(self.ctx).require()
         if not station.gateway_url:
             raise SyncNotConfigured("thiếu địa chỉ hệ thống một cửa của tỉnh")
+        url = check_gateway_url(station.gateway_url)  # a setting older than the rule
         token = self.tokens(station).get()
         if not token:
             raise SyncNotConfigured("thiếu mã xác thực của quầy")
-        return GatewayClient(station.gateway_url, token, station.ca_bundle)
+        return GatewayClient(url, token, station.ca_bundle)
 
     def engine(self, client: GatewayClient | None = None, **kwargs: object) -> SyncEngine:
         """An engine whose leases name this process, after freeing the items that dead
