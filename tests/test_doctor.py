@@ -175,6 +175,7 @@ def test_configured_station_with_the_real_gateway(
     intake.receive(complete_draft(intake), clerk)
     report = doctor(ctx, clock)
     assert report.check("database").status == OK
+    assert report.check("database_writable").status == OK
     assert report.check("migrations").detail == {"current": head_revision(),
                                                   "head": head_revision()}
     assert report.check("station").status == OK
