@@ -12,6 +12,7 @@ from desktop_app.context import AppContext, DatabaseUnavailable
 from desktop_app.domain.errors import DomainError
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.client import GatewayClient
+from desktop_app.sync.clock_offset import OffsetRecorder
 from desktop_app.sync.credentials import TokenStore
 from desktop_app.sync.engine import SyncEngine
 from desktop_app.sync.gateway_url import check_gateway_url
@@ -106,7 +107,9 @@ class SyncService:
         token = self.tokens(station).get()
         if not token:
             raise SyncNotConfigured("thiếu mã xác thực của quầy")
-        return GatewayClient(url, token, station.ca_bundle)
+        client = GatewayClient(url, token, station.ca_bundle)
+        client.on_server_date = OffsetRecorder(self.ctx)
+        return client
 
     def engine(self, client: GatewayClient | None = None, **kwargs: object) -> SyncEngine:
         """An engine whose leases name this process, after freeing the items that dead
