@@ -30,8 +30,9 @@ from desktop_app.setup.doctor_report import FAIL, OK, WARN, Check
 from desktop_app.signers import SignerService
 from desktop_app.station import StationInfo
 from desktop_app.sync.client import Timeout
+from desktop_app.sync.clock_offset import duration_vi, last_offset
 from desktop_app.sync.credentials import TOKEN_ENV, TokenStore
-from desktop_app.sync.link import SKEW_FAIL_S, LinkCheck, check_link
+from desktop_app.sync.link import SKEW_FAIL_S, SKEW_WARN_S, LinkCheck, check_link
 from desktop_app.sync.service import station_account
 from local_db import outbox
 from local_db.engine import FULL, redacted_url, write_fault
@@ -498,6 +499,32 @@ def gateway_checks(station: StationInfo | None, answer: Answer[LinkLook] | None
         checks.append(Check("token", title_token, OK, f"có ({where}){checked}.",
                             tdetail))
     return checks
+
+
+def check_known_clock(ctx: AppContext) -> Check | None:
+    """This PC's clock against the gateway's the last time sync reached it: what the
+    doctor says of the clock when the gateway does not answer now. None when never."""
+    try:
+        known = last_offset(ctx)
+    except sqlalchemy.exc.SQLAlchemyError:
+        return None  # a schema behind head or a database fault: other checks say so
+    if known is None:
+        return None
+    skew = abs(known.offset_s)
+    ahead = "nhanh" if known.offset_s > 0 else "chậm"
+    when = f"lần đo gần nhất lúc {known.measured_at:%H:%M ngày %d/%m/%Y}"
+    detail = {"skew_s": round(known.offset_s, 1),
+              "measured_at": known.measured_at.isoformat(timespec="seconds"),
+              "source": "last sync"}
+    if skew > SKEW_FAIL_S:
+        return Check("clock", "Đồng hồ máy", FAIL, f"{ahead} {duration_vi(skew)} so với hệ "
+                     f"thống tỉnh ({when}): giờ tiếp nhận, ngày hẹn trả in sai. Hãy chỉnh "
+                     "giờ máy ngay.", detail)
+    if skew > SKEW_WARN_S:
+        return Check("clock", "Đồng hồ máy", WARN, f"{ahead} {duration_vi(skew)} so với hệ "
+                     f"thống tỉnh ({when}); nên chỉnh giờ máy.", detail)
+    return Check("clock", "Đồng hồ máy", OK, f"lệch {skew:.0f} giây so với hệ thống tỉnh "
+                 f"({when}).", detail)
 
 
 def check_sync_service(root: Path) -> Check:

@@ -70,11 +70,12 @@ def store_offset(ctx: AppContext, offset_s: float, measured_at: datetime) -> Non
 
 
 def duration_vi(seconds: float) -> str:
-    """``3 ngày 2 giờ 5 phút`` (whole minutes; seconds only under a minute)."""
-    total = int(abs(seconds))
+    """``3 ngày 2 giờ 5 phút`` (to the nearest minute; seconds only under a minute: the
+    Date header itself is to the second)."""
+    total = round(abs(seconds))
     if total < 60:
         return f"{total} giây"
-    days, rest = divmod(total // 60, 24 * 60)
+    days, rest = divmod(round(total / 60), 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = [f"{days} ngày" if days else "", f"{hours} giờ" if hours else "",
              f"{minutes} phút" if minutes else ""]
