@@ -32,6 +32,7 @@ from desktop_app.station import StationInfo
 from desktop_app.sync.client import Timeout
 from desktop_app.sync.clock_offset import duration_vi, last_offset
 from desktop_app.sync.credentials import TOKEN_ENV, TokenStore
+from desktop_app.sync.gateway_url import url_problem
 from desktop_app.sync.link import SKEW_FAIL_S, SKEW_WARN_S, LinkCheck, check_link
 from desktop_app.sync.service import station_account
 from local_db import outbox
@@ -442,6 +443,9 @@ def gateway_checks(station: StationInfo | None, answer: Answer[LinkLook] | None
     if not url:
         checks.append(Check("gateway", title_gw, WARN, "chưa có địa chỉ hệ thống một cửa của "
                             "tỉnh; hồ sơ chỉ lưu trên máy.", detail))
+    elif problem := url_problem(url):  # stored before the https rule: nothing is sent
+        checks.append(Check("gateway", title_gw, FAIL, f"{url}: {problem} Hãy đặt lại địa "
+                            "chỉ https:// (motcua sync --set-gateway).", detail))
     elif r.tls_error:
         checks.append(Check("gateway", title_gw, FAIL, f"{url}: không xác thực được chứng chỉ "
                             "TLS của tỉnh (sai chứng chỉ CA, đồng hồ máy sai, hoặc mạng chặn "

@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from desktop_app.context import AppContext, open_context
+from desktop_app.setup.doctor_checks import Answer, LinkLook, gateway_checks
+from desktop_app.setup.doctor_report import FAIL
 from desktop_app.setup.plan_file import check_plan
 from desktop_app.station import StationService
 from desktop_app.sync.client import GatewayClient, InsecureLink
@@ -136,6 +138,11 @@ def test_a_stored_plain_http_address_stops_sync_before_sending(
     assert not service.configured()
     with pytest.raises(InsecureGateway):
         service.client()
+    # The doctor fails it (its link probe sent nothing either).
+    station = StationService(ctx).require()
+    look = LinkLook("file", check_link(station.gateway_url, station_token))
+    check = next(c for c in gateway_checks(station, Answer(True, look)) if c.id == "gateway")
+    assert check.status == FAIL and "phải dùng https://" in check.message_vi
 
 
 def _sync_command(*args: str) -> int:
