@@ -27,6 +27,9 @@ from desktop_app.commands import (
 # Every command: the database cannot be opened (LAN server down, disk error, or an
 # upgrade that failed and was rolled back). Nothing was changed; run it again later.
 EXIT_DATABASE_UNAVAILABLE = 5
+# Every command: the database refused to store anything (disk full, or read-only).
+# Nothing was half-written; run it again once there is room or write permission.
+EXIT_DATABASE_NOT_WRITABLE = 6
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,14 +82,15 @@ def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None
     # Only an existing data directory gets the log file: `doctor` on a fresh PC creates
     # nothing.
     setup_logging(data_dir / "logs" if data_dir.is_dir() else None, verbose=args.verbose)
-    from desktop_app.context import DatabaseUnavailable
+    from desktop_app.context import DatabaseNotWritable, DatabaseUnavailable
 
     try:
         return int(func(args))
     except DatabaseUnavailable as exc:
         logging.getLogger("desktop_app.cli").error("%s: %s", args_command(argv), exc.detail)
         print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
-        return EXIT_DATABASE_UNAVAILABLE
+        return (EXIT_DATABASE_NOT_WRITABLE if isinstance(exc, DatabaseNotWritable)
+                else EXIT_DATABASE_UNAVAILABLE)
 
 
 def args_command(argv: Sequence[str]) -> str:

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from desktop_app.blobs import BlobStore
 from desktop_app.clock import Clock, SystemClock
@@ -19,7 +19,7 @@ from desktop_app.domain.errors import DomainError
 from desktop_app.paths import DataPaths, default_data_dir, default_db_url, provisioned_db_url
 from desktop_app.shared_blobs import SharedBlobStore
 from local_db import repositories as repo
-from local_db.engine import Database
+from local_db.engine import FULL, Database
 from local_db.migrate import MigrationFailed, MigrationReport, current_revision, upgrade
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,41 @@ def unreachable_error(server: str, exc: OperationalError) -> DatabaseUnreachable
         "hồ sơ thì bấm Tiếp nhận lại).", detail)
 
 
+class DatabaseNotWritable(DatabaseUnavailable):
+    """The database refused to store anything: its disk is full, or it is read-only (file
+    or folder permissions, a read-only medium, a standby server). The transaction was
+    rolled back: nothing half-written, and what the clerk entered is still on screen."""
+
+    def __init__(self, message_vi: str, detail: str, kind: str) -> None:
+        super().__init__(message_vi, detail)
+        self.kind = kind  # local_db.engine.FULL or READ_ONLY
+
+
+def not_writable_error(kind: str, server: str, exc: DBAPIError) -> DatabaseNotWritable:
+    """What a clerk reads when the database cannot be written (``server`` is "" for this
+    PC's SQLite file); ``detail`` is the English line for the log: the driver's first
+    line, no SQL, no parameters, no citizen data."""
+    orig = exc.orig or exc
+    cause = str(orig).splitlines()[0] if str(orig) else ""
+    what = f"database server {server}" if server else "local SQLite database"
+    detail = f"{what} not writable ({kind}): {type(orig).__name__}: {cause}"
+    kept = ("Việc vừa làm chưa được ghi (không có gì bị ghi dở); thông tin đang nhập trên "
+            "màn hình vẫn được giữ.")
+    if kind == FULL:
+        place = f"Ổ đĩa của máy chủ dữ liệu ({server})" if server else "Ổ đĩa của máy này"
+        message = (f"{place} đã đầy nên không ghi được cơ sở dữ liệu. {kept} Hãy giải "
+                   "phóng dung lượng ổ đĩa hoặc báo kỹ thuật viên.")
+    else:
+        place = (f"Máy chủ dữ liệu của xã ({server})" if server
+                 else "Cơ sở dữ liệu trên máy này")
+        message = (f"{place} đang ở chế độ chỉ đọc (không có quyền ghi) nên không ghi được. "
+                   f"{kept} Hãy báo kỹ thuật viên kiểm tra "
+                   + ("máy chủ dữ liệu." if server else "quyền ghi thư mục dữ liệu."))
+    return DatabaseNotWritable(message, detail, kind)
+
+
 def _database(url: str) -> Database:
-    return Database(url, unreachable=unreachable_error)
+    return Database(url, unreachable=unreachable_error, not_writable=not_writable_error)
 
 
 def _describe_db(db: Database) -> str:

@@ -17,6 +17,7 @@ from desktop_app.context import AppContext
 from desktop_app.domain.dossier_code import validate_agency_code, validate_station_digit
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
+from desktop_app.sync.gateway_url import check_gateway_url
 from local_db import repositories as repo
 from local_db.models import Station, StationSettings
 
@@ -165,11 +166,8 @@ def validate_station(info: StationInfo) -> StationInfo:
 
 
 def _gateway_url(raw: str) -> str:
-    url = raw.strip().rstrip("/")
-    if url and not url.startswith(("https://", "http://")):
-        raise DomainError("Địa chỉ hệ thống một cửa của tỉnh phải bắt đầu bằng https://",
-                          f"bad gateway url {url!r}")
-    return url
+    # The one https rule (CLI, first-run wizard, provisioning and every other save).
+    return check_gateway_url(raw)
 
 
 def _hot_folders(folders: tuple[str, ...]) -> tuple[str, ...]:

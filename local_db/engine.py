@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 _IMMEDIATE = "motcua_immediate"
@@ -21,6 +21,17 @@ _SERVER_GONE = {"57P01", "57P02", "57P03"}
 # Builds the exception raised when the database server cannot be reached: (host:port,
 # the driver's error) -> exception. The words belong to the caller, not to this package.
 Unreachable = Callable[[str, OperationalError], Exception]
+
+# Why the database refused to store anything: its disk is full, or it is read-only.
+FULL = "full"
+READ_ONLY = "read_only"
+# Builds the exception raised then: (FULL or READ_ONLY, host:port of the server or "" for
+# SQLite, the driver's error) -> exception. The words belong to the caller, as for ``Unreachable``.
+NotWritable = Callable[[str, str, DBAPIError], Exception]
+
+_SQLITE_FULL, _SQLITE_READONLY = 13, 8  # primary result codes (the low byte)
+# PostgreSQL: disk_full, and a read-only transaction (a standby, default_transaction_read_only).
+_PG_NOT_WRITABLE = {"53100": FULL, "25006": READ_ONLY}
 
 
 def lock_key(name: str) -> int:
@@ -40,6 +51,30 @@ def is_connectivity_error(exc: OperationalError) -> bool:
         # answer: connection refused, host unreachable, the socket closed mid-query.
         return type(orig).__module__.split(".")[0] in {"psycopg", "psycopg2"}
     return state.startswith("08") or state in _SERVER_GONE
+
+
+def write_fault(exc: DBAPIError) -> str | None:
+    """FULL or READ_ONLY when the database refused a write for lack of room or of write
+    permission (SQLITE_FULL / SQLITE_READONLY and their extended codes, PostgreSQL 53100 /
+    25006), else None: a lock timeout, a constraint or a lost server is something else."""
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        primary = code & 0xFF
+        if primary == _SQLITE_FULL:
+            return FULL
+        if primary == _SQLITE_READONLY:
+            return READ_ONLY
+        return None
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state is not None:
+        return _PG_NOT_WRITABLE.get(str(state))
+    text_ = str(orig or "")
+    if "database or disk is full" in text_:
+        return FULL
+    if "readonly database" in text_:
+        return READ_ONLY
+    return None
 
 
 # PostgreSQL limits for every connection of the app, so one counter PC that freezes, loses
@@ -118,9 +153,11 @@ class Database:
     """Owns the engine; hands out read sessions and write transactions."""
 
     def __init__(self, url: str, *, echo: bool = False,
-                 unreachable: Unreachable | None = None) -> None:
+                 unreachable: Unreachable | None = None,
+                 not_writable: NotWritable | None = None) -> None:
         self.url = make_url(url)
         self.unreachable = unreachable
+        self.not_writable = not_writable
         kwargs: dict[str, object] = {"echo": echo}
         if self.url.get_backend_name() == "postgresql":
             kwargs["pool_pre_ping"] = True
@@ -142,7 +179,11 @@ class Database:
     def sqlite_path(self) -> Path | None:
         if not self.is_sqlite or not self.url.database or self.url.database == ":memory:":
             return None
-        return Path(self.url.database)
+        database = self.url.database
+        if self.url.query.get("uri") in ("true", "1") and database.startswith("file:"):
+            # sqlite:///file:/path/db.sqlite3?mode=ro&uri=true: a read-only copy
+            database = database.removeprefix("file:").split("?")[0]
+        return Path(database)
 
     @property
     def server(self) -> str:
@@ -151,8 +192,13 @@ class Database:
             return ""
         return f"{self.url.host or 'localhost'}:{self.url.port or 5432}"
 
-    def _translated(self, exc: OperationalError) -> Exception | None:
-        if self.unreachable is None or self.is_sqlite or not is_connectivity_error(exc):
+    def _translated(self, exc: DBAPIError) -> Exception | None:
+        """The caller's exception for a database that cannot store anything or cannot be
+        reached; None for every other error (raised as it is)."""
+        if self.not_writable is not None and (kind := write_fault(exc)) is not None:
+            return self.not_writable(kind, self.server, exc)
+        if (self.unreachable is None or self.is_sqlite or not isinstance(exc, OperationalError)
+                or not is_connectivity_error(exc)):
             return None
         return self.unreachable(self.server, exc)
 
@@ -162,7 +208,7 @@ class Database:
             with self._sessions(info={"audit_chain": self.audit_chain}) as session:
                 yield session
                 session.rollback()
-        except OperationalError as exc:
+        except DBAPIError as exc:
             if (mapped := self._translated(exc)) is None:
                 raise
             raise mapped from exc
@@ -187,7 +233,7 @@ class Database:
                 except BaseException:
                     session.rollback()
                     raise
-        except OperationalError as exc:
+        except DBAPIError as exc:
             if (mapped := self._translated(exc)) is None:
                 raise
             raise mapped from exc

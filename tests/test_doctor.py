@@ -29,6 +29,7 @@ from desktop_app.setup.doctor import run_doctor
 from desktop_app.setup.doctor_report import FAIL, OK, WARN, Check, DoctorReport
 from desktop_app.setup.support_bundle import bundle_texts, support_bundle
 from desktop_app.station import StationInfo, StationService
+from desktop_app.sync.clock_offset import store_offset
 from desktop_app.sync.service import SyncService
 from local_db.engine import Database
 from local_db.migrate import head_revision, upgrade
@@ -175,6 +176,7 @@ def test_configured_station_with_the_real_gateway(
     intake.receive(complete_draft(intake), clerk)
     report = doctor(ctx, clock)
     assert report.check("database").status == OK
+    assert report.check("database_writable").status == OK
     assert report.check("migrations").detail == {"current": head_revision(),
                                                   "head": head_revision()}
     assert report.check("station").status == OK
@@ -221,6 +223,13 @@ def test_offline_gateway_is_a_quick_warning(ctx: AppContext, station: StationInf
     assert "Hồ sơ vẫn lưu an toàn trên máy" in report.check("gateway").message_vi
     token = report.check("token")
     assert token.status == OK and token.detail["accepted"] is None
+    assert not any(c.id == "clock" for c in report.checks)  # never measured: nothing to say
+
+    # Sync last measured this PC three days ahead of the gateway: said while it is away.
+    store_offset(ctx, 3 * 86400 + 125, ctx.clock.now())
+    clock = run_doctor(ctx.paths.root, str(ctx.db.url), probe_deadline_s=60).check("clock")
+    assert clock.status == FAIL and clock.detail["source"] == "last sync"
+    assert clock.message_vi.startswith("nhanh 3 ngày 2 phút so với hệ thống tỉnh (lần đo gần")
 
 
 def test_tls_needs_the_provincial_ca(ctx: AppContext, station: StationInfo, tmp_path: Path,

@@ -222,3 +222,22 @@ def test_a_new_counter_joins_a_shared_database(qtbot, ctx: AppContext,  # type: 
         assert (first.station_digit, first.printer) == (1, "")
     finally:
         other.close()
+
+
+def test_plain_http_to_another_machine_stops_on_the_connection_page(  # type: ignore[no-untyped-def]
+        qtbot, ctx: AppContext) -> None:
+    wizard = FirstRunWizard(ctx, printers=[])
+    qtbot.addWidget(wizard)
+    wizard.show()
+    _next(qtbot, wizard)
+    _fill_station(qtbot, wizard, digit=1)
+    _next(qtbot, wizard)
+    qtbot.keyClicks(wizard.gateway_url, "http://10.0.0.5:8080")
+    qtbot.mouseClick(wizard.test_btn, Qt.MouseButton.LeftButton)  # nothing is sent
+    assert "phải dùng https://" in wizard.connection_error.text()
+    _next(qtbot, wizard)
+    assert wizard.currentId() == P_CONNECTION
+    assert "phải dùng https://" in wizard.connection_error.text()
+    wizard.gateway_url.setText("http://127.0.0.1:8080")  # a training gateway on this PC
+    assert "https://" not in wizard.connection_error.text()
+    assert StationService(ctx).get() is None

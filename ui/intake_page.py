@@ -345,7 +345,8 @@ class IntakePage(QWidget):
         assert self.procedure is not None
         proc = self.procedure
         ok = self.review.show_draft(draft, proc, self.service.appointment_for(proc),
-                                    self.service.fee_problems(draft.normalised(), proc))
+                                    self.service.fee_problems(draft.normalised(), proc),
+                                    self.service.clock_warning())
         self.receive_btn.setEnabled(ok)
 
     # --- the ID card QR ---------------------------------------------------------------

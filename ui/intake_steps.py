@@ -396,8 +396,10 @@ class ReviewStep(QTextBrowser):
     """The last step: the draft as it would be received, and what still stops it."""
 
     def show_draft(self, draft: IntakeDraft, proc: ProcedureInfo,
-                   appointment: datetime, more_problems: Sequence[str] = ()) -> bool:
-        """Show ``draft`` (normalised) for ``proc``; True when it can be received as is."""
+                   appointment: datetime, more_problems: Sequence[str] = (),
+                   notice: str = "") -> bool:
+        """Show ``draft`` (normalised) for ``proc``; True when it can be received as is.
+        ``notice`` is a warning that does not stop Receive (this PC's clock is off)."""
         d = draft.normalised()
         rows = [
             ("Thủ tục", f"{proc.name} ({proc.code})"),
@@ -427,6 +429,8 @@ class ReviewStep(QTextBrowser):
         if problems:
             warn = ("<p style='color:#b00020'><b>Chưa thể tiếp nhận:</b><br>"
                     + "<br>".join(escape(p) for p in problems) + "</p>")
+        if notice:
+            warn += f"<p style='color:#8a4b00'><b>Chú ý:</b> {escape(notice)}</p>"
         table = "".join(f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>"
                         for k, v in rows)
         self.setHtml(f"{warn}<table cellpadding='3'>{table}</table>"

@@ -27,6 +27,8 @@ EXIT_LEFT = 1  # link down or items waiting for a retry
 EXIT_USAGE = 2  # not configured, bad arguments
 EXIT_AUTH = 3  # the gateway refused the station's token
 EXIT_REFUSED = 4  # items the gateway refused for good: a supervisor must look
+# 5 is every command's "database cannot be opened" (desktop_app.cli).
+EXIT_NOT_WRITABLE = 6  # the database cannot be written (disk full, read-only)
 
 MAX_ROUNDS = 20
 SERVICE_POLL_S = 3.0  # the service notices a new outbox row within this
@@ -38,7 +40,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         description="Gửi hàng đợi (tệp, hồ sơ, sự kiện) lên hệ thống tỉnh và nhận trạng thái. "
         "Mã thoát: 0 đã gửi hết (hoặc phần còn lại đang do quầy khác gửi); 1 còn mục chờ "
         "(mất mạng, thử lại sau); 2 chưa cấu hình; "
-        "3 mã xác thực bị từ chối; 4 có mục bị tỉnh từ chối, cần lãnh đạo xem.")
+        "3 mã xác thực bị từ chối; 4 có mục bị tỉnh từ chối, cần lãnh đạo xem; "
+        "6 không ghi được CSDL trên máy (ổ đĩa đầy hoặc chỉ đọc).")
     p.add_argument("--once", action="store_true",
                    help="gửi hết hàng đợi một lượt rồi thoát (cho tác vụ định kỳ)")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
@@ -85,9 +88,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.status:
         return _status(args)
+    from desktop_app.context import DatabaseNotWritable
+
     ctx = open_for_command(args.data_dir, must_exist=False)
     try:
         return _run(args, ctx)
+    except DatabaseNotWritable as exc:
+        # Not "items left" (1): retrying cannot help until the disk or permission is fixed.
+        print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
+        log.error("sync command stopped: %s", exc.detail)
+        return EXIT_NOT_WRITABLE
     except DomainError as exc:
         print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
         log.error("sync command failed: %s", exc.detail)

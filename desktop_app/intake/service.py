@@ -52,6 +52,7 @@ from desktop_app.fees import (
 from desktop_app.intake.draft_store import DraftRef, forget_draft
 from desktop_app.intake.drafts import Delivery, DraftError, IntakeDraft, PersonInfo
 from desktop_app.station import StationInfo, StationService
+from desktop_app.sync import clock_offset
 from desktop_app.sync.national import dossier_document
 from local_db import repositories as repo
 from local_db.engine import is_lock_timeout
@@ -124,6 +125,12 @@ class IntakeService:
             self.ctx.calendar,
         )
 
+    def clock_warning(self) -> str:
+        """Vietnamese, before Receive: this PC's clock was more than 5 minutes off the
+        gateway's when they last talked ("" otherwise, or when they never did). A warning,
+        not a block: see `desktop_app.sync.clock_offset`."""
+        return clock_offset.warning_vi(clock_offset.last_offset(self.ctx))
+
     # --- actions ------------------------------------------------------------------------
 
     # ``finishes``: the saved draft (``draft_store``) this action turns into a dossier or
@@ -137,6 +144,10 @@ class IntakeService:
         problems += self.fee_problems(draft, proc)
         if problems:
             raise DraftError(problems)
+        known = clock_offset.last_offset(self.ctx)
+        if known is not None and known.off:  # received anyway: say so for the technician
+            log.warning("receiving with the station clock %+.0f s off the gateway's "
+                        "(measured %s)", known.offset_s, known.measured_at.isoformat())
         return self._record(draft, clerk, IntakeKind.RECEIVED, "", finishes)
 
     def assess(self, draft: IntakeDraft, proc: ProcedureInfo) -> list[AssessedFee]:

@@ -31,6 +31,7 @@ from desktop_app.setup.doctor_checks import (
     check_audit_chain,
     check_data_dir,
     check_database,
+    check_known_clock,
     check_migrations,
     check_ocr,
     check_outbox,
@@ -40,6 +41,7 @@ from desktop_app.setup.doctor_checks import (
     check_station,
     check_sync_service,
     check_versions,
+    check_writable,
     gateway_checks,
     list_scanner_drivers,
     look_at_link,
@@ -124,6 +126,7 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
             with contextlib.suppress(Exception):
                 profiles_use_ocr = any(p.ocr for p in DigitizationService(ctx).profiles())
             db_checks.append(check_database(ctx))
+            db_checks.append(check_writable(ctx))
             db_checks.append(check_migrations(ctx))
             db_checks.append(check_audit_chain(ctx))
         checks += db_checks
@@ -142,6 +145,11 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
         hot += [f for f in configured_hot_folders() if f not in hot]
         checks += gateway_checks(station, gateway.wait(started + probe_deadline_s)
                                  if gateway is not None else None)
+        if ctx is not None and not any(c.id == "clock" for c in checks):
+            # The gateway does not answer now: the clock as sync last measured it.
+            known_clock = check_known_clock(ctx)
+            if known_clock is not None:
+                checks.append(known_clock)
         checks.append(check_scanners(scanners.wait(started + device_deadline_s), hot))
         checks.append(check_ocr(ocr.wait(started + probe_deadline_s), profiles_use_ocr))
     finally:

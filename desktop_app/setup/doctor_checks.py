@@ -30,11 +30,13 @@ from desktop_app.setup.doctor_report import FAIL, OK, WARN, Check
 from desktop_app.signers import SignerService
 from desktop_app.station import StationInfo
 from desktop_app.sync.client import Timeout
+from desktop_app.sync.clock_offset import duration_vi, last_offset
 from desktop_app.sync.credentials import TOKEN_ENV, TokenStore
-from desktop_app.sync.link import SKEW_FAIL_S, LinkCheck, check_link
+from desktop_app.sync.gateway_url import url_problem
+from desktop_app.sync.link import SKEW_FAIL_S, SKEW_WARN_S, LinkCheck, check_link
 from desktop_app.sync.service import station_account
 from local_db import outbox
-from local_db.engine import redacted_url
+from local_db.engine import FULL, redacted_url, write_fault
 from local_db.migrate import current_revision, head_revision, is_known_revision
 from local_db.models import OutboxEntry
 
@@ -165,6 +167,52 @@ def check_database(ctx: AppContext) -> Check:
     return Check("database", title, OK, f"PostgreSQL {version} dùng chung, truy vấn được.",
                  {"backend": "postgresql", "url": redacted_url(str(db.url)),
                   "server_version": str(version)})
+
+
+def check_writable(ctx: AppContext) -> Check:
+    """Can the database store anything? One row written in a transaction that is always
+    rolled back (nothing is kept), plus the file and folder permissions of a SQLite file:
+    a read-only database opens and reads fine, and fails only at the first Receive."""
+    title = "Ghi cơ sở dữ liệu"
+    db = ctx.db
+    detail: dict[str, Any] = {"backend": db.url.get_backend_name()}
+    problems: list[str] = []
+    path = db.sqlite_path
+    if path is not None:
+        for what, target in (("tệp CSDL", path), ("thư mục chứa CSDL", path.parent)):
+            writable = os.access(target, os.W_OK)
+            detail[f"{'file' if target == path else 'dir'}_writable"] = writable
+            if not writable:
+                problems.append(f"không có quyền ghi {what} {target}")
+    try:
+        with db.engine.connect() as conn:
+            if db.is_postgresql:
+                detail["query_only"] = conn.exec_driver_sql(
+                    "SHOW transaction_read_only").scalar() == "on"
+            else:
+                detail["query_only"] = bool(conn.exec_driver_sql(
+                    "PRAGMA query_only").scalar())
+            conn.execute(text("INSERT INTO sync_state (key, value, updated_at) "
+                              "VALUES (:k, '', :t)"),
+                         {"k": f"doctor-write-probe-{os.getpid()}", "t": datetime.now()})
+            conn.rollback()  # a probe: never kept
+        detail["write_probe"] = "ok"
+    except sqlalchemy.exc.DBAPIError as exc:
+        kind = write_fault(exc)
+        detail["write_probe"] = kind or type(exc.orig or exc).__name__
+        log.warning("doctor: database write probe failed: %s: %s",
+                    type(exc.orig or exc).__name__,
+                    str(exc.orig or exc).splitlines()[0] if str(exc.orig or exc) else "")
+        if kind is None:  # not a question of room or permission (a schema not made yet…)
+            return Check("database_writable", title, WARN, "chưa thử ghi được "
+                         f"({type(exc.orig or exc).__name__}).", detail)
+        problems.append("ổ đĩa đã đầy" if kind == FULL else "CSDL đang ở chế độ chỉ đọc")
+    if problems:
+        return Check("database_writable", title, FAIL,
+                     "không ghi được: " + "; ".join(problems) + ". Quầy không tiếp nhận "
+                     "được hồ sơ mới; hãy cấp quyền ghi hoặc giải phóng ổ đĩa.", detail)
+    return Check("database_writable", title, OK, "ghi được (thử ghi rồi hủy, không thay đổi "
+                 "dữ liệu).", detail)
 
 
 def check_migrations(ctx: AppContext) -> Check:
@@ -429,6 +477,9 @@ def gateway_checks(station: StationInfo | None, answer: Answer[LinkLook] | None
     if not url:
         checks.append(Check("gateway", title_gw, WARN, "chưa có địa chỉ hệ thống một cửa của "
                             "tỉnh; hồ sơ chỉ lưu trên máy.", detail))
+    elif problem := url_problem(url):  # stored before the https rule: nothing is sent
+        checks.append(Check("gateway", title_gw, FAIL, f"{url}: {problem} Hãy đặt lại địa "
+                            "chỉ https:// (motcua sync --set-gateway).", detail))
     elif r.tls_error:
         checks.append(Check("gateway", title_gw, FAIL, f"{url}: không xác thực được chứng chỉ "
                             "TLS của tỉnh (sai chứng chỉ CA, đồng hồ máy sai, hoặc mạng chặn "
@@ -486,6 +537,32 @@ def gateway_checks(station: StationInfo | None, answer: Answer[LinkLook] | None
         checks.append(Check("token", title_token, OK, f"có ({where}){checked}.",
                             tdetail))
     return checks
+
+
+def check_known_clock(ctx: AppContext) -> Check | None:
+    """This PC's clock against the gateway's the last time sync reached it: what the
+    doctor says of the clock when the gateway does not answer now. None when never."""
+    try:
+        known = last_offset(ctx)
+    except sqlalchemy.exc.SQLAlchemyError:
+        return None  # a schema behind head or a database fault: other checks say so
+    if known is None:
+        return None
+    skew = abs(known.offset_s)
+    ahead = "nhanh" if known.offset_s > 0 else "chậm"
+    when = f"lần đo gần nhất lúc {known.measured_at:%H:%M ngày %d/%m/%Y}"
+    detail = {"skew_s": round(known.offset_s, 1),
+              "measured_at": known.measured_at.isoformat(timespec="seconds"),
+              "source": "last sync"}
+    if skew > SKEW_FAIL_S:
+        return Check("clock", "Đồng hồ máy", FAIL, f"{ahead} {duration_vi(skew)} so với hệ "
+                     f"thống tỉnh ({when}): giờ tiếp nhận, ngày hẹn trả in sai. Hãy chỉnh "
+                     "giờ máy ngay.", detail)
+    if skew > SKEW_WARN_S:
+        return Check("clock", "Đồng hồ máy", WARN, f"{ahead} {duration_vi(skew)} so với hệ "
+                     f"thống tỉnh ({when}); nên chỉnh giờ máy.", detail)
+    return Check("clock", "Đồng hồ máy", OK, f"lệch {skew:.0f} giây so với hệ thống tỉnh "
+                 f"({when}).", detail)
 
 
 def check_sync_service(root: Path) -> Check:

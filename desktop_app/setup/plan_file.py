@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import ipaddress
 import json
 import os
 import re
@@ -16,7 +15,6 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from sqlalchemy.engine import make_url
@@ -44,6 +42,7 @@ from desktop_app.station import (
     check_scanner_affix,
     validate_station,
 )
+from desktop_app.sync.gateway_url import url_problem
 from sync_contract import wire
 
 MAX_UPLOAD_MB = wire.MAX_FILE_BYTES // (1024 * 1024)
@@ -164,34 +163,8 @@ def _unknown_keys(c: _Checker, keys: object, known: tuple[str, ...] | list[str],
 
 def check_url(value: str, *, allow_http_loopback: bool = True) -> str:
     """"" when ``value`` is a usable https URL (http only to this machine), else the
-    problem in Vietnamese."""
-    if any(ch.isspace() for ch in value):
-        return "địa chỉ không được chứa dấu cách."
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http"):
-        return "địa chỉ phải bắt đầu bằng https:// (ví dụ https://motcua.tinh.gov.vn)."
-    host = parts.hostname or ""
-    if not host:
-        return "địa chỉ thiếu tên máy chủ."
-    try:
-        _ = parts.port
-    except ValueError:
-        return "cổng (port) trong địa chỉ không hợp lệ."
-    if parts.scheme == "http" and not (allow_http_loopback and _loopback(host)):
-        return ("phải dùng https:// — mã xác thực và dữ liệu công dân chỉ được gửi qua "
-                "kết nối mã hóa (http:// chỉ dùng cho máy chủ thử nghiệm trên chính máy này).")
-    if parts.query or parts.fragment:
-        return "địa chỉ không được có phần ?… hoặc #…."
-    return ""
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    problem in Vietnamese (the rule of `desktop_app.sync.gateway_url`)."""
+    return url_problem(value, allow_http_loopback=allow_http_loopback)
 
 
 def _check_ca(c: _Checker) -> tuple[str, str]:

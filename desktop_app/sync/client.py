@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
 
 from desktop_app import __version__
+from desktop_app.clock import VN_TZ
 from desktop_app.domain.errors import DomainError
+from desktop_app.sync.gateway_url import InsecureGateway, check_gateway_url
 from sync_contract import text_rules, wire
 
 log = logging.getLogger(__name__)
@@ -86,10 +91,34 @@ class NotYet(SyncError):
     """The gateway does not know the dossier an event belongs to yet."""
 
 
+class InsecureLink(LinkDown):
+    """The gateway address is plain http to another machine: nothing is sent, so the
+    token never crosses the network in clear text. Retrying cannot help."""
+
+    retry = False
+
+
 class EnrolmentUnsupported(SyncError):
     """A gateway older than the enrolment endpoint (it answers 404 there)."""
 
     retry = False
+
+
+def server_date(resp: requests.Response) -> datetime | None:
+    """The gateway's time of ``resp`` (its Date header, RFC 9110) as naive Vietnamese
+    time like every time the station records; None without a readable one, and for an
+    answer that is not JSON (a captive portal's page tells its own time, not the
+    gateway's)."""
+    if not resp.headers.get("Content-Type", "").startswith("application/json"):
+        return None
+    raw = resp.headers.get("Date", "")
+    try:
+        when = parsedate_to_datetime(raw) if raw else None
+    except (TypeError, ValueError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return when.astimezone(VN_TZ).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -111,6 +140,9 @@ class GatewayClient:
         # A provincial CA bundle replaces the system store; verification is never off.
         # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's.
         self.verify: str | bool = ca_bundle or True
+        # Called with the gateway's time (naive, Vietnamese) from each answer's Date header:
+        # how far off this PC's clock is (`clock_offset.OffsetRecorder`).
+        self.on_server_date: Callable[[datetime], None] | None = None
 
     def use_token(self, token: str) -> None:
         """Send ``token`` from now on (a token just obtained by enrolment)."""
@@ -125,10 +157,17 @@ class GatewayClient:
     # --- transport -----------------------------------------------------------------------
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        # Defence in depth: whatever stored or passed this address, refuse it here, before
+        # the bearer token (or an enrolment code) leaves the machine.
+        try:
+            check_gateway_url(self.base_url)
+        except InsecureGateway as exc:
+            log.error("%s %s not sent: %s", method, path, exc.detail)
+            raise InsecureLink(exc.message_vi, f"{method} {path}: {exc.detail}") from exc
         kwargs.setdefault("timeout", self.timeout)
         kwargs["verify"] = self.verify
         try:
-            return self.session.request(method, self.url(path), **kwargs)
+            resp = self.session.request(method, self.url(path), **kwargs)
         except requests.exceptions.SSLError as exc:
             raise LinkDown("Không xác thực được chứng chỉ bảo mật của hệ thống tỉnh. Hãy "
                            "báo kỹ thuật viên kiểm tra chứng chỉ (CA) và đồng hồ máy.",
@@ -140,6 +179,9 @@ class GatewayClient:
             raise LinkDown("Không kết nối được hệ thống một cửa của tỉnh; sẽ thử lại khi "
                            "có mạng.", f"{method} {path}: {type(exc).__name__}: {exc}"
                            ) from exc
+        if self.on_server_date is not None and (when := server_date(resp)) is not None:
+            self.on_server_date(when)
+        return resp
 
     @staticmethod
     def _json(resp: requests.Response, what: str) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from desktop_app.context import AppContext, DatabaseUnavailable
 from desktop_app.domain.errors import DomainError
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.client import GatewayClient
+from desktop_app.sync.clock_offset import OffsetRecorder
 from desktop_app.sync.credentials import TokenStore
 from desktop_app.sync.engine import SyncEngine
+from desktop_app.sync.gateway_url import check_gateway_url
 from local_db import outbox
 from local_db import repositories as repo
 
@@ -101,10 +103,13 @@ class SyncService:
         station = StationService(self.ctx).require()
         if not station.gateway_url:
             raise SyncNotConfigured("thiếu địa chỉ hệ thống một cửa của tỉnh")
+        url = check_gateway_url(station.gateway_url)  # a setting older than the rule
         token = self.tokens(station).get()
         if not token:
             raise SyncNotConfigured("thiếu mã xác thực của quầy")
-        return GatewayClient(station.gateway_url, token, station.ca_bundle)
+        client = GatewayClient(url, token, station.ca_bundle)
+        client.on_server_date = OffsetRecorder(self.ctx)
+        return client
 
     def engine(self, client: GatewayClient | None = None, **kwargs: object) -> SyncEngine:
         """An engine whose leases name this process, after freeing the items that dead
