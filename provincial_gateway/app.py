@@ -14,6 +14,7 @@ from provincial_gateway import (
     routes_admin,
     routes_blobs,
     routes_dossiers,
+    routes_escrow,
     routes_reference,
     routes_stations,
     tus,
@@ -75,6 +76,7 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
     for module in (routes_reference, routes_stations, routes_blobs, tus, routes_dossiers,
                    bundles, routes_admin):
         app.include_router(module.router)
+    app.include_router(routes_escrow.router)
     app.add_middleware(TusHeaderMiddleware)
     app.add_middleware(FaultMiddleware)  # outermost of ours: it sees the final answer
     return app

@@ -52,6 +52,7 @@ CHANGES = f"{PREFIX}/changes"
 BUNDLES = f"{PREFIX}/bundles"
 STATION = f"{PREFIX}/station"  # whose token is this (provisioning checks the digit)
 ENROL = f"{PREFIX}/enrol"  # a one-time enrolment code -> the station token
+KEY_ESCROW = f"{PREFIX}/station/key-escrow"  # the data key wrapped under the recovery code
 
 TUS_VERSION = "1.0.0"
 TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
@@ -232,3 +233,14 @@ class BundleReceipt(WireModel):
     unchanged: int
     files: int
     conflicts: list[str] = Field(default_factory=list)
+
+
+class KeyEscrowUpload(WireModel):
+    """The station's data key wrapped under a key derived from its recovery code (a JSON
+    envelope the gateway stores as is and cannot open)."""
+
+    wrapped: str = Field(min_length=1, max_length=4096)
+
+
+class KeyEscrowList(WireModel):
+    escrows: list[KeyEscrowUpload]  # newest first
