@@ -64,7 +64,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from desktop_app.db_encryption import existing_key  # noqa: E402
 from desktop_app.files import sha256_file  # noqa: E402
+from desktop_app.paths import DataPaths  # noqa: E402
+from local_db.engine import connect_sqlite  # noqa: E402
 from provincial_gateway import admin_cli  # noqa: E402
 from provincial_gateway.config import DEFAULT_CATALOG  # noqa: E402
 from provincial_gateway.server import GatewayProcess  # noqa: E402
@@ -265,14 +268,15 @@ class _Db:
     """Read-only access to a station's or the gateway's database: its SQLite file, or
     a PostgreSQL URL. Rows come back as plain tuples either way (times as ISO text)."""
 
-    def __init__(self, sqlite_path: Path, url: str = "") -> None:
+    def __init__(self, sqlite_path: Path, url: str = "", key: bytes | None = None) -> None:
         self._sqlite: sqlite3.Connection | None = None
         self._engine: sa.Engine | None = None
         if url:
             self._engine = sa.create_engine(url)
             self._conn = self._engine.connect()
         else:
-            self._sqlite = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
+            # The station's file is encrypted under its data directory's key (``key``).
+            self._sqlite = connect_sqlite(sqlite_path, key, read_only=True)
 
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         if self._sqlite is not None:
@@ -315,7 +319,9 @@ def check(station_dir: Path, gateway_dir: Path, now: datetime | None = None, *,
     the given PostgreSQL URLs."""
     c = Check()
     now = now or datetime.now()
-    st = _Db(station_dir / "motcua.sqlite3", station_url)
+    st = _Db(station_dir / "motcua.sqlite3", station_url,
+             None if station_url else existing_key(
+                 DataPaths(station_dir), f"sqlite:///{station_dir / 'motcua.sqlite3'}"))
     gw = _Db(gateway_dir / "gateway.db", gateway_url)
     try:
         c.station_integrity = st.integrity()

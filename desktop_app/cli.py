@@ -18,6 +18,7 @@ from desktop_app.commands import (
     doctor_cmd,
     id_qr_cmd,
     provision_cmd,
+    recover_key_cmd,
     report_cmd,
     retention_cmd,
     support_cmd,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cmd.add_parsers(sub)
     report_cmd.add_parsers(sub)
     provision_cmd.add_parsers(sub)
+    recover_key_cmd.add_parsers(sub)
     doctor_cmd.add_parsers(sub)
     support_cmd.add_parsers(sub)
     retention_cmd.add_parsers(sub)

@@ -14,12 +14,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from desktop_app.blobs import BlobStore
 from desktop_app.clock import Clock, SystemClock
+from desktop_app.data_key import DataKeyUnavailable
+from desktop_app.db_encryption import existing_key, open_key
 from desktop_app.domain.calendar import CalendarOverride, WorkingCalendar
 from desktop_app.domain.errors import DomainError
 from desktop_app.paths import DataPaths, default_data_dir, default_db_url, provisioned_db_url
 from desktop_app.shared_blobs import SharedBlobStore
 from local_db import repositories as repo
-from local_db.engine import FULL, Database
+from local_db.engine import FULL, Database, WrongDatabaseKey
 from local_db.migrate import MigrationFailed, MigrationReport, current_revision, upgrade
 
 log = logging.getLogger(__name__)
@@ -114,8 +116,18 @@ def not_writable_error(kind: str, server: str, exc: DBAPIError) -> DatabaseNotWr
     return DatabaseNotWritable(message, detail, kind)
 
 
-def _database(url: str) -> Database:
-    return Database(url, unreachable=unreachable_error, not_writable=not_writable_error)
+def _database(url: str, key: bytes | None = None) -> Database:
+    return Database(url, unreachable=unreachable_error, not_writable=not_writable_error,
+                    sqlite_key=key)
+
+
+def key_missing_error(paths: DataPaths, exc: Exception) -> DatabaseUnavailable:
+    """The SQLite file is encrypted and this PC's key store has no (or another) key."""
+    return DatabaseUnavailable(
+        "Dữ liệu trên máy này đã được mã hóa nhưng không tìm thấy khóa giải mã (máy được "
+        "cài lại, đổi tài khoản Windows hoặc chép thư mục dữ liệu từ máy khác). Kỹ thuật "
+        "viên hãy chạy “motcua recover-key” và nhập mã khôi phục được cấp khi đăng ký máy.",
+        f"data key unavailable for {paths.root}: {type(exc).__name__}: {exc}")
 
 
 def _describe_db(db: Database) -> str:
@@ -132,9 +144,16 @@ def open_context(
     """Open (creating if needed) the data directory and database, migrating with a backup."""
     paths = DataPaths(data_dir or default_data_dir())
     paths.ensure()
-    db = _database(db_url or default_db_url(paths))
+    url = db_url or default_db_url(paths)
+    try:
+        db = _database(url, open_key(paths, url))
+    except DataKeyUnavailable as exc:
+        raise key_missing_error(paths, exc) from exc
     try:
         report = upgrade(db, backup_dir=paths.backups)
+    except WrongDatabaseKey as exc:
+        db.dispose()
+        raise key_missing_error(paths, exc) from exc
     except MigrationFailed as exc:
         db.dispose()
         kept = (f" Dữ liệu đã được khôi phục nguyên trạng từ bản sao lưu {exc.backup}."
@@ -166,12 +185,19 @@ def open_existing_context(data_dir: Path, db_url: str | None = None,
     there is none): what the doctor, the support bundle and a provisioning check look at
     without changing anything."""
     paths = DataPaths(data_dir)
-    db = _database(db_url or provisioned_db_url(data_dir) or f"sqlite:///{paths.database}")
+    url = db_url or provisioned_db_url(data_dir) or f"sqlite:///{paths.database}"
+    try:
+        db = _database(url, existing_key(paths, url))
+    except DataKeyUnavailable as exc:
+        raise key_missing_error(paths, exc) from exc
     if db.sqlite_path is not None and not db.sqlite_path.is_file():
         db.dispose()
         return None
     try:
         revision = current_revision(db)
+    except WrongDatabaseKey as exc:
+        db.dispose()
+        raise key_missing_error(paths, exc) from exc
     except BaseException:
         db.dispose()
         raise

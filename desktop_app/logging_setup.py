@@ -34,7 +34,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # key=value / "key": "value" secrets (token=, station_token: ..., password=, ...).
     (re.compile(r"""(?ix)
         \b((?:[a-z_]*token|password|passwd|pwd|secret|api[_-]?key|authorization
-            |enrol(?:l)?ment_code)
+            |enrol(?:l)?ment_code|recovery_code)
         ["']?\s*[=:]\s*["']?)
         (?!\*\*\*|(?:bearer|basic)\s)[^\s"'&,;)}\]]+"""), r"\1***"),
     # A citizen-ID QR payload: 12 digits, then |-separated fields (old ID, name, birth

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,13 +94,34 @@ KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
               "keepalives_count": 3}
 
 
-def postgresql_connect_args() -> dict[str, object]:
-    """libpq parameters for a station's connection to the commune's PostgreSQL server."""
+def is_local_host(host: str | None) -> bool:
+    """This PC itself: no host (the default socket), a socket directory, or loopback."""
+    if not host or host.startswith("/") or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def postgresql_connect_args(host: str | None = None) -> dict[str, object]:
+    """libpq parameters for a station's connection to the commune's PostgreSQL server.
+
+    Citizen data crosses the LAN: to any host but this PC itself the connection must be
+    TLS (sslmode=require; verify-full when MOTCUA_PG_SSLROOTCERT names the commune
+    server's CA certificate). A server on this PC (a Unix socket, loopback) needs none."""
     options = (f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
                f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}")
     # TCP_USER_TIMEOUT (ms) also bounds unacknowledged sends, where keepalives do not apply.
-    return {"connect_timeout": CONNECT_TIMEOUT_S, "options": options,
-            "tcp_user_timeout": 15_000, **KEEPALIVES}
+    args: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_S, "options": options,
+                                "tcp_user_timeout": 15_000, **KEEPALIVES}
+    if not is_local_host(host):
+        root_cert = os.environ.get("MOTCUA_PG_SSLROOTCERT", "")
+        if root_cert:
+            args.update(sslmode="verify-full", sslrootcert=root_cert)
+        else:
+            args["sslmode"] = "require"
+    return args
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
@@ -116,6 +139,77 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+# --- SQLCipher: the station's SQLite file encrypted at rest ------------------------------
+
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every plaintext SQLite file
+
+
+class WrongDatabaseKey(RuntimeError):
+    """The SQLite file cannot be read with the key given: a wrong key, an encrypted file
+    opened without one, or a file that is not a database at all."""
+
+
+def is_plaintext_sqlite(path: Path) -> bool:
+    """True for an existing SQLite file written without encryption (an encrypted file
+    starts with its random salt, never with this header)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except FileNotFoundError:
+        return False
+
+
+def key_pragma(key: bytes) -> str:
+    """``PRAGMA key`` with a raw 256-bit key: SQLCipher uses it as the cipher key as is,
+    so opening a connection runs no PBKDF2 (the key is already random)."""
+    if len(key) != 32:
+        raise ValueError("an SQLCipher raw key is 32 bytes")
+    return f"PRAGMA key = \"x'{key.hex()}'\""
+
+
+def apply_key(dbapi_connection, key: bytes) -> None:  # type: ignore[no-untyped-def]
+    """Key a new connection (its first statement) and check the key opens the file."""
+    cur = dbapi_connection.cursor()
+    try:
+        cur.execute(key_pragma(key))
+        # A wrong key is reported by the exception below; SQLCipher's own stderr lines
+        # about failed page checks would only alarm whoever reads the console.
+        cur.execute("PRAGMA cipher_log_level = NONE")
+        try:
+            cur.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except Exception as exc:  # sqlcipher3's DatabaseError: "file is not a database"
+            raise WrongDatabaseKey(f"the database key does not open this file ({exc})") from exc
+    finally:
+        cur.close()
+
+
+def sqlcipher_module():  # type: ignore[no-untyped-def]
+    from sqlcipher3 import dbapi2
+
+    return dbapi2
+
+
+def connect_sqlite(path: Path | str, key: bytes | None, *, read_only: bool = False,
+                   timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    """A DB-API connection to a station SQLite file outside SQLAlchemy (the backup API,
+    the doctor, the crash harness): SQLCipher keyed with ``key``, or plain sqlite3."""
+    if key is None:
+        import sqlite3
+
+        module = sqlite3
+    else:
+        module = sqlcipher_module()
+    target, uri = (f"file:{path}?mode=ro", True) if read_only else (str(path), False)
+    conn = module.connect(target, uri=uri, timeout=timeout)
+    if key is not None:
+        try:
+            apply_key(conn, key)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
 def redacted_url(url: str) -> str:
     """A database URL fit for a log, a report or the screen: the password is hidden."""
     if not url:
@@ -126,9 +220,13 @@ def redacted_url(url: str) -> str:
         return "***"
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
+def _configure_sqlite(engine: Engine, key: bytes | None) -> None:
+    # insert=True: before SQLAlchemy's own first-connect queries, since on an encrypted
+    # file nothing at all can be read until the key is set.
+    @event.listens_for(engine, "connect", insert=True)
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        if key is not None:
+            apply_key(dbapi_connection, key)
         # Let SQLAlchemy's "begin" event emit BEGIN itself, so writes can use BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
@@ -154,17 +252,25 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False,
                  unreachable: Unreachable | None = None,
-                 not_writable: NotWritable | None = None) -> None:
+                 not_writable: NotWritable | None = None,
+                 sqlite_key: bytes | None = None) -> None:
+        """``sqlite_key``: the raw 256-bit SQLCipher key of an encrypted SQLite file
+        (None: a plaintext file). Ignored for PostgreSQL."""
         self.url = make_url(url)
         self.unreachable = unreachable
         self.not_writable = not_writable
         kwargs: dict[str, object] = {"echo": echo}
         if self.url.get_backend_name() == "postgresql":
             kwargs["pool_pre_ping"] = True
-            kwargs["connect_args"] = postgresql_connect_args()
+            kwargs["connect_args"] = postgresql_connect_args(self.url.host)
+        elif self.url.get_backend_name() == "sqlite" and sqlite_key is not None:
+            # The pysqlite dialect over SQLCipher's DB-API module (not the pysqlcipher
+            # dialect, which wants the key as the URL's password: URLs get logged).
+            kwargs["module"] = sqlcipher_module()
+        self.sqlite_key = sqlite_key if self.url.get_backend_name() == "sqlite" else None
         self.engine = create_engine(url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, self.sqlite_key)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # The audit chain this process appends to: the PC's install id (set by the
         # context that knows the data directory), so counters sharing a server each

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -15,7 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from local_db.engine import Database
+from local_db.engine import Database, connect_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +65,18 @@ def current_revision(db: Database) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def backup_sqlite(source: Path, backup_dir: Path, label: str) -> Path:
-    """Consistent online copy through the SQLite backup API (safe while WAL is active)."""
+def backup_sqlite(source: Path, backup_dir: Path, label: str,
+                  key: bytes | None = None) -> Path:
+    """Consistent online copy through the SQLite backup API (safe while WAL is active).
+    With ``key`` (an SQLCipher database) the copy is encrypted under the same key, and
+    owner-only like its source."""
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = backup_dir / f"{source.stem}-{stamp}-{label}.sqlite3"
-    src = sqlite3.connect(source)
+    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    src = connect_sqlite(source, key)
     try:
-        dst = sqlite3.connect(target)
+        dst = connect_sqlite(target, key)
         try:
             src.backup(dst)
         finally:
@@ -98,7 +102,7 @@ def upgrade(db: Database, backup_dir: Path | None = None, to: str = "head") -> M
     backup: Path | None = None
     path = db.sqlite_path
     if before is not None and path is not None and path.exists() and backup_dir is not None:
-        backup = backup_sqlite(path, backup_dir, f"before-{target}")
+        backup = backup_sqlite(path, backup_dir, f"before-{target}", db.sqlite_key)
         log.info("database backed up to %s before upgrade %s -> %s", backup, before, target)
     cfg = _config()
     try:

@@ -15,6 +15,7 @@ from provincial_gateway import (
     routes_admin,
     routes_blobs,
     routes_dossiers,
+    routes_escrow,
     routes_reference,
     routes_stations,
     tus,
@@ -84,7 +85,8 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
         return err.response()
 
     routers = [module.router for module in (routes_reference, routes_stations, routes_blobs,
-                                            tus, routes_dossiers, bundles, routes_admin)]
+                                            tus, routes_dossiers, bundles, routes_admin,
+                                            routes_escrow)]
     for router in routers:
         app.include_router(router)
     app.state.routers = routers  # request_guard lists a path's methods in a 405's Allow

@@ -267,6 +267,21 @@ class AuditHead(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class KeyEscrow(Base):
+    """A station's data key wrapped under its recovery code (which the province never
+    sees), so a technician can recover a replaced PC's encrypted data. Each upload is a
+    new row: a PC provisioned afresh never replaces the copy an old database still needs."""
+
+    __tablename__ = "key_escrows"
+    __table_args__ = (Index("ix_key_escrows_station", "agency_code", "station_digit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    station_digit: Mapped[int] = mapped_column(Integer)
+    wrapped: Mapped[str] = mapped_column(Text)  # the station's JSON envelope, opaque here
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -67,6 +67,7 @@ CHANGES = f"{PREFIX}/changes"
 BUNDLES = f"{PREFIX}/bundles"
 STATION = f"{PREFIX}/station"  # whose token is this (provisioning checks the digit)
 ENROL = f"{PREFIX}/enrol"  # a one-time enrolment code -> the station token
+KEY_ESCROW = f"{PREFIX}/station/key-escrow"  # the data key wrapped under the recovery code
 
 # The station's audit-chain head, sent on every authenticated request of a sync run
 # (optional): "<chain>;<seq>;<sha256 hex>". With it, "<seq>;<sha256 hex>": the station's
@@ -313,3 +314,14 @@ class BundleReceipt(WireModel):
     unchanged: int
     files: int
     conflicts: list[str] = Field(default_factory=list)
+
+
+class KeyEscrowUpload(WireModel):
+    """The station's data key wrapped under a key derived from its recovery code (a JSON
+    envelope the gateway stores as is and cannot open)."""
+
+    wrapped: str = Field(min_length=1, max_length=4096)
+
+
+class KeyEscrowList(WireModel):
+    escrows: list[KeyEscrowUpload]  # newest first

@@ -38,6 +38,7 @@ import pytest
 from desktop_app.accounts import AccountService, ClerkInfo, Role
 from desktop_app.clock import FixedClock
 from desktop_app.context import AppContext
+from desktop_app.data_key import PURPOSE_DATABASE, DataKeyStore, subkey
 from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 from local_db.engine import Database, sqlite_url
@@ -84,13 +85,18 @@ def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     return f"sqlite:///{tmp_path / 'data' / 'm.db'}"
 
 
+# The data key of the template's copies (any fixed 32 bytes: these are test files).
+TEMPLATE_DATA_KEY = bytes(range(32))
+TEMPLATE_SQLITE_KEY = subkey(TEMPLATE_DATA_KEY, PURPOSE_DATABASE)
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A station database file migrated to head once. Running every migration takes a
     noticeable part of a second; a copy of this file, which `upgrade()` finds at head and
     leaves alone, takes a millisecond."""
     path = tmp_path_factory.mktemp("template") / "station.sqlite3"
-    db = Database(sqlite_url(path))
+    db = Database(sqlite_url(path), sqlite_key=TEMPLATE_SQLITE_KEY)
     try:
         upgrade(db)
     finally:
@@ -115,6 +121,8 @@ def migrated_sqlite(request: pytest.FixtureRequest) -> Callable[[Path], None]:
         assert not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        # Encrypted like a station's file: its data directory holds the key.
+        DataKeyStore(path.parent).store(TEMPLATE_DATA_KEY)
 
     return put
 

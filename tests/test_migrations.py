@@ -13,9 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from desktop_app.context import AppContext
-from local_db.engine import Database, sqlite_url
+from local_db.engine import Database, connect_sqlite, sqlite_url
 from local_db.migrate import head_revision, upgrade
 from local_db.models import Base
+from tests.conftest import TEMPLATE_SQLITE_KEY
 
 pytestmark = pytest.mark.migrations
 
@@ -54,7 +55,7 @@ def test_the_tests_template_is_what_migrating_builds(_sqlite_template: Path,
     """Most tests' ``ctx`` starts from a copy of one file migrated once per session: the
     copy must hold exactly what running every migration builds, in WAL mode."""
     fresh = tmp_path / "fresh.sqlite3"
-    db = Database(sqlite_url(fresh))
+    db = Database(sqlite_url(fresh), sqlite_key=TEMPLATE_SQLITE_KEY)
     upgrade(db)
     db.dispose()
     copy = tmp_path / "copy.sqlite3"
@@ -64,14 +65,25 @@ def test_the_tests_template_is_what_migrating_builds(_sqlite_template: Path,
         """Schema and rows; the order of constraints within a table and of the statements
         is left out (a table copied by a batch migration lists its constraints in an order
         that varies from one process to the next)."""
-        conn = sqlite3.connect(path)
+        # SQLCipher's module has no iterdump: dump a plaintext export with sqlite3.
+        plain = path.with_suffix(".plain")
+        plain.unlink(missing_ok=True)
+        keyed = connect_sqlite(path, TEMPLATE_SQLITE_KEY)
+        try:
+            mode = keyed.execute("PRAGMA journal_mode").fetchone()[0]
+            keyed.execute("ATTACH DATABASE ? AS plain KEY ''", (str(plain),))
+            keyed.execute("SELECT sqlcipher_export('plain')").fetchone()
+            keyed.execute("DETACH DATABASE plain")
+        finally:
+            keyed.close()
+        conn = sqlite3.connect(plain)
         try:
             statements = []
             for statement in conn.iterdump():
                 lines = [line.strip().rstrip(",") for line in statement.splitlines()]
                 kept = [line for line in lines if not line.startswith("CONSTRAINT ")]
                 statements.append("\n".join(kept + sorted(set(lines) - set(kept))))
-            return conn.execute("PRAGMA journal_mode").fetchone()[0], sorted(statements)
+            return mode, sorted(statements)
         finally:
             conn.close()
 

@@ -17,7 +17,7 @@ from desktop_app.dossiers import DossierQueries
 from desktop_app.intake.returns import ReturnService
 from desktop_app.startup import open_station
 from local_db import migrate
-from local_db.engine import Database
+from local_db.engine import Database, is_plaintext_sqlite
 from local_db.migrate import MigrationFailed, current_revision, head_revision, upgrade
 
 pytestmark = pytest.mark.migrations
@@ -95,9 +95,13 @@ def test_upgrade_keeps_the_records_and_the_app_works_on_them(tmp_path: Path,
         report = ctx.migration
         assert (report.from_revision, report.to_revision) == (revision, head_revision())
         assert report.backup is not None and report.backup.exists()
-        with Database(f"sqlite:///{report.backup}").engine.connect() as conn:
+        # The backup is encrypted like the database it copies.
+        assert not is_plaintext_sqlite(report.backup)
+        backup = Database(f"sqlite:///{report.backup}", sqlite_key=ctx.db.sqlite_key)
+        with backup.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")
                                 ).scalar() == revision
+        backup.dispose()
         # The old dossier is found by name (search index kept in step), opens at the
         # return counter, and its queued sync entry is still there.
         [row] = DossierQueries(ctx).search("nguyen thi anh")

@@ -508,6 +508,13 @@ class FirstRunWizard(QWizard):
             lines.append(f"Mật khẩu dùng một lần của “{result.applied.technician}”: "
                          f"{result.applied.one_time_password} (chỉ hiện lần này; lần đăng "
                          "nhập đầu tiên sẽ phải đặt mật khẩu mới).")
+        if result.applied.recovery_code:
+            lines.append(f"MÃ KHÔI PHỤC DỮ LIỆU: {result.applied.recovery_code} — chỉ hiện "
+                         "lần này; hãy ghi ra giấy và cất nơi an toàn. Khi cài lại hoặc đổi "
+                         "máy, lệnh “motcua recover-key” cần mã này để mở lại dữ liệu đã mã "
+                         "hóa" + ("; bản khóa dự phòng đã gửi lên tỉnh." if
+                                  result.applied.escrow_sent else
+                                  "; bản khóa dự phòng mới chỉ lưu trên máy này."))
         lines += [f"Cảnh báo: {w}" for w in result.warnings]
         lines += [f"Ghi chú: {n}" for n in result.notes]
         lines.append("Kiểm tra lại máy bất cứ lúc nào bằng lệnh: motcua doctor")

@@ -178,6 +178,7 @@ def _apply(args: argparse.Namespace, plan: ProvisionPlan) -> int:
             ctx.close()
     applied = asdict(result)
     applied.pop("one_time_password")
+    applied.pop("recovery_code")
     applied["station"] = {**applied["station"], "hot_folders": list(result.station.hot_folders)}
     data["applied"] = applied
     lines += ["", "Đã áp dụng cấu hình:"]
@@ -211,6 +212,13 @@ def _apply(args: argparse.Namespace, plan: ProvisionPlan) -> int:
         lines += ["", f"Mật khẩu dùng một lần của “{result.technician}”: "
                       f"{result.one_time_password}",
                   "  (chỉ hiện lần này; lần đăng nhập đầu tiên sẽ phải đặt mật khẩu mới)"]
+    if result.recovery_code:
+        data["recovery_code"] = result.recovery_code
+        lines += ["", f"MÃ KHÔI PHỤC DỮ LIỆU: {result.recovery_code}",
+                  "  (chỉ hiện lần này; ghi ra giấy và cất nơi an toàn. Khi cài lại máy hoặc "
+                  "đổi máy, lệnh “motcua recover-key” cần mã này để mở lại dữ liệu đã mã hóa"
+                  + ("; bản khóa dự phòng đã gửi lên tỉnh)" if result.escrow_sent
+                     else "; bản khóa dự phòng mới chỉ lưu trên máy này)")]
     lines += [f"CẢNH BÁO: {w}" for w in warnings]
     lines += [f"Ghi chú: {n}" for n in notes]
     lines.append("Kiểm tra lại máy bằng: motcua doctor")

@@ -20,13 +20,17 @@ from sqlalchemy import select
 
 from desktop_app.accounts import ClerkInfo, Role
 from desktop_app.context import AppContext
+from desktop_app.data_key import DataKeyStore
 from desktop_app.digitization import DigitizationService
+from desktop_app.domain.errors import DomainError
 from desktop_app.files import write_atomically
+from desktop_app.key_escrow import escrow_file, make_escrow
 from desktop_app.passwords import hash_password
 from desktop_app.paths import DB_URL_FILE
 from desktop_app.setup.plan import ProvisionPlan, TechnicianSpec
 from desktop_app.signers import SignerService
 from desktop_app.station import StationInfo, StationService
+from desktop_app.sync.client import GatewayClient
 from desktop_app.sync.service import SyncService
 from local_db import repositories as repo
 from local_db.models import Clerk, DailyCounter, Station
@@ -109,6 +113,9 @@ class ApplyResult:
     one_time_password: str = field(default="", repr=False)
     profiles: list[str] = field(default_factory=list)
     signers: list[str] = field(default_factory=list)  # form numbers set
+    # The data key's recovery code: shown once to the technician, stored nowhere.
+    recovery_code: str = field(default="", repr=False)
+    escrow_sent: bool = False  # the wrapped key reached the province
 
 
 def one_time_password() -> str:
@@ -136,6 +143,8 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
     token = token or plan.token
     if token:
         result.token_stored = SyncService(ctx).set_token(token)
+    if token or not escrow_file(root).exists():
+        result.recovery_code, result.escrow_sent = _escrow(ctx, result.station, token)
 
     by: ClerkInfo | None = None
     if plan.technician is not None:
@@ -162,7 +171,7 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
             else ("file" if result.token_stored else "none"),
             "ca_bundle": bool(plan.ca_pem), "db_url": bool(plan.db_url),
             "profiles": result.profiles, "technician": result.technician,
-            "signers": result.signers,
+            "signers": result.signers, "key_escrow_sent": result.escrow_sent,
             "retention_days": station.retention_days, "printer": station.printer,
             "scanner_prefix": station.scanner_prefix, "scanner_suffix": station.scanner_suffix})
     log.info("station provisioned: agency=%s digit=%d profiles=%d technician=%s token=%s "
@@ -171,6 +180,24 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
              "keyring" if result.token_stored == "keyring"
              else ("file" if result.token_stored else "none"), bool(plan.ca_pem))
     return result
+
+
+def _escrow(ctx: AppContext, station: StationInfo, token: str) -> tuple[str, bool]:
+    """A new recovery code, the data key wrapped under it beside the data and, with a
+    token, at the province. An unreachable gateway leaves the local copy only (the
+    technician still gets the code; provisioning again sends it)."""
+    escrow = make_escrow(ctx.paths.root, DataKeyStore(ctx.paths.root).get_or_create())
+    if not (token and station.gateway_url):
+        return escrow.code, False
+    client = GatewayClient(station.gateway_url, token, station.ca_bundle)
+    try:
+        client.put_key_escrow(escrow.envelope)
+    except DomainError as exc:
+        log.warning("key escrow not sent to the gateway: %s", exc.detail)
+        return escrow.code, False
+    finally:
+        client.close()
+    return escrow.code, True
 
 
 def _technician(ctx: AppContext, spec: TechnicianSpec) -> tuple[ClerkInfo, str, str]:

@@ -36,7 +36,14 @@ from desktop_app.sync.gateway_url import url_problem
 from desktop_app.sync.link import SKEW_FAIL_S, SKEW_WARN_S, LinkCheck, check_link
 from desktop_app.sync.service import station_account
 from local_db import outbox
-from local_db.engine import FULL, redacted_url, write_fault
+from local_db.engine import (
+    FULL,
+    WrongDatabaseKey,
+    connect_sqlite,
+    redacted_url,
+    sqlcipher_module,
+    write_fault,
+)
 from local_db.migrate import current_revision, head_revision, is_known_revision
 from local_db.models import OutboxEntry
 
@@ -137,24 +144,27 @@ def check_database(ctx: AppContext) -> Check:
     if db.is_sqlite:
         path = db.sqlite_path
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            conn = connect_sqlite(path, db.sqlite_key, read_only=True, timeout=5)
             try:
                 rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
                 size = path.stat().st_size if path else 0
             finally:
                 conn.close()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, WrongDatabaseKey, sqlcipher_module().Error) as exc:
             return Check("database", title, FAIL, f"không mở được CSDL SQLite {path} "
                          f"({exc}).", {"backend": "sqlite", "path": str(path)})
+        encrypted = db.sqlite_key is not None
         detail = {"backend": "sqlite", "path": str(path), "size_bytes": size,
+                  "encrypted": encrypted,
                   "integrity": rows[:10],
                   "elapsed_ms": int((time.monotonic() - started) * 1000)}
         if rows != ["ok"]:
             return Check("database", title, FAIL,
                          f"CSDL bị hỏng ({len(rows)} lỗi, ví dụ: {rows[0]}). Hãy dừng dùng máy "
                          "và khôi phục từ bản sao lưu trong thư mục backups.", detail)
-        return Check("database", title, OK, f"SQLite {size / 1_048_576:.1f} MB, kiểm tra toàn "
-                     "vẹn đạt (integrity_check).", detail)
+        cipher = "mã hóa SQLCipher" if encrypted else "CHƯA mã hóa"
+        return Check("database", title, OK, f"SQLite {size / 1_048_576:.1f} MB ({cipher}), "
+                     "kiểm tra toàn vẹn đạt (integrity_check).", detail)
     try:
         with db.engine.connect() as server:
             version = server.execute(text("SHOW server_version")).scalar()

@@ -297,6 +297,19 @@ class GatewayClient:
             raise refused
         return self._model(wire.EnrolResponse, resp, "enrol")
 
+    def put_key_escrow(self, envelope: str) -> None:
+        """Leave the data key wrapped under the recovery code with the province."""
+        resp = self.request("PUT", wire.KEY_ESCROW, json={"wrapped": envelope})
+        if resp.status_code != 204:
+            raise self._fail(resp, "key escrow")
+
+    def key_escrows(self) -> list[str]:
+        """This station's wrapped data keys kept by the province, newest first."""
+        resp = self.request("GET", wire.KEY_ESCROW)
+        if resp.status_code != 200:
+            raise self._fail(resp, "key escrow")
+        return [e.wrapped for e in self._model(wire.KeyEscrowList, resp, "key escrow").escrows]
+
     def missing_blobs(self, hashes: list[str]) -> set[str]:
         out: set[str] = set()
         for start in range(0, len(hashes), 500):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from desktop_app.sync.worker import (
     WorkerState,
 )
 from local_db import outbox
+from local_db.engine import connect_sqlite
 from provincial_gateway.server import GatewayServer
 from tests.support.gateway_fixtures import add_station
 
@@ -113,7 +113,8 @@ def test_sqlite_locked_under_the_worker(ctx: AppContext, gateway: GatewayServer,
     assert path is not None
     # Another process holds the write lock (a backup tool, a stuck clerk's PC on a share):
     # the worker's writes fail with "database is locked" after the busy timeout.
-    other = sqlite3.connect(path, isolation_level=None)
+    other = connect_sqlite(path, ctx.db.sqlite_key)
+    other.isolation_level = None
     other.execute("BEGIN EXCLUSIVE")
     states = States()
     worker = make_worker(ctx, states)
