@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from desktop_app.blobs import BlobStore
+from desktop_app.blobs import BlobStore, blob_key
 from desktop_app.clock import Clock, SystemClock
 from desktop_app.domain.calendar import CalendarOverride, WorkingCalendar
 from desktop_app.domain.errors import DomainError
@@ -55,8 +55,10 @@ class AppContext:
 
 def blob_store(paths: DataPaths, db: Database) -> BlobStore:
     """The disk store; on a shared PostgreSQL server also the bytes in the database, so
-    every counter reaches every file. SQLite (one counter) keeps scans out of its file."""
-    return BlobStore(paths.blobs, None if db.is_sqlite else SharedBlobStore(db))
+    every counter reaches every file. SQLite (one counter) keeps scans out of its file.
+    The disk's files are encrypted with the blob subkey of this data directory's key."""
+    return BlobStore(paths.blobs, None if db.is_sqlite else SharedBlobStore(db),
+                     blob_key(paths.root, paths.blobs))
 
 
 class DatabaseUnavailable(DomainError):
