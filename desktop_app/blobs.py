@@ -132,12 +132,30 @@ class _BlobReader(DecryptingReader):
 
 
 class BlobStore:
-    def __init__(self, root: Path, shared: SharedBlobStore | None, key: bytes) -> None:
+    def __init__(self, root: Path, shared: SharedBlobStore | None,
+                 key: bytes | Callable[[], bytes]) -> None:
+        """``key``: the blob subkey, or what gives it when first needed (so a context
+        opened only to look, by the doctor or a provisioning check, makes no key)."""
         self.root = root
         self.shared = shared
-        self._key = subkey(key, _CONTENT)
-        self._name_key = subkey(key, _NAMES)
+        self._key_source = key
+        self._keys: tuple[bytes, bytes] | None = None
         self.sweep_temp()
+
+    @property
+    def _key(self) -> bytes:
+        return self._subkeys()[0]
+
+    @property
+    def _name_key(self) -> bytes:
+        return self._subkeys()[1]
+
+    def _subkeys(self) -> tuple[bytes, bytes]:
+        if self._keys is None:
+            source = self._key_source
+            key = source if isinstance(source, bytes) else source()
+            self._keys = (subkey(key, _CONTENT), subkey(key, _NAMES))
+        return self._keys
 
     # --- names ---------------------------------------------------------------------------
 

@@ -56,9 +56,10 @@ class AppContext:
 def blob_store(paths: DataPaths, db: Database) -> BlobStore:
     """The disk store; on a shared PostgreSQL server also the bytes in the database, so
     every counter reaches every file. SQLite (one counter) keeps scans out of its file.
-    The disk's files are encrypted with the blob subkey of this data directory's key."""
+    The disk's files are encrypted with the blob subkey of this data directory's key
+    (looked up, or made, when a blob is first read or written)."""
     return BlobStore(paths.blobs, None if db.is_sqlite else SharedBlobStore(db),
-                     blob_key(paths.root, paths.blobs))
+                     lambda: blob_key(paths.root, paths.blobs))
 
 
 class DatabaseUnavailable(DomainError):
