@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -64,6 +65,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from desktop_app.blobs import BlobStore, BlobStoreError, blob_key  # noqa: E402
 from desktop_app.db_encryption import existing_key  # noqa: E402
 from desktop_app.files import sha256_file  # noqa: E402
 from desktop_app.paths import DataPaths  # noqa: E402
@@ -402,20 +404,25 @@ def check(station_dir: Path, gateway_dir: Path, now: datetime | None = None, *,
         st.close()
         gw.close()
 
-    # Station blob store: whole files under their hash, nothing half-written left over.
+    # Station blob store: whole files that decrypt to their hash, nothing half-written
+    # left over.
     root = station_dir / "blobs"
+    store = BlobStore(root, None, blob_key(station_dir, root))
     on_disk: set[str] = set()
     for path in sorted(root.rglob("*")):
-        if not path.is_file():
+        if path.is_file() and path.name.startswith(".tmp-"):
+            c.local_tmp_files.append(str(path.relative_to(root)))
+    for path, held in store.local_files():
+        rel = str(path.relative_to(root))
+        if held is None:
+            c.local_blob_bad.append(rel)
             continue
-        rel = path.relative_to(root)
-        if path.name.startswith(".tmp-"):
-            c.local_tmp_files.append(str(rel))
-            continue
-        sha = rel.parts[0] + rel.parts[-1] if len(rel.parts) == 2 else ""
-        on_disk.add(sha)
-        if len(rel.parts) != 2 or sha256_file(path) != sha:
-            c.local_blob_bad.append(str(rel))
+        on_disk.add(held)
+        try:
+            if hashlib.sha256(store.read_bytes(held)).hexdigest() != held:
+                c.local_blob_bad.append(rel)
+        except BlobStoreError:
+            c.local_blob_bad.append(rel)
     c.local_blob_row_missing_file = sorted(set(local_blob_rows) - on_disk)
     return c
 

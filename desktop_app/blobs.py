@@ -1,26 +1,57 @@
-"""Content-addressed blob store: ``blobs/ab/cdef…`` named by SHA-256.
+"""Content-addressed blob store, encrypted on disk.
+
+A blob is addressed by the SHA-256 of its plaintext (dedup, the sync's hashes and the
+gateway's tus checksums all rely on it) and stored encrypted (`desktop_app.blob_crypto`,
+the station data key's blob subkey) under ``blobs/ab/cdef…`` where the name is
+HMAC-SHA256(name key, SHA-256): someone holding the disk and a known document (a form
+everybody fills in, a leaked scan) cannot confirm it is here by hashing it. The file's
+sealed header carries its SHA-256, so the store can still list what it holds and a file
+renamed to another blob's name fails to open.
 
 A file is written to a temporary name in the same directory, fsynced, then renamed, so a
-power cut leaves either the whole file or nothing under its final name.
+power cut leaves either the whole file or nothing under its final name. A store from an
+older version holds plaintext files named by their SHA-256: they stay readable until
+`desktop_app.blob_migration` has encrypted them.
+
+Plaintext reaches callers as a stream (``open_blob``: a seekable reader, for upload,
+export and hash checks) or as bytes; a consumer that needs a path (the PDF viewer) gets
+a copy in a private directory (``scratch``) removed after use and swept at start-up.
 
 With several counters on one PostgreSQL server the bytes also go to the shared store
 (`desktop_app.shared_blobs`) and the disk is a cache: a file received on another counter
-is fetched, hash-checked and kept here the first time it is read."""
+is fetched, hash-checked and kept here (encrypted) the first time it is read."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+from desktop_app.blob_crypto import (
+    BlobCryptoError,
+    DecryptingReader,
+    EncryptingWriter,
+    encrypted_size,
+    is_encrypted,
+    read_meta,
+)
+from desktop_app.data_key import PURPOSE_BLOBS, DataKeyStore, DataKeyUnavailable, subkey
 from desktop_app.domain.errors import DomainError
 from desktop_app.files import fsync_dir
 from desktop_app.shared_blobs import SharedBlobError, SharedBlobStore
 
 log = logging.getLogger(__name__)
+
+# The two keys the blob subkey gives: one encrypts contents, one names files.
+_CONTENT = "motcua/blobs/v1/content"
+_NAMES = "motcua/blobs/v1/names"
+_SHA_BYTES = 32
 
 
 class BlobStoreError(DomainError):
@@ -34,8 +65,12 @@ class BlobMissing(BlobStoreError):
 # Written beside the store (``blobs.shared``; in it, it would pass for a blob) once this
 # disk's older blobs are all in the shared store.
 SHARED_MARK_SUFFIX = ".shared"
+# Beside the store: decrypted copies for consumers that only take a path (0700).
+SCRATCH_DIR = "plain-tmp"
 
 _MISSING_VI = "Không đọc được tệp trong kho lưu trữ (tệp bị thiếu hoặc không có quyền đọc)."
+_DAMAGED_VI = "Tệp trong kho lưu trữ bị hỏng (mã kiểm tra không khớp)."
+_WRITE_VI = "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi)."
 
 
 def _tmp_prefix() -> str:
@@ -55,19 +90,112 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def blob_key(data_dir: Path, blobs: Path) -> bytes:
+    """The blob subkey of the station's data key, made on first use — unless the store
+    already holds encrypted files: a new key would leave them unreadable and mix keys,
+    so then the missing key is an error (DataKeyUnavailable: recover it)."""
+    keys = DataKeyStore(data_dir)
+    key, _ = keys.lookup()
+    if key is None:
+        if _any_encrypted(blobs):
+            raise DataKeyUnavailable(str(data_dir))
+        key = keys.get_or_create()
+    return subkey(key, PURPOSE_BLOBS)
+
+
+def _any_encrypted(root: Path) -> bool:
+    for path in root.glob("??/*"):
+        if path.name.startswith("."):
+            continue
+        try:
+            with path.open("rb") as fh:
+                if is_encrypted(fh.read(8)):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+class _BlobReader(DecryptingReader):
+    """A chunk that fails to authenticate while reading is the store's error (what the
+    sync and the viewers already handle), once the file has opened."""
+
+    sha256 = ""
+
+    def _chunk(self, index: int) -> bytes:
+        try:
+            return super()._chunk(index)
+        except BlobCryptoError as exc:
+            if not self.sha256:
+                raise
+            raise BlobStoreError(_DAMAGED_VI, f"blob {self.sha256}: {exc}") from exc
+
+
 class BlobStore:
-    def __init__(self, root: Path, shared: SharedBlobStore | None = None) -> None:
+    def __init__(self, root: Path, shared: SharedBlobStore | None,
+                 key: bytes | Callable[[], bytes]) -> None:
+        """``key``: the blob subkey, or what gives it when first needed (so a context
+        opened only to look, by the doctor or a provisioning check, makes no key)."""
         self.root = root
         self.shared = shared
+        self._key_source = key
+        self._keys: tuple[bytes, bytes] | None = None
         self.sweep_temp()
 
+    @property
+    def _key(self) -> bytes:
+        return self._subkeys()[0]
+
+    @property
+    def _name_key(self) -> bytes:
+        return self._subkeys()[1]
+
+    def _subkeys(self) -> tuple[bytes, bytes]:
+        if self._keys is None:
+            source = self._key_source
+            key = source if isinstance(source, bytes) else source()
+            self._keys = (subkey(key, _CONTENT), subkey(key, _NAMES))
+        return self._keys
+
+    # --- names ---------------------------------------------------------------------------
+
+    def _encrypted_path(self, sha256: str) -> Path:
+        name = hmac.new(self._name_key, bytes.fromhex(sha256), hashlib.sha256).hexdigest()
+        return self.root / name[:2] / name[2:]
+
+    def legacy_path(self, sha256: str) -> Path:
+        """Where an older version kept the plaintext (named by the SHA-256 itself)."""
+        return self.root / sha256[:2] / sha256[2:]
+
+    def path_for(self, sha256: str) -> Path:
+        """The blob's file on this disk: the encrypted one, else a plaintext one not yet
+        encrypted, else where the encrypted one goes. Its bytes are not the plaintext
+        (use ``open_blob``); for existence, size on disk and removal (retention)."""
+        path = self._encrypted_path(sha256)
+        if not path.exists():
+            legacy = self.legacy_path(sha256)
+            if legacy.exists():
+                return legacy
+        return path
+
+    # --- temporary files -----------------------------------------------------------------
+
+    @property
+    def scratch(self) -> Path:
+        """A private (0700) directory for decrypted copies; made on first use."""
+        path = self.root.with_name(SCRATCH_DIR)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        return path
+
     def sweep_temp(self) -> int:
-        """Remove temporary files of writers that died mid-write (power cut, kill).
-        A live writer's files are left alone (another process may share the store)."""
+        """Remove temporary files of writers that died mid-write (power cut, kill), and
+        decrypted copies a crashed process left. A live process's files are left alone
+        (another process may share the store)."""
         removed = 0
-        if not self.root.is_dir():
-            return 0
-        for tmp in [*self.root.glob(".tmp-*"), *self.root.glob("*/.tmp-*")]:
+        scratch = self.root.with_name(SCRATCH_DIR)
+        for tmp in [*self.root.glob(".tmp-*"), *self.root.glob("*/.tmp-*"),
+                    *scratch.glob(".tmp-*")]:
             parts = tmp.name.split("-")
             pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
             if pid is not None and _pid_alive(pid):
@@ -76,21 +204,52 @@ class BlobStore:
             removed += 1
         return removed
 
-    def path_for(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256[2:]
+    def write_scratch(self, data: bytes, suffix: str = "") -> Path:
+        """A private plaintext copy of ``data`` for a consumer that only takes a path;
+        the caller removes it when done (a crash leaves it to ``sweep_temp``)."""
+        fd, name = tempfile.mkstemp(dir=self.scratch, prefix=_tmp_prefix(), suffix=suffix)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return Path(name)
+
+    @contextlib.contextmanager
+    def plaintext_copy(self, sha256: str, suffix: str = "") -> Iterator[Path]:
+        """The blob decrypted to a private temporary file for the ``with`` block only."""
+        fd, name = tempfile.mkstemp(dir=self.scratch, prefix=_tmp_prefix(), suffix=suffix)
+        try:
+            with os.fdopen(fd, "wb") as out, self.open_blob(sha256) as src:
+                while block := src.read(1 << 20):
+                    out.write(block)
+            yield Path(name)
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _present(self, sha256: str, size: int) -> bool:
+        target = self._encrypted_path(sha256)
+        return target.exists() and target.stat().st_size == encrypted_size(size, _SHA_BYTES)
+
+    def _stored(self, sha256: str) -> None:
+        """After the encrypted file is in place: the plaintext of an older version goes,
+        and the shared store gets the blob."""
+        self.legacy_path(sha256).unlink(missing_ok=True)
+        self.share(sha256)
 
     def put_bytes(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
-        target = self.path_for(sha)
-        if target.exists() and target.stat().st_size == len(data):
-            self.share(sha)
+        if self._present(sha, len(data)):
+            self._stored(sha)
             return sha
+        target = self._encrypted_path(sha)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_tmp_prefix())
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
+                    w = EncryptingWriter(fh, self._key, meta=bytes.fromhex(sha))
+                    w.write(data)
+                    w.finish()
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, target)
@@ -99,35 +258,32 @@ class BlobStore:
                 raise
             fsync_dir(target.parent)
         except OSError as exc:
-            raise BlobStoreError(
-                "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi).",
-                f"blob write {target}: {exc!r}",
-            ) from exc
-        self.share(sha)
+            raise BlobStoreError(_WRITE_VI, f"blob write {target}: {exc!r}") from exc
+        self._stored(sha)
         return sha
 
     def put_file(self, source: Path) -> tuple[str, int]:
-        """Copy a (possibly large) file in, hashing while copying; returns (sha256, size).
-        Memory stays flat for a 100 MB map."""
+        """Copy a (possibly large) file in, hashing and encrypting while copying; returns
+        (sha256, size). Memory stays flat for a 100 MB map."""
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        size = 0
         try:
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_tmp_prefix())
             try:
                 with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                    w = EncryptingWriter(out, self._key, deferred_meta=_SHA_BYTES)
                     while chunk := src.read(1 << 20):
                         digest.update(chunk)
-                        out.write(chunk)
-                        size += len(chunk)
+                        w.write(chunk)
+                    size = w.finish(digest.digest())
                     out.flush()
                     os.fsync(out.fileno())
                 sha = digest.hexdigest()
-                target = self.path_for(sha)
-                if target.exists() and target.stat().st_size == size:
+                if self._present(sha, size):
                     Path(tmp).unlink()
-                    self.share(sha)
+                    self._stored(sha)
                     return sha, size
+                target = self._encrypted_path(sha)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, target)
             except BaseException:
@@ -135,12 +291,70 @@ class BlobStore:
                 raise
             fsync_dir(target.parent)
         except OSError as exc:
-            raise BlobStoreError(
-                "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi).",
-                f"blob put_file {source}: {exc!r}",
-            ) from exc
-        self.share(sha)
+            raise BlobStoreError(_WRITE_VI, f"blob put_file {source}: {exc!r}") from exc
+        self._stored(sha)
         return sha, size
+
+    def encrypt_legacy(self, path: Path) -> str:
+        """Encrypt one plaintext file of an older store in place of itself: the encrypted
+        file is written, fsynced and renamed to its own name first, and only then is the
+        plaintext removed, so a power cut at any point leaves a readable blob (the
+        plaintext, the encrypted file, or both). Returns "encrypted", "duplicate" (the
+        encrypted file was there already) or "damaged" (the bytes do not hash to the
+        name: left as they are)."""
+        sha = path.parent.name + path.name
+        digest = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_tmp_prefix())
+        try:
+            with os.fdopen(fd, "wb") as out, path.open("rb") as src:
+                w = EncryptingWriter(out, self._key, meta=bytes.fromhex(sha))
+                while chunk := src.read(1 << 20):
+                    digest.update(chunk)
+                    w.write(chunk)
+                size = w.finish()
+                out.flush()
+                os.fsync(out.fileno())
+            if digest.hexdigest() != sha:
+                Path(tmp).unlink()
+                return "damaged"
+            outcome = "duplicate" if self._present(sha, size) else "encrypted"
+            if outcome == "encrypted":
+                target = self._encrypted_path(sha)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+                fsync_dir(target.parent)
+            else:
+                Path(tmp).unlink()
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        path.unlink(missing_ok=True)
+        fsync_dir(path.parent)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only when empty
+        return outcome
+
+    # --- listing -------------------------------------------------------------------------
+
+    def local_files(self) -> Iterator[tuple[Path, str | None]]:
+        """Every blob file on this disk with the SHA-256 it holds: from the sealed header
+        of an encrypted file, from the name of a plaintext one; None when the header does
+        not open (damaged, another key)."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob("??/*")):
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            try:
+                with path.open("rb") as fh:
+                    if not is_encrypted(fh.read(8)):
+                        yield path, path.parent.name + path.name
+                        continue
+                    meta = read_meta(fh, self._key)
+            except (OSError, BlobCryptoError):
+                yield path, None
+                continue
+            yield path, meta.hex() if len(meta) == _SHA_BYTES else None
 
     # --- the shared store ----------------------------------------------------------------
 
@@ -150,7 +364,8 @@ class BlobStore:
         if self.shared is None:
             return
         try:
-            self.shared.put_file(sha256, self.path_for(sha256))
+            with self.open_blob(sha256, fetch=False) as src:
+                self.shared.put(sha256, src)
         except OSError as exc:
             raise BlobStoreError(_MISSING_VI, f"blob share {sha256}: {exc!r}") from exc
 
@@ -185,8 +400,7 @@ class BlobStore:
         mark = self.shared_mark
         if self.shared is None or mark.exists() or not self.root.is_dir():
             return 0
-        hashes = sorted(p.parent.name + p.name for p in self.root.glob("??/*")
-                        if not p.name.startswith("."))
+        hashes = sorted({sha for _, sha in self.local_files() if sha})
         done = 0
         for i in range(0, len(hashes), 500):
             if cancelled():
@@ -197,46 +411,103 @@ class BlobStore:
                  len(hashes), done)
         return done
 
-    def file_path(self, sha256: str) -> Path:
-        """A path to the blob's bytes on this disk (to upload, preview, print), fetched
-        from the shared store first when only another counter had it."""
-        path = self.path_for(sha256)
-        if path.is_file():
-            return path
-        if self.shared is not None:
-            try:
-                if self.shared.fetch_to(sha256, path):
-                    fsync_dir(path.parent)
-                    log.info("blob %s fetched from the shared store", sha256)
-                    return path
-            except SharedBlobError as exc:
-                raise BlobStoreError(exc.message_vi, exc.detail) from exc
-            except OSError as exc:
-                raise BlobStoreError(
-                    "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy hoặc không có quyền ghi).",
-                    f"blob cache {path}: {exc!r}") from exc
-        where = ("on neither this disk nor the shared store" if self.shared
-                 else "missing from this disk (no shared store)")
-        raise BlobMissing(_MISSING_VI, f"blob {sha256} is {where}")
-
     def remove_shared(self, hashes: list[str]) -> None:
         if self.shared is not None:
             self.shared.remove(hashes)
 
-    def read_bytes(self, sha256: str) -> bytes:
+    # --- reading -------------------------------------------------------------------------
+
+    def _open_local(self, sha256: str) -> BinaryIO | None:
+        """The plaintext of this disk's copy, None when there is none; BlobCryptoError
+        when the encrypted file does not open or holds another blob."""
+        path = self._encrypted_path(sha256)
         try:
-            data = self.file_path(sha256).read_bytes()
+            fh = path.open("rb")
+        except FileNotFoundError:
+            try:
+                return self.legacy_path(sha256).open("rb")
+            except FileNotFoundError:
+                return None
+        reader = _BlobReader(fh, self._key)
+        if reader.meta != bytes.fromhex(sha256):
+            reader.close()
+            raise BlobCryptoError("encrypted blob holds another blob's content")
+        reader.sha256 = sha256
+        return reader
+
+    def _fetch(self, sha256: str) -> bool:
+        """Fetch from the shared store into this disk's cache, encrypted on the way."""
+        if self.shared is None:
+            return False
+        target = self._encrypted_path(sha256)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_tmp_prefix())
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    w = EncryptingWriter(out, self._key, meta=bytes.fromhex(sha256))
+                    if not self.shared.fetch_into(sha256, w):
+                        Path(tmp).unlink()
+                        return False
+                    w.finish()
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            fsync_dir(target.parent)
+        except SharedBlobError as exc:
+            raise BlobStoreError(exc.message_vi, exc.detail) from exc
+        except OSError as exc:
+            raise BlobStoreError(_WRITE_VI, f"blob cache {target}: {exc!r}") from exc
+        log.info("blob %s fetched from the shared store", sha256)
+        return True
+
+    def open_blob(self, sha256: str, *, fetch: bool = True) -> BinaryIO:
+        """The blob's plaintext as a read-only, seekable file (close it, or use ``with``),
+        fetched from the shared store first when only another counter had it. A damaged
+        cached copy is fetched again when the shared store has the original."""
+        try:
+            try:
+                local = self._open_local(sha256)
+            except BlobCryptoError as exc:
+                if not (fetch and self.shared is not None):
+                    raise BlobStoreError(_DAMAGED_VI, f"blob {sha256}: {exc}") from exc
+                log.warning("blob %s: cached copy damaged (%s), fetched again", sha256, exc)
+                self._encrypted_path(sha256).unlink(missing_ok=True)
+                local = None
+            if local is None and fetch and self._fetch(sha256):
+                local = self._open_local(sha256)
+        except BlobCryptoError as exc:
+            raise BlobStoreError(_DAMAGED_VI, f"blob {sha256}: {exc}") from exc
         except OSError as exc:
             raise BlobStoreError(_MISSING_VI, f"blob read {sha256}: {exc!r}") from exc
-        if hashlib.sha256(data).hexdigest() != sha256 and self.shared is not None:
+        if local is None:
+            where = ("on neither this disk nor the shared store" if self.shared
+                     else "missing from this disk (no shared store)")
+            raise BlobMissing(_MISSING_VI, f"blob {sha256} is {where}")
+        return local
+
+    def read_bytes(self, sha256: str) -> bytes:
+        data = self._read_checked(sha256)
+        if data is None and self.shared is not None:
             # A damaged cached copy: the shared store has the checked original.
             log.warning("blob %s: cached copy damaged, fetched again", sha256)
             self.path_for(sha256).unlink(missing_ok=True)
-            data = self.file_path(sha256).read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise BlobStoreError(
-                "Tệp trong kho lưu trữ bị hỏng (mã kiểm tra không khớp).",
-                f"blob {sha256} hash mismatch",
-            )
+            data = self._read_checked(sha256)
+        if data is None:
+            raise BlobStoreError(_DAMAGED_VI, f"blob {sha256} hash mismatch")
         return data
 
+    def _read_checked(self, sha256: str) -> bytes | None:
+        with self.open_blob(sha256) as src:
+            try:
+                data = src.read()
+            except BlobStoreError:
+                if self.shared is None:
+                    raise
+                return None
+            except OSError as exc:
+                raise BlobStoreError(_MISSING_VI, f"blob read {sha256}: {exc!r}") from exc
+        return data if hashlib.sha256(data).hexdigest() == sha256 else None

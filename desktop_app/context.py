@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from desktop_app.blobs import BlobStore
+from desktop_app.blobs import BlobStore, blob_key
 from desktop_app.clock import Clock, SystemClock
 from desktop_app.data_key import DataKeyUnavailable
 from desktop_app.db_encryption import existing_key, open_key
@@ -57,8 +57,11 @@ class AppContext:
 
 def blob_store(paths: DataPaths, db: Database) -> BlobStore:
     """The disk store; on a shared PostgreSQL server also the bytes in the database, so
-    every counter reaches every file. SQLite (one counter) keeps scans out of its file."""
-    return BlobStore(paths.blobs, None if db.is_sqlite else SharedBlobStore(db))
+    every counter reaches every file. SQLite (one counter) keeps scans out of its file.
+    The disk's files are encrypted with the blob subkey of this data directory's key
+    (looked up, or made, when a blob is first read or written)."""
+    return BlobStore(paths.blobs, None if db.is_sqlite else SharedBlobStore(db),
+                     lambda: blob_key(paths.root, paths.blobs))
 
 
 class DatabaseUnavailable(DomainError):

@@ -7,6 +7,7 @@ is superseded, never deleted, so nothing disappears behind the clerk's back."""
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -230,8 +231,8 @@ class DigitizationService:
 
     def export(self, file: DigitizedFile, target: Path) -> Path:
         """Copy a stored PDF out (to print, to hand over on a USB stick)."""
-        data = self.ctx.blobs.read_bytes(file.sha256)
-        target.write_bytes(data)
+        with self.ctx.blobs.open_blob(file.sha256) as src, target.open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
         return target
 
 

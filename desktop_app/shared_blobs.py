@@ -6,7 +6,11 @@ SQL on both engines, a plain ``pg_dump`` backs them up, and a file is streamed i
 one chunk at a time, so a 50 MB A0 scan never sits whole in memory. Chunks go in short
 transactions of their own; the ``shared_blobs`` row is written after the last one, and a
 reader trusts only blobs that have it, so nobody ever sees half a file. Every read is
-checked against the SHA-256 it is named by."""
+checked against the SHA-256 it is named by.
+
+The bytes here are plaintext, as they were: the station's blob store encrypts its own
+disk copy, and the database server's disk is protected by whoever runs that server (the
+same duty as for every other table of the commune's database on it)."""
 
 from __future__ import annotations
 
@@ -100,36 +104,47 @@ class SharedBlobStore:
         with path.open("rb") as fh:
             self.put(sha256, fh)
 
-    def fetch_to(self, sha256: str, target: Path) -> bool:
-        """Write the blob to ``target`` atomically (temporary name, fsync, rename) after
-        checking its hash; False when the shared store does not have it."""
+    def fetch_into(self, sha256: str, out: BinaryIO) -> bool:
+        """Stream the blob into ``out``, then check its hash (SharedBlobCorrupt when it
+        does not match: the caller throws ``out`` away); False when the shared store
+        does not have it. The station's blob store passes an encrypting writer, so the
+        bytes reach its disk only encrypted."""
         with self.db.read() as s:
             row = s.get(SharedBlob, sha256)
             if row is None:
                 return False
             size, chunks = row.size, row.chunks
+        digest = hashlib.sha256()
+        got = 0
+        with self.db.read() as s:
+            for seq in range(chunks):
+                data = s.scalar(select(SharedBlobChunk.data).where(
+                    SharedBlobChunk.sha256 == sha256, SharedBlobChunk.seq == seq))
+                if data is None:
+                    raise SharedBlobCorrupt(_CORRUPT_VI,
+                                            f"shared blob {sha256}: chunk {seq} missing")
+                data = bytes(data)
+                digest.update(data)
+                got += len(data)
+                out.write(data)
+        if got != size or digest.hexdigest() != sha256:
+            raise SharedBlobCorrupt(
+                _CORRUPT_VI, f"shared blob {sha256}: {got} bytes hashing to "
+                f"{digest.hexdigest()} (expected {size} bytes)")
+        return True
+
+    def fetch_to(self, sha256: str, target: Path) -> bool:
+        """Write the blob to ``target`` atomically (temporary name, fsync, rename) after
+        checking its hash; False when the shared store does not have it."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{os.getpid()}-")
         try:
-            digest = hashlib.sha256()
-            got = 0
-            with os.fdopen(fd, "wb") as out, self.db.read() as s:
-                for seq in range(chunks):
-                    data = s.scalar(select(SharedBlobChunk.data).where(
-                        SharedBlobChunk.sha256 == sha256, SharedBlobChunk.seq == seq))
-                    if data is None:
-                        raise SharedBlobCorrupt(_CORRUPT_VI,
-                                                f"shared blob {sha256}: chunk {seq} missing")
-                    data = bytes(data)
-                    digest.update(data)
-                    got += len(data)
-                    out.write(data)
+            with os.fdopen(fd, "wb") as out:
+                if not self.fetch_into(sha256, out):
+                    Path(tmp).unlink()
+                    return False
                 out.flush()
                 os.fsync(out.fileno())
-            if got != size or digest.hexdigest() != sha256:
-                raise SharedBlobCorrupt(
-                    _CORRUPT_VI, f"shared blob {sha256}: {got} bytes hashing to "
-                    f"{digest.hexdigest()} (expected {size} bytes)")
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

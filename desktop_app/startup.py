@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from desktop_app.blob_migration import start_plaintext_encryption
 from desktop_app.catalog import CatalogService
 from desktop_app.clock import Clock
 from desktop_app.context import AppContext, open_context
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def prepare(ctx: AppContext, *, sample_catalog: bool = True) -> None:
+    # An older version's plaintext blob files: encrypted in the background.
+    start_plaintext_encryption(ctx.blobs)
     import_legacy_extra(ctx)
     if sample_catalog:
         CatalogService(ctx).ensure_sample_catalog()

@@ -34,7 +34,7 @@ def test_receive_links_digitized_files_and_queues_them_before_the_dossier(
 ) -> None:
     svc = DigitizationService(ctx)
     files = svc.store([_pdf(tmp_path, "don.pdf", 200)], "a4-auto")
-    assert ctx.blobs.path_for(files[0].sha256).read_bytes() == (tmp_path / "don.pdf").read_bytes()
+    assert ctx.blobs.read_bytes(files[0].sha256) == (tmp_path / "don.pdf").read_bytes()
     draft = complete_draft(intake)
     draft.components[0].files = files
     out = intake.receive(draft, clerk)

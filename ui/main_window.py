@@ -392,7 +392,8 @@ class MainWindow(QMainWindow):
     def _preview(self, pdf: bytes, title: str, reference: str) -> None:
         dialog = SlipPreviewDialog(pdf, f"{title} — {reference}", f"{reference}.pdf", self,
                                    printer_name=self.station.printer,
-                                   expected_paper=self.station.receipt_page_size)
+                                   expected_paper=self.station.receipt_page_size,
+                                   scratch=self.ctx.blobs.write_scratch)
         self.last_preview = dialog
         dialog.finished.connect(self._after_preview)
         dialog.open()

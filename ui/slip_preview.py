@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import shiboken6
@@ -46,17 +47,26 @@ MINIMUM_SIZE = QSize(560, 400)
 SCREEN_SHARE = 0.9
 
 
-def load_pdf(data: bytes, parent: QWidget | None = None) -> tuple[QPdfDocument, Path]:
-    """A QPdfDocument on a private temporary copy of ``data``.
+def _system_temp(data: bytes, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix="motcua-slip-", suffix=suffix)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return Path(name)
+
+
+def load_pdf(data: bytes, parent: QWidget | None = None,
+             scratch: Callable[[bytes, str], Path] = _system_temp
+             ) -> tuple[QPdfDocument, Path]:
+    """A QPdfDocument on a private temporary copy of ``data``, written by ``scratch``
+    (a citizen's slip: the blob store's private directory, swept at start-up; the
+    system's temporary directory for sheets without personal data).
 
     Loaded from a file rather than a QBuffer: QPdfView renders pages on a worker thread,
     and pages of a buffer-backed document came out blank there."""
-    fd, name = tempfile.mkstemp(prefix="motcua-slip-", suffix=".pdf")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    name = scratch(data, ".pdf")
     doc = QPdfDocument(parent)
-    doc.load(name)
-    return doc, Path(name)
+    doc.load(str(name))
+    return doc, name
 
 
 def fit_size(available: QRect, preferred: QSize = PREFERRED_SIZE,
@@ -93,9 +103,11 @@ class SlipPreviewDialog(QDialog):
     def __init__(self, pdf: bytes, title: str, suggested_name: str,
                  parent: QWidget | None = None, printer_name: str = "",
                  backend: PrintBackend | None = None,
-                 printers: PrinterChoice | None = None, expected_paper: str = "") -> None:
+                 printers: PrinterChoice | None = None, expected_paper: str = "",
+                 scratch: Callable[[bytes, str], Path] = _system_temp) -> None:
         """``expected_paper``: the station's paper for slips; a slip laid out on another
-        (an A5 receipt too long for one page per copy comes on A4) is pointed out."""
+        (an A5 receipt too long for one page per copy comes on A4) is pointed out.
+        ``scratch`` writes the copy the viewer reads (see ``load_pdf``)."""
         super().__init__(parent)
         self.pdf = pdf
         self.printer_name = printer_name  # the station's receipt printer, if provisioned
@@ -103,7 +115,7 @@ class SlipPreviewDialog(QDialog):
         self.backend = backend  # None: the one this platform uses (chosen when printing)
         self.printers = printers or printer_choice(printer_name)
         self.setWindowTitle(title)
-        self.doc, self._file = load_pdf(pdf, self)
+        self.doc, self._file = load_pdf(pdf, self, scratch)
         self.finished.connect(self._discard_copy)
         self.jobs = JobRunner(self)
         self.job: Job | None = None

@@ -194,7 +194,7 @@ class SyncEngine:
             if not self._claim(entry_id):
                 continue  # another station or process is sending this file
             try:
-                path = self.ctx.blobs.file_path(sha)
+                source = self.ctx.blobs.open_blob(sha)
             except BlobStoreError as exc:
                 self._blob_unavailable(entry_id, attempts, sha, exc, report)
                 continue
@@ -208,10 +208,13 @@ class SyncEngine:
                     progress(f"Đang gửi tệp {n}/{total}", offset, size)
 
             try:
-                with self._held(entry_id):
+                with source, self._held(entry_id):
                     result = self.uploader.upload(
-                        path, sha, filename=str(payload.get("file_name", "")), url=url,
+                        source, sha, filename=str(payload.get("file_name", "")), url=url,
                         on_url=remember, progress=moved, cancelled=cancelled)
+            except BlobStoreError as exc:  # a chunk of this disk's copy is damaged
+                self._blob_unavailable(entry_id, attempts, sha, exc, report)
+                continue
             except Refused as exc:
                 # The whole file did not match its hash on arrival: start afresh next time.
                 with self.ctx.db.write() as s:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop_app.sync.client import GatewayClient, LinkDown, Refused, ServerBusy, SyncError
 from sync_contract import wire
@@ -105,15 +107,22 @@ class TusUploader:
             raise self.client._fail(resp, "tus HEAD")
         return int(resp.headers["Upload-Offset"])
 
-    def upload(self, path: Path, sha256: str, *, filename: str = "",
+    def upload(self, source: Path | BinaryIO, sha256: str, *, filename: str = "",
                media_type: str = "application/pdf", url: str = "",
                on_url: Callable[[str], None] | None = None,
                progress: ProgressFn | None = None,
                cancelled: Callable[[], bool] = lambda: False) -> UploadResult:
-        """Send ``path`` (its SHA-256 is ``sha256``), resuming ``url`` when given.
+        """Send ``source`` (a file, or a seekable reader such as the blob store's
+        decrypting one; its SHA-256 is ``sha256``), resuming ``url`` when given.
         ``on_url`` is called with a new upload URL before any byte is sent, so the
         caller can store it durably and resume after a crash."""
-        size = path.stat().st_size
+        if isinstance(source, Path):
+            with source.open("rb") as f:
+                return self.upload(f, sha256, filename=filename, media_type=media_type,
+                                   url=url, on_url=on_url, progress=progress,
+                                   cancelled=cancelled)
+        f = source
+        size = f.seek(0, io.SEEK_END)
         offset: int | None = None
         if url:
             offset = self.offset(url)
@@ -127,52 +136,51 @@ class TusUploader:
         resumed_from = offset
         sent = 0
         step = self.chunk_size
-        with path.open("rb") as f:
-            while offset < size:
-                if cancelled():
-                    raise UploadCancelled("Đã dừng gửi tệp.", f"upload {sha256} cancelled")
-                f.seek(offset)
-                chunk = f.read(step)
-                digest = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
-                headers = {**self.headers, "Upload-Offset": str(offset),
-                           "Content-Type": "application/offset+octet-stream",
-                           "Upload-Checksum": f"sha256 {digest}"}
-                started = time.monotonic()
-                try:
-                    resp = self.client.request("PATCH", self._path(url), data=chunk,
-                                               headers=headers)
-                finally:
-                    sent += len(chunk)
-                if resp.status_code == 409:
-                    # Offsets disagree (an earlier PATCH landed after all): ask, go on.
-                    server = self.offset(url)
-                    if server is None:
-                        raise ServerBusy("Tệp tải dở đã hết hạn trên máy chủ; sẽ gửi lại.",
-                                         f"upload {url} vanished")
-                    offset = server
-                    continue
-                if resp.status_code == 460:
-                    body = _safe_json(resp)
-                    if body.get("code") == wire.E_CHECKSUM and offset + len(chunk) >= size:
-                        raise Refused("Tệp gửi lên không khớp mã kiểm tra; sẽ gửi lại từ đầu.",
-                                      f"upload {sha256}: whole-file checksum mismatch",
-                                      460, body)
-                    continue  # a chunk damaged in transit: send it again
-                if resp.status_code != 204 or "Upload-Offset" not in resp.headers:
-                    if resp.status_code == 204:
-                        raise LinkDown("Câu trả lời tải tệp không đúng giao thức.",
-                                       "tus PATCH 204 without Upload-Offset")
-                    raise self.client._fail(resp, "tus PATCH")
-                new_offset = int(resp.headers["Upload-Offset"])
-                if new_offset <= offset:
-                    raise LinkDown("Máy chủ không nhận thêm dữ liệu; sẽ thử lại.",
-                                   f"tus PATCH did not advance ({offset} -> {new_offset})")
-                if self.max_chunk_size and new_offset - offset == len(chunk):
-                    step = next_chunk_size(step, len(chunk), time.monotonic() - started,
-                                           self.chunk_size, self.max_chunk_size)
-                offset = new_offset
-                if progress:
-                    progress(offset, size)
+        while offset < size:
+            if cancelled():
+                raise UploadCancelled("Đã dừng gửi tệp.", f"upload {sha256} cancelled")
+            f.seek(offset)
+            chunk = f.read(step)
+            digest = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
+            headers = {**self.headers, "Upload-Offset": str(offset),
+                       "Content-Type": "application/offset+octet-stream",
+                       "Upload-Checksum": f"sha256 {digest}"}
+            started = time.monotonic()
+            try:
+                resp = self.client.request("PATCH", self._path(url), data=chunk,
+                                           headers=headers)
+            finally:
+                sent += len(chunk)
+            if resp.status_code == 409:
+                # Offsets disagree (an earlier PATCH landed after all): ask, go on.
+                server = self.offset(url)
+                if server is None:
+                    raise ServerBusy("Tệp tải dở đã hết hạn trên máy chủ; sẽ gửi lại.",
+                                     f"upload {url} vanished")
+                offset = server
+                continue
+            if resp.status_code == 460:
+                body = _safe_json(resp)
+                if body.get("code") == wire.E_CHECKSUM and offset + len(chunk) >= size:
+                    raise Refused("Tệp gửi lên không khớp mã kiểm tra; sẽ gửi lại từ đầu.",
+                                  f"upload {sha256}: whole-file checksum mismatch",
+                                  460, body)
+                continue  # a chunk damaged in transit: send it again
+            if resp.status_code != 204 or "Upload-Offset" not in resp.headers:
+                if resp.status_code == 204:
+                    raise LinkDown("Câu trả lời tải tệp không đúng giao thức.",
+                                   "tus PATCH 204 without Upload-Offset")
+                raise self.client._fail(resp, "tus PATCH")
+            new_offset = int(resp.headers["Upload-Offset"])
+            if new_offset <= offset:
+                raise LinkDown("Máy chủ không nhận thêm dữ liệu; sẽ thử lại.",
+                               f"tus PATCH did not advance ({offset} -> {new_offset})")
+            if self.max_chunk_size and new_offset - offset == len(chunk):
+                step = next_chunk_size(step, len(chunk), time.monotonic() - started,
+                                       self.chunk_size, self.max_chunk_size)
+            offset = new_offset
+            if progress:
+                progress(offset, size)
         return UploadResult(url, sent, resumed_from)
 
 

@@ -51,7 +51,7 @@ def test_scan_from_sane_and_attach_to_a_received_dossier(
     assert ws.slot("1").pages == [] and result.files[0].pages == 10
     files = DigitizationService(ctx).files_of(out.dossier_id)
     assert [(f.component_position, f.file.pages) for f in files] == [(1, 10)]
-    reader = PdfReader(str(ctx.blobs.path_for(files[0].file.sha256)))
+    reader = PdfReader(ctx.blobs.open_blob(files[0].file.sha256))
     assert len(reader.pages) == 10
     assert out.code in str(reader.metadata)
     # 100 % scale: page size in points is pixels / real dpi × 72 (the test driver's glass

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from desktop_app.accounts import AccountService, ClerkInfo, Role
+from desktop_app.blob_crypto import MAGIC
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
@@ -96,7 +97,7 @@ def test_a_file_received_on_one_counter_is_sent_reprinted_and_shown_by_another(
     assert slip_on_two.pdf == slip_on_one.pdf and slip_on_two.pdf.startswith(b"%PDF")
     shown = DigitizationService(two).export(scan, tmp_path / "xem.pdf").read_bytes()
     assert hashlib.sha256(shown).hexdigest() == scan.sha256
-    assert two.blobs.path_for(scan.sha256).is_file()
+    assert two.blobs.path_for(scan.sha256).read_bytes().startswith(MAGIC)  # cached encrypted
     # A damaged cached copy is replaced by the checked original, not shown.
     two.blobs.path_for(scan.sha256).write_bytes(b"%PDF-1.7\nhong")
     assert hashlib.sha256(two.blobs.read_bytes(scan.sha256)).hexdigest() == scan.sha256
