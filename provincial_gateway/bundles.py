@@ -128,7 +128,7 @@ class _JsonSink:
     def __init__(self) -> None:
         self.data = bytearray()
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: memoryview) -> int:
         self.data += data
         return len(data)
 
@@ -142,7 +142,7 @@ class _FileSink:
     def __init__(self, f: BinaryIO) -> None:
         self.f = f
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: memoryview) -> int:
         return self.f.write(data)
 
     def close(self) -> None:

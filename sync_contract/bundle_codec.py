@@ -244,7 +244,7 @@ def bytes_member(name: str, data: bytes) -> tuple[Member, Opener]:
 # --- reading ---------------------------------------------------------------------------
 
 class MemberSink(Protocol):
-    def write(self, data: bytes) -> object: ...
+    def write(self, data: memoryview) -> object: ...
 
     def close(self) -> None: ...
 
@@ -283,7 +283,7 @@ class BundleParser(io.RawIOBase):
             self._digest.update(view[:take])
             try:
                 assert self._sink is not None
-                self._sink.write(bytes(view[:take]))
+                self._sink.write(view[:take])
             except OSError as exc:
                 raise StoreFailed(str(exc)) from exc
             self._left -= take
