@@ -19,9 +19,11 @@ import pyrage
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select, update
 
 from provincial_gateway import admin_cli, admin_ops, bundle_keys
 from provincial_gateway.bundles import import_bundle
+from provincial_gateway.db import Station
 from provincial_gateway.errors import WireError
 from provincial_gateway.server import GatewayServer
 from sync_contract import bundle_codec as codec
@@ -97,6 +99,12 @@ def test_province_identity_is_made_once_owner_only(gateway: GatewayServer,
     bad = requests.put(gateway.url + wire.BUNDLE_KEY, headers=auth_headers(station_token),
                        json={"public_key": "not hex"}, timeout=5)
     assert bad.status_code == 422
+    # A database from before keeps a token-derived key per station: blanked at start-up.
+    with gateway.state.sessions.begin() as s:
+        s.execute(update(Station).values(bundle_key="ab" * 32))
+    bundle_keys.prepare(gateway.state)
+    with gateway.state.sessions() as s:
+        assert set(s.scalars(select(Station.bundle_key))) == {""}
 
 
 def test_enrolment_registers_the_signing_key_and_hands_out_the_recipient(
