@@ -29,6 +29,7 @@ each, as at the counter) and cached under --cache-dir; later runs copy the data 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -48,6 +49,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 os.environ.setdefault("MOTCUA_NO_KEYRING", "1")  # never touch the machine's real keyring
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -62,14 +65,15 @@ from desktop_app.intake.service import IntakeService
 from desktop_app.scanning.model import ColourMode, OutputPart
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
+from desktop_app.sync import bundle_keys
 from desktop_app.sync.client import GatewayClient, LinkDown
 from desktop_app.sync.service import SyncService
 from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader
 from desktop_app.sync.usb_bundle import export_bundle
 from local_db import outbox
+from provincial_gateway import bundle_keys as gateway_bundle_keys
 from provincial_gateway.server import GatewayServer
-from sync_contract import wire
-from sync_contract.bundle_codec import BundleContents, bundle_key, seal_bundle
+from sync_contract import bundle_codec, wire
 from tests.conftest import RECEIVED_AT, TEST_STATION
 from tests.support.fault_proxy import FaultProxy, LinkProfile
 from tests.test_intake import TEST_CATALOG, complete_draft
@@ -343,10 +347,19 @@ class Bench:
         self.token = self.gw.add_station(TEST_STATION.agency_code, 1, "Quầy 1")
         host, port = self.gw.host, self.gw.port
         self.link = Link(host, port).start()
-        # A second gateway for the batched baselines, so both sides start empty.
+        # A second gateway for the batched baselines, so both sides start empty; it holds
+        # the same bundle identity, so one sealed body serves both.
+        (work / "gateway2").mkdir(parents=True, exist_ok=True)
+        shutil.copy(work / "gateway" / gateway_bundle_keys.IDENTITY_FILE,
+                    work / "gateway2" / gateway_bundle_keys.IDENTITY_FILE)
         self.gw2 = GatewayServer(work / "gateway2").start()
         self.gw2.add_station(TEST_STATION.agency_code, 1, "Quầy 1", token=self.token)
         self.link2 = Link(self.gw2.host, self.gw2.port).start()
+        self.signer = Ed25519PrivateKey.generate()
+        for gw in (self.gw, self.gw2):
+            gateway_bundle_keys.register_for(gw.state, TEST_STATION.agency_code, 1,
+                                             bundle_codec.public_key_hex(self.signer))
+        self.recipient = gateway_bundle_keys.province_recipient(self.gw.config)
 
     def close(self) -> None:
         for thing in (self.link, self.link2, self.gw, self.gw2):
@@ -367,10 +380,24 @@ class Bench:
 
     def sealed_file(self, path: Path) -> bytes:
         """The file as a one-shot body: a sealed bundle holding just that file."""
-        contents = BundleContents(TEST_STATION.agency_code, 1, str(uuid.uuid4()),
-                                  RECEIVED_AT.isoformat(),
-                                  files={sha256_file(path): path.read_bytes()})
-        return seal_bundle(contents, bundle_key(self.token))
+        sha = sha256_file(path)
+        member = bundle_codec.Member(bundle_codec.file_member_name(sha), path.stat().st_size,
+                                     sha)
+        out = io.BytesIO()
+        bundle_codec.write_bundle(out, bundle_id=str(uuid.uuid4()),
+                                  agency_code=TEST_STATION.agency_code, station_digit=1,
+                                  created_at=RECEIVED_AT.isoformat(),
+                                  members=[(member, lambda: path.open("rb"))],
+                                  signing_key=self.signer, recipient=self.recipient)
+        return out.getvalue()
+
+    def bundle_ready(self, ctx: AppContext) -> None:
+        """The station's signing key registered and the province's recipient known."""
+        client = GatewayClient(self.gw.url, self.token)
+        try:
+            bundle_keys.ensure_registered(ctx, client.register_bundle_key)
+        finally:
+            client.close()
 
     # --- one-shot baseline ------------------------------------------------------------------
 
@@ -556,6 +583,7 @@ class Bench:
         try:
             service = SyncService(ctx)
             service.set_token(self.token)  # file store (MOTCUA_NO_KEYRING), for the bundle
+            self.bundle_ready(ctx)
             export = export_bundle(ctx, service, d / "queue.bundle")
             with ctx.db.read() as s:
                 docs = [dict(e.payload) for e in outbox.entries(
@@ -634,6 +662,8 @@ class Bench:
             receive(ctx, clerk, [f])
             service = SyncService(ctx)
             service.set_token(self.token)
+            if baseline:
+                self.bundle_ready(ctx)
             export = export_bundle(ctx, service, d / "a0.bundle") if baseline else None
             tally = Tally()
             client = self.client(tally)

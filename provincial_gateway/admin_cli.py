@@ -253,13 +253,15 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_import_bundle(args: argparse.Namespace) -> int:
-    from provincial_gateway.bundles import import_bundle
+    from provincial_gateway.bundles import import_bundle_file
     from provincial_gateway.errors import WireError
 
-    data = Path(args.file).read_bytes()
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"Không tìm thấy tệp {path}.")
     state = _open(args)
     try:
-        receipt = import_bundle(state, data)
+        receipt = import_bundle_file(state, path)
     except WireError as exc:
         raise CliError(exc.message) from exc
     finally:

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import select, update
 
 from provincial_gateway import enrolment_limits
-from provincial_gateway.auth import bundle_key, hash_token, new_token
+from provincial_gateway.auth import hash_token, new_token
 from provincial_gateway.db import Enrolment, Station, utcnow
 from provincial_gateway.dossiers import StatusError, list_dossiers, set_status
 from provincial_gateway.state import GatewayState
@@ -70,7 +70,7 @@ def add_station(state: GatewayState, agency_code: str, station_digit: int, name:
             s.add(row)
         row.name = name.strip() or row.name or f"Quầy {station_digit}"
         row.token_sha256 = hash_token(token)
-        row.bundle_key = bundle_key(token).hex()
+        row.bundle_key = ""  # USB bundles are signed by the station's own key now
         row.active = True
     return token, created
 

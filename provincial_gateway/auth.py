@@ -19,7 +19,6 @@ from provincial_gateway.errors import WireError
 from provincial_gateway.state import GatewayState, gateway_state
 from sync_contract import wire
 
-BUNDLE_KEY_LABEL = b"motcua-bundle-v1"
 ADMIN_COOKIE = "gw_admin"
 
 
@@ -29,12 +28,6 @@ def new_token() -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def bundle_key(token: str) -> bytes:
-    """The station's USB-bundle key; equals sync_contract.bundle_codec.bundle_key, which
-    the gateway cannot call here because the codec is optional for it."""
-    return hashlib.sha256(BUNDLE_KEY_LABEL + token.encode()).digest()
 
 
 @dataclass(frozen=True)

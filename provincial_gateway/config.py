@@ -38,6 +38,8 @@ class GatewayConfig:
     admin_token: str | None = None  # None: read or create data_dir/admin-token
     public_url: str | None = None  # base URL behind a reverse proxy; None: from the request
     max_file_bytes: int = wire.MAX_FILE_BYTES
+    # USB bundles: the sum of the members a manifest declares (files are also held to
+    # max_file_bytes each; the dossiers and events lists, parsed in memory, to the third).
     max_bundle_bytes: int = 2 * wire.MAX_FILE_BYTES
     # Any other body a station sends (a dossier document, an event, a list of SHA-256):
     # read whole into memory and parsed, so it gets a cap of its own.
@@ -45,6 +47,10 @@ class GatewayConfig:
     # The interactive API pages describe every route to whoever asks; off unless a
     # technician turns them on (`serve --docs` or MOTCUA_GATEWAY_DOCS=1).
     serve_docs: bool | None = None  # None: from the environment
+    max_bundle_json_bytes: int = 64 * 1024 * 1024
+    # The age identity ("AGE-SECRET-KEY-1…") bundles are sealed to; None: environment,
+    # else data_dir/bundle-identity.txt made on first start (0600).
+    bundle_identity: str | None = None
     # An upload nobody touched for this long is discarded with its partial file (tus
     # expiration); a station that comes back later gets 404 and starts a new upload. A
     # week, because a mountain commune's link can be down for days.

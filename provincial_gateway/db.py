@@ -44,10 +44,23 @@ class Station(Base):
     station_digit: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200), default="")
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    # Key for offline USB bundles, derived from the token when it is issued (the token
-    # itself is never stored, so the key cannot be derived later).
-    bundle_key: Mapped[str] = mapped_column(String(64))
+    # Unused and kept empty: the version-1 USB bundle key derived from the token (bundles
+    # are now signed with keys in StationSigningKey). The column stays for old databases.
+    bundle_key: Mapped[str] = mapped_column(String(64), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StationSigningKey(Base):
+    """An Ed25519 public key a station signs its USB bundles with. Keys are only added,
+    so bundles signed before a reinstall (a new key) still import."""
+
+    __tablename__ = "station_signing_keys"
+    __table_args__ = (UniqueConstraint("station_id", "public_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # hex
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -6,7 +6,7 @@ import logging
 
 from fastapi import APIRouter, Request
 
-from provincial_gateway import admin_ops
+from provincial_gateway import admin_ops, bundle_keys
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.errors import INVALID, WireError
 from provincial_gateway.state import gateway_state
@@ -41,5 +41,10 @@ def enrol(request: Request, body: wire.EnrolRequest) -> wire.EnrolResponse:
                         "Mã đăng ký không đúng, đã hết hạn, đã dùng hoặc bị khoá do nhập sai "
                         "nhiều lần. Hãy xin tỉnh cấp mã mới.") from None
     log.info("station %s/%s enrolled", row.agency_code, row.station_digit)
+    if body.bundle_signing_key:
+        bundle_keys.register_for(gateway_state(request), row.agency_code, row.station_digit,
+                                 body.bundle_signing_key)
     return wire.EnrolResponse(token=token, agency_code=row.agency_code,
-                              station_digit=row.station_digit, name=row.name)
+                              station_digit=row.station_digit, name=row.name,
+                              bundle_recipient=bundle_keys.province_recipient(
+                                  gateway_state(request).config))

@@ -12,6 +12,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from provincial_gateway import bundle_keys
 from provincial_gateway.blobstore import BlobStore
 from provincial_gateway.config import GatewayConfig
 from provincial_gateway.db import create_schema, make_engine, make_sessions
@@ -47,8 +48,11 @@ def open_state(config: GatewayConfig) -> GatewayState:
     engine = make_engine(config.database_url)
     create_schema(engine)
     config.remember_database()
-    return GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
-                        blobs=BlobStore(config.data_dir), admin_token=config.resolve_admin_token())
+    state = GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
+                         blobs=BlobStore(config.data_dir),
+                         admin_token=config.resolve_admin_token())
+    bundle_keys.prepare(state)
+    return state
 
 
 def gateway_state(request: Request) -> GatewayState:

@@ -77,6 +77,9 @@ KEY_ESCROW = f"{PREFIX}/station/key-escrow"  # the data key wrapped under the re
 AUDIT_HEAD_HEADER = "X-Audit-Head"
 AUDIT_ANCHOR_HEADER = "X-Audit-Anchor"
 AUDIT_VERDICT_HEADER = "X-Audit-Head-Verdict"
+# The station registers the public key that signs its USB bundles and learns the
+# province's age recipient its bundles are sealed to.
+BUNDLE_KEY = f"{PREFIX}/station/bundle-key"
 
 TUS_VERSION = "1.0.0"
 TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
@@ -91,7 +94,10 @@ E_UNKNOWN_DOSSIER = "unknown_dossier"
 E_INVALID = "invalid"
 E_CHECKSUM = "checksum_mismatch"
 E_TOO_LARGE = "too_large"
-E_BUNDLE = "bad_bundle"
+E_BUNDLE = "bad_bundle"  # malformed manifest, damaged or truncated bundle, member mismatch
+E_BUNDLE_OLD = "bundle_old_format"  # unsigned v1 bundle: the station exports it again
+E_BUNDLE_SIGNATURE = "bundle_signature"  # unknown station or key, or a wrong signature
+E_BUNDLE_PROVINCE = "bundle_other_province"  # sealed to another gateway's key
 E_ENROL = "enrolment_refused"
 E_NOT_OWNER = "not_owner"  # another station's dossier or dossier code (403)
 E_REVISION_JUMP = "revision_jump"  # PhienBan too far above the stored revision (409)
@@ -176,6 +182,8 @@ class EnrolRequest(WireModel):
     agency_code: str = Field(max_length=40)
     station_digit: int = Field(ge=1, le=9)
     enrolment_code: str = Field(min_length=1, max_length=64)
+    # Hex Ed25519 public key that will sign this station's USB bundles (optional).
+    bundle_signing_key: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
 
 
 class EnrolResponse(WireModel):
@@ -185,6 +193,19 @@ class EnrolResponse(WireModel):
     agency_code: str
     station_digit: int
     name: str = ""
+    bundle_recipient: str = ""  # the province's age public key for USB bundles
+
+
+class BundleKeyRequest(WireModel):
+    """PUT /station/bundle-key: the station's Ed25519 public key (hex) for USB bundles.
+    Registering the same key again changes nothing; earlier keys stay valid, so bundles
+    signed before a reinstall still import."""
+
+    public_key: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class BundleKeyResponse(WireModel):
+    bundle_recipient: str  # age X25519 recipient ("age1…") to seal bundles to
 
 
 class MissingBlobsRequest(WireModel):

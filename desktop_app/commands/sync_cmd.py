@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace, ctx: AppContext) -> int:
         return EXIT_DRAINED
     if args.import_bundle is not None:
         client = service.client()
-        receipt = client.post_bundle(args.import_bundle.read_bytes())
+        receipt = client.post_bundle(args.import_bundle)
         _out(args, receipt.model_dump(),
              f"Tỉnh đã nhận gói {receipt.bundle_id}: {receipt.dossiers} hồ sơ "
              f"({receipt.created} mới, {receipt.unchanged} đã có), {receipt.files} tệp.")

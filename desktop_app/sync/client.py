@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -358,10 +360,19 @@ class GatewayClient:
             raise self._fail(resp, path)
         return Fetched(self._model(model, resp, path), resp.headers.get("ETag", ""))
 
-    def post_bundle(self, data: bytes) -> wire.BundleReceipt:
-        resp = self.request("POST", wire.BUNDLES, data=data,
-                            headers={"Content-Type": "application/octet-stream"},
-                            timeout=(CONNECT_TIMEOUT_S, 600.0))
+    def register_bundle_key(self, public_key: str) -> wire.BundleKeyResponse:
+        resp = self.request("PUT", wire.BUNDLE_KEY, json={"public_key": public_key})
+        if resp.status_code != 200:
+            raise self._fail(resp, "bundle key")
+        return self._model(wire.BundleKeyResponse, resp, "bundle key")
+
+    def post_bundle(self, source: Path) -> wire.BundleReceipt:
+        """Forward a bundle file, streamed from the stick (never read into memory)."""
+        with source.open("rb") as f:
+            resp = self.request("POST", wire.BUNDLES, data=f,
+                                headers={"Content-Type": "application/octet-stream",
+                                         "Content-Length": str(os.fstat(f.fileno()).st_size)},
+                                timeout=(CONNECT_TIMEOUT_S, 600.0))
         if resp.status_code not in (200, 201):
             raise self._fail(resp, "bundle")
         return self._model(wire.BundleReceipt, resp, "bundle")

@@ -17,7 +17,8 @@ from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.station import StationService
-from desktop_app.sync.client import GatewayClient
+from desktop_app.sync import bundle_keys
+from desktop_app.sync.client import GatewayClient, SyncError
 from desktop_app.sync.report import SyncReport
 from local_db import outbox
 from local_db import repositories as repo
@@ -59,6 +60,15 @@ class Puller:
         report.catalog_updated = self.pull_catalog()
         report.calendar_updated = self.pull_calendar()
         report.clerks_updated = self.pull_clerks()
+        self.register_bundle_key()
+
+    def register_bundle_key(self) -> None:
+        """Once per counter: the USB bundle signing key to the gateway, and the province's
+        recipient back. A gateway without the endpoint only delays USB export."""
+        try:
+            bundle_keys.ensure_registered(self.ctx, self.client.register_bundle_key)
+        except SyncError as exc:
+            log.warning("bundle signing key not registered: %s", exc.detail)
 
     def pull_changes(self) -> int:
         cursor = int(self._state(CURSOR, "0") or 0)

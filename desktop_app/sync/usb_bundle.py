@@ -1,5 +1,11 @@
-"""Export the pending dossiers, their files and events to an encrypted bundle on a USB
-stick: the last resort for a commune with no link for days.
+"""Export the pending dossiers, their files and events to a bundle on a USB stick: the
+last resort for a commune with no link for days.
+
+The bundle (`sync_contract.bundle_codec`) is sealed to the province's public key, so a
+lost stick reveals nothing, and signed with this counter's own key, so the gateway knows
+who made it. It is written as a stream, file by file, straight into the age encryptor
+and a temporary file renamed into place at the end: memory stays flat and the size is
+bounded only by the stick.
 
 Exporting marks nothing as sent: the bundle may be lost on the way. When the link comes
 back, the queue is sent as usual and the gateway answers ``unchanged`` for what the bundle
@@ -7,20 +13,24 @@ already delivered, so nothing is duplicated either way."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
-from desktop_app.files import write_atomically
+from desktop_app.files import atomic_writer
 from desktop_app.station import StationService
+from desktop_app.sync import bundle_keys
 from desktop_app.sync.national import file_hashes
 from desktop_app.sync.service import SyncService
 from local_db import outbox
 from local_db import repositories as repo
-from sync_contract.bundle_codec import BundleContents, bundle_key, seal_bundle
+from sync_contract import bundle_codec as codec
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +51,20 @@ class ExportSummary:
                 "này đến máy có mạng và chạy: motcua sync --import-bundle TỆP")
 
 
+def open_blob(ctx: AppContext, sha256: str) -> BinaryIO:
+    """The stored file's bytes as a stream (the one place that knows how blobs are kept)."""
+    return ctx.blobs.file_path(sha256).open("rb")
+
+
 def export_bundle(ctx: AppContext, service: SyncService, target: Path) -> ExportSummary:
     station = StationService(ctx).require()
-    token = service.tokens(station).get()
-    if not token:
-        raise DomainError("Chưa có mã xác thực của quầy nên không mã hóa được gói. Hãy nhờ "
-                          "kỹ thuật viên cấu hình.", "bundle export without a station token")
+    recipient = bundle_keys.recipient(ctx)
+    if not recipient:
+        raise DomainError("Quầy chưa nhận khóa công khai của tỉnh nên chưa xuất được gói USB. "
+                          "Hãy kết nối mạng và đồng bộ một lần (F5), rồi xuất lại.",
+                          "bundle export: no province recipient yet (never synced since "
+                          "bundle keys were introduced)")
+    signer = bundle_keys.signing_key(ctx, station)
     latest: dict[str, dict] = {}
     events: list[dict] = []
     hashes: set[str] = set()
@@ -63,41 +81,56 @@ def export_bundle(ctx: AppContext, service: SyncService, target: Path) -> Export
                 hashes.add(e.entity_id)
         for doc in latest.values():
             hashes.update(file_hashes(doc))
-        known = {sha for sha in hashes if repo.get_blob(s, sha) is not None}
+        sizes = {sha: row.size for sha in hashes if (row := repo.get_blob(s, sha)) is not None}
     if not latest and not events and not hashes:
         raise DomainError("Không có hồ sơ nào đang chờ gửi; không cần xuất gói.",
                           "bundle export: queue empty")
-    missing = hashes - known
+    missing = hashes - sizes.keys()
     if missing:
         log.warning("bundle export: %d referenced file(s) unknown locally", len(missing))
+    members = [codec.bytes_member(codec.DOSSIERS, _json(list(latest.values()))),
+               codec.bytes_member(codec.EVENTS, _json(events))]
+    for sha in sorted(sizes):
+        members.append((codec.Member(codec.file_member_name(sha), sizes[sha], sha),
+                        lambda sha=sha: open_blob(ctx, sha)))
     bundle_id = str(uuid.uuid4())
-    contents = BundleContents(station.agency_code, station.station_digit, bundle_id,
-                              ctx.clock.now().isoformat(timespec="seconds"),
-                              dossiers=list(latest.values()), events=events,
-                              files={sha: ctx.blobs.read_bytes(sha) for sha in sorted(known)})
-    data = seal_bundle(contents, bundle_key(token))
+    now = ctx.clock.now()
     target = Path(target)
     if target.is_dir():
         target = target / f"motcua-{station.agency_code}-{station.station_digit}-" \
-                          f"{ctx.clock.now():%Y%m%d-%H%M}.mcb"
-    _write_atomically(target, data)
-    now = ctx.clock.now()
+                          f"{now:%Y%m%d-%H%M}.mcb"
+    size = _write(target, lambda out: codec.write_bundle(
+        out, bundle_id=bundle_id, agency_code=station.agency_code,
+        station_digit=station.station_digit, created_at=now.isoformat(timespec="seconds"),
+        members=members, signing_key=signer, recipient=recipient))
     with ctx.db.write() as s:
-        repo.add_audit(s, now, None, "bundle_exported", "bundle", bundle_id,
+        repo.add_audit(s, ctx.clock.now(), None, "bundle_exported", "bundle", bundle_id,
                        {"dossiers": len(latest), "events": len(events),
-                        "files": len(known), "bytes": len(data)})
+                        "files": len(sizes), "bytes": size})
     log.info("bundle %s exported: %d dossiers, %d files, %d bytes", bundle_id, len(latest),
-             len(known), len(data))
-    return ExportSummary(str(target), bundle_id, len(latest), len(events), len(known),
-                         len(data))
+             len(sizes), size)
+    return ExportSummary(str(target), bundle_id, len(latest), len(events), len(sizes), size)
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
+def _json(items: list[dict]) -> bytes:
+    return json.dumps(items, ensure_ascii=False).encode("utf-8")
+
+
+def _write(target: Path, fill: Callable[[BinaryIO], object]) -> int:
+    """Write through a temporary file renamed into place: a full stick or a pulled plug
+    leaves no half bundle under the final name. Returns the bundle's size."""
     try:
-        write_atomically(target, data)
+        with atomic_writer(target, suffix=".part") as out:
+            fill(out)
+            size = out.tell()
     except OSError as exc:
         if exc.errno == 28:
             raise DomainError("USB đã đầy: không đủ chỗ cho gói hồ sơ. Hãy dùng USB khác.",
                               f"{target}: disk full") from exc
         raise DomainError(f"Không ghi được gói vào {target}: {exc.strerror or exc}.",
                           f"{target}: {exc!r}") from exc
+    except codec.BundleError as exc:
+        raise DomainError("Một tệp của hồ sơ đã thay đổi hoặc bị hỏng trong lúc xuất gói; "
+                          "gói chưa được tạo. Hãy báo kỹ thuật viên.",
+                          f"bundle export: {exc}") from exc
+    return size

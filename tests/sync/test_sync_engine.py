@@ -14,6 +14,7 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService, DigitizedFile
+from desktop_app.domain.errors import DomainError
 from desktop_app.intake.service import IntakeService
 from desktop_app.scanning.model import ColourMode, OutputPart
 from desktop_app.station import StationInfo, StationService
@@ -267,31 +268,57 @@ def test_status_catalog_calendar_and_clerks_are_pulled(ctx: AppContext, clerk: C
 
 def test_usb_bundle_carries_pending_dossiers_to_the_gateway(
         ctx: AppContext, clerk: ClerkInfo, synced_station: SyncService,
-        gateway: GatewayServer, tmp_path: Path) -> None:
+        gateway: GatewayServer, station: StationInfo, tmp_path: Path) -> None:
+    from desktop_app.sync import bundle_keys
     from desktop_app.sync.usb_bundle import export_bundle
 
     f = stored_file(ctx, tmp_path)
     uuid = receive(ctx, clerk, [f])
     usb = tmp_path / "usb"
     usb.mkdir()
+    # Before the first contact with a gateway that knows signed bundles: no recipient.
+    with pytest.raises(DomainError, match="chưa nhận khóa công khai của tỉnh"):
+        export_bundle(ctx, synced_station, usb)
+    client = synced_station.client()
+    assert bundle_keys.ensure_registered(ctx, client.register_bundle_key)
+    assert not bundle_keys.ensure_registered(ctx, client.register_bundle_key)  # once
     summary = export_bundle(ctx, synced_station, usb)
     assert (summary.dossiers, summary.files) == (1, 1)
-    data = Path(summary.path).read_bytes()
+    path = Path(summary.path)
+    data = path.read_bytes()
     assert "Tuyết".encode() not in data and f.sha256.encode() not in data  # encrypted
+    assert [p.name for p in usb.iterdir()] == [path.name]  # no temporary file left
 
-    tampered = bytearray(data)
-    tampered[-10] ^= 0xFF
-    client = synced_station.client()
+    tampered = usb / "tampered.mcb"
+    tampered.write_bytes(data[:-10] + bytes(b ^ 0xFF for b in data[-10:]))
     with pytest.raises(Exception, match=r"Gói dữ liệu USB không hợp lệ"):
-        client.post_bundle(bytes(tampered))
-    receipt = client.post_bundle(data)
+        client.post_bundle(tampered)
+    # The token is re-issued meanwhile: the bundle does not depend on it.
+    synced_station.set_token(gateway.add_station(station.agency_code, station.station_digit,
+                                                 "Quầy 1"))
+    client = synced_station.client()
+    receipt = client.post_bundle(path)
     assert (receipt.dossiers, receipt.created, receipt.files) == (1, 1, 1)
-    assert client.post_bundle(data).unchanged == 1  # importing twice changes nothing
+    assert client.post_bundle(path).unchanged == 1  # importing twice changes nothing
     assert [d["client_id"] for d in gateway_dossiers(gateway)] == [uuid]
     # The queue still drains normally afterwards: the gateway already has everything.
     report = engine(synced_station).run_once()
     assert report.files_already_there == 1 and report.dossiers_sent == 1
     assert open_items(ctx) == [] and len(gateway_dossiers(gateway)) == 1
+
+
+def test_first_sync_registers_the_bundle_key(ctx: AppContext, station: StationInfo,
+                                             synced_station: SyncService) -> None:
+    from desktop_app.sync import bundle_keys
+
+    assert bundle_keys.recipient(ctx) == ""
+    engine(synced_station).run_once()
+    assert bundle_keys.recipient(ctx).startswith("age1")
+    assert bundle_keys.is_registered(ctx, StationService(ctx).require())
+    key_file = ctx.paths.root / "secrets" / (
+        f"{station.agency_code}-{station.station_digit}.bundle-signing.key")
+    if key_file.exists():  # no OS keyring in the test environment
+        assert key_file.stat().st_mode & 0o077 == 0
 
 
 def test_sync_once_command_exit_codes(ctx: AppContext, clerk: ClerkInfo,
