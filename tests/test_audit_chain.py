@@ -118,6 +118,7 @@ def test_tampering_is_found_at_the_first_broken_link(
     assert report.head is not None and report.head.seq == target_seq - 1  # last good
 
     caplog.set_level(logging.ERROR)
+    caplog.clear()  # the intake's own log lines name the dossier: only the doctor's here
     check = run_doctor(ctx.paths.root, str(ctx.db.url), probe_deadline_s=0.5,
                        device_deadline_s=0.5).check("audit_chain")
     assert check.status == FAIL
@@ -141,7 +142,7 @@ def test_concurrent_appends_keep_one_valid_chain(ctx: AppContext, clock: FixedCl
     """Two connections (as two processes of one PC would: the window and the sync
     service) appending to the same chain at once."""
     url = ctx.db.url.render_as_string(hide_password=False)
-    dbs = [Database(url) for _ in range(2)]
+    dbs = [Database(url, sqlite_key=ctx.db.sqlite_key) for _ in range(2)]
     for db in dbs:
         db.audit_chain = ctx.db.audit_chain
     errors: list[BaseException] = []

@@ -37,6 +37,7 @@ from desktop_app.intake.service import IntakeService
 from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 from local_db.models import AuditEntry, Dossier, DossierFee, FeePayment, OutboxEntry
+from tests.support.shared_file import second_pc
 
 from .test_intake import OWNER, TEST_CATALOG
 from .test_slips import text_of
@@ -339,8 +340,9 @@ def test_two_counters_collecting_the_same_fee_at_once_record_it_once(
                 "BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$"))
             s.execute(sa.text("CREATE TRIGGER slow_payment BEFORE INSERT ON fee_payments "
                               "FOR EACH ROW EXECUTE FUNCTION slow_payment()"))
-    other = open_station(tmp_path / "second-pc", db_url=ctx.db.url.render_as_string(
-        hide_password=False), sample_catalog=False, clock=ctx.clock)
+    other = open_station(second_pc(ctx, tmp_path / "second-pc"),
+                         db_url=ctx.db.url.render_as_string(hide_password=False),
+                         sample_catalog=False, clock=ctx.clock)
     StationService(other).save(dataclasses.replace(station, station_digit=2))
     barrier = threading.Barrier(2)
     outcomes: list[str] = []

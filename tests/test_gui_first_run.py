@@ -19,6 +19,7 @@ from provincial_gateway import admin_ops
 from provincial_gateway.server import GatewayServer
 from tests.conftest import TEST_STATION
 from tests.support.gateway_fixtures import AGENCY, gateway, gateway_factory  # noqa: F401
+from tests.support.shared_file import second_pc
 from ui.first_run import (
     P_ACCOUNTS,
     P_CONNECTION,
@@ -197,7 +198,8 @@ def test_a_new_counter_joins_a_shared_database(qtbot, ctx: AppContext,  # type: 
     no account page; its own digit and printer."""
     StationService(ctx).save(TEST_STATION)
     AccountService(ctx).create_clerk("huong", "Triệu Thị Hương", "mat-khau-1", Role.CLERK)
-    other = open_context(tmp_path / "pc2", db_url=str(ctx.db.url), clock=ctx.clock)
+    other = open_context(second_pc(ctx, tmp_path / "pc2"), db_url=str(ctx.db.url),
+                         clock=ctx.clock)
     try:
         assert StationService(other).get() is None
         wizard = FirstRunWizard(other, printers=PRINTERS)

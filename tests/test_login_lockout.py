@@ -127,7 +127,8 @@ def test_a_good_login_resets_the_count(ctx: AppContext, clock: FixedClock,
 
 def test_counters_sharing_the_database_share_the_count(ctx: AppContext, clock: FixedClock,
                                                        clerk: ClerkInfo) -> None:
-    other_db = Database(str(ctx.db.url.render_as_string(hide_password=False)))
+    other_db = Database(str(ctx.db.url.render_as_string(hide_password=False)),
+                        sqlite_key=ctx.db.sqlite_key)
     other = replace(ctx, db=other_db)
     try:
         _fail(AccountService(ctx), 3)

@@ -116,6 +116,7 @@ class IntakeService:
         self.ctx = ctx
         self.catalog = CatalogService(ctx)
         self.stations = StationService(ctx)
+        self._clock_note = ""  # the last clock warning read
 
     # --- previews (no writes) ---------------------------------------------------------
 
@@ -128,8 +129,17 @@ class IntakeService:
     def clock_warning(self) -> str:
         """Vietnamese, before Receive: this PC's clock was more than 5 minutes off the
         gateway's when they last talked ("" otherwise, or when they never did). A warning,
-        not a block: see `desktop_app.sync.clock_offset`."""
-        return clock_offset.warning_vi(clock_offset.last_offset(self.ctx))
+        not a block: see `desktop_app.sync.clock_offset`.
+
+        Never raises: with the database away the last text read stands, and the failed
+        action itself says what is wrong (the review is refilled after a failed Receive)."""
+        try:
+            note = clock_offset.warning_vi(clock_offset.last_offset(self.ctx))
+        except DomainError as exc:
+            log.warning("clock offset not read: %s", exc.detail)
+            return self._clock_note
+        self._clock_note = note
+        return note
 
     # --- actions ------------------------------------------------------------------------
 

@@ -52,8 +52,8 @@ class ExportSummary:
 
 
 def open_blob(ctx: AppContext, sha256: str) -> BinaryIO:
-    """The stored file's bytes as a stream (the one place that knows how blobs are kept)."""
-    return ctx.blobs.file_path(sha256).open("rb")
+    """The stored file's plaintext as a stream, decrypted chunk by chunk as it is read."""
+    return ctx.blobs.open_blob(sha256)
 
 
 def export_bundle(ctx: AppContext, service: SyncService, target: Path) -> ExportSummary:

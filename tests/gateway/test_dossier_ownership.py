@@ -191,7 +191,8 @@ def test_a_lone_surrogate_is_invalid_not_a_crash(gateway: GatewayServer, station
 
 
 @pytest.mark.parametrize(("fields", "where"), [
-    ({"NoiDung": "\ud800"}, "NoiDung (text_forbidden_char)"),
+    # Refused while the body is parsed, before any field is looked at.
+    ({"NoiDung": "\ud800"}, "(surrogate) đứng lẻ"),
     ({"NguoiXuLy": "Triệu\u202eHương"}, "NguoiXuLy (text_forbidden_char)"),
     ({"Loai": "r" * 10_000}, "Loai (text_too_long)"),
     ({"ChiTiet": {"LyDo": "a\x00"}}, "ChiTiet.LyDo (text_forbidden_char)"),
