@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -391,12 +391,19 @@ def _wire_change(c: Change) -> wire.Change:
                        NgayHenTraMoi=c.new_appointment)
 
 
+_SEQ_MAX = 2**31 - 1  # Change.seq is an Integer column
+
+
 def changes_since(state: GatewayState, agency_code: str, since: int,
                   limit: int) -> wire.ChangesBody:
-    with state.sessions() as s:
-        rows = s.scalars(select(Change).where(Change.agency_code == agency_code,
-                                              Change.seq > since)
-                         .order_by(Change.seq).limit(limit + 1)).all()
+    rows: Sequence[Change] = []
+    # `changes.seq` is a 32-bit column (PostgreSQL refuses a larger operand): a cursor
+    # beyond it has seen every change there can be.
+    if since < _SEQ_MAX:
+        with state.sessions() as s:
+            rows = s.scalars(select(Change).where(Change.agency_code == agency_code,
+                                                  Change.seq > since)
+                             .order_by(Change.seq).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return wire.ChangesBody(changes=[_wire_change(c) for c in rows],
