@@ -19,6 +19,7 @@ from desktop_app.commands import (
     id_qr_cmd,
     provision_cmd,
     recover_key_cmd,
+    recovery_code_cmd,
     report_cmd,
     retention_cmd,
     support_cmd,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_parsers(sub)
     provision_cmd.add_parsers(sub)
     recover_key_cmd.add_parsers(sub)
+    recovery_code_cmd.add_parsers(sub)
     doctor_cmd.add_parsers(sub)
     support_cmd.add_parsers(sub)
     retention_cmd.add_parsers(sub)

@@ -9,6 +9,7 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -21,7 +22,7 @@ import pytest
 
 from desktop_app import db_encryption, key_escrow
 from desktop_app.clock import FixedClock
-from desktop_app.commands import provision_cmd, recover_key_cmd
+from desktop_app.commands import provision_cmd, recover_key_cmd, recovery_code_cmd
 from desktop_app.context import DatabaseUnavailable, open_context
 from desktop_app.data_key import PURPOSE_DATABASE, DataKeyStore, subkey
 from desktop_app.demo import DEMO_CARDS, run_demo
@@ -331,3 +332,59 @@ def test_lan_postgresql_needs_tls_except_on_this_pc(monkeypatch: pytest.MonkeyPa
     db = Database("postgresql+psycopg://u@10.0.0.5/motcua")
     assert db.sqlite_key is None
     db.dispose()
+
+
+CODE_SHAPE = r"[0-9A-Z]{5}(-[0-9A-Z]{5}){5}"
+
+
+def test_provision_logged_to_a_file_leaves_no_code_and_recovery_code_makes_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        gateway: GatewayServer) -> None:  # noqa: F811
+    """The installer runs provisioning into provision.log (not a terminal): the code must
+    not lie there beside the escrow copy it opens. `motcua recovery-code` makes a new one
+    at a terminal, and that code recovers the key, here and through the province."""
+    enrol_code, _ = admin_ops.issue_enrolment_code(gateway.state, AGENCY, 3, "Quầy 3")
+    plan = tmp_path / "provision.json"
+    plan.write_text(json.dumps({
+        "agency_code": AGENCY, "agency_name": "UBND XÃ NÀ PHẶC",
+        "parent_name": "UBND TỈNH THÁI NGUYÊN", "place_name": "Nà Phặc",
+        "station_digit": 3, "gateway_url": gateway.url, "enrolment_code": enrol_code}),
+        encoding="utf-8")
+    data = tmp_path / "data"
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    provision_cmd.add_parsers(sub)
+    recovery_code_cmd.add_parsers(sub)
+    args = parser.parse_args(["provision", str(plan), "--data-dir", str(data)])
+    assert args.func(args) == 0
+    logged = capsys.readouterr().out
+    assert "motcua recovery-code" in logged
+    assert not re.search(CODE_SHAPE, logged)
+    first_escrow = escrow_file(data).read_text()
+
+    args = parser.parse_args(["recovery-code", "--data-dir", str(data)])
+    assert args.func(args) == 0
+    shown = capsys.readouterr().out
+    match = re.search(r"MÃ KHÔI PHỤC DỮ LIỆU: (\S+)", shown)
+    assert match and re.fullmatch(CODE_SHAPE, match.group(1)) and "đã gửi lên tỉnh" in shown
+    assert escrow_file(data).read_text() != first_escrow  # wrapped afresh
+    for log_file in (data / "logs").glob("*"):
+        assert match.group(1) not in log_file.read_text(encoding="utf-8", errors="replace")
+
+    shutil.rmtree(data / "secrets")  # a replacement PC: only the province's copy is left
+    again, _ = admin_ops.issue_enrolment_code(gateway.state, AGENCY, 3, "Quầy 3")
+    code, text = _recover(data, match.group(1), capsys, monkeypatch, "--gateway",
+                          gateway.url, "--agency", AGENCY, "--digit", "3",
+                          "--enrolment-code", again)
+    assert code == 0, text
+    open_context(data, f"sqlite:///{data / 'motcua.sqlite3'}").close()
+
+
+def test_recovery_code_needs_a_configured_station(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    recovery_code_cmd.add_parsers(parser.add_subparsers())
+    args = parser.parse_args(["recovery-code", "--data-dir", str(tmp_path / "new")])
+    assert args.func(args) == 2
+    out, err = capsys.readouterr()
+    assert "chưa được cấu hình quầy" in err and "MÃ KHÔI PHỤC" not in out

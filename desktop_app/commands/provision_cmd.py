@@ -212,7 +212,14 @@ def _apply(args: argparse.Namespace, plan: ProvisionPlan) -> int:
         lines += ["", f"Mật khẩu dùng một lần của “{result.technician}”: "
                       f"{result.one_time_password}",
                   "  (chỉ hiện lần này; lần đăng nhập đầu tiên sẽ phải đặt mật khẩu mới)"]
-    if result.recovery_code:
+    if result.recovery_code and not (args.json or sys.stdout.isatty()):
+        # Text written to a file (the installer's provision.log): the code would lie on
+        # the disk beside the escrow copy it unlocks. It is made again at a terminal.
+        log.info("recovery code not printed: output is not a terminal")
+        lines += ["", "MÃ KHÔI PHỤC DỮ LIỆU: không ghi vào tệp (mã nằm trên ổ đĩa cạnh bản "
+                  "khóa dự phòng thì ai lấy được máy cũng mở được dữ liệu). Kỹ thuật viên "
+                  "mở cửa sổ lệnh, chạy “motcua recovery-code” và ghi mã ra giấy."]
+    elif result.recovery_code:
         data["recovery_code"] = result.recovery_code
         lines += ["", f"MÃ KHÔI PHỤC DỮ LIỆU: {result.recovery_code}",
                   "  (chỉ hiện lần này; ghi ra giấy và cất nơi an toàn. Khi cài lại máy hoặc "

@@ -144,7 +144,7 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
     if token:
         result.token_stored = SyncService(ctx).set_token(token)
     if token or not escrow_file(root).exists():
-        result.recovery_code, result.escrow_sent = _escrow(ctx, result.station, token)
+        result.recovery_code, result.escrow_sent = escrow_data_key(ctx, result.station, token)
 
     by: ClerkInfo | None = None
     if plan.technician is not None:
@@ -182,7 +182,7 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
     return result
 
 
-def _escrow(ctx: AppContext, station: StationInfo, token: str) -> tuple[str, bool]:
+def escrow_data_key(ctx: AppContext, station: StationInfo, token: str) -> tuple[str, bool]:
     """A new recovery code, the data key wrapped under it beside the data and, with a
     token, at the province. An unreachable gateway leaves the local copy only (the
     technician still gets the code; provisioning again sends it)."""
