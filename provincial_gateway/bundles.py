@@ -207,10 +207,7 @@ def import_bundle_file(state: GatewayState, path: Path) -> wire.BundleReceipt:
 
 
 def body_limit(state: GatewayState) -> int:
-    """The largest request body a bundle within the limits can be: the members, the
-    manifest and signature, age's 16-byte tag per 64 KiB chunk, and its header."""
-    members = state.config.max_bundle_bytes
-    return members + codec.MAX_MANIFEST + members // 4096 + 64 * 1024
+    return codec.sealed_size_limit(state.config.max_bundle_bytes)
 
 
 @router.post(

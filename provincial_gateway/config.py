@@ -40,7 +40,7 @@ class GatewayConfig:
     max_file_bytes: int = wire.MAX_FILE_BYTES
     # USB bundles: the sum of the members a manifest declares (files are also held to
     # max_file_bytes each; the dossiers and events lists, parsed in memory, to the third).
-    max_bundle_bytes: int = 2 * wire.MAX_FILE_BYTES
+    max_bundle_bytes: int = wire.BUNDLE_PART_BYTES
     # Any other body a station sends (a dossier document, an event, a list of SHA-256):
     # read whole into memory and parsed, so it gets a cap of its own.
     max_json_bytes: int = 2 * 1024 * 1024

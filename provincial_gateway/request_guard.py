@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from provincial_gateway.auth import bearer_token, lookup_station, unauthorized
 from provincial_gateway.config import GatewayConfig
 from provincial_gateway.errors import WireError, log_refusal
+from sync_contract import bundle_codec as codec
 from sync_contract import wire
 
 log = logging.getLogger("provincial_gateway")
@@ -63,7 +64,7 @@ def body_limit(config: GatewayConfig, method: str, path: str) -> int:
     if method == "PATCH" and UPLOAD_URL.match(path):
         return config.max_file_bytes  # tus.patch_upload also holds a chunk to Upload-Length
     if path == wire.BUNDLES:
-        return config.max_bundle_bytes
+        return codec.sealed_size_limit(config.max_bundle_bytes)
     return config.max_json_bytes
 
 

@@ -108,6 +108,12 @@ class Manifest:
                         for m in self.members]}, ensure_ascii=False).encode("utf-8")
 
 
+def sealed_size_limit(member_bytes: int) -> int:
+    """The largest sealed bundle whose members total ``member_bytes``: the members, the
+    manifest and signature, age's 16-byte tag per 64 KiB chunk, and its header."""
+    return member_bytes + MAX_MANIFEST + member_bytes // 4096 + 64 * 1024
+
+
 def file_member_name(sha256: str) -> str:
     return FILE_PREFIX + sha256
 

@@ -84,6 +84,12 @@ BUNDLE_KEY = f"{PREFIX}/station/bundle-key"
 TUS_VERSION = "1.0.0"
 TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 MAX_FILE_BYTES = 512 * 1024 * 1024
+# One USB bundle carries at most this many member bytes (files, dossier and event lists),
+# and its dossier and event lists at most BUNDLE_PART_JSON_BYTES: a file under FAT32's
+# 4 GiB limit (most sticks) with room for age's overhead, and within the gateway's
+# default caps. The station splits a larger export into parts.
+BUNDLE_PART_BYTES = 3584 * 1024 * 1024
+BUNDLE_PART_JSON_BYTES = 48 * 1024 * 1024
 
 # Error codes (ErrorBody.code).
 E_AUTH = "auth"

@@ -60,8 +60,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="cùng --set-gateway: chứng chỉ CA của tỉnh (PEM)")
     p.add_argument("--export-bundle", type=Path, metavar="TỆP", default=None,
                    help="xuất các hồ sơ chưa gửi ra gói mã hóa (chép sang USB)")
-    p.add_argument("--import-bundle", type=Path, metavar="TỆP", default=None,
-                   help="chuyển một gói từ USB lên hệ thống tỉnh qua máy có mạng này")
+    p.add_argument("--import-bundle", type=Path, metavar="TỆP", nargs="+", default=None,
+                   help="chuyển gói từ USB lên hệ thống tỉnh qua máy có mạng này (một gói "
+                        "lớn được chia thành nhiều tệp: đưa các tệp, theo thứ tự bất kỳ)")
     p.set_defaults(func=run)
 
     g = sub.add_parser("gateway", help="chạy hệ thống tỉnh mẫu (đào tạo, kiểm thử)",
@@ -138,11 +139,15 @@ def _run(args: argparse.Namespace, ctx: AppContext) -> int:
         return EXIT_DRAINED
     if args.import_bundle is not None:
         client = service.client()
-        receipt = client.post_bundle(args.import_bundle)
-        _out(args, receipt.model_dump(),
-             f"Tỉnh đã nhận gói {receipt.bundle_id}: {receipt.dossiers} hồ sơ "
-             f"({receipt.created} mới, {receipt.unchanged} đã có), {receipt.files} tệp.")
-        return EXIT_REFUSED if receipt.conflicts else EXIT_DRAINED
+        conflicts = False
+        for path in args.import_bundle:  # each part is complete: any order works
+            receipt = client.post_bundle(path)
+            conflicts = conflicts or bool(receipt.conflicts)
+            _out(args, receipt.model_dump(),
+                 f"Tỉnh đã nhận gói {receipt.bundle_id} ({path.name}): {receipt.dossiers} "
+                 f"hồ sơ ({receipt.created} mới, {receipt.unchanged} đã có), "
+                 f"{receipt.files} tệp.")
+        return EXIT_REFUSED if conflicts else EXIT_DRAINED
     if not args.once:
         return _forever(service, ctx)
     return _once(args, service)

@@ -4,8 +4,10 @@ last resort for a commune with no link for days.
 The bundle (`sync_contract.bundle_codec`) is sealed to the province's public key, so a
 lost stick reveals nothing, and signed with this counter's own key, so the gateway knows
 who made it. It is written as a stream, file by file, straight into the age encryptor
-and a temporary file renamed into place at the end: memory stays flat and the size is
-bounded only by the stick.
+and a temporary file renamed into place at the end: memory stays flat. A queue larger
+than one bundle may hold (`wire.BUNDLE_PART_BYTES`, under FAT32's 4 GiB file limit) is
+split into parts, each dossier in the same part as its files and events, so any part
+imported alone is complete; the parts can be imported in any order.
 
 Exporting marks nothing as sent: the bundle may be lost on the way. When the link comes
 back, the queue is sent as usual and the gateway answers ``unchanged`` for what the bundle
@@ -17,7 +19,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,24 +33,45 @@ from desktop_app.sync.service import SyncService
 from local_db import outbox
 from local_db import repositories as repo
 from sync_contract import bundle_codec as codec
+from sync_contract import wire
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ExportSummary:
-    path: str
+    path: str  # the first (or only) part
     bundle_id: str
     dossiers: int
     events: int
     files: int
     bytes: int
+    paths: tuple[str, ...] = ()  # every part, in order
+    bundle_ids: tuple[str, ...] = ()
 
     @property
     def text_vi(self) -> str:
+        size = f"{self.bytes / 1024 / 1024:.1f} MB, đã mã hóa"
+        if len(self.paths) > 1:
+            where = (f"{len(self.paths)} tệp trong {Path(self.path).parent} ({size}; gói "
+                     "lớn được chia để vừa USB định dạng FAT32)")
+            run = "motcua sync --import-bundle TỆP… (từng tệp hoặc cả các tệp)"
+        else:
+            where = f"{self.path} ({size})"
+            run = "motcua sync --import-bundle TỆP"
         return (f"Đã xuất {self.dossiers} hồ sơ, {self.files} tệp, {self.events} sự kiện "
-                f"vào {self.path} ({self.bytes / 1024 / 1024:.1f} MB, đã mã hóa). Mang gói "
-                "này đến máy có mạng và chạy: motcua sync --import-bundle TỆP")
+                f"vào {where}. Mang gói này đến máy có mạng và chạy: {run}")
+
+
+@dataclass
+class _Part:
+    """What one bundle file will carry."""
+
+    docs: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    hashes: set[str] = field(default_factory=set)
+    bytes: int = 0
+    json_bytes: int = 0
 
 
 def open_blob(ctx: AppContext, sha256: str) -> BinaryIO:
@@ -56,7 +79,50 @@ def open_blob(ctx: AppContext, sha256: str) -> BinaryIO:
     return ctx.blobs.open_blob(sha256)
 
 
-def export_bundle(ctx: AppContext, service: SyncService, target: Path) -> ExportSummary:
+def plan_parts(docs: list[dict], events: list[dict], sizes: dict[str, int],
+               part_bytes: int = wire.BUNDLE_PART_BYTES,
+               part_json_bytes: int = wire.BUNDLE_PART_JSON_BYTES) -> list[_Part]:
+    """Dossiers with their files and events, packed in queue order into parts of at most
+    ``part_bytes`` (files and lists) and ``part_json_bytes`` (lists). A dossier larger
+    than a part gets one of its own (the gateway will say if it is too large); a file two
+    parts need travels in both. Files and events of no pending dossier fill the last."""
+    by_client: dict[str, list[dict]] = {}
+    loose: list[dict] = []
+    client_ids = {str(d.get("ClientId", "")) for d in docs}
+    for ev in events:
+        cid = str(ev.get("ClientId", ""))
+        (by_client.setdefault(cid, []) if cid in client_ids else loose).append(ev)
+    parts = [_Part()]
+
+    def place(new_docs: list[dict], new_events: list[dict], hashes: set[str]) -> None:
+        part = parts[-1]
+        text = sum(len(_json([x])) for x in (*new_docs, *new_events))
+        extra = text + sum(sizes[h] for h in hashes - part.hashes)
+        if (part.docs or part.events or part.hashes) and (
+                part.bytes + extra > part_bytes or part.json_bytes + text > part_json_bytes):
+            part = _Part()
+            parts.append(part)
+            extra = text + sum(sizes[h] for h in hashes)
+        part.docs += new_docs
+        part.events += new_events
+        part.hashes |= hashes
+        part.bytes += extra
+        part.json_bytes += text
+
+    placed: set[str] = set()
+    for doc in docs:
+        hashes = set(file_hashes(doc)) & sizes.keys()
+        placed |= hashes
+        place([doc], by_client.get(str(doc.get("ClientId", "")), []), hashes)
+    for sha in sorted(sizes.keys() - placed):
+        place([], [], {sha})
+    if loose:
+        place([], loose, set())
+    return parts
+
+
+def export_bundle(ctx: AppContext, service: SyncService, target: Path,
+                  part_bytes: int = wire.BUNDLE_PART_BYTES) -> ExportSummary:
     station = StationService(ctx).require()
     recipient = bundle_keys.recipient(ctx)
     if not recipient:
@@ -88,28 +154,42 @@ def export_bundle(ctx: AppContext, service: SyncService, target: Path) -> Export
     missing = hashes - sizes.keys()
     if missing:
         log.warning("bundle export: %d referenced file(s) unknown locally", len(missing))
-    members = [codec.bytes_member(codec.DOSSIERS, _json(list(latest.values()))),
-               codec.bytes_member(codec.EVENTS, _json(events))]
-    for sha in sorted(sizes):
-        members.append((codec.Member(codec.file_member_name(sha), sizes[sha], sha),
-                        lambda sha=sha: open_blob(ctx, sha)))
-    bundle_id = str(uuid.uuid4())
+    parts = plan_parts(list(latest.values()), events, sizes, part_bytes)
     now = ctx.clock.now()
     target = Path(target)
     if target.is_dir():
         target = target / f"motcua-{station.agency_code}-{station.station_digit}-" \
                           f"{now:%Y%m%d-%H%M}.mcb"
-    size = _write(target, lambda out: codec.write_bundle(
-        out, bundle_id=bundle_id, agency_code=station.agency_code,
-        station_digit=station.station_digit, created_at=now.isoformat(timespec="seconds"),
-        members=members, signing_key=signer, recipient=recipient))
-    with ctx.db.write() as s:
-        repo.add_audit(s, ctx.clock.now(), None, "bundle_exported", "bundle", bundle_id,
-                       {"dossiers": len(latest), "events": len(events),
-                        "files": len(sizes), "bytes": size})
-    log.info("bundle %s exported: %d dossiers, %d files, %d bytes", bundle_id, len(latest),
-             len(sizes), size)
-    return ExportSummary(str(target), bundle_id, len(latest), len(events), len(sizes), size)
+    paths: list[str] = []
+    ids: list[str] = []
+    total = 0
+    for i, part in enumerate(parts, 1):
+        members = [codec.bytes_member(codec.DOSSIERS, _json(part.docs)),
+                   codec.bytes_member(codec.EVENTS, _json(part.events))]
+        for sha in sorted(part.hashes):
+            members.append((codec.Member(codec.file_member_name(sha), sizes[sha], sha),
+                            lambda sha=sha: open_blob(ctx, sha)))
+        bundle_id = str(uuid.uuid4())
+        path = target if len(parts) == 1 else target.with_name(
+            f"{target.stem}-{i}of{len(parts)}{target.suffix}")
+        size = _write(path, lambda out, members=members, bundle_id=bundle_id:
+                      codec.write_bundle(
+                          out, bundle_id=bundle_id, agency_code=station.agency_code,
+                          station_digit=station.station_digit,
+                          created_at=now.isoformat(timespec="seconds"), members=members,
+                          signing_key=signer, recipient=recipient))
+        with ctx.db.write() as s:
+            repo.add_audit(s, ctx.clock.now(), None, "bundle_exported", "bundle", bundle_id,
+                           {"dossiers": len(part.docs), "events": len(part.events),
+                            "files": len(part.hashes), "bytes": size, "part": i,
+                            "parts": len(parts)})
+        log.info("bundle %s exported (part %d of %d): %d dossiers, %d files, %d bytes",
+                 bundle_id, i, len(parts), len(part.docs), len(part.hashes), size)
+        paths.append(str(path))
+        ids.append(bundle_id)
+        total += size
+    return ExportSummary(paths[0], ids[0], len(latest), len(events), len(sizes), total,
+                         tuple(paths), tuple(ids))
 
 
 def _json(items: list[dict]) -> bytes:

@@ -16,6 +16,7 @@ from provincial_gateway import admin_cli, admin_ops, enrolment_limits
 from provincial_gateway.config import ENV_DOCS, GatewayConfig
 from provincial_gateway.db import Enrolment, utcnow
 from provincial_gateway.server import GatewayServer
+from sync_contract import bundle_codec as codec
 from sync_contract import wire
 from tests.support.gateway_fixtures import (
     AGENCY,
@@ -80,9 +81,11 @@ def test_byte_caps_per_route(gateway: GatewayServer, station_token: str) -> None
     gateway.config.max_json_bytes = 4096
     gateway.config.max_bundle_bytes = 8192
     auth = {**auth_headers(station_token), "Content-Type": "application/json"}
+    # A bundle body: its members' cap plus the sealing's overhead (manifest, age).
+    sealed = codec.sealed_size_limit(8192)
     # Declared too large: 413 before reading.
     for method, path, size in (("PUT", dossier_path(), 4097), ("POST", wire.EVENTS, 4097),
-                               ("POST", wire.BUNDLES, 8193)):
+                               ("POST", wire.BUNDLES, sealed + 1)):
         status, _, body = raw_request(gateway, method, path,
                                       {**auth, "Content-Length": str(size)})
         assert status == 413 and json.loads(body)["code"] == wire.E_TOO_LARGE, path
@@ -98,7 +101,8 @@ def test_byte_caps_per_route(gateway: GatewayServer, station_token: str) -> None
     status, _, body = raw_request(gateway, "POST", wire.BUNDLES,
                                   {**auth_headers(station_token),
                                    "Content-Type": "application/octet-stream",
-                                   "Transfer-Encoding": "chunked"}, chunks=[b"\0" * 4096] * 3)
+                                   "Transfer-Encoding": "chunked"},
+                                  chunks=[b"\0" * (1 << 20)] * (sealed // (1 << 20) + 1))
     assert status == 413 and json.loads(body)["code"] == wire.E_TOO_LARGE
     # Under the cap the route answers as before.
     small = requests.post(gateway.url + wire.BLOBS_MISSING, json={"sha256": ["a" * 64]},

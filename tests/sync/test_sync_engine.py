@@ -307,6 +307,59 @@ def test_usb_bundle_carries_pending_dossiers_to_the_gateway(
     assert open_items(ctx) == [] and len(gateway_dossiers(gateway)) == 1
 
 
+def test_a_queue_larger_than_a_bundle_is_split_into_complete_parts(
+        ctx: AppContext, clerk: ClerkInfo, synced_station: SyncService,
+        gateway: GatewayServer, tmp_path: Path) -> None:
+    """Each part holds whole dossiers with their files (a stick formatted FAT32 takes no
+    file over 4 GiB), so the parts can be imported one by one, in any order."""
+    from desktop_app.sync import bundle_keys
+    from desktop_app.sync.usb_bundle import export_bundle
+
+    uuids = [receive(ctx, clerk, [stored_file(ctx, tmp_path, seed=2 * i + 1),
+                                  stored_file(ctx, tmp_path, seed=2 * i + 2)])
+             for i in range(3)]
+    client = synced_station.client()
+    assert bundle_keys.ensure_registered(ctx, client.register_bundle_key)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    # Room for one dossier's two 300 kB files and its document, not for two dossiers.
+    summary = export_bundle(ctx, synced_station, usb, part_bytes=700_000)
+    assert (summary.dossiers, summary.files, len(summary.paths)) == (3, 6, 3)
+    assert sorted(p.name for p in usb.iterdir()) == sorted(Path(p).name for p in summary.paths)
+    assert [Path(p).stem[-4:] for p in summary.paths] == ["1of3", "2of3", "3of3"]
+    assert summary.bytes == sum(Path(p).stat().st_size for p in summary.paths)
+    for path in reversed(summary.paths):
+        receipt = client.post_bundle(Path(path))
+        assert (receipt.dossiers, receipt.created, receipt.files, receipt.conflicts) == (
+            1, 1, 2, [])
+    assert sorted(d["client_id"] for d in gateway_dossiers(gateway)) == sorted(uuids)
+
+
+def test_bundle_parts_keep_a_dossier_with_its_files_and_events() -> None:
+    from desktop_app.sync.usb_bundle import plan_parts
+
+    docs = [{"ClientId": "a", "TaiLieuNop": []}, {"ClientId": "b"}]
+    sizes = {"1" * 64: 400, "2" * 64: 400, "3" * 64: 100}
+    events = [{"EventId": "e1", "ClientId": "b"}, {"EventId": "e2", "ClientId": "z"}]
+    import desktop_app.sync.usb_bundle as usb_bundle
+
+    hashes = {"a": ["1" * 64], "b": ["2" * 64, "1" * 64]}
+    original = usb_bundle.file_hashes
+    usb_bundle.file_hashes = lambda doc: hashes[doc["ClientId"]]  # type: ignore[assignment]
+    try:
+        parts = plan_parts(docs, events, sizes, part_bytes=800)
+    finally:
+        usb_bundle.file_hashes = original
+    assert [[d["ClientId"] for d in p.docs] for p in parts] == [["a"], ["b"], []]
+    assert parts[1].hashes == {"1" * 64, "2" * 64}  # the shared file travels with both
+    assert [e["EventId"] for e in parts[1].events] == ["e1"]
+    # The file and the event of no pending dossier fill the last part.
+    assert parts[2].hashes == {"3" * 64} and [e["EventId"] for e in parts[2].events] == ["e2"]
+    # a: file 1 and its document; b alone is over the size (it never shares a part
+    # then, and the gateway judges it); the last: file 3 and event e2.
+    assert [p.bytes for p in parts] == [400 + 37, 800 + 19 + 36, 100 + 36]
+
+
 def test_first_sync_registers_the_bundle_key(ctx: AppContext, station: StationInfo,
                                              synced_station: SyncService) -> None:
     from desktop_app.sync import bundle_keys
