@@ -6,17 +6,23 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pyrage
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
 
 from provincial_gateway.config import GatewayConfig
 from provincial_gateway.db import Station, StationSigningKey
 
-if TYPE_CHECKING:
-    from provincial_gateway.state import GatewayState
+
+class GatewayState(Protocol):
+    """What these functions use of `provincial_gateway.state.GatewayState` (which calls
+    `prepare` while it opens, so this module does not import it)."""
+
+    config: GatewayConfig
+    sessions: sessionmaker
 
 log = logging.getLogger("provincial_gateway.bundles")
 
