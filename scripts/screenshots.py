@@ -30,11 +30,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 from sqlalchemy import select
 
-from desktop_app.accounts import AccountService
+from desktop_app.accounts import AccountService, Role
 from desktop_app.clock import FixedClock, SystemClock
 from desktop_app.demo import DEMO_CARDS, run_demo
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
+from desktop_app.sync.clock_offset import store_offset
 from desktop_app.sync.service import SyncService
 from local_db.models import Dossier
 from ui.first_run import FirstRunWizard
@@ -44,6 +45,7 @@ from ui.scan_settings import ScanSettingsDialog
 from ui.screen_fit import show_fitted
 from ui.style import apply_style
 from ui.sync_panel import SyncPanel
+from ui.unlock_dialog import UnlockDialog
 
 
 def settle(app: QApplication, ms: int = 300) -> None:
@@ -221,6 +223,20 @@ def main() -> None:
         login.show()
         shot(app, login, out / "02-login.png")
         login.close()
+        # Wrong passwords: the wait, then the lock a supervisor or technician opens.
+        AccountService(ctx).create_clerk("lan", "Lò Thị Lan", "lan-demo-2026", Role.CLERK)
+        login = LoginDialog(ctx, station.agency_name)
+        login.show()
+        for _ in range(5):
+            login.username.setText("lan")
+            login.password.setText("sai-mat-khau")
+            login._login()
+        shot(app, login, out / "02b-login-wait.png")
+        unlock = UnlockDialog(ctx, "lan", login)
+        unlock.show()
+        shot(app, unlock, out / "02c-unlock.png")
+        unlock.close()
+        login.close()
 
         clerk = AccountService(ctx).authenticate("tiepnhan", "tiepnhan-demo-2026")
         win = MainWindow(ctx, clerk, station)
@@ -240,6 +256,14 @@ def main() -> None:
         shot(app, win, out / "07-intake-fees-delivery.png")
         win.intake.go_next()
         shot(app, win, out / "08-intake-review.png")
+        # The last sync measured this PC's clock 3 days ahead: the review warns.
+        store_offset(ctx, 3 * 86400 + 7 * 60, clock.now())
+        win.intake.go_back()
+        win.intake.go_next()
+        shot(app, win, out / "08b-intake-review-clock.png")
+        store_offset(ctx, 0.0, clock.now())
+        win.intake.go_back()
+        win.intake.go_next()
         win.intake.receive()
         win.runner.wait()
         settle(app, 500)

@@ -22,6 +22,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -118,6 +119,8 @@ class IntakePage(QWidget):
         for w in (self.proc_step, self.applicant_step, self.components_step,
                   self.delivery_step, self.review):
             self.stack.addWidget(w)
+        self._step_policies = [self.stack.widget(i).sizePolicy()
+                               for i in range(self.stack.count())]
 
         self.back_btn = QPushButton("&Quay lại")
         self.back_btn.setToolTip("Về bước trước (Alt+Q); thông tin đã nhập được giữ")
@@ -172,7 +175,14 @@ class IntakePage(QWidget):
         return self.stack.currentIndex()
 
     def _show_step(self, index: int) -> None:
+        # The scroll area around the stack sizes it by the current step alone: the tall
+        # fees form must not make the review (which scrolls itself) taller than the
+        # screen, or a short screen shows two scroll bars and cuts the review's end.
+        ignored = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        for i, own in enumerate(self._step_policies):
+            self.stack.widget(i).setSizePolicy(own if i == index else ignored)
         self.stack.setCurrentIndex(index)
+        self.stack.adjustSize()
         self.error.clear()
         parts = []
         for i, name in enumerate(STEPS):
