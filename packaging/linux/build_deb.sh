@@ -6,7 +6,8 @@
 # DIST_DIR: the bundle (default dist/motcua, made by packaging/motcua.spec).
 # OUT_DIR:  where the .deb goes (default dist/).
 # Environment: DEB_COMPRESS (zstd|xz|gzip|none; default zstd), DEB_LEVEL (compression
-# level), DEB_MAINTAINER.
+# level), DEB_MAINTAINER, PYTHON (the interpreter that built the bundle, default
+# .venv/bin/python: the copyright file lists its installed distributions).
 # zstd -9 packs the ~340 MB bundle in ~12 s on 2 cores (~130 MB); xz -6 saves ~20 MB but
 # takes ~5 minutes. dpkg reads zstd since Debian 12 / Ubuntu 21.10, which the bundle's
 # glibc requirement (below) needs anyway.
@@ -16,7 +17,8 @@
 #   /usr/bin/motcua -> /opt/motcua-offline/motcua
 #   /usr/share/applications/motcua-offline.desktop
 #   /usr/share/icons/hicolor/{48x48,128x128,256x256}/apps/motcua-offline.png
-#   /usr/share/doc/motcua-offline/copyright
+#   /usr/share/doc/motcua-offline/copyright       DEP-5, from packaging/third_party_notices.py
+#   /usr/share/doc/motcua-offline/THIRD-PARTY-NOTICES.txt   the bundle's notices
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -27,6 +29,7 @@ ARCH=amd64
 PREFIX=/opt/$PKG
 COMPRESS=${DEB_COMPRESS:-zstd}
 MAINTAINER=${DEB_MAINTAINER:-"Một Cửa Offline <motcua-offline@localhost>"}
+PY=${PYTHON:-$ROOT/.venv/bin/python}
 
 [ -x "$DIST_DIR/motcua" ] || { echo "không có $DIST_DIR/motcua: chạy PyInstaller trước" >&2; exit 2; }
 command -v dpkg-deb >/dev/null || { echo "thiếu dpkg-deb (apt-get install dpkg-dev)" >&2; exit 127; }
@@ -73,14 +76,14 @@ ln -s "$PREFIX/motcua" "$R/usr/bin/motcua"
 install -m 644 "$HERE/motcua-offline.desktop" "$R/usr/share/applications/$PKG.desktop"
 
 ICON="$HERE/motcua.png"
-[ -f "$ICON" ] || "$ROOT/.venv/bin/python" "$ROOT/packaging/make_icons.py" >/dev/null
+[ -f "$ICON" ] || "$PY" "$ROOT/packaging/make_icons.py" >/dev/null
 for size in 48 128 256; do
   d="$R/usr/share/icons/hicolor/${size}x${size}/apps"
   mkdir -p "$d"
   if [ "$size" = 256 ]; then
     install -m 644 "$ICON" "$d/$PKG.png"
   else
-    "$ROOT/.venv/bin/python" - "$ICON" "$d/$PKG.png" "$size" <<'PY'
+    "$PY" - "$ICON" "$d/$PKG.png" "$size" <<'PY'
 import sys
 from PIL import Image
 src, dst, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -90,16 +93,13 @@ PY
   fi
 done
 
-cat >"$R/usr/share/doc/$PKG/copyright" <<EOF
-Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: $PKG
-Comment: Một Cửa Offline $PY_VERSION, bundled with PyInstaller together with Python,
- Qt 6 / PySide6 (LGPL-3) and other libraries under their own licenses; the Liberation
- fonts are under the SIL Open Font License ($PREFIX/_internal/resources/fonts/).
-
-Files: *
-License: GPL-3.0-or-later
-EOF
+# debian/copyright (DEP-5) and the plain-text notices, from the same generator and the
+# same installed distributions as the bundle's THIRD-PARTY-NOTICES.txt.
+"$PY" "$ROOT/packaging/third_party_notices.py" \
+  --output "$R/usr/share/doc/$PKG/THIRD-PARTY-NOTICES.txt" \
+  --debian-copyright "$R/usr/share/doc/$PKG/copyright" \
+  --bundle-prefix "${PREFIX#/}/_internal" >/dev/null
+chmod 644 "$R/usr/share/doc/$PKG/copyright" "$R/usr/share/doc/$PKG/THIRD-PARTY-NOTICES.txt"
 
 # dpkg-deb refuses group/world-writable control scripts; keep the modes explicit.
 install -m 755 "$HERE/debian/postinst" "$R/DEBIAN/postinst"

@@ -39,6 +39,9 @@ if [ -z "$SOURCE_DIR" ]; then
   printf 'stand-in for the PyInstaller console executable\n' >"$SOURCE_DIR/motcua.exe"
   printf 'stand-in for the PyInstaller windowed executable\n' >"$SOURCE_DIR/motcua-gui.exe"
   printf 'stand-in\n' >"$SOURCE_DIR/_internal/resources/README.txt"
+  # as motcua.spec writes them on Windows: UTF-8 with a byte order mark
+  { printf '\357\273\277'; cat "$ROOT/LICENSE"; } >"$SOURCE_DIR/LICENSE.txt"
+  printf '\357\273\277stand-in for the generated notices\n' >"$SOURCE_DIR/THIRD-PARTY-NOTICES.txt"
   COMPRESSOR=${COMPRESSOR:-none}
   : "${OUTFILE:=$ROOT/dist/motcua-offline-${VERSION}-setup-STANDIN.exe}"
 fi

@@ -7,7 +7,10 @@
 ;
 ; Defines:
 ;   SOURCE_DIR   (required) the PyInstaller one-folder bundle: motcua.exe, motcua-gui.exe,
-;                _internal\...
+;                LICENSE.txt, THIRD-PARTY-NOTICES.txt, _internal\...
+;   LICENSE_FILE the text of the license page (default SOURCE_DIR\LICENSE.txt: the
+;                repository's LICENSE, which motcua.spec copies with a UTF-8 byte order
+;                mark so that the page shows the Vietnamese letters)
 ;   VERSION      application version (default 0.0.0); VI_VERSION its 4-number form for
 ;                the file properties (default VERSION.0)
 ;   OUTFILE      installer file (default motcua-offline-VERSION-setup.exe)
@@ -57,6 +60,9 @@ ManifestDPIAware true
 !endif
 !ifndef COMPRESSOR
   !define COMPRESSOR "lzma"
+!endif
+!ifndef LICENSE_FILE
+  !define LICENSE_FILE "${SOURCE_DIR}/LICENSE.txt"
 !endif
 
 !define APP_NAME "Một Cửa Offline"
@@ -112,6 +118,12 @@ Var PurgeCheckbox
 
 ; ---------------------------------------------------------------- installer pages
 !insertmacro MUI_PAGE_WELCOME
+; GPL-3.0-or-later: nothing to accept in order to use the program, so the page only
+; informs (a "Tiếp" button, no "I agree"); the third-party licenses are in
+; THIRD-PARTY-NOTICES.txt next to the program.
+!define MUI_LICENSEPAGE_BUTTON "$(^NextBtn)"
+!define MUI_LICENSEPAGE_TEXT_BOTTOM "Giấy phép của các thành phần bên thứ ba (Qt, FFmpeg, zbar, phông chữ Liberation, các thư viện Python) nằm trong tệp THIRD-PARTY-NOTICES.txt ở thư mục cài đặt."
+!insertmacro MUI_PAGE_LICENSE "${LICENSE_FILE}"
 !insertmacro MUI_PAGE_DIRECTORY
 !insertmacro MUI_PAGE_INSTFILES
 !define MUI_FINISHPAGE_RUN "$INSTDIR\${GUI_EXE}"
@@ -294,6 +306,8 @@ Section "Uninstall"
   Delete "$INSTDIR\${CLI_EXE}"
   Delete "$INSTDIR\${GUI_EXE}"
   Delete "$INSTDIR\motcua.ico"
+  Delete "$INSTDIR\LICENSE.txt"
+  Delete "$INSTDIR\THIRD-PARTY-NOTICES.txt"
   Delete "$INSTDIR\provision.log"
   Delete "$INSTDIR\${UNINST_EXE}"
   RMDir "$INSTDIR"

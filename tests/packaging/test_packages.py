@@ -14,11 +14,13 @@ installed.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,12 @@ def test_bundle_has_runtime_files(build: dict[str, Any]) -> None:
     assert (qt / "Qt" / "plugins" / "multimedia").is_dir()
     # zbar comes from the system package libzbar0 (a Depends of the .deb)
     assert not list(internal.rglob("libzbar.so*"))
+    # the licenses next to the executable (packaging/third_party_notices.py)
+    bundle = Path(build["bundle_dir"])
+    assert (bundle / "LICENSE.txt").read_bytes() == (ROOT / "LICENSE").read_bytes()
+    notices = (bundle / "THIRD-PARTY-NOTICES.txt").read_text(encoding="utf-8")
+    for name in ("PySide6_Essentials", "Qt ", "FFmpeg", "zbar", "Liberation Fonts"):
+        assert name in notices, name
 
 
 def test_deb_metadata_and_layout(build: dict[str, Any]) -> None:
@@ -111,8 +119,20 @@ def test_deb_metadata_and_layout(build: dict[str, Any]) -> None:
                              text=True).stdout
     for path in ("./opt/motcua-offline/motcua", "./usr/share/applications/motcua-offline.desktop",
                  "./usr/share/icons/hicolor/256x256/apps/motcua-offline.png",
-                 "./usr/bin/motcua -> /opt/motcua-offline/motcua"):
+                 "./usr/bin/motcua -> /opt/motcua-offline/motcua",
+                 "./usr/share/doc/motcua-offline/THIRD-PARTY-NOTICES.txt",
+                 "./opt/motcua-offline/LICENSE.txt"):
         assert path in listing, path
+    copyright_file = subprocess.run(
+        ["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(copyright_file)) as tar:
+        member = tar.extractfile("./usr/share/doc/motcua-offline/copyright")
+        assert member is not None
+        dep5 = member.read().decode("utf-8")
+    assert dep5.startswith("Format: https://www.debian.org/doc/packaging-manuals/"
+                           "copyright-format/1.0/\n")
+    assert "\nFiles: *\nCopyright: 2026 Một Cửa Offline contributors\n" in dep5
+    assert "Files: opt/motcua-offline/_internal/PySide6/Qt/*" in dep5
     control = subprocess.run(["dpkg-deb", "-I", str(deb)], check=True, capture_output=True,
                              text=True).stdout
     assert "postinst" in control and "prerm" in control
@@ -160,4 +180,7 @@ def test_nsis_script_compiles_with_stand_in(tmp_path: Path) -> None:
     proc = subprocess.run(["bash", str(ROOT / "packaging" / "windows" / "build.sh"), "",
                            str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert out.read_bytes()[:2] == b"MZ"
+    exe = out.read_bytes()
+    assert exe[:2] == b"MZ"
+    # the license page: LICENSE, read as UTF-8 (its BOM), stored as UTF-16 by makensis
+    assert "Một Cửa Offline contributors".encode("utf-16-le") in exe
