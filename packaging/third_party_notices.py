@@ -225,13 +225,24 @@ def ffmpeg_component(qt_files: list[Path]) -> Component | None:
                     if (m := re.match(r"^libavcodec\.so\.(\d+\.\d+\.\d+)$", n))), "")
     version = version or next((m.group(1) for n in libs
                                if (m := re.match(r"^avcodec-(\d+)\.dll$", n))), "")
+    # FFmpeg states its build's license inside libavcodec; a GPL build would change ours.
+    stated = ""
+    for lib in found:
+        if lib.name.startswith(("libavcodec", "avcodec")) and lib.is_file():
+            m = re.search(rb"libavcodec license: ([ -~]{3,60})\0", lib.read_bytes())
+            stated = m.group(1).decode("ascii") if m else stated
+            break
+    if stated and stated != "LGPL version 2.1 or later":
+        raise SystemExit(f"third_party_notices: libavcodec says its license is {stated!r}; "
+                         "review the notices and the application's license")
     return Component(
         name="FFmpeg", version=f"libavcodec {version}" if version else "see libavcodec",
         license="LGPL-2.1-or-later", texts=_vendored("LGPL-2.1.txt"),
         paths=sorted({"/".join(p.parts[p.parts.index("PySide6"):]) for p in found}),
         copyright="Copyright (C) the FFmpeg developers",
         note=("Shipped in the PySide6 wheel for Qt's multimedia plugin (the camera): "
-              + ", ".join(libs) + ". Source: https://ffmpeg.org/download.html"))
+              + ", ".join(libs) + (f' (libavcodec says: "{stated}")' if stated else "")
+              + ". Source: https://ffmpeg.org/download.html"))
 
 
 def zbar_component() -> Component:
