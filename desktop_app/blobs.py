@@ -44,6 +44,7 @@ from desktop_app.blob_crypto import (
 from desktop_app.data_key import PURPOSE_BLOBS, DataKeyStore, DataKeyUnavailable, subkey
 from desktop_app.domain.errors import DomainError
 from desktop_app.files import fsync_dir
+from desktop_app.processes import temp_owner, temp_prefix
 from desktop_app.shared_blobs import SharedBlobError, SharedBlobStore
 
 log = logging.getLogger(__name__)
@@ -74,20 +75,13 @@ _WRITE_VI = "Không ghi được tệp vào kho lưu trữ (ổ đĩa đầy ho�
 
 
 def _tmp_prefix() -> str:
-    # The writer's pid in the name lets a later start remove what a killed writer left.
-    return f".tmp-{os.getpid()}-"
+    # The writer's mark in the name lets a later start remove what a killed writer left.
+    return temp_prefix()
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists (another user's) or cannot tell: keep its file
-    return True
+def _owner_alive(name: str) -> bool:
+    owner = temp_owner(name)
+    return owner is not None and owner.alive()
 
 
 def blob_key(data_dir: Path, blobs: Path) -> bytes:
@@ -196,9 +190,7 @@ class BlobStore:
         scratch = self.root.with_name(SCRATCH_DIR)
         for tmp in [*self.root.glob(".tmp-*"), *self.root.glob("*/.tmp-*"),
                     *scratch.glob(".tmp-*")]:
-            parts = tmp.name.split("-")
-            pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
-            if pid is not None and _pid_alive(pid):
+            if _owner_alive(tmp.name):
                 continue
             tmp.unlink(missing_ok=True)
             removed += 1

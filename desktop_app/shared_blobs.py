@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from desktop_app.domain.errors import DomainError
+from desktop_app.processes import temp_prefix
 from local_db.engine import Database
 from local_db.models import SharedBlob, SharedBlobChunk
 
@@ -137,7 +138,7 @@ class SharedBlobStore:
         """Write the blob to ``target`` atomically (temporary name, fsync, rename) after
         checking its hash; False when the shared store does not have it."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{os.getpid()}-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix())
         try:
             with os.fdopen(fd, "wb") as out:
                 if not self.fetch_into(sha256, out):

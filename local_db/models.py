@@ -492,7 +492,7 @@ class OutboxEntry(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     # A station holds an item while sending it; an expired lease (crash) frees it again.
-    # ``agency-digit@hostname#pid``: a host name may be a long FQDN (up to 253).
+    # ``agency-digit@hostname#pid-start``: a host name may be a long FQDN (up to 253).
     leased_by: Mapped[str] = mapped_column(String(320), default="")
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     # tus upload URL of a file being sent, so an interrupted upload resumes.

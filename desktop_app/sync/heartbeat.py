@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from desktop_app.processes import is_alive, own_mark
+
 log = logging.getLogger(__name__)
 
 FILE_NAME = "sync-heartbeat.json"
@@ -28,7 +30,10 @@ def heartbeat_path(root: Path) -> Path:
 
 def write_heartbeat(path: Path, data: dict[str, Any]) -> None:
     """Temp file beside it, then rename: a reader never sees half a file."""
-    body = {"pid": os.getpid(), "host": socket.gethostname(), **data}
+    # The start tells this process from a later one the system gives the same pid.
+    own = own_mark()
+    body = {"pid": own.pid, "pid_started": own.started, "host": socket.gethostname(),
+            **data}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps(body, ensure_ascii=False, default=str), encoding="utf-8")
@@ -37,16 +42,6 @@ def write_heartbeat(path: Path, data: dict[str, Any]) -> None:
         log.warning("could not write the sync heartbeat %s: %s", path, exc)
         with contextlib.suppress(OSError):
             tmp.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
 
 
 def _duration_vi(seconds: float) -> str:
@@ -84,10 +79,11 @@ def read_heartbeat(root: Path, now: float | None = None) -> HeartbeatView:
     when = datetime.fromtimestamp(beat, UTC).astimezone().strftime("%H:%M:%S %d/%m/%Y")
     same_host = data.get("host") == socket.gethostname()
     pid = int(data.get("pid", 0))
+    started = data.get("pid_started")  # absent in a file written by an older version
     if data.get("state") == "stopped":
         return HeartbeatView("none", f"dịch vụ đồng bộ nền đã dừng bình thường lúc {when}.",
                              data)
-    if same_host and pid and not _alive(pid):
+    if same_host and pid and not is_alive(pid, int(started) if started else None):
         data["stalled"] = False
         return HeartbeatView("warn", f"dịch vụ đồng bộ nền (tiến trình {pid}) đã dừng bất "
                              f"thường; nhịp cuối lúc {when}. Hãy chạy lại “motcua sync”.",

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from desktop_app.context import AppContext, DatabaseUnavailable
 from desktop_app.domain.errors import DomainError
+from desktop_app.processes import ProcessMark, own_mark
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.client import GatewayClient
 from desktop_app.sync.clock_offset import OffsetRecorder
@@ -68,20 +69,14 @@ class QueueItem:
 
 
 def _holder_alive(holder: str) -> bool:
-    """Is the process named in a lease holder ``account@host#pid`` still running?"""
-    try:
-        pid = int(holder.rsplit("#", 1)[1])
-    except (IndexError, ValueError):
+    """Is the process named in a lease holder ``account@host#pid-start`` (or the older
+    ``account@host#pid``) still running?"""
+    mark = ProcessMark.parse(holder.rpartition("#")[2]) if "#" in holder else None
+    if mark is None:
         return False  # an older holder format: no process can own it any more
-    if pid == os.getpid():
+    if mark.pid == os.getpid():
         return False  # a previous engine of this process ended without releasing
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
+    return mark.alive()
 
 
 def station_account(station: StationInfo) -> str:
@@ -120,7 +115,7 @@ class SyncService:
             freed = outbox.release_dead_leases(s, prefix, _holder_alive)
         if freed:
             log.info("freed %d outbox item(s) held by processes that died", freed)
-        return SyncEngine(self.ctx, client or self.client(), f"{prefix}{os.getpid()}",
+        return SyncEngine(self.ctx, client or self.client(), f"{prefix}{own_mark()}",
                           station_digit=station.station_digit,
                           **kwargs)  # type: ignore[arg-type]
 
