@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -255,3 +256,24 @@ def test_a_journal_from_before_shared_folders_keeps_its_history(share: tuple[Pat
         got += h.poll(tmp_path / "raw")
         time.sleep(0.05)
     assert [f.original_name for f in got] == ["new.png"] and journal.count_done() == 2
+
+
+def test_the_doctor_shows_claims_left_by_a_station_that_did_not_come_back(
+        share: tuple[Path, Path]) -> None:
+    from desktop_app.setup.doctor_checks import STALE_CLAIM_S, Answer, check_scanners
+    from desktop_app.setup.doctor_report import OK, WARN
+
+    folder, _ = share
+    gone, busy = folder / CLAIM_SUBDIR / f"quay-1-{ID_A}", folder / CLAIM_SUBDIR / ID_B
+    for claim_dir, name in ((gone, "old.png"), (busy, "now.png")):
+        claim_dir.mkdir(parents=True)
+        (claim_dir / name).write_bytes(png(1))
+    hour_ago = time.time() - STALE_CLAIM_S - 60
+    os.utime(gone, (hour_ago, hour_ago))  # its last claim: long ago
+    check = check_scanners(Answer(True, []), [folder])
+    assert check.status == WARN
+    assert f"máy quay-1-{ID_A} nhận" in check.message_vi and ID_B not in check.message_vi
+    assert check.detail["pending_claims"] == {str(folder): {f"quay-1-{ID_A}": 1, ID_B: 1}}
+    (gone / "old.png").rename(folder / "old.png")  # a technician gave it back
+    os.utime(gone, (hour_ago, hour_ago))
+    assert check_scanners(Answer(True, []), [folder]).status == OK

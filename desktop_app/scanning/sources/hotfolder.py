@@ -210,19 +210,19 @@ def default_station_id() -> str:
 
 
 def pending_claims(folder: Path) -> dict[str, tuple[int, float]]:
-    """Files claimed but not finished, per claim directory: (count, oldest mtime). A
-    station finishes its own at its next start; what stays here belongs to a station that
-    has not come back."""
+    """Files claimed but not finished, per claim directory: (count, the directory's last
+    change, i.e. that station's last claim or finish, as a POSIX time). A station finishes
+    its own at its next start; what stays here long belongs to one that has not come back."""
     out: dict[str, tuple[int, float]] = {}
     with contextlib.suppress(OSError):
         for station_dir in os.scandir(folder / CLAIM_SUBDIR):
             if not station_dir.is_dir(follow_symlinks=False):
                 continue
             with contextlib.suppress(OSError):
-                mtimes = [e.stat().st_mtime for e in os.scandir(station_dir.path)
-                          if e.is_file(follow_symlinks=False) and not ignored_name(e.name)]
-                if mtimes:
-                    out[station_dir.name] = (len(mtimes), min(mtimes))
+                count = sum(1 for e in os.scandir(station_dir.path)
+                            if e.is_file(follow_symlinks=False) and not ignored_name(e.name))
+                if count:
+                    out[station_dir.name] = (count, station_dir.stat().st_mtime)
     return out
 
 
@@ -548,13 +548,13 @@ class HotFolder(CaptureSource):
         """Claims of other stations are theirs to finish at their next start; one that
         never comes back needs a technician, who sees it here and in the doctor."""
         own = {p.name for p in self._own_claim_dirs()}
-        for station, (count, oldest) in sorted(pending_claims(self.folder).items()):
+        for station, (count, changed) in sorted(pending_claims(self.folder).items()):
             if station not in own:
                 log.warning("hot folder %s: %d file(s) claimed by station %s and not finished "
-                            "(oldest modified %s); left for that station. If it will not "
+                            "(its last claim %s); left for that station. If it will not "
                             "come back, move them from %s back into the folder.",
                             self.folder, count, station,
-                            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(oldest)),
+                            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(changed)),
                             self.folder / CLAIM_SUBDIR / station)
 
     def _recover_claim(self, row: JournalRow) -> JournalRow | None:
