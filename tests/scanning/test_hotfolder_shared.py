@@ -277,3 +277,20 @@ def test_the_doctor_shows_claims_left_by_a_station_that_did_not_come_back(
     (gone / "old.png").rename(folder / "old.png")  # a technician gave it back
     os.utime(gone, (hour_ago, hour_ago))
     assert check_scanners(Answer(True, []), [folder]).status == OK
+
+
+def test_a_folder_where_nothing_can_be_created_is_still_served_in_place(
+        share: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder, state = share
+    (folder / CLAIM_SUBDIR).write_bytes(b"")  # the claim directory cannot be made
+    (folder / "only.png").write_bytes(png(5))
+    now = [0.0]
+    h = station(folder, state, ID_A, clock=now)
+    assert h.poll(tmp_path / "raw") == []
+    now[0] = 10.0
+    got = h.poll(tmp_path / "raw")
+    assert [f.original_name for f in got] == ["only.png"]
+    assert (folder / DONE_SUBDIR / "only.png").exists()
+    assert any("taken in place" in m for m in problems(caplog))
+    now[0] = 20.0
+    assert h.poll(tmp_path / "raw") == []

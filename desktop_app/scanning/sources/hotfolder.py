@@ -19,8 +19,8 @@ Rules, each for a reason:
   (one rename inside one volume is atomic on NTFS, SMB and POSIX, so exactly one station
   wins; the others find the file gone and skip it) and takes it from there. A station's
   claimed files are its own to finish after a crash; another station's are reported,
-  never taken. Read-only folders (``keep_originals``) cannot be claimed from, so they
-  serve one station.
+  never taken. With ``keep_originals`` or in a folder where nothing can be created, files
+  are read in place and the journal alone decides: safe for one station only.
 
 No Qt here (the core must run headless): ``poll()`` does one pass, ``watch()`` polls on an
 interval until cancelled."""
@@ -263,6 +263,7 @@ class HotFolder(CaptureSource):
         claim_name = f"{station_label}-{self.station_id}" if station_label else self.station_id
         self.claim_dir = self.folder / CLAIM_SUBDIR / claim_name
         self._others_reported = False
+        self._unclaimable_reported = False
         self._observed: dict[str, _Observation] = {}
         self._refused: set[tuple[str, int, int]] = set()
         self._journal: Journal | None = None
@@ -401,9 +402,20 @@ class HotFolder(CaptureSource):
 
     def _claim(self, path: Path, st: os.stat_result) -> Path | None:
         """Move the file into this station's claim directory; ``None`` when another
-        station was first (the file is gone) or the writer still holds it (Windows)."""
+        station was first (the file is gone) or the writer still holds it (Windows).
+        In a folder where nothing can be created (a read-only share) the file is taken in
+        place as before claims existed: the journal alone keeps it from being taken
+        twice, which is safe for one station only."""
         try:
             self.claim_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if not self._unclaimable_reported:
+                self._unclaimable_reported = True
+                log.warning("hot folder %s: cannot create %s (%r); files are taken in place, "
+                            "which is safe only if no other counter watches this folder",
+                            self.folder, self.claim_dir, exc)
+            return path
+        try:
             claimed = unique_path(self.claim_dir, path.name)
             os.rename(path, claimed)
         except FileNotFoundError:
