@@ -198,12 +198,6 @@ class _Observation:
     since: float  # monotonic time at which this (size, mtime) was first seen
 
 
-def claim_dir_name(install_id: str, station_digit: int | None = None) -> str:
-    """``quay-2-<install id>``: the install id keeps it unique and stable across a change
-    of station digit; the digit tells a technician which counter it is."""
-    return f"quay-{station_digit}-{install_id}" if station_digit is not None else install_id
-
-
 def default_station_id() -> str:
     """For a hot folder opened without the PC's install id: its host name, unique on a LAN."""
     return "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname() or "local")
@@ -260,6 +254,8 @@ class HotFolder(CaptureSource):
         self.clock = clock
         self.station_id = station_id or default_station_id()
         self.station_label = station_label
+        # "quay-2-<install id>": the id keeps it unique and stable when the station digit
+        # changes (``_own_claim_dirs`` matches on it); the label is for a technician.
         claim_name = f"{station_label}-{self.station_id}" if station_label else self.station_id
         self.claim_dir = self.folder / CLAIM_SUBDIR / claim_name
         self._others_reported = False
@@ -533,8 +529,9 @@ class HotFolder(CaptureSource):
             entries = list(os.scandir(self.folder / CLAIM_SUBDIR))
         except OSError:
             return []
+        mine = re.compile(rf"(quay-\d+-)?{re.escape(self.station_id)}")
         return sorted(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False) and (
-            e.name == self.station_id or e.name.endswith(f"-{self.station_id}")))
+            e.name == self.claim_dir.name or mine.fullmatch(e.name)))
 
     def _recover_claimed_files(self, dest_dir: Path) -> list[CapturedFile]:
         """Files this station claimed and then did not finish: taken now, without waiting
