@@ -110,6 +110,13 @@ class DigitizationService:
         folders = [Path(f) for f in (station.hot_folders if station else ())]
         return folders + [f for f in configured_hot_folders() if f not in folders]
 
+    def hot_folder_station(self) -> dict[str, str]:
+        """How this counter signs its claims in a shared hot folder: the PC's install id,
+        and its station digit for a technician reading the folder."""
+        station = StationService(self.ctx).get()
+        return {"station_id": self.ctx.paths.install_id(),
+                "station_label": f"quay-{station.station_digit}" if station else ""}
+
     def work_dir(self) -> Path:
         path = self.ctx.paths.scan_work
         path.mkdir(parents=True, exist_ok=True)

@@ -165,7 +165,8 @@ class StudioBackend:
                               "capture called with the import source")
         from desktop_app.scanning.sources import open_source
 
-        source = open_source(source_key, self.service.hot_folders())
+        source = open_source(source_key, self.service.hot_folders(),
+                             **self.service.hot_folder_station())
         if single:
             profile = replace(profile, duplex=False)
         raw = work / "raw"
@@ -202,7 +203,8 @@ class StudioBackend:
         raw = work / "raw"
         raw.mkdir(parents=True, exist_ok=True)
         out: list[CapturedFile] = []
-        source = open_source(source_key, self.service.hot_folders())
+        source = open_source(source_key, self.service.hot_folders(),
+                             **self.service.hot_folder_station())
         for f in source.capture(profile, raw, control.token, _scanner_progress(control)):
             out.append(f)
             control.progress(len(out), 0, f"Đã quét {len(out)} trang…")

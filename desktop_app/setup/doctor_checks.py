@@ -25,6 +25,7 @@ from desktop_app.context import AppContext
 from desktop_app.paths import DataPaths
 from desktop_app.printers import available_printers, default_printer
 from desktop_app.scanning.ocr import find_engine, ocr_available
+from desktop_app.scanning.sources.hotfolder import CLAIM_SUBDIR, pending_claims
 from desktop_app.scanning.sources.registry import available_sources
 from desktop_app.setup.doctor_report import FAIL, OK, WARN, Check
 from desktop_app.signers import SignerService
@@ -49,6 +50,9 @@ from local_db.models import OutboxEntry
 
 DISK_FAIL_BYTES = 1 << 30  # an A0 colour page alone needs ~400 MB while it is processed
 DISK_WARN_BYTES = 5 << 30
+# A station holds a claim in a shared hot folder for seconds; one left this long is from
+# a counter that stopped and has not come back to finish it.
+STALE_CLAIM_S = 15 * 60
 
 log = logging.getLogger(__name__)
 
@@ -392,6 +396,7 @@ def check_scanners(answer: Answer[list[dict[str, Any]]], hot_folders: list[Path]
     missing = [str(f) for f in hot_folders if not f.is_dir()]
     detail: dict[str, Any] = {"hot_folders": present, "missing_hot_folders": missing}
     problems = [f"thư mục nhận bản quét {m} không có" for m in missing]
+    problems += _stale_claims(hot_folders, detail)
     done, drivers = answer.finished, answer.value
     if not done or drivers is None:
         why = (f"lỗi {type(answer.error).__name__}" if answer.error else
@@ -416,6 +421,23 @@ def check_scanners(answer: Answer[list[dict[str, Any]]], hot_folders: list[Path]
         return Check("scanners", title, WARN, tail.lstrip("; ") + ".", detail)
     return Check("scanners", title, WARN if problems else OK, ", ".join(devices) + tail + ".",
                  detail)
+
+
+def _stale_claims(hot_folders: list[Path], detail: dict[str, Any]) -> list[str]:
+    """Scans a counter claimed in a shared hot folder and never finished: only that
+    counter takes them back (at its next start), so a technician has to know."""
+    now, problems, pending = time.time(), [], {}
+    for folder in hot_folders:
+        claims = pending_claims(folder)
+        if claims:
+            pending[str(folder)] = {station: n for station, (n, _) in claims.items()}
+        for station, (count, changed) in sorted(claims.items()):
+            if now - changed >= STALE_CLAIM_S:
+                problems.append(f"{count} bản quét trong {folder} đã được máy {station} nhận "
+                                f"nhưng chưa xử lý xong (xem {CLAIM_SUBDIR}/{station}); nếu "
+                                "máy đó không dùng nữa, hãy chuyển các tệp về lại thư mục")
+    detail["pending_claims"] = pending
+    return problems
 
 
 def ocr_status() -> tuple[bool, str, list[str]]:

@@ -221,7 +221,7 @@ def test_crash_between_commit_and_move(dirs: tuple[Path, Path, Path],
         _crash_once(m, HotFolder, "_move_original")
         with pytest.raises(SimulatedCrash):
             poll_until(h, dest)
-    assert (folder / "so-do.jpg").exists()  # journaled, not moved
+    assert [p.name for p in h.claim_dir.iterdir()] == ["so-do.jpg"]  # journaled, not moved
     _assert_taken_once(folder, state, dest, data, "so-do.jpg")
 
 

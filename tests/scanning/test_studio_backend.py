@@ -16,6 +16,7 @@ from desktop_app.intake.service import IntakeService
 from desktop_app.scanning.model import ColourMode, ProcessedPage, ScanProfile
 from desktop_app.scanning.studio import QuietControl, StudioBackend
 from desktop_app.scanning.workspace import Workspace
+from desktop_app.station import StationInfo
 
 from ..test_intake import complete_draft, intake  # noqa: F401  (fixture)
 
@@ -68,3 +69,16 @@ def test_a_vanished_scanner_is_a_clear_error(sane_env: None, ctx: AppContext,
     ws = Workspace.create(backend.work_root(), [("0", "Tờ khai")])
     with pytest.raises(Exception, match=r"máy quét|Máy quét|Nguồn quét"):
         backend.capture("sane|test:9", backend.profile("a4-auto"), ws.root, QuietControl())
+
+
+def test_a_hot_folder_is_opened_with_this_counters_claim_directory(
+        ctx: AppContext, station: StationInfo, tmp_path: Path) -> None:
+    from desktop_app.scanning.sources import open_source
+    from desktop_app.scanning.sources.hotfolder import CLAIM_SUBDIR, HotFolder
+
+    signed = DigitizationService(ctx).hot_folder_station()
+    source = open_source(f"hotfolder|{tmp_path}", **signed)
+    assert isinstance(source, HotFolder)
+    install = ctx.paths.install_id()
+    assert source.station_id == install and len(install) == 36
+    assert source.claim_dir == tmp_path / CLAIM_SUBDIR / f"quay-{station.station_digit}-{install}"

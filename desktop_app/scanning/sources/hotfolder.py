@@ -13,7 +13,14 @@ Rules, each for a reason:
   network share) records every step: claim → copy into the work directory (fsynced,
   renamed) → commit → move the original into ``da-nhan/``. On the next start, unfinished
   rows are completed or rolled back, so each file is delivered exactly once. The journal
-  is ``hotfolder_journal.Journal``.
+  is ``hotfolder_journal.Journal``;
+* several counters may watch one folder (one large-format scanner on a share): a station
+  claims a finished file by renaming it into its own ``.motcua-claimed/<station>/``
+  (one rename inside one volume is atomic on NTFS, SMB and POSIX, so exactly one station
+  wins; the others find the file gone and skip it) and takes it from there. A station's
+  claimed files are its own to finish after a crash; another station's are reported,
+  never taken. With ``keep_originals`` or in a folder where nothing can be created, files
+  are read in place and the journal alone decides: safe for one station only.
 
 No Qt here (the core must run headless): ``poll()`` does one pass, ``watch()`` polls on an
 interval until cancelled."""
@@ -24,6 +31,8 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
+import socket
 import stat
 import time
 import warnings
@@ -59,6 +68,7 @@ from desktop_app.scanning.sources.hotfolder_journal import Journal, JournalRow
 log = logging.getLogger(__name__)
 
 DONE_SUBDIR = "da-nhan"
+CLAIM_SUBDIR = ".motcua-claimed"  # a dot name: never a candidate itself
 ACCEPTED_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".pdf"})
 _TEMP_SUFFIXES = frozenset({".part", ".tmp", ".temp", ".crdownload", ".partial", ".download",
                             ".filepart", ".lock", ".swp"})
@@ -188,6 +198,28 @@ class _Observation:
     since: float  # monotonic time at which this (size, mtime) was first seen
 
 
+def default_station_id() -> str:
+    """For a hot folder opened without the PC's install id: its host name, unique on a LAN."""
+    return "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname() or "local")
+
+
+def pending_claims(folder: Path) -> dict[str, tuple[int, float]]:
+    """Files claimed but not finished, per claim directory: (count, the directory's last
+    change, i.e. that station's last claim or finish, as a POSIX time). A station finishes
+    its own at its next start; what stays here long belongs to one that has not come back."""
+    out: dict[str, tuple[int, float]] = {}
+    with contextlib.suppress(OSError):
+        for station_dir in os.scandir(folder / CLAIM_SUBDIR):
+            if not station_dir.is_dir(follow_symlinks=False):
+                continue
+            with contextlib.suppress(OSError):
+                count = sum(1 for e in os.scandir(station_dir.path)
+                            if e.is_file(follow_symlinks=False) and not ignored_name(e.name))
+                if count:
+                    out[station_dir.name] = (count, station_dir.stat().st_mtime)
+    return out
+
+
 def default_state_dir(folder: Path) -> Path:
     """A hidden sibling of the hot folder: it survives reinstalling the application and
     stays with the folder when a technician moves both."""
@@ -203,10 +235,13 @@ class HotFolder(CaptureSource):
                  keep_originals: bool = False, idle_stop_s: float = 10.0,
                  rules: DigitizationRules | None = None,
                  reserve_bytes: int = DISK_RESERVE_BYTES,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 station_id: str | None = None, station_label: str = "") -> None:
         """``keep_originals`` leaves originals in place (read-only shares); the journal
         alone then keeps them from being taken again. ``idle_stop_s``: ``capture()`` ends
-        after this long with nothing new and nothing still being written."""
+        after this long with nothing new and nothing still being written.
+        ``station_id`` (the PC's install id) names this station's claims; ``station_label``
+        (``quay-2``) only makes its claim directory readable."""
         self.folder = Path(folder)
         self.state_dir = Path(state_dir) if state_dir else default_state_dir(self.folder)
         self.settle_s = settle_s
@@ -217,6 +252,14 @@ class HotFolder(CaptureSource):
         self.rules = rules or DigitizationRules()
         self.reserve_bytes = reserve_bytes
         self.clock = clock
+        self.station_id = station_id or default_station_id()
+        self.station_label = station_label
+        # "quay-2-<install id>": the id keeps it unique and stable when the station digit
+        # changes (``_own_claim_dirs`` matches on it); the label is for a technician.
+        claim_name = f"{station_label}-{self.station_id}" if station_label else self.station_id
+        self.claim_dir = self.folder / CLAIM_SUBDIR / claim_name
+        self._others_reported = False
+        self._unclaimable_reported = False
         self._observed: dict[str, _Observation] = {}
         self._refused: set[tuple[str, int, int]] = set()
         self._journal: Journal | None = None
@@ -236,7 +279,8 @@ class HotFolder(CaptureSource):
         return HotFolder(Path(device_id), settle_s=self.settle_s,
                          done_subdir=self.done_subdir, keep_originals=self.keep_originals,
                          idle_stop_s=self.idle_stop_s, rules=self.rules,
-                         reserve_bytes=self.reserve_bytes, clock=self.clock)
+                         reserve_bytes=self.reserve_bytes, clock=self.clock,
+                         station_id=self.station_id, station_label=self.station_label)
 
     def capture(self, profile: ScanProfile, dest_dir: Path, cancel: CancelToken | None = None,
                 progress: ProgressFn | None = None) -> Iterator[CapturedFile]:
@@ -346,28 +390,82 @@ class HotFolder(CaptureSource):
 
     def _take(self, path: Path, st: os.stat_result, dest_dir: Path) -> CapturedFile | None:
         ensure_room(dest_dir, st.st_size, 0, self.reserve_bytes)
-        copy_path = unique_path(dest_dir, f"hf-{path.name}")
-        row_id = self.journal.claim(path.name, st.st_size, st.st_mtime_ns, copy_path)
+        source = path if self.keep_originals else self._claim(path, st)
+        if source is None:
+            self._observed.pop(path.name, None)
+            return None
+        return self._take_from(source, path.name, st, dest_dir)
+
+    def _claim(self, path: Path, st: os.stat_result) -> Path | None:
+        """Move the file into this station's claim directory; ``None`` when another
+        station was first (the file is gone) or the writer still holds it (Windows).
+        In a folder where nothing can be created (a read-only share) the file is taken in
+        place as before claims existed: the journal alone keeps it from being taken
+        twice, which is safe for one station only."""
         try:
-            sha = self._copy(path, st, copy_path)
+            self.claim_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if not self._unclaimable_reported:
+                self._unclaimable_reported = True
+                log.warning("hot folder %s: cannot create %s (%r); files are taken in place, "
+                            "which is safe only if no other counter watches this folder",
+                            self.folder, self.claim_dir, exc)
+            return path
+        try:
+            claimed = unique_path(self.claim_dir, path.name)
+            os.rename(path, claimed)
+        except FileNotFoundError:
+            return None  # another station claimed it first: its file now, not an error
+        except OSError as exc:
+            log.info("hot folder: could not claim %s: %r; will retry", path, exc)
+            return None
+        fsync_dir(self.claim_dir)
+        after = claimed.stat()
+        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            # A new file under the same name replaced the one judged complete.
+            self._unclaim(claimed, path.name)
+            return None
+        return claimed
+
+    def _unclaim(self, claimed: Path, name: str) -> None:
+        """Give a claimed file back to the folder (it changed, or this station cannot take
+        it now); if the name is in use it stays claimed and ``recover`` takes it."""
+        back = self.folder / name
+        if claimed.parent == self.folder or back.exists():
+            return
+        try:
+            os.rename(claimed, back)
+        except OSError as exc:
+            log.warning("hot folder: could not give %s back to %s: %r", claimed, back, exc)
+
+    def _take_from(self, source: Path, name: str, st: os.stat_result, dest_dir: Path
+                   ) -> CapturedFile | None:
+        ensure_room(dest_dir, st.st_size, 0, self.reserve_bytes)
+        copy_path = unique_path(dest_dir, f"hf-{name}")
+        row_id = self.journal.claim(name, st.st_size, st.st_mtime_ns, copy_path,
+                                    station=self.station_id, source=source)
+        try:
+            sha = self._copy(source, st, copy_path)
         except Exception:
             # An ordinary failure (disk full, file changed): undo the claim; the original
-            # is untouched and will be considered again.
+            # goes back to the folder and will be considered again.
             copy_path.unlink(missing_ok=True)
             self.journal.drop(row_id)
+            self._unclaim(source, name)
             raise
         if sha is None:
             copy_path.unlink(missing_ok=True)
             self.journal.drop(row_id)
-            self._observed.pop(path.name, None)
+            self._unclaim(source, name)
+            self._observed.pop(name, None)
             return None
-        move_to = None if self.keep_originals else unique_path(self.done_dir, path.name)
+        move_to = None if self.keep_originals else unique_path(self.done_dir, name)
         self.journal.commit(row_id, sha, move_to)
-        self._move_original(path, st.st_size, st.st_mtime_ns, move_to)
+        self._move_original(source, st.st_size, st.st_mtime_ns, move_to)
         self.journal.done(row_id, copy_path)
-        log.info("hot folder: took %s (%d bytes, sha256 %s) as %s", path, st.st_size, sha,
+        log.info("hot folder: took %s (%d bytes, sha256 %s) as %s", source, st.st_size, sha,
                  copy_path)
-        return self._captured(copy_path, path.name)
+        return self._captured(copy_path, name)
 
     def _copy(self, path: Path, st: os.stat_result, copy_path: Path) -> str | None:
         """Copy and hash in one read; ``None`` when the file changed meanwhile."""
@@ -410,7 +508,7 @@ class HotFolder(CaptureSource):
         """Complete or roll back takes a previous run left unfinished (closed or crashed
         mid-way). Returns the files that are delivered now."""
         delivered = []
-        for row in self.journal.unfinished():
+        for row in self.journal.unfinished(self.station_id):
             _remove_temp_copies(row.copy_path)
             if row.state == "claimed":
                 row = self._recover_claim(row)
@@ -419,12 +517,59 @@ class HotFolder(CaptureSource):
             captured = self._finish_committed(row, dest_dir)
             if captured is not None:
                 delivered.append(captured)
+        delivered += self._recover_claimed_files(dest_dir)
+        if not self._others_reported:
+            self._others_reported = True
+            self._report_other_claims()
         return delivered
+
+    def _own_claim_dirs(self) -> list[Path]:
+        """This station's claim directory, and any it had under another station digit."""
+        try:
+            entries = list(os.scandir(self.folder / CLAIM_SUBDIR))
+        except OSError:
+            return []
+        mine = re.compile(rf"(quay-\d+-)?{re.escape(self.station_id)}")
+        return sorted(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False) and (
+            e.name == self.claim_dir.name or mine.fullmatch(e.name)))
+
+    def _recover_claimed_files(self, dest_dir: Path) -> list[CapturedFile]:
+        """Files this station claimed and then did not finish: taken now, without waiting
+        for them to settle (they were complete when claimed)."""
+        delivered = []
+        for claim_dir in self._own_claim_dirs():
+            for entry in sorted(os.scandir(claim_dir), key=lambda e: e.name):
+                if ignored_name(entry.name) or not entry.is_file(follow_symlinks=False):
+                    continue
+                path, st = Path(entry.path), entry.stat()
+                row = self.journal.take_of(path, st.st_size, st.st_mtime_ns)
+                if row is None:  # claimed, then stopped before the journal knew
+                    log.info("hot folder: resuming claimed %s", path)
+                    captured = self._take_from(path, entry.name, st, dest_dir)
+                    if captured is not None:
+                        delivered.append(captured)
+                elif row.state == "done":  # delivered; only the move to da-nhan failed
+                    self._move_original(path, st.st_size, st.st_mtime_ns,
+                                        row.move_to or unique_path(self.done_dir, row.name))
+        return delivered
+
+    def _report_other_claims(self) -> None:
+        """Claims of other stations are theirs to finish at their next start; one that
+        never comes back needs a technician, who sees it here and in the doctor."""
+        own = {p.name for p in self._own_claim_dirs()}
+        for station, (count, changed) in sorted(pending_claims(self.folder).items()):
+            if station not in own:
+                log.warning("hot folder %s: %d file(s) claimed by station %s and not finished "
+                            "(its last claim %s); left for that station. If it will not "
+                            "come back, move them from %s back into the folder.",
+                            self.folder, count, station,
+                            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(changed)),
+                            self.folder / CLAIM_SUBDIR / station)
 
     def _recover_claim(self, row: JournalRow) -> JournalRow | None:
         """A claim whose copy is complete and identical to the untouched original is
         committed; anything else is rolled back and the original is taken afresh."""
-        original = self.folder / row.name
+        original = row.source or self.folder / row.name
         try:
             st = original.stat()
             same = (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
@@ -435,8 +580,8 @@ class HotFolder(CaptureSource):
                                                                            row.name)
                     self.journal.commit(row.id, sha, move_to)
                     log.info("hot folder: recovered claim %d for %s", row.id, row.name)
-                    return JournalRow(row.id, row.name, row.size, row.mtime_ns, sha, row.copy_path,
-                                move_to, "committed")
+                    return JournalRow(row.id, row.name, row.size, row.mtime_ns, sha,
+                                      row.copy_path, move_to, "committed", row.source)
         except OSError as exc:
             log.info("hot folder: claim %d for %s not recoverable: %r", row.id, row.name, exc)
         row.copy_path.unlink(missing_ok=True)
@@ -445,14 +590,15 @@ class HotFolder(CaptureSource):
         return None
 
     def _finish_committed(self, row: JournalRow, dest_dir: Path) -> CapturedFile | None:
-        self._move_original(self.folder / row.name, row.size, row.mtime_ns, row.move_to)
+        self._move_original(row.source or self.folder / row.name, row.size, row.mtime_ns,
+                            row.move_to)
         copy_path = row.copy_path
         if copy_path.is_file() and copy_path.parent.resolve() != dest_dir.resolve():
             copy_path = _relocate(copy_path, dest_dir)
         self.journal.done(row.id, copy_path)
         if not copy_path.is_file():
             log.error("hot folder: copy %s of %s is gone; the original is kept in %s",
-                      row.copy_path, row.name, row.move_to or self.folder)
+                      row.copy_path, row.name, row.move_to or row.source or self.folder)
             return None
         log.info("hot folder: finished take %d of %s after a restart", row.id, row.name)
         return self._captured(copy_path, row.name)

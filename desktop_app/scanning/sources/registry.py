@@ -25,9 +25,11 @@ def configured_hot_folders() -> list[Path]:
     return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
 
 
-def all_sources(hot_folders: Sequence[Path] | None = None) -> list[CaptureSource]:
+def all_sources(hot_folders: Sequence[Path] | None = None, **hot_folder_options: object
+                ) -> list[CaptureSource]:
     folders = configured_hot_folders() if hot_folders is None else list(hot_folders)
-    return [SaneSource(), WiaSource(), TwainSource(), HotFolderSource(folders)]
+    return [SaneSource(), WiaSource(), TwainSource(),
+            HotFolderSource(folders, **hot_folder_options)]
 
 
 def available_sources(hot_folders: Sequence[Path] | None = None) -> list[CaptureSource]:
@@ -36,13 +38,16 @@ def available_sources(hot_folders: Sequence[Path] | None = None) -> list[Capture
     return [s for s in all_sources(hot_folders) if s.available()]
 
 
-def open_source(key: str, hot_folders: Sequence[Path] | None = None) -> CaptureSource:
+def open_source(key: str, hot_folders: Sequence[Path] | None = None, *,
+                station_id: str | None = None, station_label: str = "") -> CaptureSource:
     """The source bound to one device, from a key ``"{name}|{device id}"``; a bare name
-    opens that kind's first device. Raises ``ScannerUnavailable`` for unknown keys."""
+    opens that kind's first device. Raises ``ScannerUnavailable`` for unknown keys.
+    ``station_id``/``station_label`` name this counter's claims in a shared hot folder."""
     name, _, device = key.partition("|")
     if name == HotFolder.name and device:
-        return HotFolder(Path(device))
-    for source in all_sources(hot_folders):
+        return HotFolder(Path(device), station_id=station_id, station_label=station_label)
+    for source in all_sources(hot_folders, station_id=station_id,
+                              station_label=station_label):
         if source.name == name:
             if not source.available():
                 break
