@@ -5,22 +5,27 @@ so a later start can clean up after one that was killed. The test is psutil's, n
 ``os.kill(pid, 0)``: on Windows signal 0 is CTRL_C_EVENT, which interrupts a console
 process group instead of testing a pid.
 
-A mark is ``pid-start`` (start: the process's creation time in whole seconds since the
-epoch), so a pid the system has since given to another process does not pass for the
-old one; a mark with the pid only (written before the start was recorded) is judged by
-the pid alone.
+A mark is ``pid-start``, so a pid the system has since given to another process does
+not pass for the old one; a mark with the pid only (written before the start was
+recorded) is judged by the pid alone. The start is, on Linux, the kernel's start time in
+clock ticks since boot (psutil turns it into wall-clock time through the boot time,
+which moves when the clock is stepped — as a technician does on a PC whose clock is
+off — and would make every running process look replaced); elsewhere the creation time
+in whole seconds since the epoch, which Windows and macOS record as such.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
-# The start is recorded in whole seconds, and Linux derives it from the boot time the
-# kernel reports, which NTP may shift by a fraction of a second.
-START_SLACK_S = 1
+_LINUX = sys.platform.startswith("linux")
+# Seconds since the epoch are rounded down when recorded: one second either way.
+START_SLACK = 0 if _LINUX else 1
 TEMP_PREFIX = ".tmp-"
 
 _own: dict[int, int | None] = {}  # keyed by pid: a forked child is another process
@@ -47,7 +52,14 @@ class ProcessMark:
 
 
 def start_time(pid: int) -> int | None:
-    """Creation time of ``pid`` in whole seconds since the epoch; None if unknown."""
+    """When ``pid`` started (see the module's note on the unit); None if unknown."""
+    if _LINUX:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+            # Field 22 (starttime); the command name before ")" may hold spaces.
+            return int(stat.rsplit(b")", 1)[1].split()[19])
+        except (OSError, IndexError, ValueError):
+            return None
     try:
         return int(psutil.Process(pid).create_time())
     except psutil.Error:
@@ -70,8 +82,12 @@ def is_alive(pid: int, started: int | None = None) -> bool:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-        if started is not None and abs(int(proc.create_time()) - started) > START_SLACK_S:
-            return False  # the pid was given to a newer process
+        if started is not None:
+            now = start_time(pid)
+            if now is None:
+                proc.status()  # gone meanwhile: NoSuchProcess; otherwise cannot tell
+            elif abs(now - started) > START_SLACK:
+                return False  # the pid was given to a newer process
     except psutil.NoSuchProcess:  # ZombieProcess included
         return False
     except (psutil.Error, OSError):  # access denied (another user's) or cannot tell

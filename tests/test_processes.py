@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import insert, select
 
@@ -157,3 +158,14 @@ def test_leases_of_dead_and_reused_processes_are_freed(
         held = set(s.scalars(select(OutboxEntry.leased_by).where(
             OutboxEntry.lease_until.is_not(None))))
     assert held == {holders["live"], holders["live_old_holder"], holders["another_pc"]}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's tick count")
+def test_on_linux_the_start_is_the_kernels_tick_count_not_wall_clock_time() -> None:
+    """psutil's create_time adds the boot time, which moves when the clock is stepped;
+    the recorded start is the kernel's count since boot, which does not."""
+    ticks = start_time(os.getpid())
+    assert ticks is not None
+    as_wall_clock = psutil.boot_time() + ticks / os.sysconf("SC_CLK_TCK")
+    assert abs(as_wall_clock - psutil.Process().create_time()) < 1
+    assert own_mark().started == ticks
