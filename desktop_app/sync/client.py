@@ -173,7 +173,7 @@ class GatewayClient:
         except InsecureGateway as exc:
             log.error("%s %s not sent: %s", method, path, exc.detail)
             raise InsecureLink(exc.message_vi, f"{method} {path}: {exc.detail}") from exc
-        if self.trust_problem:
+        if self.trust_problem and self.base_url.lower().startswith("https:"):
             raise LinkDown("Không đọc được tệp chứng chỉ (CA) của tỉnh trên máy này. Hãy báo "
                            "kỹ thuật viên cài lại chứng chỉ.",
                            f"{method} {path}: TLS {self.trust_problem}")

@@ -122,3 +122,8 @@ def test_an_unreadable_bundle_fails_each_request_not_the_station(tmp_path: Path)
         assert "chứng chỉ (CA)" in caught.value.message_vi
         link = check_link("https://127.0.0.1:9", "", str(bundle))
         assert not link.reachable and link.tls_error
+    # A training gateway on this machine over http:// needs no CA: it is not blocked.
+    client = GatewayClient("http://127.0.0.1:9", "", str(bad))
+    with pytest.raises(LinkDown) as caught:
+        client.health()
+    assert "chứng chỉ" not in caught.value.message_vi and "TLS" not in caught.value.detail
