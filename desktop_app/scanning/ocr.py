@@ -364,24 +364,27 @@ def _recognise(engine: OcrEngine, job: _PageJob, lang: str, scratch: Path, timeo
     else:
         path = Path(source)
     image, dpi = _prepare_image(path, job, scratch)
-    base = scratch / f"page-{n:04d}-text"  # tesseract appends ".pdf"
-    command = [str(engine.binary), str(image), str(base), "-l", lang,
+    # The image goes in on stdin and the PDF comes back on stdout: tesseract opens no
+    # path. On Windows it cannot open one outside the ANSI code page (tesseract-ocr/
+    # tesseract#3709), and the data folder and %TEMP% sit under C:\Users\Nguyễn… there.
+    command = [str(engine.binary), "stdin", "stdout", "-l", lang,
                "--dpi", str(max(1, round(dpi))), "-c", "textonly_pdf=1", "pdf"]
     # One thread per tesseract: with OpenMP each would grab every core and several
     # pages in parallel would thrash.
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     try:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env,
-                                creationflags=_popen_flags())
+        with image.open("rb") as stdin:  # the child holds its own handle once started
+            proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env,
+                                    creationflags=_popen_flags())
     except OSError as exc:
         raise _PageFailure(f"Trang {n}: không chạy được phần mềm nhận dạng chữ; trang ảnh "
                            "giữ nguyên.", f"cannot start {engine.binary}: {exc}") from exc
     deadline = started + timeout_s
     while True:
         try:
-            _out, err = proc.communicate(timeout=max(0.01, min(POLL_S,
-                                                             deadline - time.monotonic())))
+            data, err = proc.communicate(timeout=max(0.01, min(POLL_S,
+                                                              deadline - time.monotonic())))
             break
         except subprocess.TimeoutExpired:
             if (cancel is not None and cancel.cancelled) or stop.cancelled:
@@ -394,13 +397,11 @@ def _recognise(engine: OcrEngine, job: _PageJob, lang: str, scratch: Path, timeo
                     "ảnh giữ nguyên.", f"tesseract timed out after {timeout_s:g} s on "
                     f"{image} ({_describe(job.image)})") from None
     stderr = err.decode("utf-8", "replace").strip()
-    output = base.with_name(base.name + ".pdf")
-    if proc.returncode != 0 or not output.is_file():
+    if proc.returncode != 0 or not data.startswith(b"%PDF"):
         raise _PageFailure(f"Trang {n}: phần mềm nhận dạng chữ báo lỗi; trang ảnh giữ "
-                           "nguyên.", f"tesseract rc={proc.returncode} on {image} "
-                           f"({_describe(job.image)}): {stderr[-STDERR_TAIL:]!r}")
-    data = output.read_bytes()
-    output.unlink()
+                           "nguyên.", f"tesseract rc={proc.returncode}, {len(data)} bytes "
+                           f"of PDF, on {image} ({_describe(job.image)}): "
+                           f"{stderr[-STDERR_TAIL:]!r}")
     log.debug("OCR page %d: %.2f s at %.0f dpi (%s)%s", n, time.monotonic() - started, dpi,
               _describe(job.image), f"; tesseract said: {stderr[-STDERR_TAIL:]!r}"
               if stderr else "")

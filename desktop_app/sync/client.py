@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from desktop_app import __version__
 from desktop_app.clock import VN_TZ
 from desktop_app.domain.errors import DomainError
 from desktop_app.sync.gateway_url import InsecureGateway, check_gateway_url
+from desktop_app.sync.tls_trust import use_station_trust
 from sync_contract import text_rules, wire
 
 log = logging.getLogger(__name__)
@@ -139,9 +141,14 @@ class GatewayClient:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"motcua-offline/{__version__}"
         self.use_token(token)
-        # A provincial CA bundle replaces the system store; verification is never off.
-        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's.
-        self.verify: str | bool = ca_bundle or True
+        # The OS store plus the provincial CA bundle (`tls_trust`); verification is never
+        # off. A bundle that cannot be read fails each request, not the constructor.
+        self.trust_problem = ""
+        try:
+            use_station_trust(self.session, ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            self.trust_problem = f"CA bundle {ca_bundle} unreadable: {exc}"
+            log.error("TLS trust: %s", self.trust_problem)
         # Called with the gateway's time (naive, Vietnamese) from each answer's Date header:
         # how far off this PC's clock is (`clock_offset.OffsetRecorder`).
         self.on_server_date: Callable[[datetime], None] | None = None
@@ -166,8 +173,11 @@ class GatewayClient:
         except InsecureGateway as exc:
             log.error("%s %s not sent: %s", method, path, exc.detail)
             raise InsecureLink(exc.message_vi, f"{method} {path}: {exc.detail}") from exc
+        if self.trust_problem and self.base_url.lower().startswith("https:"):
+            raise LinkDown("Không đọc được tệp chứng chỉ (CA) của tỉnh trên máy này. Hãy báo "
+                           "kỹ thuật viên cài lại chứng chỉ.",
+                           f"{method} {path}: TLS {self.trust_problem}")
         kwargs.setdefault("timeout", self.timeout)
-        kwargs["verify"] = self.verify
         try:
             resp = self.session.request(method, self.url(path), **kwargs)
         except requests.exceptions.SSLError as exc:

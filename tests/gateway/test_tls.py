@@ -25,12 +25,13 @@ def _name(cn: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def make_pki(directory: Path) -> tuple[Path, Path, Path]:
+def make_pki(directory: Path, ca_name: str = "CA cổng tỉnh (kiểm thử)"
+             ) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for 127.0.0.1/localhost; returns (ca, cert, key)."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(_name("CA cổng tỉnh (kiểm thử)"))
-          .issuer_name(_name("CA cổng tỉnh (kiểm thử)")).public_key(ca_key.public_key())
+    ca = (x509.CertificateBuilder().subject_name(_name(ca_name))
+          .issuer_name(_name(ca_name)).public_key(ca_key.public_key())
           .serial_number(x509.random_serial_number())
           .not_valid_before(now - dt.timedelta(minutes=5))
           .not_valid_after(now + dt.timedelta(days=1))

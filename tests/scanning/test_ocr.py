@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import unicodedata
@@ -382,12 +383,58 @@ def test_engine_output_with_images_is_refused(doc: Doc, tmp_path: Path, fresh_pr
     """An engine that ignores textonly_pdf would add a second copy of the page image."""
     one_page = tmp_path / "one-page.pdf"
     one_page.write_bytes(img2pdf.convert([str(doc.images[0])]))
-    _fake_engine(tmp_path, monkeypatch, f'{shutil.which("cp")} "{one_page}" "$2.pdf"\n')
+    _fake_engine(tmp_path, monkeypatch, f'{shutil.which("cat")} "{one_page}"\n')
     digest = _sha(doc.pdf)
     report = ocr.add_text_layer(doc.pdf, doc.images)
     assert (report.pages_done, report.pages_failed) == (0, 2)
     assert all("lớp chữ riêng" in msg for msg in report.errors.values())
     assert _sha(doc.pdf) == digest
+
+
+@needs_engine
+@pytest.mark.skipif(os.name != "posix", reason="the guard around tesseract is a shell script")
+def test_no_path_reaches_tesseract_so_a_vietnamese_profile_folder_works(
+        doc: Doc, tmp_path: Path, fresh_probe: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tesseract on Windows cannot open a path outside the ANSI code page, such as a data
+    folder or %TEMP% under C:\\Users\\Nguyễn…: the real engine behind a guard that, like
+    it, fails on any argument that is not plain ASCII. The PDF, the page images (as files
+    and as bytes) and the scratch copies all live under Vietnamese folder names."""
+    real = ocr.find_engine()
+    assert real is not None
+    calls = tmp_path / "calls.txt"
+    guard = tmp_path / "bin" / "tesseract"
+    guard.parent.mkdir()
+    guard.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{calls}"\n'
+        'for a in "$@"; do\n'
+        "  if printf '%s' \"$a\" | LC_ALL=C grep -q '[^ -~]'; then\n"
+        '    echo "Error, cannot read input file $a" >&2; exit 1\n'
+        "  fi\n"
+        "done\n"
+        f'exec "{real.binary}" "$@"\n')
+    guard.chmod(0o755)
+    monkeypatch.setenv("MOTCUA_TESSERACT", str(guard))
+    ocr.clear_cache()
+    engine = ocr.find_engine()
+    assert engine is not None and engine.binary == guard
+    home = tmp_path / "Nguyễn Thị Hằng" / "Dữ liệu một cửa"
+    (home / "tạm").mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(home / "tạm"))  # scratch copies here
+    monkeypatch.setattr(ocr, "MAX_OCR_PIXELS", 4_000_000)  # so they are made
+    pdf = home / "hồ sơ.pdf"
+    shutil.copyfile(doc.pdf, pdf)
+    page1 = home / f"trang 1{doc.images[0].suffix}"
+    shutil.copyfile(doc.images[0], page1)
+    assert subprocess.run([str(guard), str(page1), "stdout"], capture_output=True,
+                          check=False).returncode == 1  # the guard does refuse such a path
+
+    report = ocr.add_text_layer(pdf, [page1, doc.images[1].read_bytes()])
+    assert (report.pages_done, report.pages_failed, report.errors) == (2, 0, {})
+    assert "Nguyễn" in _text(pdf, 0) and "Trần Thị Thu Hà" in _text(pdf, 1)
+    assert calls.read_text().count("stdin stdout") == 2
+    assert list((home / "tạm").iterdir()) == []  # scratch cleaned up
 
 
 @needs_engine

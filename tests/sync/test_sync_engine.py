@@ -427,9 +427,11 @@ def test_events_wait_for_their_dossier_and_are_idempotent(
         assert len(s.scalars(select(Event)).all()) == 1
 
 
-def test_station_over_tls_trusts_only_the_provincial_ca(
+def test_station_over_tls_trusts_the_provincial_ca_not_an_unknown_one(
         ctx: AppContext, clerk: ClerkInfo, synced_station: SyncService,
         gateway_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The station trusts the OS store plus the provisioned CA: a private CA in neither is
+    refused, the same certificate is accepted once its CA is provisioned."""
     from tests.gateway.test_tls import make_pki
 
     ca, cert, key = make_pki(tmp_path)
@@ -440,7 +442,7 @@ def test_station_over_tls_trusts_only_the_provincial_ca(
     stations.save(replace(stations.require(), gateway_url=gw.url, ca_bundle=""))
     synced_station.set_token(token)
     refused = synced_station.engine().run_once()
-    assert not refused.online and "chứng chỉ" in refused.errors[0]  # system CAs: no trust
+    assert not refused.online and "chứng chỉ" in refused.errors[0]  # not in the OS store
     stations.save(replace(stations.require(), ca_bundle=str(ca)))
     report = synced_station.engine().run_once()
     assert report.online and report.dossiers_sent == 1
