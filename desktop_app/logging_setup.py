@@ -23,6 +23,7 @@ import logging.handlers
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 GUI, SYNC, CLI = "gui", "sync", "cli"  # the kinds of process, each with its own file
@@ -31,6 +32,7 @@ LOG_FILE = LOG_FILES[CLI]  # the file of the default kind (a command)
 LOG_GLOB = "motcua*.log*"  # every kind and backup (and motcua.log of older versions)
 MAX_BYTES = 2 * 1024 * 1024
 BACKUPS = 5
+STALE_LOCK_S = 60  # a rotation takes milliseconds; an older lock file was left by a crash
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _MARK = "motcua_handler"  # attribute set on the handlers this module installs
@@ -101,9 +103,8 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
     chosen over one file per process id: fixed names a technician can find, nothing to
     prune. On POSIX the rename succeeds and the other process would go on writing into
     the renamed backup: each emit therefore checks that the path is still its file and
-    reopens it if not (as ``WatchedFileHandler`` does). Two processes crossing the size
-    limit in the same instant may still shift the backups twice (the oldest one goes
-    early); neither raises, neither stops logging."""
+    reopens it if not (as ``WatchedFileHandler`` does). A lock file makes two processes
+    crossing the size limit at once rotate once, not shift the backups twice."""
 
     _retry_at = 0  # stream size from which a postponed rotation is tried again
 
@@ -116,43 +117,72 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return bool(super().shouldRollover(record))
 
     def doRollover(self) -> None:
-        """Move the full file aside first: if that fails, no backup has been touched
-        (shifting them first, as the standard handler does, would lose one per try)."""
+        """Under a lock file (one rotation at a time per log, whichever process), move the
+        full file aside first: if that fails, no backup has been touched (shifting them
+        first, as the standard handler does, would lose one per failed try)."""
+        measured = os.fstat(self.stream.fileno()) if self.stream is not None else None
         if self.stream is not None:
             self.stream.close()
             self.stream = None  # type: ignore[assignment]
-        aside = f"{self.baseFilename}.{os.getpid()}.rotating"
+        lock = f"{self.baseFilename}.lock"
         try:
-            os.replace(self.baseFilename, aside)
-        except FileNotFoundError:  # another process has just rotated it
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:  # another process is rotating it right now
+            self._drop_stale(lock)
+            self._postpone(None)
+            return
+        except OSError as exc:
+            self._postpone(exc)
+            return
+        try:
+            there = os.stat(self.baseFilename)
+            if measured is not None and (there.st_dev, there.st_ino) != (
+                    measured.st_dev, measured.st_ino):
+                pass  # another process rotated it since we measured: nothing to do
+            else:
+                aside = f"{self.baseFilename}.{os.getpid()}.rotating"
+                os.replace(self.baseFilename, aside)
+                for i in range(self.backupCount - 1, 0, -1):
+                    older = f"{self.baseFilename}.{i}"
+                    if os.path.exists(older):
+                        self._replace(older, f"{self.baseFilename}.{i + 1}")
+                self._replace(aside, f"{self.baseFilename}.1")
+        except FileNotFoundError:  # rotated away and not written to again yet
             pass
         except OSError as exc:  # PermissionError on Windows: another process has it open
             self._postpone(exc)
             return
-        else:
-            for i in range(self.backupCount - 1, 0, -1):
-                older = f"{self.baseFilename}.{i}"
-                if os.path.exists(older):
-                    self._replace(older, f"{self.baseFilename}.{i + 1}")
-            self._replace(aside, f"{self.baseFilename}.1")
+        finally:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.remove(lock)
         self._retry_at = 0
         self.stream = self._open()
+
+    @staticmethod
+    def _drop_stale(lock: str) -> None:
+        """A lock left by a process killed while rotating would stop rotation for good."""
+        with contextlib.suppress(OSError):
+            if time.time() - os.stat(lock).st_mtime > STALE_LOCK_S:
+                os.remove(lock)
 
     def _replace(self, source: str, target: str) -> None:
         # A backup held open by a reader stays where it is: overwritten next time.
         with contextlib.suppress(OSError):
             os.replace(source, target)
 
-    def _postpone(self, exc: OSError) -> None:
+    def _postpone(self, exc: OSError | None) -> None:
         self.stream = self._open()
         self.stream.seek(0, os.SEEK_END)
         first = not self._retry_at
         self._retry_at = self.stream.tell() + max(self.maxBytes // 10, 1)
-        if first:  # one line per streak, written directly: emit() would re-enter
+        # One line per streak, written directly (emit() would re-enter this handler).
+        if first and exc is not None:
             note = logging.makeLogRecord({
                 "name": __name__, "levelno": logging.WARNING, "levelname": "WARNING",
+                # The error's text names the path: a Windows user name may be a person's.
                 "msg": "log rotation postponed (another process holds the file?): "
-                       f"{type(exc).__name__}: {exc}"})
+                       f"{type(exc).__name__} errno {exc.errno}"})
             self.stream.write(self.format(note) + self.terminator)
 
     def _follow_path(self) -> None:
