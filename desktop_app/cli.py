@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from desktop_app import __version__
 from desktop_app.commands import (
@@ -87,13 +88,13 @@ def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None
             print("Lỗi: bản cài này không có giao diện; hãy dùng một lệnh con (motcua --help).",
                   file=sys.stderr)
             return 2
-        # The GUI adds its file, and its own crash hooks, once the data is open.
-        setup_logging(None, kind=GUI, verbose=args.verbose)
+        # Already into the GUI's file, if the data directory exists: a database that
+        # cannot be opened is reported before the GUI sets up its logs and crash hooks.
+        logs = _logs_dir(default_data_dir())
+        setup_logging(logs, kind=GUI, verbose=args.verbose)
         return run_gui()
-    data_dir = getattr(args, "data_dir", None) or default_data_dir()
-    # Only an existing data directory gets the log file: `doctor` on a fresh PC creates
-    # nothing. The scheduled sync has its own file (see logging_setup).
-    logs = data_dir / "logs" if data_dir.is_dir() else None
+    # The scheduled sync has its own file (see logging_setup).
+    logs = _logs_dir(getattr(args, "data_dir", None) or default_data_dir())
     setup_logging(logs, kind=SYNC if args.command == "sync" else CLI, verbose=args.verbose)
     if whole_process and logs is not None:
         crash_hooks.native_crashes_to(logs)
@@ -106,6 +107,12 @@ def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None
         print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
         return (EXIT_DATABASE_NOT_WRITABLE if isinstance(exc, DatabaseNotWritable)
                 else EXIT_DATABASE_UNAVAILABLE)
+
+
+def _logs_dir(data_dir: Path) -> Path | None:
+    """Only an existing data directory gets log files: `doctor` on a fresh PC creates
+    nothing."""
+    return data_dir / "logs" if data_dir.is_dir() else None
 
 
 def args_command(argv: Sequence[str]) -> str:
