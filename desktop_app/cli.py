@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from desktop_app import __version__
 from desktop_app.commands import (
@@ -59,9 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None = None
-         ) -> int:
-    """Run one sub-command; ``run_gui`` starts the GUI (``motcua`` or ``motcua gui``)."""
+def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None = None,
+         whole_process: bool = False) -> int:
+    """Run one sub-command; ``run_gui`` starts the GUI (``motcua`` or ``motcua gui``).
+
+    ``whole_process`` (the executable's entry points, not a call from a test or a script):
+    uncaught exceptions and native crashes go to the logs (``crash_hooks``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["gateway"]:
         # The gateway has its own command line (serve, add-station, --help …); argparse's
@@ -71,8 +75,12 @@ def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None
         return int(gateway_main(argv[1:] or ["serve"], prog="motcua gateway") or 0)
     parser = build_parser()
     args = parser.parse_args(argv)
-    from desktop_app.logging_setup import setup_logging
+    from desktop_app import crash_hooks
+    from desktop_app.logging_setup import CLI, GUI, SYNC, setup_logging
     from desktop_app.paths import default_data_dir
+
+    if whole_process:  # a scheduled task has no console to show a traceback
+        crash_hooks.install()
 
     func = getattr(args, "func", None)
     if func is None:
@@ -80,12 +88,16 @@ def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None
             print("Lỗi: bản cài này không có giao diện; hãy dùng một lệnh con (motcua --help).",
                   file=sys.stderr)
             return 2
-        setup_logging(None, verbose=args.verbose)  # the GUI adds the file once data is open
+        # Already into the GUI's file, if the data directory exists: a database that
+        # cannot be opened is reported before the GUI sets up its logs and crash hooks.
+        logs = _logs_dir(default_data_dir())
+        setup_logging(logs, kind=GUI, verbose=args.verbose)
         return run_gui()
-    data_dir = getattr(args, "data_dir", None) or default_data_dir()
-    # Only an existing data directory gets the log file: `doctor` on a fresh PC creates
-    # nothing.
-    setup_logging(data_dir / "logs" if data_dir.is_dir() else None, verbose=args.verbose)
+    # The scheduled sync has its own file (see logging_setup).
+    logs = _logs_dir(getattr(args, "data_dir", None) or default_data_dir())
+    setup_logging(logs, kind=SYNC if args.command == "sync" else CLI, verbose=args.verbose)
+    if whole_process and logs is not None:
+        crash_hooks.native_crashes_to(logs)
     from desktop_app.context import DatabaseNotWritable, DatabaseUnavailable
 
     try:
@@ -97,9 +109,15 @@ def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None
                 else EXIT_DATABASE_UNAVAILABLE)
 
 
+def _logs_dir(data_dir: Path) -> Path | None:
+    """Only an existing data directory gets log files: `doctor` on a fresh PC creates
+    nothing."""
+    return data_dir / "logs" if data_dir.is_dir() else None
+
+
 def args_command(argv: Sequence[str]) -> str:
     return next((a for a in argv if not a.startswith("-")), "gui")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(whole_process=True))

@@ -326,6 +326,10 @@ def test_support_bundle_has_no_personal_data_and_no_secret(
     raw = (ctx.paths.logs / LOG_FILE).read_text(encoding="utf-8")
     assert OWNER.id_number not in raw and TOKEN not in raw and OWNER.full_name in raw
 
+    # A native crash's traceback (faulthandler) goes along with the logs.
+    (ctx.paths.logs / "crash.log").write_text("Fatal Python error: Segmentation fault\n",
+                                              encoding="utf-8")
+
     monkeypatch.setenv("MOTCUA_DB_URL", str(ctx.db.url))
     out = tmp_path / "ho-tro.zip"
     code = support_cmd.run(argparse.Namespace(out=out, data_dir=ctx.paths.root))
@@ -333,7 +337,8 @@ def test_support_bundle_has_no_personal_data_and_no_secret(
     files = bundle_texts(out)
     names = {n.removeprefix("motcua-support/") for n in files}
     assert names >= {"README.txt", "doctor.json", "doctor.txt", "versions.json", "config.json",
-                     "database/schema.json", "outbox.json", f"logs/{LOG_FILE}"}
+                     "database/schema.json", "outbox.json", f"logs/{LOG_FILE}",
+                     "logs/crash.log"}
     forbidden = [OWNER.full_name, OWNER.full_name.upper(), OWNER.id_number, "0912345678",
                  "0912 345 678", OWNER.address, TOKEN, clerk.full_name, "mat-khau-1"]
     for name, text in files.items():

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import qWarning
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from desktop_app.logging_setup import LOG_FILE, setup_logging
+from desktop_app.logging_setup import GUI, LOG_FILES, setup_logging
 from ui.crash import CRASH_LOG, CrashReporter
 
 pytestmark = [pytest.mark.gui, pytest.mark.nodb, pytest.mark.qt_no_exception_capture]
@@ -25,7 +25,7 @@ def reporter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrashR
     monkeypatch.setattr(sys, "stderr", None)
     root = logging.getLogger()
     before = list(root.handlers)
-    setup_logging(tmp_path / "logs")  # with no console to write to, the file only
+    setup_logging(tmp_path / "logs", kind=GUI)  # with no console to write to, the file only
     crashes = CrashReporter()
     crashes.install()
     crashes.native_crashes_to(tmp_path / "logs")
@@ -39,7 +39,7 @@ def reporter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrashR
 def _log(tmp_path: Path) -> str:
     for handler in logging.getLogger().handlers:
         handler.flush()
-    return (tmp_path / "logs" / LOG_FILE).read_text(encoding="utf-8")
+    return (tmp_path / "logs" / LOG_FILES[GUI]).read_text(encoding="utf-8")
 
 
 def test_exception_in_a_slot_reaches_the_log_without_a_console(

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
-from desktop_app.logging_setup import setup_logging
+from desktop_app.logging_setup import GUI, setup_logging
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
 from ui import messages, qt_vi
@@ -71,7 +71,7 @@ def run_gui(argv: list[str] | None = None) -> int:
         log.error("cannot open data: %s", exc.detail)
         messages.error(None, exc.message_vi, "Không mở được dữ liệu")
         return 1
-    setup_logging(ctx.paths.logs)
+    setup_logging(ctx.paths.logs, kind=GUI)
     crashes.native_crashes_to(ctx.paths.logs)
     try:
         window = start(app, ctx)

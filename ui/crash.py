@@ -7,20 +7,18 @@ message offering the support bundle for the helpdesk call."""
 
 from __future__ import annotations
 
-import faulthandler
 import logging
 import sys
 import threading
-import traceback
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 from PySide6.QtCore import QMessageLogContext, QObject, QtMsgType, Signal, qInstallMessageHandler
 
-log = logging.getLogger("motcua.crash")
+from desktop_app import crash_hooks
+from desktop_app.crash_hooks import CRASH_LOG
 
-CRASH_LOG = "crash.log"
+__all__ = ["CRASH_LOG", "CrashReporter", "CrashSignals", "crash_dialog_text"]
 _QT_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
               QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
               QtMsgType.QtFatalMsg: logging.CRITICAL}
@@ -37,7 +35,7 @@ class CrashReporter:
 
     def __init__(self) -> None:
         self.signals = CrashSignals()
-        self._fault_file: IO[str] | None = None
+        self._fault_log: Path | None = None
         self._previous: tuple[object, object] | None = None
 
     def install(self) -> None:
@@ -49,25 +47,17 @@ class CrashReporter:
 
     def native_crashes_to(self, logs_dir: Path) -> None:
         """A crash below Python (Qt, pdfium, a scanner driver) leaves its traceback in
-        ``logs_dir/crash.log``."""
-        try:
-            logs_dir.mkdir(parents=True, exist_ok=True)
-            # Kept open for the life of the process: faulthandler writes to the fd from a
-            # signal handler, when nothing else can run.
-            self._fault_file = (logs_dir / CRASH_LOG).open("a", encoding="utf-8")
-            faulthandler.enable(file=self._fault_file, all_threads=True)
-        except OSError as exc:
-            log.warning("faulthandler not enabled: %s", exc)
+        ``logs_dir/crash.log`` (shared with the commands: ``crash_hooks``)."""
+        self._fault_log = crash_hooks.native_crashes_to(logs_dir)
 
     def uninstall(self) -> None:
         if self._previous is not None:
             sys.excepthook, threading.excepthook = self._previous  # type: ignore[assignment]
             self._previous = None
         qInstallMessageHandler(None)
-        if self._fault_file is not None:
-            faulthandler.disable()
-            self._fault_file.close()
-            self._fault_file = None
+        if self._fault_log is not None:
+            crash_hooks.stop_native_crash_log()
+            self._fault_log = None
 
     def _excepthook(self, kind: type[BaseException], exc: BaseException,
                     tb: TracebackType | None) -> None:
@@ -83,8 +73,7 @@ class CrashReporter:
 
     def report(self, kind: type[BaseException], exc: BaseException,
                tb: TracebackType | None, where: str) -> None:
-        log.critical("unexpected %s in %s: %s\n%s", kind.__name__, where, exc,
-                     "".join(traceback.format_exception(kind, exc, tb)))
+        crash_hooks.log_uncaught(kind, exc, tb, where)
         self.signals.failed.emit(f"{kind.__name__} ({where})")
 
 

@@ -150,7 +150,8 @@ class HelpDialog(QDialog):
         tabs.addTab(self.about, "&Giới thiệu")
 
         logs_btn = QPushButton("Mở thư mục &nhật ký")
-        logs_btn.setToolTip("Mở thư mục chứa tệp nhật ký (motcua.log) của máy này")
+        logs_btn.setToolTip("Mở thư mục chứa các tệp nhật ký của máy này (motcua-gui.log, "
+                           "motcua-sync.log, motcua-cli.log, crash.log)")
         logs_btn.clicked.connect(lambda: open_folder(ctx.paths.logs))
         bundle_btn = QPushButton("Tạo gói &hỗ trợ…")
         bundle_btn.setToolTip("Tạo tệp .zip gửi bộ phận hỗ trợ của tỉnh (không có dữ liệu cá "

@@ -20,7 +20,7 @@ def run_gui() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv, run_gui=run_gui)
+    return cli.main(argv, run_gui=run_gui, whole_process=True)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,10 @@ from sqlalchemy import func, inspect, select, text
 
 from desktop_app.clock import Clock, SystemClock
 from desktop_app.context import AppContext, open_existing_context
+from desktop_app.crash_hooks import CRASH_LOG
 from desktop_app.domain.text import nfc
 from desktop_app.files import replacing
-from desktop_app.logging_setup import redact
+from desktop_app.logging_setup import LOG_GLOB, redact
 from desktop_app.paths import DataPaths, default_data_dir
 from desktop_app.setup.doctor import GATEWAY_TIMEOUT, run_doctor
 from desktop_app.setup.doctor_report import DoctorReport
@@ -198,7 +199,8 @@ def support_bundle(out: Path, data_dir: Path | None = None, db_url: str | None =
         docs["versions.json"] = report.check("versions").detail
         texts["doctor.txt"] = report.text_vi()
         if paths.logs.is_dir():
-            for log_file in sorted(paths.logs.glob("motcua.log*")):
+            # Every process kind's log and backups, and the native crash tracebacks.
+            for log_file in sorted([*paths.logs.glob(LOG_GLOB), paths.logs / CRASH_LOG]):
                 with contextlib.suppress(OSError):
                     texts[f"logs/{log_file.name}"] = log_file.read_text(encoding="utf-8",
                                                                         errors="replace")
