@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 from desktop_app.files import fsync_dir, fsync_file
@@ -188,6 +189,10 @@ def _sqlite_file(url: str) -> Path | None:
     u = make_url(url)
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
+    if u.query.get("uri") == "true" and u.database.startswith("file:"):
+        # An SQLite URI (`sqlite:///file:/path?mode=ro&uri=true`): the file is its path,
+        # never a relative file named "file:…" beside the working directory.
+        return Path(urllib.parse.unquote(u.database.removeprefix("file:")))
     return Path(u.database)
 
 
