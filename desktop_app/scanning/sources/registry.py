@@ -25,10 +25,12 @@ def configured_hot_folders() -> list[Path]:
     return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
 
 
-def all_sources(hot_folders: Sequence[Path] | None = None, **hot_folder_options: object
+def all_sources(hot_folders: Sequence[Path] | None = None, *,
+                show_driver_dialog: bool = False, **hot_folder_options: object
                 ) -> list[CaptureSource]:
     folders = configured_hot_folders() if hot_folders is None else list(hot_folders)
-    return [SaneSource(), WiaSource(), TwainSource(),
+    return [SaneSource(), WiaSource(show_driver_dialog=show_driver_dialog),
+            TwainSource(show_driver_dialog=show_driver_dialog),
             HotFolderSource(folders, **hot_folder_options)]
 
 
@@ -39,15 +41,17 @@ def available_sources(hot_folders: Sequence[Path] | None = None) -> list[Capture
 
 
 def open_source(key: str, hot_folders: Sequence[Path] | None = None, *,
-                station_id: str | None = None, station_label: str = "") -> CaptureSource:
+                station_id: str | None = None, station_label: str = "",
+                show_driver_dialog: bool = False) -> CaptureSource:
     """The source bound to one device, from a key ``"{name}|{device id}"``; a bare name
     opens that kind's first device. Raises ``ScannerUnavailable`` for unknown keys.
-    ``station_id``/``station_label`` name this counter's claims in a shared hot folder."""
+    ``station_id``/``station_label`` name this counter's claims in a shared hot folder;
+    ``show_driver_dialog`` lets a WIA or TWAIN driver show its own settings window."""
     name, _, device = key.partition("|")
     if name == HotFolder.name and device:
         return HotFolder(Path(device), station_id=station_id, station_label=station_label)
-    for source in all_sources(hot_folders, station_id=station_id,
-                              station_label=station_label):
+    for source in all_sources(hot_folders, show_driver_dialog=show_driver_dialog,
+                              station_id=station_id, station_label=station_label):
         if source.name == name:
             if not source.available():
                 break

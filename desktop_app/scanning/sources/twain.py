@@ -7,13 +7,21 @@ finished page to the generator through a queue: the studio still sees pages one 
 and cancel works between pages.
 
 Transfer is native (a DIB saved as BMP by pytwain), which every TWAIN driver supports;
-the image pipeline reads BMP. ``twain`` is imported lazily so this module imports
-everywhere; ``available()`` is False off Windows."""
+the image pipeline reads BMP. ``twain`` (pytwain, a Windows-only dependency of the app)
+is imported by a plain ``import`` inside ``_twain()``: PyInstaller's analysis bundles it,
+yet this module imports everywhere and ``available()`` is False off Windows.
+
+The app is 64-bit, so it needs the TWAIN DSM ``twaindsm.dll`` and a 64-bit data source;
+a 64-bit process cannot load a 32-bit driver's ``.ds`` into it. When only the old 32-bit
+TWAIN (``TWAIN_32.DLL``, ``%WINDIR%\\twain_32``) is there, the clerk is told so and
+pointed to WIA or a hot folder.
+
+``show_driver_dialog`` (off by default) opens the data source with its own window
+(``show_ui``), so a clerk can use settings only the driver offers."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import importlib.util
 import logging
 import os
@@ -72,7 +80,44 @@ T = TypeVar("T")
 
 
 def _twain() -> Any:
-    return importlib.import_module("twain")
+    import twain  # type: ignore[import-not-found,unused-ignore]
+
+    return twain
+
+
+DSM_64 = "twaindsm.dll"
+DSM_32 = "twain_32.dll"
+ONLY_32BIT_VI = (
+    "Trình điều khiển TWAIN của máy quét này là bản 32-bit, phần mềm Một Cửa (64-bit) "
+    "không dùng được. Hãy chọn máy quét qua WIA, hoặc quét bằng phần mềm của máy quét "
+    "vào thư mục quét (hot folder); nếu cần dùng TWAIN, hãy báo kỹ thuật viên cài "
+    "trình điều khiển TWAIN 64-bit.")
+
+
+def _windir() -> Path:
+    return Path(os.environ.get("WINDIR") or os.environ.get("SYSTEMROOT") or r"C:\Windows")
+
+
+def _has_sources(folder: Path) -> bool:
+    """A TWAIN data source is a ``.ds`` file under ``twain_32`` or ``twain_64``."""
+    return folder.is_dir() and any(p.suffix.lower() == ".ds" for p in folder.rglob("*"))
+
+
+def only_32bit_twain(windir: Path | None = None) -> bool:
+    """True when this PC has 32-bit TWAIN (the old ``TWAIN_32.DLL`` manager or 32-bit
+    data sources) but neither the 64-bit manager nor a 64-bit data source."""
+    w = windir or _windir()
+    has_64 = ((w / "System32" / DSM_64).exists() or (w / DSM_64).exists()
+              or _has_sources(w / "twain_64"))
+    has_32 = ((w / DSM_32).exists() or (w / "SysWOW64" / DSM_64).exists()
+              or _has_sources(w / "twain_32"))
+    return has_32 and not has_64
+
+
+def _only_32bit_error(detail: str) -> ScannerUnavailable:
+    log.warning("TWAIN: only 32-bit TWAIN found under %s; a 64-bit app cannot use it (%s)",
+                _windir(), detail)
+    return ScannerUnavailable(ONLY_32BIT_VI, f"only 32-bit TWAIN present: {detail}")
 
 
 def _exc_class(tw: Any, *names: str) -> tuple[type[BaseException], ...]:
@@ -86,6 +131,10 @@ def _exc_class(tw: Any, *names: str) -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+_DSM_MISSING = ("SMLoadFileFailed", "excSMLoadFileFailed", "SMGetProcAddressFailed",
+                "excSMGetProcAddressFailed")
+
+
 def classify_twain_error(tw: Any, exc: BaseException, pages_kept: int, device: str
                          ) -> BaseException:
     detail = f"TWAIN {device}: {type(exc).__name__}: {exc}"
@@ -94,8 +143,9 @@ def classify_twain_error(tw: Any, exc: BaseException, pages_kept: int, device: s
         return PaperJam(pages_kept, detail)
     if isinstance(exc, _exc_class(tw, "DSTransferCancelled", "excDSTransferCancelled")):
         return CancelledError(f"TWAIN transfer cancelled on the device after {pages_kept}")
-    if isinstance(exc, _exc_class(tw, "SMLoadFileFailed", "excSMLoadFileFailed",
-                                  "SMGetProcAddressFailed", "excSMGetProcAddressFailed")):
+    if isinstance(exc, _exc_class(tw, *_DSM_MISSING)):
+        if only_32bit_twain():
+            return _only_32bit_error(detail)
         return ScannerUnavailable(
             "Máy tính chưa cài bộ quản lý TWAIN (TWAINDSM.dll). Hãy cài trình điều khiển "
             "TWAIN 64-bit của máy quét, hoặc dùng WIA.", detail)
@@ -165,15 +215,18 @@ class TwainSource(CaptureSource):
     label_vi = "Máy quét (TWAIN)"
 
     def __init__(self, device: str | None = None,
-                 reserve_bytes: int = DISK_RESERVE_BYTES) -> None:
+                 reserve_bytes: int = DISK_RESERVE_BYTES, *,
+                 show_driver_dialog: bool = False) -> None:
         self.device = device  # the TWAIN data source's product name
         self.reserve_bytes = reserve_bytes
+        self.show_driver_dialog = show_driver_dialog
 
     def available(self) -> bool:
         return os.name == "nt" and importlib.util.find_spec("twain") is not None
 
     def for_device(self, device_id: str) -> TwainSource:
-        return TwainSource(device_id, self.reserve_bytes)
+        return TwainSource(device_id, self.reserve_bytes,
+                           show_driver_dialog=self.show_driver_dialog)
 
     def _require(self) -> Any:
         if not self.available():
@@ -193,8 +246,12 @@ class TwainSource(CaptureSource):
         except CaptureError:
             raise
         except Exception as exc:
+            if isinstance(exc, _exc_class(tw, *_DSM_MISSING)):
+                raise classify_twain_error(tw, exc, 0, "?") from exc
             raise ScannerUnavailable("Không liệt kê được máy quét TWAIN.",
                                      f"TWAIN source list failed: {exc!r}") from exc
+        if not found and only_32bit_twain():
+            raise _only_32bit_error("the 64-bit manager lists no data source")
         return [DeviceInfo(id=n, label=n, kind="scanner") for n in found]
 
     def capture(self, profile: ScanProfile, dest_dir: Path, cancel: CancelToken | None = None,
@@ -271,7 +328,8 @@ class _TwainSession:
                     self.device = str(src.name)
                     self._configure(src)
                     src.acquire_natively(after=self._after, before=self._before,
-                                         show_ui=False, modal=False)
+                                         show_ui=self.source.show_driver_dialog,
+                                         modal=False)
                 finally:
                     src.close()
             self.out.put(_Done())

@@ -1,8 +1,13 @@
 """Windows Image Acquisition (WIA 2.0 drivers through the WIA Automation Layer).
 
 The automation objects (``WIA.DeviceManager``) are reached through pywin32's
-``win32com`` or, when only that is installed, ``comtypes``; both are imported lazily so
-this module imports everywhere and ``available()`` is simply False off Windows.
+``win32com`` (a Windows-only dependency of the app) or, when only that is installed,
+``comtypes``. The imports are plain ``import`` statements inside ``_Com`` so PyInstaller's
+analysis bundles them, yet run only when a WIA source is used: this module imports
+everywhere and ``available()`` is simply False off Windows.
+
+``show_driver_dialog`` (off by default) lets the driver show its own settings window
+(WIA ``CommonDialog.ShowSelectItems`` without the common UI) before the pages are taken.
 
 Cancel is checked between pages: a WIA ``Transfer`` call cannot be interrupted once the
 driver has started it."""
@@ -10,7 +15,6 @@ driver has started it."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import importlib.util
 import logging
 import os
@@ -137,11 +141,17 @@ class _Com:
         self.pythoncom: Any = None
         self.comtypes: Any = None
         try:
-            self.client: Any = importlib.import_module("win32com.client")
-            self.pythoncom = importlib.import_module("pythoncom")
+            import pythoncom  # type: ignore[import-not-found,unused-ignore]
+            import win32com.client  # type: ignore[import-not-found,unused-ignore]
+
+            self.client: Any = win32com.client
+            self.pythoncom = pythoncom
         except ImportError:
-            self.comtypes = importlib.import_module("comtypes")
-            self.client = importlib.import_module("comtypes.client")
+            import comtypes  # type: ignore[import-not-found,unused-ignore]
+            import comtypes.client  # type: ignore[import-not-found,unused-ignore]
+
+            self.comtypes = comtypes
+            self.client = comtypes.client
 
     def init(self) -> None:
         (self.pythoncom or self.comtypes).CoInitialize()
@@ -204,9 +214,11 @@ class WiaSource(CaptureSource):
     label_vi = "Máy quét (WIA)"
 
     def __init__(self, device: str | None = None,
-                 reserve_bytes: int = DISK_RESERVE_BYTES) -> None:
+                 reserve_bytes: int = DISK_RESERVE_BYTES, *,
+                 show_driver_dialog: bool = False) -> None:
         self.device = device
         self.reserve_bytes = reserve_bytes
+        self.show_driver_dialog = show_driver_dialog
 
     def available(self) -> bool:
         if os.name != "nt":
@@ -214,7 +226,8 @@ class WiaSource(CaptureSource):
         return any(importlib.util.find_spec(m) is not None for m in ("win32com", "comtypes"))
 
     def for_device(self, device_id: str) -> WiaSource:
-        return WiaSource(device_id, self.reserve_bytes)
+        return WiaSource(device_id, self.reserve_bytes,
+                         show_driver_dialog=self.show_driver_dialog)
 
     def _com(self) -> _Com:
         if not self.available():
@@ -283,6 +296,8 @@ class _WiaRun:
         feeder, duplex = self._select_feeder(device)
         item = self._item(device, feeder)
         self._configure(item)
+        if self.source.show_driver_dialog:
+            item = self._driver_dialog(device)
         while True:
             if self.cancel is not None and self.cancel.cancelled:
                 raise CancelledError(f"WIA scan cancelled after {self.kept} pages")
@@ -363,6 +378,25 @@ class _WiaRun:
                 _set_prop(props, prop_id, _allowed(p, round(mm / MM_PER_INCH * self.dpi)))
         _set_prop(props, IPS_XPOS, 0)
         _set_prop(props, IPS_YPOS, 0)
+
+    def _driver_dialog(self, device: Any) -> Any:
+        """The driver's own settings window, started from our settings; what the clerk
+        chooses there wins. Closing it without scanning cancels the batch."""
+        try:
+            dialog = self.com.create("WIA.CommonDialog")
+            chosen = dialog.ShowSelectItems(device, _INTENTS[self.profile.mode], 0, True,
+                                            False, False)
+        except self.com.error as exc:
+            raise classify_hresult(hresult_of(exc), 0, self.device_name,
+                                   f"WIA ShowSelectItems failed: {exc!r}") from exc
+        items = list(chosen) if chosen is not None else []
+        if not items:
+            raise CancelledError("WIA driver dialog closed without choosing")
+        with contextlib.suppress(Exception):
+            self.dpi = int(_find_prop(items[0].Properties, IPS_XRES).Value) or self.dpi
+        log.info("WIA %s: driver dialog used instead of the profile's settings",
+                 self.device_name)
+        return items[0]
 
     def _transfer(self, item: Any, feeder: bool) -> Path | None:
         formats = [self.format] if self.format else list(_FORMATS)
