@@ -13,7 +13,7 @@ yet this module imports everywhere and ``available()`` is False off Windows.
 
 The app is 64-bit, so it needs the TWAIN DSM ``twaindsm.dll`` and a 64-bit data source;
 a 64-bit process cannot load a 32-bit driver's ``.ds`` into it. When only the old 32-bit
-TWAIN (``TWAIN_32.DLL``, ``%WINDIR%\\twain_32``) is there, the clerk is told so and
+TWAIN (32-bit data sources under ``%WINDIR%\\twain_32``) is there, the clerk is told so and
 pointed to WIA or a hot folder.
 
 ``show_driver_dialog`` (off by default) opens the data source with its own window
@@ -85,8 +85,6 @@ def _twain() -> Any:
     return twain
 
 
-DSM_64 = "twaindsm.dll"
-DSM_32 = "twain_32.dll"
 ONLY_32BIT_VI = (
     "Trình điều khiển TWAIN của máy quét này là bản 32-bit, phần mềm Một Cửa (64-bit) "
     "không dùng được. Hãy chọn máy quét qua WIA, hoặc quét bằng phần mềm của máy quét "
@@ -104,14 +102,11 @@ def _has_sources(folder: Path) -> bool:
 
 
 def only_32bit_twain(windir: Path | None = None) -> bool:
-    """True when this PC has 32-bit TWAIN (the old ``TWAIN_32.DLL`` manager or 32-bit
-    data sources) but neither the 64-bit manager nor a 64-bit data source."""
+    """True when this PC has 32-bit TWAIN data sources (``%WINDIR%\\twain_32``) but no
+    64-bit one (``twain_64``): installing the 64-bit DSM alone would not help then.
+    ``TWAIN_32.DLL`` by itself proves nothing: Windows ships it on every PC."""
     w = windir or _windir()
-    has_64 = ((w / "System32" / DSM_64).exists() or (w / DSM_64).exists()
-              or _has_sources(w / "twain_64"))
-    has_32 = ((w / DSM_32).exists() or (w / "SysWOW64" / DSM_64).exists()
-              or _has_sources(w / "twain_32"))
-    return has_32 and not has_64
+    return _has_sources(w / "twain_32") and not _has_sources(w / "twain_64")
 
 
 def _only_32bit_error(detail: str) -> ScannerUnavailable:
@@ -153,6 +148,10 @@ def classify_twain_error(tw: Any, exc: BaseException, pages_kept: int, device: s
         return DiskFull(0, 0, pages_kept, detail)
     if isinstance(exc, _exc_class(tw, "CheckDeviceOnlineError", "excTWCC_CHECKDEVICEONLINE",
                                   "NoDataSourceError", "excTWCC_NODS")):
+        if not pages_kept and isinstance(exc, _exc_class(tw, "NoDataSourceError",
+                                                         "excTWCC_NODS")) \
+                and only_32bit_twain():
+            return _only_32bit_error(detail)
         if pages_kept:
             return ScannerDisappeared(pages_kept, detail)
         return ScannerUnavailable(
