@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -184,3 +185,16 @@ def test_nsis_script_compiles_with_stand_in(tmp_path: Path) -> None:
     assert exe[:2] == b"MZ"
     # the license page: LICENSE, read as UTF-8 (its BOM), stored as UTF-16 by makensis
     assert "Một Cửa Offline contributors".encode("utf-16-le") in exe
+    # The upgrade guards are compiled in (with -WX an uncalled function is a warning, so
+    # an error): the running-program and downgrade refusals with their Vietnamese
+    # messages and English log lines, and the registry value the downgrade check reads.
+    for text in ("dừng lượt đồng bộ theo lịch", "Thử lại", "Refused (exit 4): ",
+                 "chạy lại bộ cài với tham số /FORCE", "Refused (exit 5): installed version ",
+                 "/FORCE", "VersionNumbers", "motcua-offline-setup.log"):
+        assert text.encode("utf-16-le") in exe, text
+    # the setup program's own version resource (Explorer's Properties → Details)
+    from desktop_app import __version__
+
+    for key in ("ProductVersion", "FileVersion"):  # key, NUL, padding to 4 bytes, value
+        assert re.search(re.escape(key.encode("utf-16-le")) + b"\0\0(?:\0\0)?"
+                         + re.escape(f"{__version__}\0".encode("utf-16-le")), exe), key
