@@ -73,6 +73,15 @@ def test_report_versions(build: dict[str, Any]) -> None:
     assert 150 < build["bundle_mb"] < 500
 
 
+
+def test_windows_version_resource_generated(build: dict[str, Any]) -> None:
+    """motcua.spec writes the executables' version resource on every platform (passed to
+    EXE only on Windows), from the same version as the package."""
+    work = Path(os.environ.get("WORK_DIR", ROOT / "build" / "pyinstaller"))
+    text = (work / "motcua" / "version-motcua.txt").read_text(encoding="utf-8")
+    assert f"StringStruct('ProductVersion', '{build['version']}')" in text
+
+
 def test_bundle_has_runtime_files(build: dict[str, Any]) -> None:
     internal = Path(build["bundle_dir"]) / "_internal"
     assert (internal / "resources" / "catalog" / "procedures.json").is_file()
