@@ -27,6 +27,13 @@
 ;       $INSTDIR\provision.log; exit code 0 ok, 2 provisioning file not found (nothing
 ;       installed), 3 provisioning failed (the program is installed, see the log)
 ;   /D=C:\Duong\Dan  install folder (NSIS rule: last argument, no quotes)
+;   /FORCE           install even over a newer installed version (a downgrade)
+;   Refusals, before any file is replaced (exit codes, also for an interactive run):
+;     4  the program is running: motcua.exe or motcua-gui.exe in the install folder is in
+;        use (the GUI, or a scheduled `motcua sync --once`); interactively a Vietnamese
+;        message offers Thử lại (retry) / Hủy (cancel)
+;     5  a newer version is installed (the registry's version) and /FORCE was not given
+;   Each refusal is also logged in English to %TEMP%\motcua-offline-setup.log.
 ; Uninstaller:
 ;   Uninstall.exe          asks; the data directory is kept unless the box is ticked
 ;   Uninstall.exe /S       silent, keeps the data
@@ -77,6 +84,7 @@ ManifestDPIAware true
 ; i.e. %LOCALAPPDATA%\MotCuaOffline, unless MOTCUA_DATA_DIR is set.
 !define DATA_DIR_NAME "MotCuaOffline"
 !define DATA_DIR_ENV "MOTCUA_DATA_DIR"
+!define SETUP_LOG "motcua-offline-setup.log"
 
 Name "${APP_NAME}"
 Caption "Cài đặt ${APP_NAME} ${VERSION}"
@@ -115,6 +123,7 @@ Var ProvisionFile   ; /PROVISION=... (full path), empty when not given
 Var DataDir         ; the clerk's data directory (kept unless purged)
 Var PurgeData       ; 1: delete DataDir on uninstall
 Var PurgeCheckbox
+Var Force           ; 1: /FORCE, a downgrade is allowed
 
 ; ---------------------------------------------------------------- installer pages
 !insertmacro MUI_PAGE_WELCOME
@@ -162,6 +171,99 @@ UninstPage custom un.PurgePageCreate un.PurgePageLeave
 !insertmacro FIND_DATA_DIR ""
 !insertmacro FIND_DATA_DIR "un."
 
+; A line for the technician in %TEMP%\motcua-offline-setup.log (a silent install shows
+; nothing else), and in the details list when there is one.
+!macro SETUP_LOG TEXT
+  DetailPrint "${TEXT}"
+  Push "${TEXT}"
+  Call AppendSetupLog
+!macroend
+
+Function AppendSetupLog
+  Exch $R8
+  Push $R7
+  Push $0
+  Push $1
+  Push $2
+  Push $3
+  Push $4
+  Push $5
+  Push $6
+  ${GetTime} "" "L" $0 $1 $2 $3 $4 $5 $6
+  ClearErrors
+  FileOpen $R7 "$TEMP\${SETUP_LOG}" a
+  ${IfNot} ${Errors}
+    FileSeek $R7 0 END
+    FileWrite $R7 "$2-$1-$0 $4:$5:$6 setup ${VERSION}: $R8$\r$\n"
+    FileClose $R7
+  ${EndIf}
+  Pop $6
+  Pop $5
+  Pop $4
+  Pop $3
+  Pop $2
+  Pop $1
+  Pop $0
+  Pop $R7
+  Pop $R8
+FunctionEnd
+
+; Installing an older version over a newer one: the newer one may already have migrated
+; the clerk's database to a schema the older program does not know. VersionCompare only
+; understands numbers and dots, hence the four-number VI_VERSION on both sides
+; (VersionNumbers; DisplayVersion for installs made before that value existed).
+Function RefuseDowngrade
+  ReadRegStr $R1 HKLM "${APP_KEY}" "VersionNumbers"
+  ReadRegStr $R2 HKLM "${UNINST_KEY}" "DisplayVersion"
+  ${If} $R1 == ""
+    StrCpy $R1 $R2
+  ${EndIf}
+  ${If} $R1 == ""
+    Return
+  ${EndIf}
+  ${VersionCompare} "${VI_VERSION}" "$R1" $R3  ; 2: this installer is older
+  ${If} $R3 != 2
+    Return
+  ${EndIf}
+  ${If} $Force == 1
+    !insertmacro SETUP_LOG "Downgrade from installed version $R2 forced with /FORCE"
+    Return
+  ${EndIf}
+  !insertmacro SETUP_LOG "Refused (exit 5): installed version $R2 is newer than ${VERSION}; run with /FORCE to downgrade"
+  MessageBox MB_ICONSTOP "Máy này đã cài ${APP_NAME} phiên bản $R2, mới hơn phiên bản ${VERSION} của bộ cài này.$\r$\n$\r$\nKhông cài bản cũ đè lên bản mới: dữ liệu của quầy có thể đã được nâng cấp cho bản mới.$\r$\nKỹ thuật viên: nếu thật sự cần hạ phiên bản, chạy lại bộ cài với tham số /FORCE." /SD IDOK
+  SetErrorLevel 5
+  Abort
+FunctionEnd
+
+; Windows refuses to open a running program's .exe for writing: that is how the GUI or a
+; scheduled `motcua sync --once` (the same motcua.exe) is detected before any file of
+; the bundle is replaced (a half-replaced bundle would not start).
+!macro FIND_IN_USE EXE
+  ${If} ${FileExists} "$INSTDIR\${EXE}"
+    ClearErrors
+    FileOpen $R4 "$INSTDIR\${EXE}" a
+    ${If} ${Errors}
+      StrCpy $R3 "${EXE}"
+    ${Else}
+      FileClose $R4
+    ${EndIf}
+  ${EndIf}
+!macroend
+
+Function RefuseWhileRunning
+  check:
+  StrCpy $R3 ""
+  !insertmacro FIND_IN_USE "${GUI_EXE}"
+  !insertmacro FIND_IN_USE "${CLI_EXE}"
+  ${If} $R3 == ""
+    Return
+  ${EndIf}
+  MessageBox MB_RETRYCANCEL|MB_ICONEXCLAMATION "${APP_NAME} đang chạy trên máy này (tệp $R3 đang được sử dụng), nên chưa thể cài đặt.$\r$\n$\r$\nHãy đóng ${APP_NAME} (kể cả ở tài khoản Windows khác đang đăng nhập) và dừng lượt đồng bộ theo lịch nếu đang chạy (tác vụ motcua sync trong Task Scheduler), rồi bấm Thử lại.$\r$\nBấm Hủy để dừng cài đặt: chưa có tệp nào bị thay đổi." /SD IDCANCEL IDRETRY check
+  !insertmacro SETUP_LOG "Refused (exit 4): $INSTDIR\$R3 is in use (the program or a scheduled sync is running); nothing was replaced"
+  SetErrorLevel 4
+  Abort
+FunctionEnd
+
 ; ----------------------------------------------------------------------- installer
 Function .onInit
   ${IfNot} ${RunningX64}
@@ -183,6 +285,13 @@ Function .onInit
     StrCpy $ProvisionFile ""
   ${EndIf}
   !insertmacro STRIP_QUOTES $ProvisionFile
+  StrCpy $Force 0
+  ClearErrors
+  ${GetOptions} $R0 "/FORCE" $R1
+  ${IfNot} ${Errors}
+    StrCpy $Force 1
+  ${EndIf}
+  Call RefuseDowngrade
   ${If} $ProvisionFile != ""
     ; a relative path is relative to where the installer was started, not to $INSTDIR
     GetFullPathName $ProvisionFile $ProvisionFile
@@ -197,6 +306,7 @@ FunctionEnd
 Section "${APP_NAME}" SecMain
   SectionIn RO
   SetShellVarContext all
+  Call RefuseWhileRunning
 
   ; An upgrade replaces the whole bundle: no module of the previous version lingers.
   ; The data directory is elsewhere (per user) and is never touched here.
@@ -216,6 +326,7 @@ Section "${APP_NAME}" SecMain
 
   WriteRegStr HKLM "${APP_KEY}" "InstallDir" "$INSTDIR"
   WriteRegStr HKLM "${APP_KEY}" "Version" "${VERSION}"
+  WriteRegStr HKLM "${APP_KEY}" "VersionNumbers" "${VI_VERSION}"
   WriteRegStr HKLM "${UNINST_KEY}" "DisplayName" "${APP_NAME}"
   WriteRegStr HKLM "${UNINST_KEY}" "DisplayVersion" "${VERSION}"
   WriteRegStr HKLM "${UNINST_KEY}" "Publisher" "${PUBLISHER}"

@@ -6,10 +6,13 @@
 #   bash packaging/windows/test-under-wine.sh
 #
 # The payload is a stand-in: `motcua.exe` is a tiny NSIS program that records its
-# command line in called.txt and exits 5 when the command line contains "hong". Checks:
+# command line in called.txt and exits 5 when the command line contains "hong"; with
+# "--wait" it stays running (running.txt) until stop.txt appears. Checks:
 # silent install + shortcuts + uninstall registry key; /PROVISION= with a quoted path
 # with spaces -> `motcua.exe provision "<full path>"`; exit 2 for a missing provisioning
-# file, 3 for a failing `provision`; silent uninstall keeps the data directory, /PURGE
+# file, 3 for a failing `provision`; exit 4 while the installed motcua.exe runs; exit 5
+# for an older installer over a newer install, 0 with /FORCE; both refusals logged in
+# %TEMP%\motcua-offline-setup.log; silent uninstall keeps the data directory, /PURGE
 # deletes it.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -35,7 +38,21 @@ Section
   FileWrite $0 "$CMDLINE$\r$\n"
   FileClose $0
 SectionEnd
+!include LogicLib.nsh
+!include WordFunc.nsh
 Function .onInit
+  ClearErrors
+  ${WordFind} $CMDLINE "--wait" "E+1{" $0
+  ${IfNot} ${Errors}
+    FileOpen $1 "$EXEDIR\running.txt" w
+    FileClose $1
+    StrCpy $2 0
+    ${DoWhile} $2 < 600
+      ${IfThen} ${FileExists} "$EXEDIR\stop.txt" ${|} ${Break} ${|}
+      Sleep 100
+      IntOp $2 $2 + 1
+    ${Loop}
+  ${EndIf}
   StrLen $2 $CMDLINE
   StrCpy $3 0
   loop:
@@ -53,6 +70,8 @@ makensis -V1 "-DOUT=$T/stage/motcua.exe" "$T/fake.nsi"
 cp "$T/stage/motcua.exe" "$T/stage/motcua-gui.exe"
 echo stand-in >"$T/stage/_internal/README.txt"
 NSIS_TARGET=amd64-unicode COMPRESSOR=zlib bash "$HERE/build.sh" "$T/stage" "$T/installer.exe" >/dev/null
+# an older release, for the downgrade refusal
+VERSION=0.0.1 NSIS_TARGET=amd64-unicode COMPRESSOR=zlib bash "$HERE/build.sh" "$T/stage" "$T/old.exe" >/dev/null
 
 "$WINE" wineboot -i >/dev/null 2>&1 || true
 C="$WINEPREFIX/drive_c"
@@ -68,12 +87,34 @@ installer.exe /S /PROVISION=khong-co.json
 echo rc-missing=%ERRORLEVEL%
 installer.exe /S /PROVISION="$wT\\hong 01.json"
 echo rc-broken=%ERRORLEVEL%
+old.exe /S
+echo rc-downgrade=%ERRORLEVEL%
+old.exe /S /FORCE
+echo rc-forced=%ERRORLEVEL%
+installer.exe /S
+echo rc-upgrade=%ERRORLEVEL%
+start "" "C:\\Program Files\\MotCuaOffline\\motcua.exe" --wait
+for /l %%i in (1,1,50) do if not exist "C:\\Program Files\\MotCuaOffline\\running.txt" ping -n 2 127.0.0.1 >nul
+installer.exe /S
+echo rc-running=%ERRORLEVEL%
+echo stop >"C:\\Program Files\\MotCuaOffline\\stop.txt"
+ping -n 2 127.0.0.1 >nul
+installer.exe /S
+echo rc-after-close=%ERRORLEVEL%
+type "%TEMP%\\motcua-offline-setup.log"
 EOF
 out=$("$WINE" cmd /c "$wT\\run.bat" 2>/dev/null | tr -d "\r" || true)
 fail() { echo "FAIL: $*" >&2; echo "$out" >&2; exit 1; }
 grep -qx 'rc-install=0' <<<"$out" || fail "cài đặt im lặng"
 grep -qx 'rc-missing=2' <<<"$out" || fail "thiếu tệp cấu hình phải trả 2"
 grep -qx 'rc-broken=3' <<<"$out" || fail "provision lỗi phải trả 3"
+grep -qx 'rc-downgrade=5' <<<"$out" || fail "cài bản cũ đè bản mới phải trả 5"
+grep -qx 'rc-forced=0' <<<"$out" || fail "/FORCE phải cho hạ phiên bản"
+grep -qx 'rc-upgrade=0' <<<"$out" || fail "nâng cấp lại"
+grep -qx 'rc-running=4' <<<"$out" || fail "motcua.exe đang chạy phải trả 4"
+grep -qx 'rc-after-close=0' <<<"$out" || fail "cài sau khi đóng chương trình"
+grep -q 'Refused (exit 5): installed version 0.1' <<<"$out" || fail "thiếu dòng nhật ký exit 5"
+grep -q 'Refused (exit 4): .*motcua.exe is in use' <<<"$out" || fail "thiếu dòng nhật ký exit 4"
 grep -qF "\\motcua.exe\" provision \"$wT\\quay 01.json\"" "$P/called.txt" \
   || fail "lệnh provision: $(cat "$P/called.txt")"
 [ -f "$P/provision.log" ] || fail "thiếu provision.log"
@@ -96,4 +137,4 @@ uninstall ""
 "$WINE" "$T/installer.exe" /S >/dev/null 2>&1
 uninstall "/PURGE"
 [ ! -e "$D" ] || fail "/PURGE không xóa thư mục dữ liệu"
-echo "NSIS dưới Wine: cài im lặng, /PROVISION (0/2/3), lối tắt, gỡ giữ dữ liệu, /PURGE: đạt"
+echo "NSIS dưới Wine: cài im lặng, /PROVISION (0/2/3), đang chạy (4), hạ phiên bản (5, /FORCE), lối tắt, gỡ giữ dữ liệu, /PURGE: đạt"

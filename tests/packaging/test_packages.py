@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,15 @@ def test_report_versions(build: dict[str, Any]) -> None:
     assert 0 < build["startup_version_s"] < 5
     # Qt alone is ~130 MB; a bundle far over this has picked up something it should not.
     assert 150 < build["bundle_mb"] < 500
+
+
+
+def test_windows_version_resource_generated(build: dict[str, Any]) -> None:
+    """motcua.spec writes the executables' version resource on every platform (passed to
+    EXE only on Windows), from the same version as the package."""
+    work = Path(os.environ.get("WORK_DIR", ROOT / "build" / "pyinstaller"))
+    text = (work / "motcua" / "version-motcua.txt").read_text(encoding="utf-8")
+    assert f"StringStruct('ProductVersion', '{build['version']}')" in text
 
 
 def test_bundle_has_runtime_files(build: dict[str, Any]) -> None:
@@ -184,3 +194,16 @@ def test_nsis_script_compiles_with_stand_in(tmp_path: Path) -> None:
     assert exe[:2] == b"MZ"
     # the license page: LICENSE, read as UTF-8 (its BOM), stored as UTF-16 by makensis
     assert "Một Cửa Offline contributors".encode("utf-16-le") in exe
+    # The upgrade guards are compiled in (with -WX an uncalled function is a warning, so
+    # an error): the running-program and downgrade refusals with their Vietnamese
+    # messages and English log lines, and the registry value the downgrade check reads.
+    for text in ("dừng lượt đồng bộ theo lịch", "Thử lại", "Refused (exit 4): ",
+                 "chạy lại bộ cài với tham số /FORCE", "Refused (exit 5): installed version ",
+                 "/FORCE", "VersionNumbers", "motcua-offline-setup.log"):
+        assert text.encode("utf-16-le") in exe, text
+    # the setup program's own version resource (Explorer's Properties → Details)
+    from desktop_app import __version__
+
+    for key in ("ProductVersion", "FileVersion"):  # key, NUL, padding to 4 bytes, value
+        assert re.search(re.escape(key.encode("utf-16-le")) + b"\0\0(?:\0\0)?"
+                         + re.escape(f"{__version__}\0".encode("utf-16-le")), exe), key
