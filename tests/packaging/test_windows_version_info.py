@@ -31,8 +31,12 @@ def pyi_versioninfo(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """PyInstaller's versioninfo module. It imports pefile and PyInstaller.compat's
     win32api at the top, which exist only on Windows; building and parsing the structure
     uses neither, so empty stand-ins are enough to import it here."""
+    compat = pytest.importorskip(
+        "PyInstaller.compat",
+        reason="PyInstaller is installed by the package build (MOTCUA_BUILD_PACKAGES=1)")
     import PyInstaller.compat
 
+    assert compat is PyInstaller.compat
     if importlib.util.find_spec("pefile") is None:
         monkeypatch.setitem(sys.modules, "pefile", ModuleType("pefile"))
     if not hasattr(PyInstaller.compat, "win32api"):
