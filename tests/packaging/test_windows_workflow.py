@@ -150,3 +150,13 @@ def test_actionlint_finds_nothing() -> None:
     done = subprocess.run([actionlint, "-no-color", str(WORKFLOW)], capture_output=True,
                           text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_readme_links_the_workflow_and_the_pilot_checklist() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for target in (".github/workflows/windows.yml", "docs/windows-pilot.md"):
+        assert f"]({target})" in readme, target
+        assert (ROOT / target).is_file(), target
+    pilot = (ROOT / "docs" / "windows-pilot.md").read_text(encoding="utf-8")
+    for log in ("motcua-gui.log", "motcua-sync.log", "motcua-cli.log", "crash.log"):
+        assert log in pilot and log in readme, log
