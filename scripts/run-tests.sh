@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install everything, then lint and run the whole test suite
-# twice: on SQLite, then with PostgreSQL as every test's database (a throw-away server the
-# tests start on loopback; see tests/conftest.py). Extra arguments go to both pytest runs.
+# on SQLite, then every test that uses a database again with PostgreSQL as its database (a
+# throw-away server the tests start on loopback; see tests/conftest.py). Extra arguments go
+# to both pytest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

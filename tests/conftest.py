@@ -10,7 +10,8 @@ PostgreSQL too (so does the crash test's station and gateway). Tests about the S
 itself (backup before upgrade, FTS5) are marked ``@pytest.mark.sqlite`` or pass an
 explicit SQLite URL, and so test SQLite in both runs. Those, and the tests marked
 ``@pytest.mark.migrations``, get a SQLite database that every migration really builds.
-Tests marked ``@pytest.mark.nodb`` never open a station database and get none."""
+Tests marked ``@pytest.mark.nodb`` never open a station database and get none; the
+PostgreSQL run leaves them out (the SQLite run has run them)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,18 @@ ON_POSTGRESQL = TEST_DB == "postgresql"
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"station database: {TEST_DB} (MOTCUA_TEST_DB)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under MOTCUA_TEST_DB=postgresql, tests marked ``nodb`` (no station database, no
+    PostgreSQL server: pure rules, images, packaging) are left out: the SQLite run already
+    ran them on the same machine, and running them again tells nothing about PostgreSQL."""
+    if not ON_POSTGRESQL:
+        return
+    kept = [item for item in items if item.get_closest_marker("nodb") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 # The DOMAIN.md example: received Friday 27/10/2023 at 09:32.
