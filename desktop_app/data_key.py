@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from desktop_app.files import write_atomically
-from desktop_app.os_keyring import SERVICE
-from desktop_app.os_keyring import keyring_module as _keyring
+from desktop_app.os_keyring import SecretSlot
 
 log = logging.getLogger(__name__)
 
@@ -52,41 +49,16 @@ class DataKeyStore:
         self.data_dir = data_dir
         self.file = data_dir / "secrets" / "data.key"
         self.account = key_account(data_dir)
+        self._slot = SecretSlot(self.account, self.file, "data key")
 
     def lookup(self) -> tuple[bytes | None, str]:
         """(key, where it came from: "keyring" or "file"), or (None, "")."""
-        kr = _keyring()
-        if kr is not None:
-            try:
-                value = kr.get_password(SERVICE, self.account)
-            except Exception as exc:  # a locked or broken keyring must not stop the app
-                log.warning("keyring read of the data key failed (%s); trying the key file",
-                            type(exc).__name__)
-            else:
-                if value:
-                    return _decode(value), "keyring"
-        try:
-            text = self.file.read_text(encoding="ascii").strip()
-        except FileNotFoundError:
-            return None, ""
-        return (_decode(text), "file") if text else (None, "")
+        value, where = self._slot.read()
+        return (_decode(value), where) if value else (None, "")
 
     def store(self, key: bytes) -> str:
         """Keep ``key``; returns where ("keyring" or the file path)."""
-        value = key.hex()
-        kr = _keyring()
-        if kr is not None:
-            try:
-                kr.set_password(SERVICE, self.account, value)
-                self.file.unlink(missing_ok=True)
-                return "keyring"
-            except Exception as exc:
-                log.warning("keyring write of the data key failed (%s); using the key file",
-                            type(exc).__name__)
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.file.parent, 0o700)
-        write_atomically(self.file, value, mode=0o600)
-        return str(self.file)
+        return self._slot.write(key.hex())
 
     def get(self) -> bytes:
         key, _ = self.lookup()

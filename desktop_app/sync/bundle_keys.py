@@ -9,7 +9,6 @@ then. Nothing here derives from the station token: a re-issued token changes not
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,9 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from desktop_app.context import AppContext
-from desktop_app.files import write_atomically
-from desktop_app.os_keyring import SERVICE
-from desktop_app.os_keyring import keyring_module as _keyring
+from desktop_app.os_keyring import SecretSlot
 from desktop_app.station import StationInfo, StationService
 from local_db import outbox
 from sync_contract import bundle_codec, wire
@@ -38,44 +35,14 @@ class SigningKeyStore:
     def __init__(self, data_dir: Path, station: StationInfo) -> None:
         self.account = f"{station.agency_code}-{station.station_digit}.bundle-signing"
         self.file = data_dir / "secrets" / f"{self.account}.key"
-
-    def _read(self) -> str:
-        kr = _keyring()
-        if kr is not None:
-            try:
-                value = kr.get_password(SERVICE, self.account)
-            except Exception as exc:  # a locked or broken keyring must not stop the app
-                log.warning("keyring read of the bundle signing key failed (%s); trying "
-                            "the key file", type(exc).__name__)
-            else:
-                if value:
-                    return str(value)
-        try:
-            return self.file.read_text(encoding="ascii").strip()
-        except FileNotFoundError:
-            return ""
-
-    def _store(self, value: str) -> None:
-        kr = _keyring()
-        if kr is not None:
-            try:
-                kr.set_password(SERVICE, self.account, value)
-                self.file.unlink(missing_ok=True)
-                return
-            except Exception as exc:
-                log.warning("keyring write of the bundle signing key failed (%s); using "
-                            "the key file", type(exc).__name__)
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        if os.name != "nt":
-            os.chmod(self.file.parent, 0o700)
-        write_atomically(self.file, value, mode=0o600)
+        self._slot = SecretSlot(self.account, self.file, "bundle signing key")
 
     def get_or_create(self) -> Ed25519PrivateKey:
-        value = self._read()
+        value, _ = self._slot.read()
         if value:
             return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(value))
         key = Ed25519PrivateKey.generate()
-        self._store(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()).hex())
+        self._slot.write(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()).hex())
         log.info("new USB bundle signing key made")
         return key
 

@@ -9,9 +9,7 @@ import logging
 import os
 from pathlib import Path
 
-from desktop_app.files import write_atomically
-from desktop_app.os_keyring import SERVICE
-from desktop_app.os_keyring import keyring_module as _keyring
+from desktop_app.os_keyring import SecretSlot
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +20,7 @@ class TokenStore:
     def __init__(self, data_dir: Path, account: str) -> None:
         self.file = data_dir / "secrets" / f"{account}.token"
         self.account = account
+        self._slot = SecretSlot(account, self.file, "station token")
 
     def get(self) -> str:
         return self.lookup()[0]
@@ -31,33 +30,8 @@ class TokenStore:
         env = os.environ.get(TOKEN_ENV, "").strip()
         if env:
             return env, "env"
-        kr = _keyring()
-        if kr is not None:
-            try:
-                value = kr.get_password(SERVICE, self.account)
-            except Exception as exc:  # a locked or broken keyring must not stop the app
-                log.warning("keyring read failed (%s); trying the token file",
-                            type(exc).__name__)
-            else:
-                if value:
-                    return str(value), "keyring"
-        try:
-            token = self.file.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return "", ""
-        return token, "file" if token else ""
+        return self._slot.read()
 
     def set(self, token: str) -> str:
         """Store the token; returns where ("keyring" or the file path)."""
-        kr = _keyring()
-        if kr is not None:
-            try:
-                kr.set_password(SERVICE, self.account, token)
-                self.file.unlink(missing_ok=True)
-                return "keyring"
-            except Exception as exc:
-                log.warning("keyring write failed (%s); using the token file",
-                            type(exc).__name__)
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.file, token, mode=0o600)
-        return str(self.file)
+        return self._slot.write(token)
