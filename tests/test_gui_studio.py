@@ -79,7 +79,10 @@ def test_digitize_components_inside_the_intake_wizard(qtbot, window: MainWindow,
     table = intake.components_step.table
     qtbot.waitUntil(lambda: QApplication.focusWidget() is table)
     key(qtbot, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: getattr(intake, "studio_dialog", None) is not None)
+    # The studio opens over the wizard after saving the draft (on PostgreSQL a few round
+    # trips): a generous bound, so a loaded CI machine does not fail it (seen at 5 s).
+    qtbot.waitUntil(lambda: getattr(intake, "studio_dialog", None) is not None,
+                    timeout=20_000)
     studio = _studio(window).studio
     assert studio.current_key() == "0"
 

@@ -84,7 +84,10 @@ def test_tus_resumable(raw: str) -> None:
 
 
 range_like = st.one_of(
-    st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF), min_size=1, max_size=40),
+    # Latin-1 as a header can carry; not NEL or NBSP first, which requests itself refuses
+    # to send as leading whitespace.
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF), min_size=1, max_size=40)
+    .filter(lambda t: t[0] not in "\x85\xa0"),
     st.lists(st.tuples(st.one_of(st.none(), st.integers(-5, 2**70)),
                        st.one_of(st.none(), st.integers(-5, 2**70))), min_size=1, max_size=4)
     .map(lambda rs: "bytes=" + ",".join(f"{'' if a is None else a}-{'' if b is None else b}"
