@@ -27,7 +27,7 @@ from ui.slip_preview import SlipPreviewDialog
 from ui.wedge import WedgeScanFilter
 
 from .conftest import TEST_STATION
-from .test_gui_intake import CARD, key, type_text
+from .test_gui_intake import CARD, key, scan_text, type_text
 from .test_intake import TEST_CATALOG
 
 pytestmark = pytest.mark.gui
@@ -62,7 +62,9 @@ def test_receive_again_once_the_server_is_back(qtbot, proxied) -> None:  # type:
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    # The focus in this window: a window of an earlier test may still be closing.
+    qtbot.waitUntil(lambda: (w := QApplication.focusWidget()) is not None
+                    and w.window() is window)
     intake = window.intake
     try:
         key(qtbot, Qt.Key.Key_F2)
@@ -71,8 +73,7 @@ def test_receive_again_once_the_server_is_back(qtbot, proxied) -> None:  # type:
         qtbot.waitUntil(lambda: intake.proc_step.results.count() == 1)
         key(qtbot, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: QApplication.focusWidget() is intake.applicant_step.owner.full_name)
-        type_text(None, CARD)
-        key(qtbot, Qt.Key.Key_Return)
+        scan_text(CARD)
         for step in (2, 3, 4):
             key(qtbot, Qt.Key.Key_Return, CTRL)
             if step == 3:

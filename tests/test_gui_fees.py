@@ -17,7 +17,7 @@ from ui.main_window import MainWindow
 from ui.slip_preview import SlipPreviewDialog
 
 from .test_fees import FEES_CATALOG
-from .test_gui_intake import CARD, key, open_main_window, type_text
+from .test_gui_intake import CARD, key, open_main_window, scan_text, type_text
 from .test_slips import text_of
 
 pytestmark = pytest.mark.gui
@@ -43,8 +43,7 @@ def test_certified_copies_counted_and_paid_at_intake(qtbot, window: MainWindow, 
     intake.choose_procedure("9.000815")
     owner = intake.applicant_step.owner
     qtbot.waitUntil(lambda: QApplication.focusWidget() is owner.full_name)
-    type_text(None, CARD)
-    key(qtbot, Qt.Key.Key_Return)
+    scan_text(CARD)
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     key(qtbot, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)

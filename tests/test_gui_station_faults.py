@@ -15,7 +15,7 @@ from local_db.models import Dossier
 from ui.main_window import MainWindow
 
 from .test_database_not_writable import read_only
-from .test_gui_intake import CARD, key, type_text, window  # noqa: F401
+from .test_gui_intake import CARD, key, scan_text, type_text, window  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
@@ -30,8 +30,7 @@ def _to_review(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-de
     qtbot.waitUntil(lambda: intake.proc_step.results.count() == 1)
     key(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: QApplication.focusWidget() is intake.applicant_step.owner.full_name)
-    type_text(None, CARD)
-    key(qtbot, Qt.Key.Key_Return)
+    scan_text(CARD)
     for step in (2, 3, 4):
         key(qtbot, Qt.Key.Key_Return, CTRL)
         if step == 3:

@@ -27,7 +27,7 @@ from ui.main_window import MainWindow
 from ui.slip_preview import SlipPreviewDialog
 from ui.wedge import WedgeScanFilter
 
-from ..test_gui_intake import key, type_text
+from ..test_gui_intake import key, scan_text
 from ..test_intake import TEST_CATALOG
 from ..test_slips import text_of
 from .test_sync_engine import receive
@@ -103,8 +103,7 @@ def test_receive_result_ready_then_return_by_scanning_the_receipt(
 
     # The clerk is on the home page; the citizen's receipt QR is scanned.
     key(qtbot, Qt.Key.Key_F1)
-    type_text(None, code)
-    key(qtbot, Qt.Key.Key_Return)
+    scan_text(code)
     page = window.returns
     qtbot.waitUntil(lambda: page.current is not None and page.current.code == code,
                     timeout=5000)
@@ -114,8 +113,7 @@ def test_receive_result_ready_then_return_by_scanning_the_receipt(
 
     # Someone else collects it: scanning their ID card fills the receiver as a proxy.
     qtbot.waitUntil(lambda: QApplication.focusWidget() is page.receiver_name)
-    type_text(None, PROXY_CARD)
-    key(qtbot, Qt.Key.Key_Return)
+    scan_text(PROXY_CARD)
     assert page.is_proxy.isChecked() and page.receiver_name.text() == "Hoàng Văn Phủ"
     page.authorisation.setText("Giấy ủy quyền ngày 01/11/2023")
     # The result as counted at the counter: the catalog's result is offered, not counted.
@@ -184,8 +182,7 @@ def test_supplement_cycle_prints_a_new_appointment(
 
     clock.set(datetime(2023, 11, 1, 14, 0))  # the citizen comes back on Wednesday
     key(qtbot, Qt.Key.Key_F7)
-    type_text(None, code)
-    key(qtbot, Qt.Key.Key_Return)
+    scan_text(code)
     page = window.returns
     qtbot.waitUntil(lambda: page.current is not None and page.supplement_done_btn.isEnabled(),
                     timeout=5000)
