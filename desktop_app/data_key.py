@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from desktop_app.machine_station import is_machine_station
 from desktop_app.os_keyring import SecretSlot
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class DataKeyStore:
         self.data_dir = data_dir
         self.file = data_dir / "secrets" / "data.key"
         self.account = key_account(data_dir)
-        self._slot = SecretSlot(self.account, self.file, "data key")
+        self._slot = SecretSlot(self.account, self.file, "data key",
+                                machine=is_machine_station(data_dir))
 
     def lookup(self) -> tuple[bytes | None, str]:
         """(key, where it came from: "keyring" or "file"), or (None, "")."""

@@ -141,11 +141,17 @@ def prune_backups(backup_dir: Path, keep: int = KEEP_BACKUPS) -> list[Path]:
 
 def restrict_to_owner(paths: DataPaths, database: Path | None, *, acl: bool = True) -> None:
     """Data directories 0700 and database files 0600 on POSIX; on Windows (when ``acl``:
-    a new or just encrypted database) an ACL that lets only the signed-in account read
-    the data directory, inherited by everything inside."""
+    a new or just encrypted database) an ACL inherited by everything inside: the PC's
+    station in %ProgramData% for the clerks' group (desktop_app.machine_station), any
+    other data directory for the signed-in account only."""
     if sys.platform == "win32":
         if acl:
-            _windows_owner_only(paths.root)
+            from desktop_app.machine_station import apply_acl, is_machine_station
+
+            if is_machine_station(paths.root):
+                apply_acl(paths.root)  # the clerks' group, not this account alone
+            else:
+                _windows_owner_only(paths.root)
         return
     dirs = [paths.root, paths.backups, paths.blobs, paths.logs, paths.scan_work,
             paths.root / "secrets"]

@@ -30,15 +30,23 @@ def keyring_module():  # type: ignore[no-untyped-def]
 
 class SecretSlot:
     """``account`` in the OS key store, else ``file`` (0600 in a 0700 folder). ``what``
-    names the secret in log lines (never its value)."""
+    names the secret in log lines (never its value).
 
-    def __init__(self, account: str, file: Path, what: str) -> None:
+    ``machine``: the station is shared by every Windows account of the PC
+    (desktop_app.machine_station), so a per-account key store cannot hold it; the file,
+    sealed with machine-scope DPAPI, is the only place."""
+
+    def __init__(self, account: str, file: Path, what: str, *, machine: bool = False
+                 ) -> None:
         self.account = account
         self.file = file
         self.what = what
+        self.machine = machine
 
     def read(self) -> tuple[str, str]:
         """(value, "keyring" or "file"), or ("", "") when neither holds one."""
+        if self.machine:
+            return self._read_sealed()
         kr = keyring_module()
         if kr is not None:
             try:
@@ -58,6 +66,12 @@ class SecretSlot:
     def write(self, value: str) -> str:
         """Keep ``value``; returns where ("keyring" or the file's path). A copy left in the
         file by an earlier fallback is removed once the key store holds the value."""
+        if self.machine:
+            from desktop_app.machine_station import seal
+
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.file, seal(value), mode=0o600)
+            return str(self.file)
         kr = keyring_module()
         if kr is not None:
             try:
@@ -72,3 +86,19 @@ class SecretSlot:
             os.chmod(self.file.parent, 0o700)
         write_atomically(self.file, value, mode=0o600)
         return str(self.file)
+
+    def _read_sealed(self) -> tuple[str, str]:
+        from desktop_app.machine_station import unseal
+
+        try:
+            text = self.file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return "", ""
+        if not text:
+            return "", ""
+        try:
+            return unseal(text), "file"
+        except (OSError, ValueError) as exc:  # copied from another PC, or damaged
+            log.error("the %s file cannot be unsealed on this PC (%s)", self.what,
+                      type(exc).__name__)
+            return "", ""

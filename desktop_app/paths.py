@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +61,18 @@ class DataPaths:
 
 
 def default_data_dir() -> Path:
+    """``MOTCUA_DATA_DIR``; else on Windows the PC's one station in ``%ProgramData%``
+    (desktop_app.machine_station), elsewhere the account's own data folder."""
     env = os.environ.get("MOTCUA_DATA_DIR")
-    return Path(env) if env else Path(user_data_dir(APP_NAME, appauthor=False))
+    if env:
+        return Path(env)
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        from desktop_app.machine_station import machine_data_dir
+
+        machine = machine_data_dir()
+        if machine is not None:
+            return machine
+    return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
 # Written by `motcua provision` (0600): a LAN PostgreSQL shared by several counters.

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from desktop_app.context import AppContext
+from desktop_app.machine_station import is_machine_station
 from desktop_app.os_keyring import SecretSlot
 from desktop_app.station import StationInfo, StationService
 from local_db import outbox
@@ -35,7 +36,8 @@ class SigningKeyStore:
     def __init__(self, data_dir: Path, station: StationInfo) -> None:
         self.account = f"{station.agency_code}-{station.station_digit}.bundle-signing"
         self.file = data_dir / "secrets" / f"{self.account}.key"
-        self._slot = SecretSlot(self.account, self.file, "bundle signing key")
+        self._slot = SecretSlot(self.account, self.file, "bundle signing key",
+                                machine=is_machine_station(data_dir))
 
     def get_or_create(self) -> Ed25519PrivateKey:
         value, _ = self._slot.read()

@@ -9,6 +9,7 @@ import logging
 import os
 from pathlib import Path
 
+from desktop_app.machine_station import is_machine_station
 from desktop_app.os_keyring import SecretSlot
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ class TokenStore:
     def __init__(self, data_dir: Path, account: str) -> None:
         self.file = data_dir / "secrets" / f"{account}.token"
         self.account = account
-        self._slot = SecretSlot(account, self.file, "station token")
+        self._slot = SecretSlot(account, self.file, "station token",
+                                machine=is_machine_station(data_dir))
 
     def get(self) -> str:
         return self.lookup()[0]

@@ -23,9 +23,16 @@
 ;   motcua-offline-X.Y.Z-setup.exe                      interactive, Vietnamese
 ;   motcua-offline-X.Y.Z-setup.exe /S                   silent
 ;   motcua-offline-X.Y.Z-setup.exe /S /PROVISION=D:\quay1.json
-;       silent, then `motcua.exe provision D:\quay1.json`; its output goes to
-;       $INSTDIR\provision.log; exit code 0 ok, 2 provisioning file not found (nothing
-;       installed), 3 provisioning failed (the program is installed, see the log)
+;       silent, then `motcua.exe provision D:\quay1.json --data-dir <station folder>`;
+;       environment variables in the path are expanded by the installer, so one fleet
+;       command serves every PC: /PROVISION=\\may-chu\motcua\%COMPUTERNAME%.json.
+;       Its output (with the technician's one-time password) goes to provision.log in
+;       the station folder, readable by SYSTEM and Administrators only; exit code 0 ok,
+;       2 provisioning file not found (nothing installed), 3 provisioning failed (the
+;       program is installed, see the log)
+;   /CLERKS=GROUP    the Windows group whose accounts work at the counter (default: the
+;                    local Users group, by SID); they, SYSTEM and Administrators are the
+;                    only ones who can open the station folder
 ;   /D=C:\Duong\Dan  install folder (NSIS rule: last argument, no quotes)
 ;   /FORCE           install even over a newer installed version (a downgrade)
 ;   Refusals, before any file is replaced (exit codes, also for an interactive run):
@@ -34,10 +41,15 @@
 ;        message offers Thử lại (retry) / Hủy (cancel)
 ;     5  a newer version is installed (the registry's version) and /FORCE was not given
 ;   Each refusal is also logged in English to %TEMP%\motcua-offline-setup.log.
+; The station folder: %ProgramData%\MotCuaOffline (MOTCUA_DATA_DIR if set machine-wide),
+; one station for every Windows account of the PC (desktop_app/machine_station.py). The
+; installer makes it and sets its ACL, so it can run as SYSTEM (SCCM, PDQ, Group Policy)
+; or as any administrator.
 ; Uninstaller:
 ;   Uninstall.exe          asks; the data directory is kept unless the box is ticked
 ;   Uninstall.exe /S       silent, keeps the data
 ;   Uninstall.exe /S /PURGE  silent, deletes the data directory too
+;   Exit code 4 (and the same message as the installer's) while the program runs.
 
 !ifdef TARGET
   Target "${TARGET}"
@@ -80,9 +92,14 @@ ManifestDPIAware true
 !define UNINST_EXE "Uninstall.exe"
 !define UNINST_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${APP_ID}"
 !define APP_KEY "Software\${APP_ID}"
-; desktop_app/paths.py: platformdirs.user_data_dir("MotCuaOffline", appauthor=False),
-; i.e. %LOCALAPPDATA%\MotCuaOffline, unless MOTCUA_DATA_DIR is set.
+; desktop_app/paths.py and machine_station.py: %ProgramData%\MotCuaOffline on Windows,
+; unless MOTCUA_DATA_DIR is set.
 !define DATA_DIR_NAME "MotCuaOffline"
+; The station folder's ACL, as machine_station.acl_command() writes it: by SID, since the
+; group names are translated in a Vietnamese Windows.
+!define SID_SYSTEM "*S-1-5-18"
+!define SID_ADMINS "*S-1-5-32-544"
+!define SID_USERS "*S-1-5-32-545"
 !define DATA_DIR_ENV "MOTCUA_DATA_DIR"
 !define SETUP_LOG "motcua-offline-setup.log"
 
@@ -122,6 +139,7 @@ VIAddVersionKey /LANG=1066 "LegalCopyright" "GPL-3.0-or-later"
 Var ProvisionFile   ; /PROVISION=... (full path), empty when not given
 Var DataDir         ; the clerk's data directory (kept unless purged)
 Var PurgeData       ; 1: delete DataDir on uninstall
+Var ClerksGroup     ; /CLERKS=..., default ${SID_USERS}
 Var PurgeCheckbox
 Var Force           ; 1: /FORCE, a downgrade is allowed
 
@@ -162,9 +180,8 @@ UninstPage custom un.PurgePageCreate un.PurgePageLeave
   Function ${UN}FindDataDir
     ReadEnvStr $DataDir "${DATA_DIR_ENV}"
     ${If} $DataDir == ""
-      SetShellVarContext current
-      StrCpy $DataDir "$LOCALAPPDATA\${DATA_DIR_NAME}"
-      SetShellVarContext all
+      SetShellVarContext all  ; $APPDATA is then %ProgramData%
+      StrCpy $DataDir "$APPDATA\${DATA_DIR_NAME}"
     ${EndIf}
   FunctionEnd
 !macroend
@@ -176,10 +193,15 @@ UninstPage custom un.PurgePageCreate un.PurgePageLeave
 !macro SETUP_LOG TEXT
   DetailPrint "${TEXT}"
   Push "${TEXT}"
-  Call AppendSetupLog
+  !ifdef __UNINSTALL__
+    Call un.AppendSetupLog
+  !else
+    Call AppendSetupLog
+  !endif
 !macroend
 
-Function AppendSetupLog
+!macro APPEND_SETUP_LOG UN
+Function ${UN}AppendSetupLog
   Exch $R8
   Push $R7
   Push $0
@@ -207,6 +229,9 @@ Function AppendSetupLog
   Pop $R7
   Pop $R8
 FunctionEnd
+!macroend
+!insertmacro APPEND_SETUP_LOG ""
+!insertmacro APPEND_SETUP_LOG "un."
 
 ; Installing an older version over a newer one: the newer one may already have migrated
 ; the clerk's database to a schema the older program does not know. VersionCompare only
@@ -250,7 +275,8 @@ FunctionEnd
   ${EndIf}
 !macroend
 
-Function RefuseWhileRunning
+!macro REFUSE_WHILE_RUNNING UN WHAT
+Function ${UN}RefuseWhileRunning
   check:
   StrCpy $R3 ""
   !insertmacro FIND_IN_USE "${GUI_EXE}"
@@ -258,11 +284,14 @@ Function RefuseWhileRunning
   ${If} $R3 == ""
     Return
   ${EndIf}
-  MessageBox MB_RETRYCANCEL|MB_ICONEXCLAMATION "${APP_NAME} đang chạy trên máy này (tệp $R3 đang được sử dụng), nên chưa thể cài đặt.$\r$\n$\r$\nHãy đóng ${APP_NAME} (kể cả ở tài khoản Windows khác đang đăng nhập) và dừng lượt đồng bộ theo lịch nếu đang chạy (tác vụ motcua sync trong Task Scheduler), rồi bấm Thử lại.$\r$\nBấm Hủy để dừng cài đặt: chưa có tệp nào bị thay đổi." /SD IDCANCEL IDRETRY check
+  MessageBox MB_RETRYCANCEL|MB_ICONEXCLAMATION "${APP_NAME} đang chạy trên máy này (tệp $R3 đang được sử dụng), nên chưa thể ${WHAT}.$\r$\n$\r$\nHãy đóng ${APP_NAME} (kể cả ở tài khoản Windows khác đang đăng nhập) và dừng lượt đồng bộ theo lịch nếu đang chạy (tác vụ motcua sync trong Task Scheduler), rồi bấm Thử lại.$\r$\nBấm Hủy để dừng ${WHAT}: chưa có tệp nào bị thay đổi." /SD IDCANCEL IDRETRY check
   !insertmacro SETUP_LOG "Refused (exit 4): $INSTDIR\$R3 is in use (the program or a scheduled sync is running); nothing was replaced"
   SetErrorLevel 4
   Abort
 FunctionEnd
+!macroend
+!insertmacro REFUSE_WHILE_RUNNING "" "cài đặt"
+!insertmacro REFUSE_WHILE_RUNNING "un." "gỡ cài đặt"
 
 ; ----------------------------------------------------------------------- installer
 Function .onInit
@@ -285,6 +314,13 @@ Function .onInit
     StrCpy $ProvisionFile ""
   ${EndIf}
   !insertmacro STRIP_QUOTES $ProvisionFile
+  ClearErrors
+  ${GetOptions} $R0 "/CLERKS=" $ClerksGroup
+  ${If} ${Errors}
+  ${OrIf} $ClerksGroup == ""
+    StrCpy $ClerksGroup "${SID_USERS}"
+  ${EndIf}
+  !insertmacro STRIP_QUOTES $ClerksGroup
   StrCpy $Force 0
   ClearErrors
   ${GetOptions} $R0 "/FORCE" $R1
@@ -293,6 +329,8 @@ Function .onInit
   ${EndIf}
   Call RefuseDowngrade
   ${If} $ProvisionFile != ""
+    ; %COMPUTERNAME% and the like: one fleet command line, a file per PC
+    ExpandEnvStrings $ProvisionFile $ProvisionFile
     ; a relative path is relative to where the installer was started, not to $INSTDIR
     GetFullPathName $ProvisionFile $ProvisionFile
     ${IfNot} ${FileExists} $ProvisionFile
@@ -309,8 +347,11 @@ Section "${APP_NAME}" SecMain
   Call RefuseWhileRunning
 
   ; An upgrade replaces the whole bundle: no module of the previous version lingers.
-  ; The data directory is elsewhere (per user) and is never touched here.
+  ; The data directory is elsewhere and only gets its ACL here.
   RMDir /r "$INSTDIR\_internal"
+  ; Installers before the station folder wrote the provisioning output (a one-time
+  ; password) here, where every local account can read it.
+  Delete "$INSTDIR\provision.log"
 
   SetOutPath "$INSTDIR"
   File /r "${SOURCE_DIR}/*"
@@ -340,24 +381,54 @@ Section "${APP_NAME}" SecMain
   IntFmt $0 "0x%08X" $0
   WriteRegDWORD HKLM "${UNINST_KEY}" "EstimatedSize" "$0"
 
+  Call SetUpStationFolder
   Call RunProvision
 SectionEnd
 
+; The PC's one station folder, for the clerks' group (machine_station.acl_command): the
+; program itself may then run under any of their accounts, and a scheduled sync as SYSTEM.
+Function SetUpStationFolder
+  CreateDirectory "$DataDir"
+  WriteRegStr HKLM "${APP_KEY}" "ClerksGroup" "$ClerksGroup"
+  nsExec::ExecToLog '"$SYSDIR\icacls.exe" "$DataDir" /inheritance:r /grant:r ${SID_SYSTEM}:(OI)(CI)F ${SID_ADMINS}:(OI)(CI)F "$ClerksGroup:(OI)(CI)M" /C /Q'
+  Pop $0
+  ${If} $0 != "0"
+    !insertmacro SETUP_LOG "icacls on $DataDir exited $0: check the group given with /CLERKS= ($ClerksGroup)"
+    MessageBox MB_ICONEXCLAMATION "Không đặt được quyền truy cập cho thư mục dữ liệu của quầy:$\r$\n$DataDir$\r$\n(nhóm tài khoản: $ClerksGroup, mã lỗi $0).$\r$\nKỹ thuật viên kiểm tra lại tham số /CLERKS=." /SD IDOK
+  ${EndIf}
+FunctionEnd
+
 ; `motcua.exe provision FILE` (station settings, gateway, accounts from the technician's
 ; file). Run through cmd.exe so that its messages land in provision.log: a silent
-; install shows nothing, and the technician reads the log afterwards.
+; install shows nothing, and the technician reads the log afterwards. The log holds the
+; technician's one-time password: it is made empty first and given to SYSTEM and
+; Administrators only (no inherited entries), then appended to.
 Function RunProvision
   ${If} $ProvisionFile == ""
     Return
   ${EndIf}
+  StrCpy $R5 "$DataDir\provision.log"
   DetailPrint "Áp dụng tệp cấu hình quầy: $ProvisionFile"
-  nsExec::Exec '"$SYSDIR\cmd.exe" /C ""$INSTDIR\${CLI_EXE}" provision "$ProvisionFile" > "$INSTDIR\provision.log" 2>&1"'
+  Delete "$R5"
+  FileOpen $R6 "$R5" w
+  FileClose $R6
+  nsExec::ExecToLog '"$SYSDIR\icacls.exe" "$R5" /inheritance:r /grant:r ${SID_SYSTEM}:F ${SID_ADMINS}:F /C /Q'
+  Pop $0
+  ${If} $0 != "0"
+    ; never leave a password where the clerks' group can read it
+    !insertmacro SETUP_LOG "icacls on $R5 exited $0: provisioning not run"
+    Delete "$R5"
+    MessageBox MB_ICONEXCLAMATION "Đã cài đặt ${APP_NAME} nhưng chưa áp dụng tệp cấu hình quầy: không tạo được tệp nhật ký riêng cho quản trị viên (mã lỗi $0)." /SD IDOK
+    SetErrorLevel 3
+    Return
+  ${EndIf}
+  nsExec::Exec '"$SYSDIR\cmd.exe" /C ""$INSTDIR\${CLI_EXE}" provision "$ProvisionFile" --data-dir "$DataDir" >> "$R5" 2>&1"'
   Pop $0
   ${If} $0 == "0"
-    DetailPrint "Đã áp dụng cấu hình quầy (nhật ký: $INSTDIR\provision.log)."
+    DetailPrint "Đã áp dụng cấu hình quầy (nhật ký: $R5)."
   ${Else}
-    DetailPrint "Áp dụng cấu hình quầy thất bại (mã $0), xem $INSTDIR\provision.log"
-    MessageBox MB_ICONEXCLAMATION "Đã cài đặt ${APP_NAME} nhưng chưa áp dụng được tệp cấu hình quầy (mã lỗi $0).$\r$\nXem nhật ký: $INSTDIR\provision.log" /SD IDOK
+    DetailPrint "Áp dụng cấu hình quầy thất bại (mã $0), xem $R5"
+    MessageBox MB_ICONEXCLAMATION "Đã cài đặt ${APP_NAME} nhưng chưa áp dụng được tệp cấu hình quầy (mã lỗi $0).$\r$\nXem nhật ký (chỉ quản trị viên mở được): $R5" /SD IDOK
     SetErrorLevel 3
   ${EndIf}
 FunctionEnd
@@ -406,6 +477,7 @@ FunctionEnd
 
 Section "Uninstall"
   SetShellVarContext all
+  Call un.RefuseWhileRunning
   Delete "$SMPROGRAMS\${APP_NAME}\${APP_NAME}.lnk"
   Delete "$SMPROGRAMS\${APP_NAME}\Gỡ cài đặt ${APP_NAME}.lnk"
   RMDir "$SMPROGRAMS\${APP_NAME}"
@@ -419,7 +491,7 @@ Section "Uninstall"
   Delete "$INSTDIR\motcua.ico"
   Delete "$INSTDIR\LICENSE.txt"
   Delete "$INSTDIR\THIRD-PARTY-NOTICES.txt"
-  Delete "$INSTDIR\provision.log"
+  Delete "$INSTDIR\provision.log"  ; left by installers before the station folder
   Delete "$INSTDIR\${UNINST_EXE}"
   RMDir "$INSTDIR"
 
