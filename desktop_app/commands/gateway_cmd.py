@@ -7,11 +7,8 @@ the command says what to install instead of a traceback."""
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
-
-log = logging.getLogger(__name__)
 
 DIST = "motcua-offline"
 EXTRA = "gateway"
@@ -39,7 +36,6 @@ def not_installed_message(module: str) -> str:
 def run(argv: Sequence[str], prog: str = "motcua gateway") -> int:
     missing = missing_module()
     if missing is not None:
-        log.error("gateway command: module %s not installed (extra %r)", missing, EXTRA)
         print(not_installed_message(missing), file=sys.stderr)
         return EXIT_NOT_INSTALLED
     from provincial_gateway.admin_cli import main as gateway_main
