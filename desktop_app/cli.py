@@ -70,9 +70,9 @@ def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None
     if argv[:1] == ["gateway"]:
         # The gateway has its own command line (serve, add-station, --help …); argparse's
         # REMAINDER would not pass options such as --help through.
-        from provincial_gateway.admin_cli import main as gateway_main
+        from desktop_app.commands import gateway_cmd
 
-        return int(gateway_main(argv[1:] or ["serve"], prog="motcua gateway") or 0)
+        return gateway_cmd.run(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from desktop_app import crash_hooks

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from desktop_app.blobs import BlobStore, blob_key
@@ -119,9 +120,32 @@ def not_writable_error(kind: str, server: str, exc: DBAPIError) -> DatabaseNotWr
     return DatabaseNotWritable(message, detail, kind)
 
 
+# The extra that carries the PostgreSQL driver (pyproject.toml); the installers include it.
+POSTGRESQL_EXTRA = "motcua-offline[postgresql]"
+
+
 def _database(url: str, key: bytes | None = None) -> Database:
-    return Database(url, unreachable=unreachable_error, not_writable=not_writable_error,
-                    sqlite_key=key)
+    try:
+        return Database(url, unreachable=unreachable_error, not_writable=not_writable_error,
+                        sqlite_key=key)
+    except ImportError as exc:
+        # SQLAlchemy imports the driver when the engine is made: psycopg is an extra, so a
+        # pip install without it reaches here on a LAN server URL (exit 5, not a traceback).
+        if make_url(url).get_backend_name() != "postgresql":
+            raise
+        raise driver_missing_error(url, exc) from exc
+
+
+def driver_missing_error(url: str, exc: ImportError) -> DatabaseUnavailable:
+    parsed = make_url(url)
+    server = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    module = exc.name or "psycopg"
+    return DatabaseUnavailable(
+        f"Máy này được cấu hình dùng máy chủ dữ liệu PostgreSQL của xã ({server}) nhưng "
+        f"chưa cài trình kết nối PostgreSQL (gói “{module}”). Chưa có gì bị thay đổi. Cài "
+        f"thêm: pip install '{POSTGRESQL_EXTRA}' (bộ cài đặt của phần mềm đã có sẵn gói "
+        "này).",
+        f"PostgreSQL driver not installed ({server}): {type(exc).__name__}: {exc}")
 
 
 def key_missing_error(paths: DataPaths, exc: Exception) -> DatabaseUnavailable:

@@ -8,9 +8,10 @@ packaging/linux/build_deb.sh do): the notices list exactly what that environment
 
 What is listed:
   * the distributions the application needs at run time: the requirement tree of
-    motcua-offline's own metadata (markers evaluated for this platform, no test extras),
-    plus what the spec bundles when it is installed (psycopg for the LAN server mode, the
-    PyInstaller bootloader inside the executables); each with its version, its license
+    motcua-offline's own metadata (markers evaluated for this platform) with the extras
+    the bundle carries when they are installed (gateway: FastAPI and uvicorn for
+    `motcua gateway`; postgresql: psycopg for the LAN server mode; never test), plus the
+    PyInstaller bootloader inside the executables; each with its version, its license
     expression (License-Expression, else License, else the trove classifiers) and the
     license files it ships (dist-info/licenses/, LICENSE*, COPYING*, NOTICE*);
   * what has no Python metadata: Qt (inside the PySide6 wheels), FFmpeg (Qt's multimedia
@@ -40,8 +41,9 @@ LICENSES = ROOT / "packaging" / "licenses"
 FONTS = ROOT / "resources" / "fonts"
 APP = "motcua-offline"
 HOLDER = "Một Cửa Offline contributors"
-# Bundled by packaging/motcua.spec when installed, though not requirements of the app.
-BUNDLED_WHEN_INSTALLED = ("psycopg[binary]",)
+# Extras of the app that packaging/motcua.spec bundles when they are installed (the
+# builds install them from packaging/requirements-lock.txt).
+BUNDLED_EXTRAS = ("gateway", "postgresql")
 # In the executables (bootloader) and the archive (runtime hooks), not its dependencies.
 BOOTLOADER = "pyinstaller"
 _LICENSE_NAME = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE)", re.IGNORECASE)
@@ -77,11 +79,17 @@ def _read(path: Path) -> str:
 # ------------------------------------------------------------------ distributions
 def _runtime_names() -> list[str]:
     """Canonical names of the runtime requirement tree (breadth first, markers evaluated
-    with the extras each requirement asks for and nothing else)."""
+    with the extras each requirement asks for and nothing else; the app's own bundled
+    extras only as far as they are installed)."""
     seen: dict[str, set[str]] = {}
     todo: list[tuple[str, set[str]]] = [(APP, set())]
-    todo += [(r.name, set(r.extras)) for r in map(Requirement, BUNDLED_WHEN_INSTALLED)
-             if _installed(r.name)]
+    for spec in metadata.distribution(APP).requires or []:
+        req = Requirement(spec)
+        if (req.marker is not None and not req.marker.evaluate({"extra": ""})
+                and any(req.marker.evaluate({"extra": e}) for e in BUNDLED_EXTRAS)
+                and canonicalize_name(req.name) != canonicalize_name(APP)
+                and _installed(req.name)):
+            todo.append((req.name, set(req.extras)))
     while todo:
         name, extras = todo.pop(0)
         key = canonicalize_name(name)

@@ -58,12 +58,11 @@ if ((${#apt_missing[@]})) && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/nu
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends "${apt_missing[@]}") >/dev/null || echo "(cài gói thất bại)" >&2
 fi
-want_pyi=$(sed -n 's/^pyinstaller==//p' packaging/requirements-build.txt)
-have_pyi=$("$PY" -c 'import PyInstaller; print(PyInstaller.__version__)' 2>/dev/null || true)
-if [ "$have_pyi" != "$want_pyi" ]; then
-  echo "Cài PyInstaller $want_pyi (đang có: ${have_pyi:-không})"
-  "$PY" -m pip install -q -r packaging/requirements-build.txt
-fi
+# The locked versions with their hashes (the app's runtime, gateway and postgresql
+# extras, PyInstaller): what is already installed at the locked version stays as it is.
+echo "Cài theo packaging/requirements-lock.txt (kiểm tra mã băm)"
+"$PY" -m pip install -q --require-hashes -r packaging/requirements-lock.txt
+"$PY" -m pip install -q --no-deps -e .
 PYI_VERSION=$("$PY" -c 'import PyInstaller; print(PyInstaller.__version__)')
 echo "PyInstaller $PYI_VERSION, $("$PY" --version)"
 

@@ -96,14 +96,20 @@ def _open(args: argparse.Namespace) -> AppContext:
 
 
 def _run(args: argparse.Namespace, body: Callable[[AppContext, date, date], int]) -> int:
+    from desktop_app.context import DatabaseUnavailable
+
     try:
         period = _period(args)
         ctx = _open(args)
+    except DatabaseUnavailable:
+        raise  # every command's exit 5 / 6 (cli.main), not a usage error
     except DomainError as exc:
         print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
         return EXIT_USAGE
     try:
         return int(body(ctx, *period))
+    except DatabaseUnavailable:
+        raise
     except DomainError as exc:
         print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
         log.error("report failed: %s", exc.detail)

@@ -72,9 +72,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _gateway(args: argparse.Namespace) -> int:
-    from provincial_gateway.admin_cli import main as gateway_main
+    from desktop_app.commands import gateway_cmd
 
-    return int(gateway_main(args.rest or ["serve"]) or 0)
+    return gateway_cmd.run(args.rest)
 
 
 def _out(args: argparse.Namespace, data: Mapping[str, object], text: str) -> None:

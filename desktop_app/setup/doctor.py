@@ -22,6 +22,7 @@ import sqlalchemy.exc
 from desktop_app.clock import Clock, SystemClock
 from desktop_app.context import AppContext, open_existing_context
 from desktop_app.digitization import DigitizationService
+from desktop_app.domain.errors import DomainError
 from desktop_app.logging_setup import redact
 from desktop_app.paths import DataPaths, default_data_dir, provisioned_db_url
 from desktop_app.scanning.sources.registry import configured_hot_folders
@@ -108,8 +109,10 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
             try:
                 ctx = open_existing_context(paths.root, db_url, clock)
             except Exception as exc:
-                db_checks.append(Check("database", "Cơ sở dữ liệu", FAIL,
-                                       f"không mở được CSDL ({type(exc).__name__}).",
+                # The context's own words where it has them (a missing driver, a key)
+                said = (exc.message_vi if isinstance(exc, DomainError)
+                        else f"không mở được CSDL ({type(exc).__name__}).")
+                db_checks.append(Check("database", "Cơ sở dữ liệu", FAIL, said,
                                        {"error": redact(str(exc))[:300]}))
         if ctx is None and not db_checks:
             db_checks.append(Check("database", "Cơ sở dữ liệu", WARN, "chưa có CSDL trên máy "

@@ -89,6 +89,28 @@ def test_provincial_overrides_win() -> None:
     assert [d.day for d in cal.year_table(2023) if d.reason == "Làm bù"] == [date(2023, 10, 28)]
 
 
+def test_provincial_overrides_win_over_the_holidays_library() -> None:
+    """On days the `holidays` package itself decides (a public holiday, a make-up
+    Saturday), the province's word still wins: pinning a holidays release must never be
+    what decides an appointment the province changed."""
+    import holidays
+
+    lib = holidays.country_holidays("VN", years=2024)
+    assert date(2024, 9, 2) in lib  # National Day, per the library
+    assert date(2024, 5, 4) in lib.weekend_workdays  # make-up Saturday, per the library
+    assert not CAL.is_working_day(date(2024, 9, 2)) and CAL.is_working_day(date(2024, 5, 4))
+    cal = WorkingCalendar([
+        CalendarOverride(date(2024, 9, 2), "work", "Trực tiếp nhận hồ sơ theo thông báo"),
+        CalendarOverride(date(2024, 5, 4), "off", "Tỉnh không làm bù ngày này"),
+    ])
+    assert cal.day_info(date(2024, 9, 2)).working
+    assert cal.day_info(date(2024, 9, 2)).reason == "Trực tiếp nhận hồ sơ theo thông báo"
+    assert not cal.is_working_day(date(2024, 5, 4))
+    # Friday 3 May 16:00 + 1 working day: Saturday 4 is off now, Monday 6 May it is.
+    assert compute_appointment(datetime(2024, 5, 3, 16, 0), 1, WD, cal).date() == date(2024, 5, 6)
+    assert compute_appointment(datetime(2024, 5, 3, 16, 0), 1, WD, CAL).date() == date(2024, 5, 4)
+
+
 def test_configurable_hours_and_invalid_hours() -> None:
     cal = WorkingCalendar(hours=WorkingHours(morning_start=time(7, 30), morning_end=time(11, 30),
                                              afternoon_start=time(13, 0),

@@ -53,6 +53,10 @@ def test_every_direct_requirement_is_listed_with_version_and_license(components:
         assert all(text.strip() for _, text in c.texts), c.name
     # transitive requirements are walked too (alembic -> Mako, requests -> urllib3)
     assert {"mako", "urllib3", "pydantic-core"} <= set(listed)
+    # the extras the bundle carries (gateway, postgresql) and their trees, when installed
+    for bundled in ("fastapi", "uvicorn", "starlette", "h11", "psycopg", "psycopg-binary"):
+        if notices._installed(bundled):
+            assert bundled in listed, bundled
 
 
 def test_qt_pyside_zbar_ffmpeg_fonts_and_python(components: list) -> None:

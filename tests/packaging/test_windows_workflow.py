@@ -68,11 +68,14 @@ def test_suite_runs_offscreen_on_sqlite_without_postgresql(workflow: dict[Any, A
 def test_bundle_and_installer_are_built_from_the_repository_files(
         workflow: dict[Any, Any]) -> None:
     scripts = _scripts(workflow, "installer")
-    for path in ("packaging/motcua.spec", "packaging/requirements-build.txt",
+    for path in ("packaging/motcua.spec", "packaging/requirements-lock.txt",
                  r"packaging\windows\motcua.nsi", "packaging/provision.example.json"):
         assert path in scripts, path
         assert (ROOT / path.replace("\\", "/")).is_file(), path
     assert "python -m PyInstaller" in scripts
+    # the locked versions, hash-checked, and the app on top without resolving again
+    assert "pip install --require-hashes -r packaging/requirements-lock.txt" in scripts
+    assert "pip install --no-deps -e ." in scripts
     assert "choco install nsis" in scripts
     # the same makensis defines as packaging/windows/build.sh
     build_sh = (ROOT / "packaging" / "windows" / "build.sh").read_text(encoding="utf-8")
