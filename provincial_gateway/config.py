@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +110,9 @@ class GatewayConfig:
         if path.exists():
             return path.read_text(encoding="ascii").strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_urlsafe(24)
+        from provincial_gateway.auth import new_token
+
+        token = new_token(24)
         # Created 0600 so other local users cannot read it.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as f:

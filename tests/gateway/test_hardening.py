@@ -249,3 +249,12 @@ def test_enrolment_limits_per_address_and_their_window(gateway: GatewayServer) -
     assert redeem(3, codes[3], "198.51.100.2", timedelta(minutes=1))  # code still good
     # The address may try again once its failures are an hour old.
     assert redeem(4, codes[4], "203.0.113.7", enrolment_limits.WINDOW + timedelta(minutes=1))
+
+
+def test_tokens_never_begin_with_a_dash_and_keep_their_length() -> None:
+    # `motcua sync --set-token TOKEN`: argparse reads a leading "-" as an option.
+    from provincial_gateway.auth import new_token
+
+    tokens = [new_token() for _ in range(3000)]  # 1 in 64 began with "-" before
+    assert not [t for t in tokens if t.startswith("-")]
+    assert {len(t) for t in tokens} == {43} and len(set(tokens)) == len(tokens)

@@ -165,7 +165,7 @@ def test_a_killed_senders_item_waits_for_its_own_counter_and_is_sent_once(
         ctx.close()
     token = add_station(gateway, digit=1)
     one = _child(tmp_path, pg_url, 1, "--gateway-url", gateway.url,
-                 "--token", token, "--stall-after-claim", "send")
+                 f"--token={token}", "--stall-after-claim", "send")
     try:
         _wait_for(one, "claimed")  # leased by counter 1, its request in flight
     finally:
@@ -174,11 +174,11 @@ def test_a_killed_senders_item_waits_for_its_own_counter_and_is_sent_once(
     # Counter 2 leaves it alone: the gateway takes a dossier only from the station whose
     # digit its code carries, so sending it under counter 2's token would be refused.
     two = _child(tmp_path, pg_url, 2, "--gateway-url", gateway.url,
-                 "--token", add_station(gateway, digit=2), "send")
+                 f"--token={add_station(gateway, digit=2)}", "send")
     assert "sent 0" in _finish(two)
     assert gateway_dossiers(gateway) == []
     # Counter 1's next sender frees the dead process's lease and sends it, once.
-    again = _child(tmp_path, pg_url, 1, "--gateway-url", gateway.url, "--token", token,
+    again = _child(tmp_path, pg_url, 1, "--gateway-url", gateway.url, f"--token={token}",
                    "--until", "60", "send")
     assert "sent 1" in _finish(again, timeout=90)
     assert [d["code"] for d in gateway_dossiers(gateway)] == [code]
