@@ -160,3 +160,34 @@ def test_technician_sets_who_signs_forms_04_and_05(  # type: ignore[no-untyped-d
     shown = clerk_view.signers.forms[SignedKind.APOLOGY]
     qtbot.waitUntil(lambda: shown.name.text() == "Hoàng Văn Thụ", timeout=5000)
     assert not shown.isEnabled() and not clerk_view.signers.save_btn.isEnabled()
+
+
+def test_the_person_scanning_switches_the_drivers_own_window(  # type: ignore[no-untyped-def]
+        qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop_app.scanning.sources.wia import WiaSource
+    from desktop_app.scanning.studio import StudioBackend
+
+    dialog = ScanSettingsDialog(ctx, clerk, driver_sources=True)  # as on Windows
+    qtbot.addWidget(dialog)
+    box = dialog.driver_dialog
+    assert box.isEnabled() and not box.isChecked()  # not only for technicians
+    assert "DPI" in box.toolTip() and "không theo hồ sơ quét" in box.toolTip()
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Đã lưu" in dialog.driver_dialog_state.text(), timeout=5000)
+    assert box.isChecked() and box.isEnabled()
+    # Saved for this PC, and the studio's WIA source shows the driver's window.
+    monkeypatch.setattr(WiaSource, "available", lambda self: True)
+    source = StudioBackend(ctx, clerk).open_source("wia|{6BDD1FC6}\\0000")
+    assert source.show_driver_dialog is True  # type: ignore[attr-defined]
+    again = ScanSettingsDialog(ctx, clerk, driver_sources=True)
+    qtbot.addWidget(again)
+    assert again.driver_dialog.isChecked()
+
+
+def test_without_windows_drivers_the_option_says_where_it_applies(  # type: ignore[no-untyped-def]
+        qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo) -> None:
+    dialog = ScanSettingsDialog(ctx, clerk, driver_sources=False)
+    qtbot.addWidget(dialog)
+    assert not dialog.driver_dialog.isEnabled()
+    assert "trên Windows" in dialog.driver_dialog_state.text()

@@ -1,13 +1,15 @@
-"""Station and digitization settings (F9): scan profiles, hot folders, this PC's receipt
-printer and the retention period, and what this PC's handheld QR scanner sends around
-each code.
+"""Station and digitization settings (F9): scan profiles, whether this PC's document
+scanner shows its driver's own window, hot folders, this PC's receipt printer and the
+retention period, and what this PC's handheld QR scanner sends around each code.
 
-Anyone may tune an unlocked profile; only a technician locks, unlocks or changes a locked
+Anyone may tune an unlocked profile or switch the driver's window (the person at the
+scanner knows when it is needed); only a technician locks, unlocks or changes a locked
 one, and only a technician changes the hot folders, the printer, the retention and the
 QR scanner's prefix/suffix."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
 from PySide6.QtCore import Qt
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -35,6 +38,7 @@ from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
 from desktop_app.domain.errors import DomainError
 from desktop_app.printers import available_printers
+from desktop_app.scanning.driver_dialog import driver_dialog_enabled, set_driver_dialog
 from desktop_app.scanning.model import (
     COLOUR_MODE_VI,
     MAX_DPI,
@@ -146,9 +150,13 @@ class ProfileEditor(QWidget):
 
 class ScanSettingsDialog(QDialog):
     def __init__(self, ctx: AppContext, clerk: ClerkInfo, parent: QWidget | None = None,
-                 printers: list[str] | None = None) -> None:
+                 printers: list[str] | None = None,
+                 driver_sources: bool | None = None) -> None:
+        """``driver_sources``: whether WIA/TWAIN drivers can be used here (Windows);
+        by default from the platform."""
         super().__init__(parent)
         self.setWindowTitle("Cài đặt quầy và số hóa")
+        self.ctx = ctx
         fit(self, 960, 580)
         self.service = DigitizationService(ctx)
         self.stations = StationService(ctx)
@@ -179,9 +187,11 @@ class ScanSettingsDialog(QDialog):
         row.addLayout(right, 1)
         tabs.addTab(page, "Hồ sơ &quét")
 
-        # --- hot folders
+        # --- this PC's document scanner, then the hot folders
         folders = QWidget()
         fl = QVBoxLayout(folders)
+        fl.addWidget(self._driver_dialog_box(
+            sys.platform == "win32" if driver_sources is None else driver_sources))
         hint = QLabel(
             "Phần mềm của máy quét khổ lớn (A0/A3) lưu tệp TIFF/JPEG/PNG/PDF vào các thư mục "
             "này; ứng dụng chỉ lấy tệp khi đã ghi xong, mỗi tệp đúng một lần.")
@@ -204,7 +214,7 @@ class ScanSettingsDialog(QDialog):
         fl.addLayout(buttons)
         if not technician:
             fl.addWidget(QLabel("Chỉ kỹ thuật viên được thay đổi thư mục nhận bản quét."))
-        tabs.addTab(folders, "Thư mục nhận &bản quét")
+        tabs.addTab(folders, "Máy quét và thư mục &bản quét")
 
         # --- printing and retention (this PC's printer; the agency's retention period)
         printing = QWidget()
@@ -328,6 +338,48 @@ class ScanSettingsDialog(QDialog):
         self.save_folders_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
         self.save_printing_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
         self.save_scanner_btn.setEnabled(self.clerk.role is Role.TECHNICIAN)
+        messages.error(self, message)
+
+    # --- the scanner driver's own window -------------------------------------------------
+
+    def _driver_dialog_box(self, possible: bool) -> QGroupBox:
+        box = QGroupBox("Máy quét tài liệu của máy này")
+        layout = QVBoxLayout(box)
+        self.driver_dialog = QCheckBox(
+            "Dùng cửa sổ &cài đặt của trình điều khiển máy quét (WIA/TWAIN)")
+        self.driver_dialog.setToolTip(
+            "Mỗi lần quét, trình điều khiển của hãng mở cửa sổ cài đặt riêng: độ phân giải "
+            "(DPI), màu, khổ giấy chọn trong cửa sổ đó, không theo hồ sơ quét. Chỉ bật khi "
+            "máy quét không quét đúng theo hồ sơ quét. Chỉ áp dụng cho máy tính này.")
+        self.driver_dialog.setEnabled(possible)
+        self.driver_dialog_state = QLabel(
+            "Hồ sơ quét vẫn kiểm tra độ phân giải tối thiểu và dung lượng tệp sau khi quét."
+            if possible else
+            "Chỉ áp dụng cho trình điều khiển WIA/TWAIN trên Windows; máy này quét qua "
+            "SANE hoặc thư mục nhận bản quét.")
+        self.driver_dialog_state.setObjectName("hint")
+        self.driver_dialog_state.setWordWrap(True)
+        layout.addWidget(self.driver_dialog)
+        layout.addWidget(self.driver_dialog_state)
+        self.driver_dialog.setChecked(driver_dialog_enabled(self.ctx))
+        self.driver_dialog.clicked.connect(self.save_driver_dialog)  # the user's clicks only
+        return box
+
+    def save_driver_dialog(self, enabled: bool) -> None:
+        self.driver_dialog.setEnabled(False)
+        self.runner.submit(lambda: set_driver_dialog(self.ctx, enabled, self.clerk),
+                           self._driver_dialog_saved, self._driver_dialog_failed)
+
+    def _driver_dialog_saved(self, enabled: bool) -> None:
+        self.driver_dialog.setEnabled(True)
+        self.driver_dialog.setChecked(enabled)
+        self.driver_dialog_state.setText(
+            "Đã lưu: lần quét sau mở cửa sổ cài đặt của trình điều khiển máy quét."
+            if enabled else "Đã lưu: máy quét dùng thông số của hồ sơ quét.")
+
+    def _driver_dialog_failed(self, message: str, _detail: str) -> None:
+        self.driver_dialog.setEnabled(True)
+        self.driver_dialog.setChecked(driver_dialog_enabled(self.ctx))
         messages.error(self, message)
 
     # --- hot folders ---------------------------------------------------------------------

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QWidget
+
+from ui.fonts import register_bundled_fonts, ui_font
 
 ACCENT = "#0b5ea8"
 
@@ -97,9 +99,8 @@ STYLESHEET = stylesheet(LIGHT)
 
 
 def apply_style(app: QApplication) -> None:
-    font = QFont("Liberation Sans")
-    font.setPointSize(11)
-    app.setFont(font)
+    register_bundled_fonts(app)
+    app.setFont(ui_font())
     app.setStyleSheet(stylesheet(colours(app.palette())))
 
 

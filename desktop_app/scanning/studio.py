@@ -25,6 +25,7 @@ from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService, DigitizedFile
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import fold
+from desktop_app.scanning.driver_dialog import driver_dialog_enabled
 from desktop_app.scanning.model import (
     CancelToken,
     CapturedFile,
@@ -33,7 +34,7 @@ from desktop_app.scanning.model import (
     ProcessedPage,
     ScanProfile,
 )
-from desktop_app.scanning.sources.base import CaptureProgress
+from desktop_app.scanning.sources.base import CaptureProgress, CaptureSource
 from desktop_app.scanning.workspace import UNASSIGNED, Workspace
 from local_db import repositories as repo
 
@@ -158,15 +159,21 @@ class StudioBackend:
                 control.warn(exc.message_vi)
         return pages, dropped
 
+    def open_source(self, source_key: str) -> CaptureSource:
+        """The capture source behind a studio key, with this PC's hot folders, its claim
+        signature in a shared one, and its choice of the WIA/TWAIN driver's own window."""
+        from desktop_app.scanning.sources import open_source
+
+        return open_source(source_key, self.service.hot_folders(),
+                           **self.service.hot_folder_station(),
+                           show_driver_dialog=driver_dialog_enabled(self.ctx))
+
     def capture(self, source_key: str, profile: ScanProfile, work: Path, control: Control,
                 single: bool = False) -> str:
         if source_key == IMPORT_SOURCE:
             raise DomainError("Hãy bấm “Nhập tệp…” hoặc kéo thả tệp vào danh sách trang.",
                               "capture called with the import source")
-        from desktop_app.scanning.sources import open_source
-
-        source = open_source(source_key, self.service.hot_folders(),
-                             **self.service.hot_folder_station())
+        source = self.open_source(source_key)
         if single:
             profile = replace(profile, duplex=False)
         raw = work / "raw"
@@ -198,13 +205,10 @@ class StudioBackend:
                     control: Control) -> list[CapturedFile]:
         """Pages exactly as the scanner delivered them (for separator batches, which are
         split before any processing)."""
-        from desktop_app.scanning.sources import open_source
-
         raw = work / "raw"
         raw.mkdir(parents=True, exist_ok=True)
         out: list[CapturedFile] = []
-        source = open_source(source_key, self.service.hot_folders(),
-                             **self.service.hot_folder_station())
+        source = self.open_source(source_key)
         for f in source.capture(profile, raw, control.token, _scanner_progress(control)):
             out.append(f)
             control.progress(len(out), 0, f"Đã quét {len(out)} trang…")

@@ -11,7 +11,13 @@
 #
 # Environment: VERSION (default: from pyproject.toml), NSIS_TARGET (e.g. amd64-unicode),
 # COMPRESSOR (lzma|zlib|none; default
-# lzma for a real bundle, none for the stand-in), MAKENSIS (default: makensis).
+# lzma for a real bundle, none for the stand-in), MAKENSIS (default: makensis),
+# SIGN_CMD (optional; docs/code-signing.md): a command that signs one file in place, %1
+# standing for its path, e.g. 'sign-motcua.sh "%1"'. When set, makensis (3.08 or later)
+# runs it through the system shell on motcua.exe and motcua-gui.exe of SOURCE_DIR before
+# packing them (not on the stand-ins), on the uninstaller before it is embedded
+# (!uninstfinalize) and on the finished installer (!finalize); a non-zero exit fails the
+# build.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -35,6 +41,7 @@ cleanup=""
 if [ -z "$SOURCE_DIR" ]; then
   SOURCE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/motcua-nsis-stage.XXXXXX")
   cleanup=$SOURCE_DIR
+  trap 'rm -rf "$cleanup"' EXIT  # also when a check below stops the script
   mkdir -p "$SOURCE_DIR/_internal/resources"
   printf 'stand-in for the PyInstaller console executable\n' >"$SOURCE_DIR/motcua.exe"
   printf 'stand-in for the PyInstaller windowed executable\n' >"$SOURCE_DIR/motcua-gui.exe"
@@ -54,12 +61,42 @@ case "$OUTFILE" in /*) ;; *) OUTFILE="$PWD/$OUTFILE" ;; esac
 
 [ -f "$HERE/motcua.ico" ] || "$ROOT/.venv/bin/python" "$ROOT/packaging/make_icons.py" >/dev/null
 
-echo "makensis: SOURCE_DIR=$SOURCE_DIR VERSION=$VERSION COMPRESSOR=$COMPRESSOR"
+# An NSIS string literal of $1: quoted with the first of " ' ` that it does not contain.
+nsis_string() {
+  local q
+  for q in '"' "'" '`'; do
+    case "$1" in *"$q"*) ;; *) printf '%s%s%s' "$q" "$1" "$q"; return 0 ;; esac
+  done
+  echo "SIGN_CMD có đủ ba loại dấu nháy; hãy đặt lệnh ký vào một tệp lệnh riêng" >&2
+  return 2
+}
+
+# Signing: script commands given with -X, so motcua.nsi itself does not change.
+sign_args=()
+if [ -n "${SIGN_CMD:-}" ]; then
+  case "$SIGN_CMD" in *%1*) ;; *) echo "SIGN_CMD phải có %1 (đường dẫn tệp cần ký)" >&2; exit 2 ;; esac
+  nsis_version=$("$MAKENSIS" -VERSION | grep -oE '[0-9]+\.[0-9]+' | head -1)
+  IFS=. read -r major minor <<<"${nsis_version:-0.0}"
+  if ((major < 3 || (major == 3 && 10#$minor < 8))); then
+    echo "Ký bộ cài cần NSIS 3.08 trở lên (!uninstfinalize); máy này có $("$MAKENSIS" -VERSION)" >&2
+    exit 2
+  fi
+  if [ -z "$cleanup" ]; then  # a real bundle: its programs are signed before they are packed
+    for exe in motcua.exe motcua-gui.exe; do
+      [ -f "$SOURCE_DIR/$exe" ] || continue
+      sign_args+=("-X!system $(nsis_string "${SIGN_CMD//%1/"$SOURCE_DIR/$exe"}") = 0")
+    done
+  fi
+  sign_args+=("-X!uninstfinalize $(nsis_string "$SIGN_CMD") = 0"
+              "-X!finalize $(nsis_string "$SIGN_CMD") = 0")
+fi
+
+echo "makensis: SOURCE_DIR=$SOURCE_DIR VERSION=$VERSION COMPRESSOR=$COMPRESSOR${SIGN_CMD:+ SIGN_CMD}"
 rc=0
 "$MAKENSIS" -V2 -INPUTCHARSET UTF8 -WX \
   "-DSOURCE_DIR=$SOURCE_DIR" "-DVERSION=$VERSION" "-DVI_VERSION=$VI_VERSION" \
   "-DOUTFILE=$OUTFILE" "-DCOMPRESSOR=$COMPRESSOR" ${NSIS_TARGET:+"-DTARGET=$NSIS_TARGET"} \
-  "$HERE/motcua.nsi" || rc=$?
+  ${sign_args[@]+"${sign_args[@]}"} "$HERE/motcua.nsi" || rc=$?
 [ -n "$cleanup" ] && rm -rf "$cleanup"
 if [ "$rc" -ne 0 ]; then
   echo "makensis thất bại (mã $rc)" >&2
