@@ -164,6 +164,17 @@ def test_smoke_results(build: dict[str, Any]) -> None:
         assert smoke["chroot"] == "ok"
 
 
+def test_scanner_driver_adapters_are_in_the_bundle(build: dict[str, Any]) -> None:
+    """The WIA and TWAIN adapters are in the bundle's analysis (imported statically by the
+    source registry, not through importlib, which PyInstaller cannot follow). Their
+    Windows libraries (pywin32, pytwain) are checked the same way by the Windows
+    workflow."""
+    toc = (ROOT / "build" / "pyinstaller" / "motcua" / "PYZ-00.toc").read_text()
+    for module in ("desktop_app.scanning.sources.wia", "desktop_app.scanning.sources.twain",
+                   "desktop_app.scanning.sources.registry"):
+        assert f"'{module}'" in toc, module
+
+
 def test_nsis_script_compiles(build: dict[str, Any]) -> None:
     if shutil.which("makensis") is None:
         assert build["nsis"]["status"] == "skipped"
