@@ -57,7 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _config(args, catalog_file=Path(args.catalog) if args.catalog else None,
                      admin_token=args.admin_token, public_url=args.public_url,
-                     serve_docs=True if args.docs else None)
+                     serve_docs=True if args.docs else None,
+                     accept_heartbeats=not args.no_heartbeats)
     app = create_app(config)
     scheme = "https" if args.tls_cert else "http"
     token_source = (ENV_ADMIN_TOKEN if os.environ.get(ENV_ADMIN_TOKEN) or args.admin_token
@@ -148,6 +149,29 @@ def cmd_audit_heads(args: argparse.Namespace) -> int:
         print("Không có đầu chuỗi nhật ký nào bị đánh dấu." if not args.all
               else "Chưa có máy trạm nào gửi đầu chuỗi nhật ký.")
     return 0
+
+
+EXIT_FLAGGED = 3  # `fleet`: at least one counter needs looking at
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from provincial_gateway import fleet
+
+    if args.min_version and fleet.version_key(args.min_version) is None:
+        raise CliError(f"“{args.min_version}” không phải số phiên bản (ví dụ 1.4.2).")
+    if args.silent_days < 0 or args.min_free_gb < 0:
+        raise CliError("--silent-days và --min-free-gb không được âm.")
+    policy = fleet.FleetPolicy(args.min_version or "", args.silent_days, args.min_free_gb)
+    state = _open(args)
+    try:
+        result = fleet.fleet(state, policy, agency=args.agency)
+    finally:
+        state.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(fleet.table_vi(result))
+    return EXIT_FLAGGED if result.flagged else 0
 
 
 def cmd_add_clerk(args: argparse.Namespace) -> int:
@@ -342,6 +366,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                         "hoặc MOTCUA_GATEWAY_DOCS=1)")
     p.add_argument("--admin-token", help="mã quản trị (mặc định: biến môi trường hoặc tệp "
                                          "admin-token trong --data)")
+    p.add_argument("--no-heartbeats", action="store_true",
+                   help="không nhận nhịp báo của máy trạm (như cổng phiên bản cũ)")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=cmd_serve)
@@ -374,6 +400,21 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--agency")
     p.add_argument("--all", action="store_true", help="cả các đầu chuỗi bình thường")
     p.set_defaults(func=cmd_audit_heads)
+
+    p = sub.add_parser(
+        "fleet", parents=[common], help="tình trạng các quầy (phiên bản, hàng chờ, đĩa, "
+        "kiểm tra máy, lệch giờ) và các quầy cần xem",
+        description="Các quầy đang hoạt động với nhịp báo cuối cùng của từng quầy. Đánh dấu "
+        "quầy dùng phiên bản cũ, im lặng quá N ngày, kiểm tra máy (doctor) lỗi hoặc sắp hết "
+        f"đĩa. Mã thoát: 0 không quầy nào cần xem; {EXIT_FLAGGED} có quầy cần xem; 1 lỗi.")
+    p.add_argument("--json", action="store_true", help="in dạng JSON (cho máy giám sát)")
+    p.add_argument("--agency", help="chỉ các quầy của một đơn vị")
+    p.add_argument("--min-version", help="phiên bản tối thiểu (mặc định: mới nhất trong tỉnh)")
+    p.add_argument("--silent-days", type=float, default=3.0,
+                   help="im lặng quá số ngày này thì đánh dấu (mặc định 3)")
+    p.add_argument("--min-free-gb", type=float, default=2.0,
+                   help="đĩa trống dưới số GB này thì đánh dấu (mặc định 2)")
+    p.set_defaults(func=cmd_fleet)
 
     p = sub.add_parser("add-clerk", parents=[common], help="thêm/cập nhật tài khoản cán bộ")
     p.add_argument("--agency", required=True)
@@ -443,7 +484,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
-    """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage).
+    """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage; `fleet`: 3
+    when a counter needs looking at).
 
     `prog` names the command in help texts, e.g. "motcua gateway"."""
     args = build_parser(prog).parse_args(argv)

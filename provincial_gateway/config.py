@@ -54,6 +54,9 @@ class GatewayConfig:
     # expiration); a station that comes back later gets 404 and starts a new upload. A
     # week, because a mountain commune's link can be down for days.
     upload_expiry_hours: int = 7 * 24
+    # Stations' heartbeats (`fleet`): advertised in /health and stored. Off, the gateway
+    # behaves as one older than the feature (no advertisement, 404 on the route).
+    accept_heartbeats: bool = True
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

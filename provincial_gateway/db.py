@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -293,6 +294,31 @@ class KeyEscrow(Base):
     station_digit: Mapped[int] = mapped_column(Integer)
     wrapped: Mapped[str] = mapped_column(Text)  # the station's JSON envelope, opaque here
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StationHeartbeat(Base):
+    """The latest heartbeat of each station (`wire.StationHeartbeat`), replaced by every
+    new one: what `motcua gateway fleet` and the admin page's fleet view show. Times are
+    the gateway's (UTC); the station's own clock only shows in ``clock_offset_s``."""
+
+    __tablename__ = "station_heartbeats"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    beats: Mapped[int] = mapped_column(Integer, default=0)  # heartbeats received in all
+    app_version: Mapped[str] = mapped_column(String(40))
+    schema_revision: Mapped[str] = mapped_column(String(64), default="")
+    queue_size: Mapped[int] = mapped_column(Integer, default=0)
+    queue_refused: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_unsynced_s: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    free_disk_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    doctor_status: Mapped[str] = mapped_column(String(8), default="")
+    doctor_failing: Mapped[str] = mapped_column(Text, default="")  # check ids, comma-joined
+    doctor_warnings: Mapped[str] = mapped_column(Text, default="")
+    doctor_at: Mapped[str] = mapped_column(String(32), default="")
+    clock_offset_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    platform: Mapped[str] = mapped_column(String(200), default="")
+    install_id: Mapped[str] = mapped_column(String(36), default="")
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -38,6 +38,7 @@ from sync_contract import wire
 log = logging.getLogger("provincial_gateway")
 
 ENROL_MAX_BYTES = 4 * 1024  # three short fields
+HEARTBEAT_MAX_BYTES = 8 * 1024  # a station's heartbeat: a few counts and short strings
 OTHER_MAX_BYTES = 64 * 1024  # the admin page's forms and anything outside the API
 PUBLIC_WITH_BODY = frozenset({wire.ENROL})  # routes that take a body without a token
 METHOD_OVERRIDES = frozenset({"PATCH", "HEAD", "DELETE"})
@@ -59,6 +60,8 @@ def body_limit(config: GatewayConfig, method: str, path: str) -> int:
     """The most bytes a request body may have on this route."""
     if path == wire.ENROL:
         return ENROL_MAX_BYTES
+    if path == wire.STATION_HEARTBEAT:
+        return HEARTBEAT_MAX_BYTES
     if not path.startswith(wire.PREFIX + "/"):
         return OTHER_MAX_BYTES
     if method == "PATCH" and UPLOAD_URL.match(path):

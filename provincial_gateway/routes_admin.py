@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from provincial_gateway import admin_ops
+from provincial_gateway import admin_ops, fleet, fleet_page
 from provincial_gateway.auth import ADMIN_COOKIE, is_admin
 from provincial_gateway.dossiers import StatusError
 from provincial_gateway.faults import FaultPlan
@@ -28,6 +28,7 @@ STYLE = """body{font-family:"Liberation Sans",Arial,sans-serif;margin:1.5em;colo
 h1{font-size:1.4em;padding-top:.2em}table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #bbb;padding:.3em .5em;text-align:left;vertical-align:top}
 th{background:#eef}.msg{background:#efe;padding:.5em;border:1px solid #9c9}
+tr.flagged td{background:#fff4e5}.flag{color:#a30;font-weight:bold}
 .err{background:#fee;border-color:#c99}form.inline{display:flex;gap:.3em;flex-wrap:wrap}"""
 
 
@@ -99,11 +100,51 @@ async def admin_home(request: Request, msg: str = "", err: str = "") -> HTMLResp
     notice = (f'<p class="msg">{esc(msg)}</p>' if msg else "") + (
         f'<p class="msg err">{esc(err)}</p>' if err else "")
     body = (f"<h1>Cổng tỉnh — hồ sơ đã nhận</h1>{notice}{table}"
-            f"<h2>Máy trạm</h2><ul>{station_list}</ul>"
+            f'<h2>Máy trạm</h2><p><a href="/admin/fleet">Tình trạng các quầy</a></p>'
+            f"<ul>{station_list}</ul>"
             f"<h2>Lỗi giả lập đang bật</h2><ul>{fault_list}</ul>"
             '<form method="post" action="/admin/logout">'
             f'<input type="hidden" name="csrf" value="{csrf}"><button>Đăng xuất</button></form>')
     return _page("Cổng tỉnh — quản trị", body)
+
+
+def _number(raw: str, default: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if 0 <= value < 1e6 else default
+
+
+def _fleet_policy(min_version: str, silent_days: str, min_free_gb: str) -> fleet.FleetPolicy:
+    """Thresholds from the query; an unreadable one is the default."""
+    wanted = min_version.strip()[:40]
+    if wanted and fleet.version_key(wanted) is None:
+        wanted = ""
+    return fleet.FleetPolicy(wanted, _number(silent_days, fleet.DEFAULT_SILENT_DAYS),
+                             _number(min_free_gb, fleet.DEFAULT_MIN_FREE_GB))
+
+
+@router.get("/fleet", response_class=HTMLResponse)
+async def admin_fleet(request: Request, min_version: str = "", silent_days: str = "",
+                      min_free_gb: str = "") -> HTMLResponse:
+    """The counters with their latest heartbeat and the flags of `motcua gateway fleet`."""
+    if not is_admin(request):
+        return _login_page()
+    policy = _fleet_policy(min_version, silent_days, min_free_gb)
+    result = await run_in_threadpool(fleet.fleet, gateway_state(request), policy)
+    return _page("Cổng tỉnh — tình trạng các quầy", fleet_page.render(result))
+
+
+@router.get("/fleet.json")
+async def admin_fleet_json(request: Request, min_version: str = "", silent_days: str = "",
+                           min_free_gb: str = "") -> Response:
+    """The same for a province's monitoring (admin token as a bearer token)."""
+    if (refused := _require_admin_json(request)) is not None:
+        return refused
+    policy = _fleet_policy(min_version, silent_days, min_free_gb)
+    result = await run_in_threadpool(fleet.fleet, gateway_state(request), policy)
+    return JSONResponse(result.to_dict())
 
 
 @router.post("/login")

@@ -23,8 +23,11 @@ _ETAG = {304: {"description": "Not modified (If-None-Match matched the ETag)"},
 
 
 @router.get(wire.HEALTH, response_model=wire.Health, summary="Liveness, no authentication")
-def health() -> wire.Health:
-    return wire.Health(status="ok", api_version=wire.API_VERSION, server_time=iso_now())
+def health(request: Request) -> wire.Health:
+    features = ([wire.FEATURE_HEARTBEAT] if gateway_state(request).config.accept_heartbeats
+                else [])
+    return wire.Health(status="ok", api_version=wire.API_VERSION, server_time=iso_now(),
+                       features=features)
 
 
 @router.get(wire.CATALOG, response_model=wire.Catalog, responses={**_ETAG, 404: _ERR},

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 
 from fastapi import APIRouter, Request
 
-from provincial_gateway import admin_ops, bundle_keys
+from provincial_gateway import admin_ops, bundle_keys, station_heartbeats
 from provincial_gateway.auth import CurrentStation
-from provincial_gateway.errors import INVALID, WireError
+from provincial_gateway.errors import E_NOT_FOUND, INVALID, WireError
 from provincial_gateway.state import gateway_state
+from provincial_gateway.timeutil import VN
 from sync_contract import wire
 
 router = APIRouter(tags=["stations"])
@@ -48,3 +50,17 @@ def enrol(request: Request, body: wire.EnrolRequest) -> wire.EnrolResponse:
                               station_digit=row.station_digit, name=row.name,
                               bundle_recipient=bundle_keys.province_recipient(
                                   gateway_state(request).config))
+
+
+@router.post(wire.STATION_HEARTBEAT, response_model=wire.HeartbeatAck,
+             responses={401: _ERR, 403: _ERR, 404: _ERR, **INVALID},
+             summary="How the station is (once per sync run); the latest is kept")
+def heartbeat(request: Request, station: CurrentStation,
+              body: wire.StationHeartbeat) -> wire.HeartbeatAck:
+    state = gateway_state(request)
+    if not state.config.accept_heartbeats:
+        # As a gateway older than the feature answers.
+        raise WireError(404, E_NOT_FOUND, "Không tìm thấy.")
+    seen = station_heartbeats.record(state, station, body)
+    return wire.HeartbeatAck(station=station.label, received_at=seen.replace(
+        tzinfo=UTC).astimezone(VN).isoformat(timespec="seconds"))

@@ -40,6 +40,10 @@ Rules every endpoint follows:
   the dossier was stored, and the province was shown the warning.
 - The change feed is ordered by a gateway sequence; the station stores `cursor` durably
   and asks again with `since=cursor` until `more` is false.
+- Once per sync run, a station whose gateway lists `station_heartbeat` in `/health`
+  `features` posts a `StationHeartbeat` (versions, queue, free disk, last doctor verdict,
+  clock offset; no personal data); the gateway keeps the latest per station. A station
+  never lets this fail or hold up its sync.
 """
 
 from __future__ import annotations
@@ -80,6 +84,11 @@ AUDIT_VERDICT_HEADER = "X-Audit-Head-Verdict"
 # The station registers the public key that signs its USB bundles and learns the
 # province's age recipient its bundles are sealed to.
 BUNDLE_KEY = f"{PREFIX}/station/bundle-key"
+# Once per sync run the station says how it is (version, queue, disk, doctor, clock), so
+# the province sees its fleet. Only sent to a gateway whose /health lists
+# FEATURE_HEARTBEAT; an older gateway never hears of it.
+STATION_HEARTBEAT = f"{PREFIX}/station/heartbeat"
+FEATURE_HEARTBEAT = "station_heartbeat"
 
 TUS_VERSION = "1.0.0"
 TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
@@ -136,6 +145,8 @@ class Health(WireModel):
     api_version: int
     server_time: str  # ISO 8601 with offset, e.g. 2026-11-23T13:05:00+07:00
     gateway: str = "provincial_gateway"
+    # Optional endpoints this gateway serves (FEATURE_*); absent from older gateways.
+    features: list[str] = Field(default_factory=list)
 
 
 class Catalog(WireModel):
@@ -352,3 +363,42 @@ class KeyEscrowUpload(WireModel):
 
 class KeyEscrowList(WireModel):
     escrows: list[KeyEscrowUpload]  # newest first
+
+
+# A version as a station writes it (PEP 440: 1.4.2, 1.5.0rc1, 0.0.0+source).
+_VERSION = r"^[0-9A-Za-z][0-9A-Za-z.+!_-]{0,39}$"
+_CHECK_ID = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
+
+
+class StationHeartbeat(TextChecked):
+    """POST /station/heartbeat: how the station is, once per sync run. Nothing in it
+    names a person (no host or user name, no dossier): counts, sizes, versions and the
+    doctor's check ids. ``agency_code`` and ``station_digit``, when given, must be the
+    token's (403 `not_owner` otherwise): a station reports only for itself. Fields added
+    later are ignored by this gateway, so a newer station is never refused for them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    agency_code: str = Field(default="", max_length=40)
+    station_digit: int | None = Field(default=None, ge=1, le=9)
+    app_version: str = Field(pattern=_VERSION, max_length=40)
+    schema_revision: str = Field(default="", pattern=r"^[0-9A-Za-z_.-]{0,64}$")
+    queue_size: int = Field(ge=0, le=10**9)  # items waiting to be sent
+    queue_refused: int = Field(default=0, ge=0, le=10**9)  # refused, a supervisor looks
+    oldest_unsynced_s: int | None = Field(default=None, ge=0, le=10**10)
+    free_disk_bytes: int | None = Field(default=None, ge=0, le=2**62)
+    doctor_status: Literal["ok", "warn", "fail", ""] = ""  # "": never run on this PC
+    doctor_failing: list[Annotated[str, Field(pattern=_CHECK_ID)]] = Field(
+        default_factory=list, max_length=40)
+    doctor_warnings: list[Annotated[str, Field(pattern=_CHECK_ID)]] = Field(
+        default_factory=list, max_length=40)
+    doctor_at: str = Field(default="", max_length=32)  # station's clock, ISO 8601
+    # This PC minus the gateway, as last measured: positive when the PC is ahead.
+    clock_offset_s: float | None = Field(default=None, ge=-1e10, le=1e10)
+    platform: str = Field(default="", max_length=200)  # OS and Python, one line
+    install_id: str = Field(default="", pattern=r"^[0-9a-fA-F-]{0,36}$")
+
+
+class HeartbeatAck(WireModel):
+    station: str  # "<agency>/<digit>", the token's
+    received_at: str  # the gateway's time, ISO 8601 with offset

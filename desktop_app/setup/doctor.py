@@ -1,7 +1,8 @@
 """`motcua doctor`: what a technician or the province's helpdesk needs to know about a
 counter PC, without reading anyone's personal data.
 
-The doctor never changes anything: it does not create the data directory, does not
+The doctor changes nothing but its own verdict file (`doctor_verdict`: status and check ids,
+in a data directory that exists): it does not create the data directory, does not
 migrate the database (it opens it without Alembic and checks SQLite through a read-only
 connection) and only reads the station token to say whether it exists. Slow probes (the
 gateway, scanner discovery, the OCR engine) run in parallel threads with short deadlines,
@@ -22,6 +23,7 @@ import sqlalchemy.exc
 from desktop_app.clock import Clock, SystemClock
 from desktop_app.context import AppContext, open_existing_context
 from desktop_app.digitization import DigitizationService
+from desktop_app.doctor_verdict import save_verdict
 from desktop_app.domain.errors import DomainError
 from desktop_app.logging_setup import redact
 from desktop_app.paths import DataPaths, default_data_dir, provisioned_db_url
@@ -163,5 +165,8 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
     log.info("doctor: status=%s checks=%d (%s) in %.2f s", report.status, len(checks),
              ", ".join(f"{c.id}={c.status}" for c in checks if c.status != OK) or "all ok",
              report.elapsed_s)
+    # Kept for the sync, which tells the province (its fleet view).
+    save_verdict(paths.root, report.status, [c.id for c in checks if c.status == FAIL],
+                 [c.id for c in checks if c.status == WARN], report.generated_at)
     return report
 

@@ -31,6 +31,7 @@ from desktop_app.sync.client import (
     Refused,
     SyncError,
 )
+from desktop_app.sync.fleet_report import report_to_fleet
 from desktop_app.sync.link import clock_skew_seconds
 from desktop_app.sync.national import file_hashes
 from desktop_app.sync.pull import Puller
@@ -101,6 +102,8 @@ class SyncEngine:
             if pull and not cancelled():
                 self.puller.pull(report)
             self.audit_head.after_run(self.now())
+            if not cancelled():
+                report_to_fleet(self.ctx, self.client, health)  # never raises
         except AuthFailed as exc:
             report.auth_failed = True
             report.errors.append(exc.message_vi)
