@@ -159,7 +159,7 @@ class Bench:
         window = button.window()
         window.activateWindow()
         button.setFocus(Qt.FocusReason.TabFocusReason)
-        qtbot.waitUntil(lambda: QApplication.focusWidget() is button, timeout=3000)
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is button, timeout=10_000)
         self.watch_buttons()
         before_fields = field_values()
         before_windows = visible_windows()
@@ -438,7 +438,7 @@ def _open(qtbot, dialog: QDialog) -> QDialog:  # type: ignore[no-untyped-def]
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=3000)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=10_000)
     return dialog
 
 
@@ -490,7 +490,7 @@ def test_settings_sync_password_and_preview_dialogs(qtbot, window: MainWindow, b
     qtbot.waitUntil(lambda: isinstance(getattr(window, "last_preview", None),
                                        SlipPreviewDialog), timeout=10_000)
     preview = window.last_preview
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is preview, timeout=3000)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is preview, timeout=10_000)
     covered += scan_every_button(qtbot, bench, window, preview)
     preview.close()
     assert covered >= 15
@@ -532,7 +532,7 @@ def test_the_question_itself(qtbot, window: MainWindow, bench: Bench) -> None:  
     window.intake.on_scanned(CARD_B)
     question = window.intake.card_question
     assert question is not None
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is question, timeout=3000)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is question, timeout=10_000)
     assert QApplication.focusWidget() is question.cancel_btn  # Enter by habit: nothing
     cards = ["036094001122||Đinh Văn Tú|07071994|Nam|Tổ 3, phường Phan Đình Phùng", CARD_B]
     for i in range(len(buttons_of(question))):
@@ -545,7 +545,7 @@ def test_the_question_itself(qtbot, window: MainWindow, bench: Bench) -> None:  
         assert newer is not None and newer is not current
         assert newer.card == parse_citizen_qr(payload)
         assert not shiboken6.isValid(current) or not current.isVisible()
-        qtbot.waitUntil(lambda q=newer: QApplication.activeWindow() is q, timeout=3000)
+        qtbot.waitUntil(lambda q=newer: QApplication.activeWindow() is q, timeout=10_000)
         assert window.intake.applicant_step.owner.full_name.text() == "Lò Thị Mai"
     newer = window.intake.card_question
     assert newer is not None
@@ -611,7 +611,7 @@ def test_the_running_app_filters_from_the_login_on(qtbot, ctx: AppContext,  # ty
             seen["dialog"] = True
             login.activateWindow()
             login.password.setFocus(Qt.FocusReason.TabFocusReason)
-            qtbot.waitUntil(lambda: QApplication.focusWidget() is login.password, timeout=3000)
+            qtbot.waitUntil(lambda: QApplication.focusWidget() is login.password, timeout=10_000)
             Keyboard().scan(CARD_A, SLOW, settle=0)
             seen["password"] = login.password.text()
             seen["clerk"] = login.clerk
