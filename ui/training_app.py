@@ -124,9 +124,13 @@ class TrainingController(QObject):
             window.deleteLater()
         try:
             self.session = reset_training(self.session, self.station_dir)
-        except DomainError as exc:
-            log.error("training reset failed: %s", exc.detail)
-            messages.error(None, exc.message_vi, "Không làm lại được")
+        except (DomainError, OSError) as exc:
+            detail = exc.detail if isinstance(exc, DomainError) else repr(exc)
+            log.error("training reset failed: %s", detail)
+            messages.error(None, exc.message_vi if isinstance(exc, DomainError) else
+                           "Không xóa được dữ liệu tập huấn (tệp đang được dùng?). Hãy đóng "
+                           "phần mềm rồi chạy “motcua training --reset”.",
+                           "Không làm lại được")
             self.app.quit()
             return None
         self._seen_applied = 0
