@@ -25,6 +25,7 @@ from desktop_app.commands import (
     retention_cmd,
     support_cmd,
     sync_cmd,
+    training_cmd,
 )
 
 # Every command: the database cannot be opened (LAN server down, disk error, or an
@@ -57,12 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_cmd.add_parsers(sub)
     support_cmd.add_parsers(sub)
     retention_cmd.add_parsers(sub)
+    training_cmd.add_parsers(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None = None,
+         run_training: Callable[[bool], int] | None = None,
          whole_process: bool = False) -> int:
-    """Run one sub-command; ``run_gui`` starts the GUI (``motcua`` or ``motcua gui``).
+    """Run one sub-command; ``run_gui`` starts the GUI (``motcua`` or ``motcua gui``),
+    ``run_training(reset)`` the GUI in training mode (``motcua training``).
 
     ``whole_process`` (the executable's entry points, not a call from a test or a script):
     uncaught exceptions and native crashes go to the logs (``crash_hooks``)."""
@@ -83,6 +87,13 @@ def main(argv: Sequence[str] | None = None, *, run_gui: Callable[[], int] | None
         crash_hooks.install()
 
     func = getattr(args, "func", None)
+    if getattr(args, "gui_mode", None) == "training" and not args.cards:
+        if run_training is None:
+            print("Lỗi: bản cài này không có giao diện; hãy dùng một lệnh con (motcua --help).",
+                  file=sys.stderr)
+            return 2
+        # Its logs go to the training folder, once the training GUI has opened it.
+        return run_training(args.reset)
     if func is None:
         if run_gui is None:
             print("Lỗi: bản cài này không có giao diện; hãy dùng một lệnh con (motcua --help).",

@@ -35,6 +35,9 @@ class AppContext:
     blobs: BlobStore
     clock: Clock
     migration: MigrationReport
+    # A training station (desktop_app.training): its own data directory, every printed
+    # document watermarked (documents.watermark.mark_document), the window bannered.
+    training: bool = False
     _calendar: WorkingCalendar | None = field(default=None, repr=False)
 
     @property

@@ -10,6 +10,13 @@ window opened as the app opens it; everything must fit), under docs/screenshots/
     QT_SCALE_FACTOR=1.25 xvfb-run -a -s "-screen 0 1366x768x24" \
         .venv/bin/python scripts/screenshots.py --counter 1366x768@125
 
+Training mode (the login with its accounts, the main window with the orange bar, the
+scenario checklist, the fictional citizens' cards) as the whole screen, under
+docs/screenshots/SUFFIX/training/:
+
+    xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python scripts/screenshots.py \
+        --training 1024x768
+
 Uses a throw-away data directory with the demo station, clerk and dossiers."""
 
 from __future__ import annotations
@@ -178,15 +185,81 @@ def counter_screens(out: Path, suffix: str) -> None:
         ctx.close()
 
 
+def training_screens(folder: Path) -> None:
+    """Training mode on a throw-away training folder, as a counter PC shows it."""
+    import os
+
+    from desktop_app.training.checklist import accounts_text
+    from desktop_app.training.session import open_training
+    from ui.training_app import TrainingController
+
+    os.environ["MOTCUA_NO_KEYRING"] = "1"
+    app = QApplication([])
+    apply_style(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    screen = QGuiApplication.primaryScreen()
+
+    def whole_screen(name: str) -> None:
+        settle(app, 500)
+        screen.grabWindow(0).save(str(folder / name))
+        print(folder / name)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        session = open_training(Path(tmp) / "training", Path(tmp) / "data")
+        station = StationService(session.ctx).require()
+        login = LoginDialog(session.ctx, station.agency_name, offer_training=False,
+                            training_note="Chế độ tập huấn. Tài khoản (tên / mật khẩu): "
+                            + " · ".join(accounts_text()))
+        login.show()
+        whole_screen("01-training-login.png")
+        login.close()
+        from desktop_app.training.seed import ACCOUNTS
+        from ui.training_app import decorate
+
+        clerk = AccountService(session.ctx).authenticate(ACCOUNTS[0].username,
+                                                         ACCOUNTS[0].password)
+        win = MainWindow(session.ctx, clerk, station)
+        controller = TrainingController(app, session, _NoWedge(), None)  # type: ignore[arg-type]
+        controller.window = win
+        decorate(win, controller)
+        show_fitted(win, *PREFERRED_SIZE)
+        whole_screen("02-training-home.png")
+        win.show_page(win.LATE)
+        whole_screen("03-training-late.png")
+        controller.open_checklist()
+        whole_screen("04-training-checklist.png")
+        controller.dialog.reject()  # type: ignore[union-attr]
+        controller.print_cards()
+        settle(app, 2500)
+        whole_screen("05-training-cards.png")
+        controller.dialog.reject()  # type: ignore[union-attr]
+        win.sync.stop()
+        win.runner.wait()
+        win._quitting = True
+        win.close()
+        controller.close()
+
+
+class _NoWedge:
+    def set_affixes(self, prefix: str, suffix: str) -> None:
+        pass
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", nargs="?", default="docs/screenshots")
     ap.add_argument("--counter", metavar="SUFFIX",
                     help="home, each intake step and the receipt preview as the whole "
                          "screen, saved under OUT/SUFFIX/")
+    ap.add_argument("--training", metavar="SUFFIX",
+                    help="training mode's screens as the whole screen, saved under "
+                         "OUT/SUFFIX/training/")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.training:
+        training_screens(out / args.training / "training")
+        return
     if args.counter:
         counter_screens(out, args.counter)
         return

@@ -590,7 +590,8 @@ def test_login_dialog(qtbot, ctx: AppContext, station: StationInfo, clerk: Clerk
         bench.scan_on(qtbot, target, CARD_A, ms=SLOW if target is login.password else None)
         assert login.isVisible() and login.result() == 0 and login.clerk is None
         assert lone_filter[-1] == CARD_A
-    assert len(targets) == 5 and len(lone_filter) == 5  # 3 buttons, with "Mở khóa…"
+    # 4 buttons, with "Mở khóa…" and "Tập huấn…" (a scan presses neither)
+    assert len(targets) == 6 and len(lone_filter) == 6
 
 
 def test_the_running_app_filters_from_the_login_on(qtbot, ctx: AppContext,  # type: ignore[no-untyped-def]

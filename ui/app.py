@@ -43,6 +43,10 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     wedge.set_affixes(station.scanner_prefix, station.scanner_suffix)
     login = LoginDialog(ctx, station.agency_name)
     if login.exec() != QDialog.DialogCode.Accepted or login.clerk is None:
+        if login.training_requested:
+            from ui.training_app import enter_training
+
+            return enter_training(app, wedge, ctx.paths.root)
         return None
     window = MainWindow(ctx, login.clerk, station)
     window.take_scans(wedge)
@@ -53,8 +57,9 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     return window
 
 
-def run_gui(argv: list[str] | None = None) -> int:
-    app = QApplication(argv or sys.argv[:1])
+def make_application(argv: list[str]) -> tuple[QApplication, CrashReporter]:
+    """The application as the station and training mode both run it."""
+    app = QApplication(argv)
     qt_vi.install(app)
     crashes = CrashReporter()
     crashes.install()
@@ -65,6 +70,11 @@ def run_gui(argv: list[str] | None = None) -> int:
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     apply_style(app)
+    return app, crashes
+
+
+def run_gui(argv: list[str] | None = None) -> int:
+    app, crashes = make_application(argv or sys.argv[:1])
     try:
         ctx = open_station()
     except DomainError as exc:

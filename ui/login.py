@@ -1,7 +1,10 @@
 """Offline login against the locally stored password hashes. After repeated wrong
 passwords the account waits (the message gives the time to try again; the check runs on
 this thread, so it refuses rather than sleeps) and then is locked until a supervisor or
-technician unlocks it here ("Mở khóa tài khoản…")."""
+technician unlocks it here ("Mở khóa tài khoản…").
+
+"Tập huấn…" leaves the station for training mode (ui.training_app): the dialog closes with
+``training_requested`` set and the caller opens the training station instead."""
 
 from __future__ import annotations
 
@@ -24,11 +27,14 @@ from ui.unlock_dialog import UnlockDialog
 
 
 class LoginDialog(QDialog):
-    def __init__(self, ctx: AppContext, agency_name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, agency_name: str, parent: QWidget | None = None,
+                 *, offer_training: bool = True, training_note: str = "") -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.clerk: ClerkInfo | None = None
-        self.setWindowTitle("Đăng nhập — Một Cửa Offline")
+        self.training_requested = False
+        self.setWindowTitle("Đăng nhập — Một Cửa Offline"
+                            + (" — TẬP HUẤN" if ctx.training else ""))
         self.setMinimumWidth(420)
 
         title = QLabel("Một Cửa Offline")
@@ -56,10 +62,24 @@ class LoginDialog(QDialog):
         self.unlock_button.setAutoDefault(False)
         self.unlock_button.clicked.connect(self._open_unlock)
         buttons.addButton(self.unlock_button, QDialogButtonBox.ButtonRole.ResetRole)
+        self.training_button: QPushButton | None = None
+        if offer_training and not ctx.training:
+            self.training_button = QPushButton("Tập &huấn…")
+            self.training_button.setAutoDefault(False)
+            self.training_button.setToolTip(
+                "Mở chế độ tập huấn: dữ liệu riêng, cổng tỉnh giả lập, giấy tờ in ra không có "
+                "giá trị; hồ sơ thật của quầy không bị đụng tới")
+            self.training_button.clicked.connect(self._choose_training)
+            buttons.addButton(self.training_button, QDialogButtonBox.ButtonRole.ResetRole)
+        note = QLabel(training_note)
+        note.setObjectName("banner")
+        note.setWordWrap(True)
+        note.setVisible(bool(training_note))
 
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(subtitle)
+        layout.addWidget(note)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
@@ -84,6 +104,10 @@ class LoginDialog(QDialog):
             clerk = change.updated
         self.clerk = clerk
         self.accept()
+
+    def _choose_training(self) -> None:
+        self.training_requested = True
+        self.reject()
 
     def _open_unlock(self) -> None:
         dialog = UnlockDialog(self.ctx, self.username.text().strip(), self)

@@ -19,8 +19,14 @@ def run_gui() -> int:
     return run()
 
 
+def run_training(reset: bool) -> int:
+    from ui.training_app import run_training_gui
+
+    return run_training_gui(reset=reset)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv, run_gui=run_gui, whole_process=True)
+    return cli.main(argv, run_gui=run_gui, run_training=run_training, whole_process=True)
 
 
 if __name__ == "__main__":

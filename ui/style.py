@@ -34,6 +34,8 @@ class Colours:
     good_bg: str
     good_border: str
     good_text: str
+    training_bg: str = "#f28c28"  # the training mode's bar: orange, never a station's
+    training_text: str = "#241000"
 
 
 LIGHT = Colours(ACCENT, "#ffffff", "#9bb7d3", "#b00020", "#1b7a2f", "#8a5a00", "#f0a500",
@@ -41,7 +43,7 @@ LIGHT = Colours(ACCENT, "#ffffff", "#9bb7d3", "#b00020", "#1b7a2f", "#8a5a00", "
                 "#e6f4ea", "#1b7a2f", "#0f3d19")
 DARK = Colours("#5aa9f0", "#0b1a2a", "#40607f", "#ff8a80", "#7fd88f", "#ffcc66", "#ffb300",
                "#4a3b12", "#b8962e", "#ffe9b0", "#5a1f24", "#e57373", "#ffd6d6",
-               "#1d3b26", "#4caf50", "#d5f5dc")
+               "#1d3b26", "#4caf50", "#d5f5dc", "#a84f00", "#fff3e0")
 
 
 def colours(palette: QPalette) -> Colours:
@@ -71,6 +73,11 @@ QLabel#banner[state="good"] {{ background: {c.good_bg}; border-color: {c.good_bo
 QLabel#warningBanner {{ background: {c.alert_bg}; border: 1px solid {c.alert_border};
                         border-radius: 6px; padding: 6px 10px; color: {c.alert_text};
                         font-weight: 600; }}
+QFrame#trainingBanner {{ background: {c.training_bg}; }}
+QFrame#trainingBanner QLabel {{ color: {c.training_text}; font-weight: 700; font-size: 12pt;
+                                padding: 4px 6px; }}
+QFrame#trainingBanner QPushButton {{ color: {c.training_text}; font-weight: 600;
+                                     padding: 3px 8px; }}
 QLabel#syncIndicator {{ padding: 2px 8px; border-radius: 4px; }}
 QLabel#syncIndicator[state="ok"] {{ color: {c.ok}; }}
 QLabel#syncIndicator[state="warn"] {{ color: {c.warn}; }}

@@ -26,6 +26,7 @@ from desktop_app.documents import letters
 from desktop_app.documents.letters import ResultDocument
 from desktop_app.documents.slip_parts import AgencyHeader, FeeLine
 from desktop_app.documents.slips import ComponentLine, ReceiptData, render_receipt
+from desktop_app.documents.watermark import mark_document
 from desktop_app.domain.calendar import TimeUnit, compute_appointment
 from desktop_app.domain.dossier_status import DossierStatus, check_transition
 from desktop_app.domain.errors import DomainError
@@ -260,7 +261,8 @@ class ReturnService:
         with self.ctx.db.write() as s:
             d = self._dossier(s, dossier_id, lock=True)
             old = DossierStatus(d.status)
-            pdf = change(s, d, station, now)  # checks its own preconditions first
+            # checks its own preconditions first
+            pdf = mark_document(self.ctx, change(s, d, station, now))
             if new_status is not None and new_status is not old:
                 check_transition(old, new_status)
             if new_status is not None:

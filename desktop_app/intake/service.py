@@ -32,6 +32,7 @@ from desktop_app.documents.slips import (
     render_refusal,
     render_supplement_request,
 )
+from desktop_app.documents.watermark import mark_document
 from desktop_app.domain.calendar import compute_appointment
 from desktop_app.domain.dossier_code import make_dossier_code
 from desktop_app.domain.dossier_status import DossierStatus
@@ -361,7 +362,7 @@ class IntakeService:
                 proc = self.catalog.get(d.procedure_code)
             kind = _KIND_OF_STATUS.get(DossierStatus(d.status), IntakeKind.RECEIVED)
             data = _slip_data(kind, d, proc, station)
-        pdf = _render(data, station.receipt_page_size)
+        pdf = mark_document(self.ctx, _render(data, station.receipt_page_size))
         sha = self.ctx.blobs.put_bytes(pdf)
         now = self.ctx.clock.now()
         with self.ctx.db.write() as s:
