@@ -96,3 +96,18 @@ def test_doctor_names_the_missing_driver(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr[-3000:]
     assert "pip install 'motcua-offline[postgresql]'" in r.stdout
     assert "Traceback" not in r.stderr
+
+
+def test_training_without_the_gateway_extra_says_what_to_install(tmp_path: Path) -> None:
+    # The simulated province is the reference gateway; the fictional citizens' cards are not.
+    r = run(GATEWAY, "-m", "tests.support.training_probe", str(tmp_path / "tap-huan"),
+            str(tmp_path / "station"), data_dir=tmp_path / "station")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Chế độ tập huấn cần hệ thống tỉnh mẫu" in r.stderr
+    assert "pip install 'motcua-offline[gateway]'" in r.stderr
+    assert "Traceback" not in r.stderr
+    cards = tmp_path / "the.pdf"
+    r = run(GATEWAY, "-m", "desktop_app.cli", "training", "--cards", str(cards),
+            data_dir=tmp_path / "station")
+    assert r.returncode == 0, r.stderr
+    assert cards.read_bytes()[:5] == b"%PDF-"

@@ -1,17 +1,18 @@
 """The simulated province: the reference gateway served on 127.0.0.1 (a free port) in a
 thread of the training process, with its database in the training folder. Nothing of it
-listens beyond loopback, and it needs no network at all."""
+listens beyond loopback, and it needs no network at all.
+
+The gateway is the `gateway` extra (the installers carry it): it is imported when a
+province starts, and an install without it gets a Vietnamese message, not a traceback."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 
+from desktop_app.domain.errors import DomainError
 from desktop_app.training.paths import TrainingPaths
 from desktop_app.training.schedule import ProvinceDossier
-from provincial_gateway import admin_ops
-from provincial_gateway.config import DEFAULT_CATALOG
-from provincial_gateway.server import GatewayServer
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,16 @@ ACTOR = "Chuyên viên (giả lập)"
 
 class SimulatedProvince:
     def __init__(self, paths: TrainingPaths) -> None:
+        from desktop_app.commands.gateway_cmd import missing_module, not_installed_message
+
+        missing = missing_module()
+        if missing is not None:
+            raise DomainError("Chế độ tập huấn cần hệ thống tỉnh mẫu chạy ngay trên máy này. "
+                              + not_installed_message(missing).removeprefix("Lỗi: "),
+                              f"training needs the gateway extra ({missing} missing)")
+        from provincial_gateway.config import DEFAULT_CATALOG
+        from provincial_gateway.server import GatewayServer
+
         self.paths = paths
         # A fresh admin token each run, never written down: only this process moves the
         # province's dossiers.
@@ -52,13 +63,19 @@ class SimulatedProvince:
 
     def enrol(self, agency_code: str, station_digit: int, name: str) -> str:
         """A fresh token for the training station (the previous run's stops working)."""
+        from provincial_gateway import admin_ops
+
         return admin_ops.add_station(self._server.state, agency_code, station_digit, name)[0]
 
     # --- what the scheduler needs (schedule.Province) ----------------------------------
 
     def dossiers(self) -> list[ProvinceDossier]:
+        from provincial_gateway import admin_ops
+
         rows = admin_ops.list_dossiers(self._server.state)
         return [ProvinceDossier(r.ma_ho_so or r.client_id, r.status) for r in reversed(rows)]
 
     def set_status(self, key: str, status: int, note: str) -> None:
+        from provincial_gateway import admin_ops
+
         admin_ops.set_status(self._server.state, key, status, note=note, actor=ACTOR)
