@@ -185,8 +185,15 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
                        f"{type(exc).__name__} errno {exc.errno}"})
             self.stream.write(self.format(note) + self.terminator)
 
+    def _open(self):  # type: ignore[no-untyped-def]
+        # The logs folder may have been deleted under a running process (a technician
+        # cleaning up, a training reset): make it again rather than lose every line.
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
     def _follow_path(self) -> None:
-        """Reopen the file at the path if another process rotated ours away."""
+        """Reopen the file at the path if another process rotated ours away (or it was
+        deleted)."""
         if self.stream is None:
             return
         try:
@@ -194,10 +201,12 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
             there = os.stat(self.baseFilename)
         except FileNotFoundError:
             there = None
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a stream closed under us
             return
         if there is None or (there.st_dev, there.st_ino) != (ours.st_dev, ours.st_ino):
             self.stream.close()
+            # None until the next record opens it (delay=True): never a closed stream
+            self.stream = None  # type: ignore[assignment]
             self.stream = self._open()
             self._retry_at = 0
 
@@ -230,7 +239,8 @@ def setup_logging(logs_dir: Path | None, *, kind: str = CLI, verbose: bool = Fal
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(old)
-        old.close()
+        with contextlib.suppress(OSError, ValueError):  # its file already gone or closed
+            old.close()
     level = logging.DEBUG if verbose else logging.INFO
     root.setLevel(level)
     path: Path | None = None

@@ -9,6 +9,7 @@ import errno
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from desktop_app.logging_setup import (
     SYNC,
     RedactingFilter,
     SharedRotatingFileHandler,
+    setup_logging,
 )
 
 pytestmark = pytest.mark.nodb
@@ -93,6 +95,26 @@ def test_two_commands_share_their_file_and_rotate_it_without_losing_lines(
     assert len(lines) == 2 * n
     assert (logs / f"{LOG_FILES[CLI]}.2").is_file()
     assert not list(logs.glob("*.lock")) and not list(logs.glob("*.rotating"))
+
+
+def test_a_deleted_logs_folder_is_made_again_and_logging_goes_on(tmp_path: Path) -> None:
+    # A training reset (or a technician) deletes the logs folder under a running app.
+    logs = tmp_path / "data" / "logs"
+    assert setup_logging(logs, kind=GUI, console=False) == logs / "motcua-gui.log"
+    log = logging.getLogger("test.deleted")
+    try:
+        log.info("before")
+        shutil.rmtree(tmp_path / "data")
+        log.info("after")  # no "--- Logging error ---", no closed stream left behind
+        assert "after" in (logs / "motcua-gui.log").read_text(encoding="utf-8")
+        shutil.rmtree(tmp_path / "data")
+        # Installing the next process kind's handlers closes the old one without error.
+        assert setup_logging(tmp_path / "other", kind=SYNC, console=False) is not None
+        log.info("elsewhere")
+        assert "elsewhere" in (tmp_path / "other" / "motcua-sync.log").read_text(
+            encoding="utf-8")
+    finally:
+        setup_logging(None, console=False)
 
 
 def test_rotation_refused_by_the_os_keeps_logging_and_retries(
