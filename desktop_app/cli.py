@@ -25,6 +25,7 @@ from desktop_app.commands import (
     retention_cmd,
     support_cmd,
     sync_cmd,
+    update_cmd,
 )
 
 # Every command: the database cannot be opened (LAN server down, disk error, or an
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_cmd.add_parsers(sub)
     support_cmd.add_parsers(sub)
     retention_cmd.add_parsers(sub)
+    update_cmd.add_parsers(sub)
     return parser
 
 
