@@ -72,7 +72,10 @@ def _say(args: argparse.Namespace, code: int, text: str, **data: object) -> int:
 def run(args: argparse.Namespace) -> int:
     from desktop_app.startup import open_for_command
 
-    ctx = open_for_command(args.data_dir, must_exist=True)
+    try:
+        ctx = open_for_command(args.data_dir, must_exist=True)
+    except DomainError as exc:  # no station here (a database fault ends in cli.main)
+        return _say(args, EXIT_USAGE, exc.message_vi)
     try:
         if args.install:
             return _install(args, ctx)
