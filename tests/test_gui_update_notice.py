@@ -52,9 +52,10 @@ def put_ready(ctx: AppContext, version: str = "2.0.0") -> Path:
     store.dir.mkdir(parents=True, exist_ok=True)
     path = store.installer(version, "linux-deb")
     path.write_bytes(b"!<arch>\n" + b"0" * 1000)
-    store.write({"state": READY, "version": version, "platform": "linux-deb",
-                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                 "size": path.stat().st_size, "path": str(path), "at": "2023-10-27T09:00:00"})
+    store.record(READY, {"version": version, "platform": "linux-deb",
+                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                         "size": path.stat().st_size, "path": str(path),
+                         "at": "2023-10-27T09:00:00"})
     return path
 
 
@@ -123,8 +124,8 @@ def test_refused_update_is_told_to_the_technician(qtbot, open_window: Opener,  #
                                                   ctx: AppContext) -> None:
     store = UpdateStore(ctx.paths.root)
     store.dir.mkdir(parents=True)
-    store.write({"state": REFUSED, "version": "3.0.0", "platform": "linux-deb",
-                 "sha256": "a" * 64, "size": 10, "reason": "signature"})
+    store.record(REFUSED, {"version": "3.0.0", "platform": "linux-deb",
+                           "sha256": "a" * 64, "size": 10, "reason": "signature"})
     window = open_window(technician(ctx))
     window.updates.check()
     box = question(qtbot, window)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
-from desktop_app.sync.update_store import READY, REFUSED, UpdateStatus, update_status
+from desktop_app.sync.update_store import READY, UpdateStatus, update_status
 from desktop_app.update_install import (
     InstallStep,
     end_of_day,
@@ -58,15 +58,16 @@ class UpdateNotice(QObject):
         self.runner.submit(lambda: update_status(root), self._show, lambda m, d: None)
 
     def _show(self, status: UpdateStatus) -> None:
-        if status.state == READY and status.version not in self.asked:
+        refusal = f"{status.refused_version}:{status.refused_sha256}"
+        if status.refused_version and refusal not in self.warned:
+            self.warned.add(refusal)
+            self.ask(status.refusal_vi, "Bản cập nhật bị từ chối", [("ok", "Đã &hiểu")],
+                     lambda _: self.check(), "ok", "ok")  # then what may be ready
+        elif status.state == READY and status.version not in self.asked:
             self.asked.add(status.version)
             self.ask(notice_text(status.version), "Cập nhật phần mềm",
                      [("install", INSTALL_NOW), ("later", LATER_TODAY)], self._answer,
                      "install", "later")
-        elif status.state == REFUSED and f"{status.version}:{status.sha256}" not in self.warned:
-            self.warned.add(f"{status.version}:{status.sha256}")
-            self.ask(status.message_vi, "Bản cập nhật bị từ chối", [("ok", "Đã &hiểu")],
-                     lambda _: None, "ok", "ok")
 
     def _answer(self, choice: str) -> None:
         if choice == "install":

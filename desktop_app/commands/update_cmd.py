@@ -132,7 +132,7 @@ def _fetch(args: argparse.Namespace, ctx: AppContext) -> int:
         return _say(args, EXIT_USAGE, "Quầy chưa có khóa công khai phát hành của tỉnh "
                     "(release_public_key trong tệp cấu hình): không nhận bản cập nhật.", **data)
     if outcome == Outcome.REFUSED:
-        return _say(args, EXIT_REFUSED, status.message_vi or "Bản cập nhật bị từ chối.", **data)
+        return _say(args, EXIT_REFUSED, status.refusal_vi or "Bản cập nhật bị từ chối.", **data)
     if outcome == Outcome.READY:
         return _say(args, EXIT_READY if args.check else EXIT_OK, status.message_vi, **data)
     if outcome in (Outcome.UP_TO_DATE, Outcome.IGNORED):

@@ -149,13 +149,13 @@ class UpdateFetcher:
         if not newer(manifest.version, self.running):
             self._installed_cleanup()
             return Outcome.UP_TO_DATE, manifest
-        state = self.store.read()
-        if state.get("sha256") == manifest.sha256 and state.get("version") == manifest.version:
-            if state.get("state") == READY and self.store.installer(
-                    manifest.version, manifest.platform).is_file():
-                return Outcome.READY, manifest
-            if state.get("state") == REFUSED and state.get("signature") == manifest.signature:
-                return Outcome.REFUSED, manifest
+        same = {"version": manifest.version, "sha256": manifest.sha256}
+        ready, refused = self.store.ready(), self.store.refused()
+        if _matches(ready, same) and self.store.installer(manifest.version,
+                                                          manifest.platform).is_file():
+            return Outcome.READY, manifest
+        if _matches(refused, {**same, "signature": manifest.signature}):
+            return Outcome.REFUSED, manifest  # told once already; not fetched again
         if not rm.verify(key, manifest):
             self._refuse(manifest, "signature")
             return Outcome.REFUSED, manifest
@@ -167,9 +167,7 @@ class UpdateFetcher:
         """One polite slice of work. ``force`` (a technician's command): start even with
         dossiers queued, and try a refused release again."""
         if force:
-            state = self.store.read()
-            if state.get("state") == REFUSED:
-                self.store.clear()
+            self.store.record(REFUSED, None)
         outcome, manifest = self.check()
         if outcome != Outcome.AVAILABLE or manifest is None:
             return FetchResult(outcome, manifest.version if manifest else "")
@@ -187,8 +185,11 @@ class UpdateFetcher:
         release = self._release(m)
         offset = self.store.resume_offset(part, release)
         if offset == 0:
-            # Only this release's part stays: an older one is of no use any more.
-            self.store.drop_all()
+            # Parts of other releases are of no use any more (a verified installer stays
+            # until this one is verified).
+            for other in self.store.dir.glob("*.part"):
+                if other != part:
+                    self.store.drop_part(other)
             self.store.note_offset(part, release, 0)
             part.touch()
         start, started = offset, time.monotonic()
@@ -275,9 +276,12 @@ class UpdateFetcher:
         part.replace(final)
         self.store.part_info(part).unlink(missing_ok=True)
         fsync_dir(final.parent)
+        self.store.drop_all(keep=final)  # an older verified installer is superseded
         now = self.ctx.clock.now()
-        self.store.write({"state": READY, **self._release(m), "signature": m.signature,
-                          "path": str(final), "at": now.isoformat(timespec="seconds")})
+        self.store.record(READY, {**self._release(m), "signature": m.signature,
+                                  "path": str(final), "at": now.isoformat(timespec="seconds")})
+        if not newer(str(self.store.refused().get("version", "")), m.version):
+            self.store.record(REFUSED, None)  # a good release at least as new replaces it
         with self.ctx.db.write() as s:
             repo.add_audit(s, now, None, "update_verified", "update", m.version,
                            {"platform": m.platform, "sha256": m.sha256, "size": m.size})
@@ -286,11 +290,12 @@ class UpdateFetcher:
         return FetchResult(Outcome.READY, m.version, fetched, start)
 
     def _refuse(self, m: rm.UpdateManifest, reason: str, got: str = "") -> None:
-        """Delete whatever was fetched of it, and say so everywhere once."""
-        self.store.drop_all()
+        """Delete whatever was fetched of it (an earlier verified installer stays), and say
+        so everywhere once."""
+        self.store.drop_release(m.version, m.platform)
         now = self.ctx.clock.now()
-        self.store.write({"state": REFUSED, **self._release(m), "signature": m.signature,
-                          "reason": reason, "at": now.isoformat(timespec="seconds")})
+        self.store.record(REFUSED, {**self._release(m), "signature": m.signature,
+                                    "reason": reason, "at": now.isoformat(timespec="seconds")})
         with self.ctx.db.write() as s:
             repo.add_audit(s, now, None, "update_refused", "update", m.version,
                            {"platform": m.platform, "sha256": m.sha256, "reason": reason,
@@ -306,16 +311,19 @@ class UpdateFetcher:
 
     def _installed_cleanup(self) -> None:
         """The version downloaded earlier is now the running one (or older): its files go."""
-        state = self.store.read()
-        version = str(state.get("version", ""))
-        if state.get("state") == READY and version and not newer(version, self.running):
+        version = str(self.store.ready().get("version", ""))
+        if version and not newer(version, self.running):
             self.store.drop_all()
-            self.store.clear()
+            self.store.record(READY, None)
             with self.ctx.db.write() as s:
                 repo.add_audit(s, self.ctx.clock.now(), None, "update_installed", "update",
                                version, {"running": self.running})
             log.info("update %s is installed (running %s); its installer removed", version,
                      self.running)
+
+
+def _matches(record: dict[str, object], wanted: dict[str, object]) -> bool:
+    return bool(record) and all(record.get(k) == v for k, v in wanted.items())
 
 
 def fetch_after_queue(ctx: AppContext, client: GatewayClient,

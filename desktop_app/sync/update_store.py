@@ -51,22 +51,30 @@ class UpdateStatus:
     size: int = 0
     downloaded: int = 0  # bytes fsynced in the .part (downloading)
     path: str = ""  # the verified installer (ready)
-    reason: str = ""  # signature | hash (refused)
     at: str = ""  # ISO time of the last change
+    # The last refused release, reported even while an earlier verified one waits.
+    refused_version: str = ""
+    refused_sha256: str = ""
+    refused_reason: str = ""  # signature | hash
+    refused_at: str = ""
 
     @property
     def message_vi(self) -> str:
         if self.state == READY:
             return (f"Có bản cập nhật {self.version} đã tải và kiểm tra chữ ký — sẵn sàng "
                     "cài đặt.")
-        if self.state == REFUSED:
-            why = REFUSED_VI.get(self.reason, self.reason)
-            return (f"Bản cập nhật {self.version} tải từ hệ thống tỉnh bị từ chối: {why}. "
-                    "Tệp đã bị xóa, không cài đặt. Hãy báo kỹ thuật viên của tỉnh.")
         if self.state == DOWNLOADING:
             pct = self.downloaded * 100 // self.size if self.size else 0
             return f"Đang tải bản cập nhật {self.version} ({pct}%)."
-        return ""
+        return self.refusal_vi
+
+    @property
+    def refusal_vi(self) -> str:
+        if not self.refused_version:
+            return ""
+        why = REFUSED_VI.get(self.refused_reason, self.refused_reason)
+        return (f"Bản cập nhật {self.refused_version} tải từ hệ thống tỉnh bị từ chối: {why}. "
+                "Tệp đã bị xóa, không cài đặt. Hãy báo kỹ thuật viên của tỉnh.")
 
     def to_dict(self) -> dict[str, Any]:
         """For the heartbeat and `motcua doctor --json` (no secret, no personal data)."""
@@ -103,8 +111,22 @@ class UpdateStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomically(self.state_file, json.dumps(data, ensure_ascii=False, indent=1))
 
-    def clear(self) -> None:
-        self.state_file.unlink(missing_ok=True)
+    def record(self, kind: str, release: dict[str, Any] | None) -> None:
+        """Set (or, with None, forget) the ``ready`` or ``refused`` record."""
+        data = self.read()
+        if release is None:
+            data.pop(kind, None)
+        else:
+            data[kind] = release
+        self.write(data)
+
+    def ready(self) -> dict[str, Any]:
+        value = self.read().get(READY)
+        return value if isinstance(value, dict) else {}
+
+    def refused(self) -> dict[str, Any]:
+        value = self.read().get(REFUSED)
+        return value if isinstance(value, dict) else {}
 
     # --- the partial download ------------------------------------------------------------
 
@@ -137,8 +159,15 @@ class UpdateStore:
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
 
+    def drop_release(self, version: str, platform: str) -> None:
+        """The files of one release: its partial download and its installer."""
+        part = self.part(version, platform)
+        self.drop_part(part)
+        with contextlib.suppress(OSError):
+            self.installer(version, platform).unlink(missing_ok=True)
+
     def drop_all(self, keep: Path | None = None) -> None:
-        """Every installer and partial file here but ``keep`` (an older or refused one)."""
+        """Every installer and partial file here but ``keep``."""
         if not self.dir.is_dir():
             return
         for path in self.dir.iterdir():
@@ -150,15 +179,19 @@ class UpdateStore:
 def update_status(data_dir: Path) -> UpdateStatus:
     """The update channel's state on this PC, for the GUI, doctor and the heartbeat."""
     store = UpdateStore(data_dir)
-    data = store.read()
-    state = str(data.get("state", NONE))
-    fields = {k: data[k] for k in ("version", "platform", "sha256", "size", "path", "reason",
-                                   "at") if k in data}
-    if state == READY and not Path(str(data.get("path", ""))).is_file():
-        return UpdateStatus()  # removed by hand, or installed and cleaned up
-    if state in (READY, REFUSED):
-        return UpdateStatus(state=state, **fields)
-    # A download in progress: the newest note beside a .part.
+    refused = store.refused()
+    about_refusal = {"refused_version": str(refused.get("version", "")),
+                     "refused_sha256": str(refused.get("sha256", "")),
+                     "refused_reason": str(refused.get("reason", "")),
+                     "refused_at": str(refused.get("at", ""))} if refused else {}
+    ready = store.ready()
+    if ready and Path(str(ready.get("path", ""))).is_file():
+        return UpdateStatus(state=READY, version=str(ready.get("version", "")),
+                            platform=str(ready.get("platform", "")),
+                            sha256=str(ready.get("sha256", "")),
+                            size=int(ready.get("size", 0)), path=str(ready["path"]),
+                            at=str(ready.get("at", "")), **about_refusal)
+    # A download in progress: the note beside a .part.
     notes = sorted(store.dir.glob("*.part.json")) if store.dir.is_dir() else []
     for info in notes:
         try:
@@ -168,5 +201,11 @@ def update_status(data_dir: Path) -> UpdateStatus:
         return UpdateStatus(state=DOWNLOADING, version=str(note.get("version", "")),
                             platform=str(note.get("platform", "")),
                             sha256=str(note.get("sha256", "")), size=int(note.get("size", 0)),
-                            downloaded=int(note.get("offset", 0)))
+                            downloaded=int(note.get("offset", 0)), **about_refusal)
+    if refused:
+        return UpdateStatus(state=REFUSED, version=about_refusal["refused_version"],
+                            sha256=about_refusal["refused_sha256"],
+                            platform=str(refused.get("platform", "")),
+                            size=int(refused.get("size", 0)), at=about_refusal["refused_at"],
+                            **about_refusal)
     return UpdateStatus()

@@ -168,20 +168,21 @@ def test_bad_signature_is_refused_deleted_and_reported(
         ctx: AppContext, provisioned: SyncService, gateway: GatewayServer,
         release_key: Ed25519PrivateKey, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
+    good = installer_bytes(40_000, seed=1)
+    publish(gateway, tmp_path, "2.0.0", release_key, good)
+    assert fetcher(ctx, provisioned).run().outcome == Outcome.READY
     other_key = Ed25519PrivateKey.generate()  # not the province's release key
     publish(gateway, tmp_path, "3.0.0", other_key)
-    store = UpdateStore(ctx.paths.root)
-    store.dir.mkdir(parents=True)
-    leftover = store.part("2.9.0", PLATFORM)  # an earlier, unfinished download
-    leftover.write_bytes(b"x" * 100)
     with caplog.at_level(logging.WARNING, logger="desktop_app.sync.update_fetch"):
         result = fetcher(ctx, provisioned).run()
     assert result.outcome == Outcome.REFUSED and result.fetched == 0
-    assert files_in(ctx) == ["state.json"]  # nothing of it kept
+    # Nothing of 3.0.0 is kept; the verified 2.0.0 stays ready.
+    assert files_in(ctx) == ["motcua-offline_2.0.0_amd64.deb", "state.json"]
     status = update_status(ctx.paths.root)
-    assert (status.state, status.version, status.reason) == (REFUSED, "3.0.0", "signature")
-    assert "bị từ chối" in status.message_vi and "chữ ký không hợp lệ" in status.message_vi
-    assert status.to_dict()["state"] == "refused"
+    assert (status.state, status.version) == ("ready", "2.0.0")
+    assert (status.refused_version, status.refused_reason) == ("3.0.0", "signature")
+    assert "bị từ chối" in status.refusal_vi and "chữ ký không hợp lệ" in status.refusal_vi
+    assert status.to_dict()["refused_version"] == "3.0.0"
     assert any("3.0.0" in r.getMessage() and "signature does not verify" in r.getMessage()
                for r in caplog.records)
     [(_, detail)] = audits(ctx, "update_refused")
@@ -189,6 +190,14 @@ def test_bad_signature_is_refused_deleted_and_reported(
     # The same release is not fetched or reported again.
     assert fetcher(ctx, provisioned).run().outcome == Outcome.REFUSED
     assert len(audits(ctx, "update_refused")) == 1
+    # The province publishes a correctly signed 3.0.1: verified, it replaces 2.0.0 and
+    # the refusal is over.
+    newer_data = installer_bytes(30_000, seed=9)
+    publish(gateway, tmp_path, "3.0.1", release_key, newer_data)
+    assert fetcher(ctx, provisioned).run().outcome == Outcome.READY
+    assert files_in(ctx) == ["motcua-offline_3.0.1_amd64.deb", "state.json"]
+    status = update_status(ctx.paths.root)
+    assert (status.version, status.refused_version) == ("3.0.1", "")
 
 
 def test_tampered_installer_on_the_gateway_is_refused(ctx: AppContext,
@@ -204,9 +213,10 @@ def test_tampered_installer_on_the_gateway_is_refused(ctx: AppContext,
     stored.write_bytes(bytes(tampered))
     result = fetcher(ctx, provisioned).run()
     assert result.outcome == Outcome.REFUSED and result.detail == "hash"
-    assert files_in(ctx) == ["state.json"]
+    assert result.fetched == len(data)  # downloaded whole, then refused…
+    assert files_in(ctx) == ["state.json"]  # …and deleted
     status = update_status(ctx.paths.root)
-    assert (status.state, status.reason) == (REFUSED, "hash")
+    assert (status.state, status.refused_reason) == (REFUSED, "hash")
     assert "SHA-256" in status.message_vi
     assert audits(ctx, "update_refused")[0][1]["reason"] == "hash"
 
