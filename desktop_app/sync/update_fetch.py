@@ -39,7 +39,7 @@ from sqlalchemy import func, or_, select
 from desktop_app import __version__
 from desktop_app.context import AppContext
 from desktop_app.files import fsync_dir
-from desktop_app.sync.client import GatewayClient, LinkDown, SyncError
+from desktop_app.sync.client import GatewayClient, LinkDown, Refused, SyncError
 from desktop_app.sync.update_settings import max_kbps, release_public_key
 from desktop_app.sync.update_store import (
     READY,
@@ -124,14 +124,21 @@ class UpdateFetcher:
     # --- the manifest --------------------------------------------------------------------
 
     def latest(self) -> rm.UpdateManifest | None:
-        resp = self.client.request("GET", rm.UPDATES_LATEST,
-                                   params={"platform": self.platform})
-        if resp.status_code == 404 and resp.headers.get("Content-Type", "").startswith(
-                "application/json") and resp.json().get("code") == rm.E_NO_UPDATE:
-            return None
-        if resp.status_code != 200:
-            raise self.client._fail(resp, "updates/latest")
-        return self.client._model(rm.UpdateManifest, resp, "updates/latest")
+        try:
+            fetched = self.client.fetch(f"{rm.UPDATES_LATEST}?platform={self.platform}",
+                                        rm.UpdateManifest)
+        except Refused as exc:
+            if exc.status == 404 and exc.body.get("code") == rm.E_NO_UPDATE:
+                return None
+            raise
+        manifest = fetched.body
+        assert isinstance(manifest, rm.UpdateManifest)
+        if not manifest.download_path.startswith("/api/"):
+            # Only a path on this gateway, under its API (where the token may go).
+            raise LinkDown("Câu trả lời của hệ thống tỉnh không đúng định dạng; sẽ thử lại.",
+                           f"update manifest: unexpected download path "
+                           f"{manifest.download_path[:60]!r}")
+        return manifest
 
     def check(self) -> tuple[Outcome, rm.UpdateManifest | None]:
         """What the gateway offers this PC (no download)."""
@@ -235,6 +242,7 @@ class UpdateFetcher:
             raise LinkDown("Đường truyền trả về nội dung lạ; sẽ thử lại.",
                            f"update chunk: HTTP {resp.status_code} {ctype or '-'}")
         if resp.status_code != 206:
+            # The connector's own mapping: 401 stops, 5xx retries, other codes refuse.
             raise self.client._fail(resp, "update download")
         match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
         data = resp.content

@@ -299,3 +299,21 @@ def test_part_of_another_release_is_not_resumed(ctx: AppContext, provisioned: Sy
     result = fetcher(ctx, provisioned).run()
     assert result.outcome == Outcome.READY and result.resumed_from == 0
     assert Path(update_status(ctx.paths.root).path).read_bytes() == data
+
+
+def test_install_helpers() -> None:
+    from datetime import datetime
+
+    from desktop_app.update_install import end_of_day, linux_command, windows_launcher
+
+    assert not end_of_day(datetime(2023, 10, 27, 16, 59))  # Friday afternoon
+    assert end_of_day(datetime(2023, 10, 27, 17, 0))
+    assert end_of_day(datetime(2023, 10, 28, 10, 0))  # Saturday
+    assert end_of_day(datetime(2023, 10, 30, 6, 30))  # before the counter opens
+    args = windows_launcher(Path("C:/ProgramData/MotCuaOffline/updates/x-setup.exe"),
+                            Path("C:/Program Files/MotCuaOffline/motcua-gui.exe"))
+    assert args[:3] == ["cmd.exe", "/d", "/c"]
+    assert args[3].startswith("timeout /t 3 /nobreak >nul & start \"\" /wait ")
+    assert args[3].index("/S") < args[3].index("motcua-gui.exe")
+    assert linux_command(Path("/var/lib/motcua data/a.deb")) == \
+        "sudo apt install '/var/lib/motcua data/a.deb'"
