@@ -26,6 +26,7 @@ from desktop_app.commands import (
     support_cmd,
     sync_cmd,
     training_cmd,
+    update_cmd,
 )
 
 # Every command: the database cannot be opened (LAN server down, disk error, or an
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     support_cmd.add_parsers(sub)
     retention_cmd.add_parsers(sub)
     training_cmd.add_parsers(sub)
+    update_cmd.add_parsers(sub)
     return parser
 
 

@@ -344,6 +344,68 @@ def cmd_faults(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish_update(args: argparse.Namespace) -> int:
+    from provincial_gateway import releases
+
+    installer = Path(args.installer)
+    if bool(args.signature) == bool(args.sign_key):
+        raise CliError("Cần đúng một trong hai: --signature TỆP_CHỮ_KÝ hoặc --sign-key TỆP_KHÓA.")
+    if args.sign_key:
+        key = releases.load_release_key(Path(args.sign_key))
+        _, signature = releases.sign_installer(installer, args.version, args.platform, key)
+    else:
+        try:
+            signature = Path(args.signature).read_bytes().decode("ascii", "replace")
+        except OSError as exc:
+            raise CliError(f"Không đọc được tệp chữ ký {args.signature}: {exc}") from exc
+    public_key = ""
+    if args.public_key:
+        public_key = Path(args.public_key).read_text(encoding="ascii").strip() \
+            if Path(args.public_key).is_file() else args.public_key
+    state = _open(args)
+    try:
+        done = releases.publish(state, installer, args.version, signature=signature,
+                                platform=args.platform, public_key=public_key)
+    finally:
+        state.close()
+    print(f"Đã công bố bản cập nhật {done.version} ({done.platform}): {done.size} byte, "
+          f"SHA-256 {done.sha256}.")
+    return 0
+
+
+def cmd_release_key(args: argparse.Namespace) -> int:
+    from provincial_gateway import releases
+
+    if args.key_cmd == "new":
+        private, public, text = releases.new_release_key(Path(args.out))
+        print(f"Khóa riêng (giữ kín, chỉ người phát hành đọc được): {private}")
+        print(f"Khóa công khai: {public}")
+        print("Ghi vào tệp cấu hình máy trạm:")
+        print(f'"release_public_key": "{text}"')
+        return 0
+    key = releases.load_release_key(Path(args.key))
+    platform, signature = releases.sign_installer(Path(args.installer), args.version,
+                                                  args.platform, key)
+    Path(args.out).write_text(signature + "\n", encoding="ascii")
+    print(f"Đã ký bộ cài {args.installer} ({args.version}, {platform}): {args.out}")
+    return 0
+
+
+def cmd_updates(args: argparse.Namespace) -> int:
+    from provincial_gateway import releases
+
+    state = _open(args)
+    try:
+        rows = releases.list_releases(state)
+    finally:
+        state.close()
+    for r in rows:
+        print(f"{r.platform}\t{r.version}\t{r.size}\t{r.sha256}\t{r.published_at:%Y-%m-%d %H:%M}")
+    if not rows:
+        print("Chưa công bố bản cập nhật nào.")
+    return 0
+
+
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", help="thư mục dữ liệu của cổng (mặc định: $MOTCUA_GATEWAY_DATA "
@@ -459,6 +521,35 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=cmd_import_bundle)
 
+    p = sub.add_parser("publish-update", parents=[common],
+                       help="công bố bộ cài phiên bản mới cho các máy trạm tải về")
+    p.add_argument("installer", metavar="INSTALLER", help="bộ cài (.exe hoặc .deb)")
+    p.add_argument("--version", required=True, help="phiên bản, ví dụ 1.2.0")
+    p.add_argument("--platform", choices=["windows", "linux-deb"],
+                   help="mặc định: theo đuôi tệp (.exe: windows, .deb: linux-deb)")
+    p.add_argument("--signature", metavar="SIG_FILE",
+                   help="tệp chữ ký Ed25519 (base64) do tỉnh ký bằng release-key sign")
+    p.add_argument("--sign-key", metavar="KEY_FILE",
+                   help="ký ngay bằng khóa riêng này (cổng tham chiếu, lớp đào tạo)")
+    p.add_argument("--public-key", help="khóa công khai ed25519:… (hoặc tệp) để kiểm tra chữ "
+                                        "ký trước khi công bố")
+    p.set_defaults(func=cmd_publish_update)
+
+    p = sub.add_parser("updates", parents=[common], help="liệt kê các bản cập nhật đã công bố")
+    p.set_defaults(func=cmd_updates)
+
+    p = sub.add_parser("release-key", help="khóa phát hành (ký bộ cài) của tỉnh")
+    ksub = p.add_subparsers(dest="key_cmd", required=True)
+    k = ksub.add_parser("new", help="tạo cặp khóa Ed25519 mới")
+    k.add_argument("--out", required=True, metavar="DIR", help="thư mục ghi khóa")
+    k = ksub.add_parser("sign", help="ký một bộ cài (ra tệp chữ ký cho publish-update)")
+    k.add_argument("installer", metavar="INSTALLER")
+    k.add_argument("--version", required=True)
+    k.add_argument("--platform", choices=["windows", "linux-deb"])
+    k.add_argument("--key", required=True, metavar="KEY_FILE")
+    k.add_argument("--out", required=True, metavar="SIG_FILE")
+    p.set_defaults(func=cmd_release_key)
+
     client = argparse.ArgumentParser(add_help=False, parents=[common])
     client.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}",
                         help="địa chỉ cổng đang chạy")
@@ -492,9 +583,10 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     from provincial_gateway.admin_ops import AdminError
     from provincial_gateway.dossiers import StatusError
     from provincial_gateway.refdata import RefDataError
+    from provincial_gateway.releases import ReleaseError
 
     try:
         return int(args.func(args))
-    except (CliError, AdminError, StatusError, RefDataError) as exc:
+    except (CliError, AdminError, StatusError, RefDataError, ReleaseError) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ from provincial_gateway import (
     routes_escrow,
     routes_reference,
     routes_stations,
+    routes_updates,
     tus,
 )
 from provincial_gateway.config import GatewayConfig
@@ -86,7 +87,7 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
 
     routers = [module.router for module in (routes_reference, routes_stations, routes_blobs,
                                             tus, routes_dossiers, bundles, routes_admin,
-                                            routes_escrow)]
+                                            routes_escrow, routes_updates)]
     for router in routers:
         app.include_router(router)
     app.state.routers = routers  # request_guard lists a path's methods in a 405's Allow

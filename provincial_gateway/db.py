@@ -356,4 +356,7 @@ def make_sessions(engine: Engine) -> sessionmaker:
 
 
 def create_schema(engine: Engine) -> None:
+    # Tables declared in modules of their own register on import.
+    from provincial_gateway import releases  # noqa: F401
+
     Base.metadata.create_all(engine)

@@ -10,6 +10,7 @@ from provincial_gateway.auth import CurrentStation
 from provincial_gateway.blob_records import blob_for, missing_for
 from provincial_gateway.blobstore import is_sha256
 from provincial_gateway.errors import E_NOT_FOUND, INVALID, WireError
+from provincial_gateway.releases import is_release_blob
 from provincial_gateway.state import gateway_state
 from sync_contract import wire
 
@@ -35,7 +36,8 @@ def blobs_missing(body: wire.MissingBlobsRequest, request: Request,
         missing=missing_for(gateway_state(request), station.agency_code, shas))
 
 
-@router.get(wire.BLOB, response_class=FileResponse, summary="Download a stored file",
+@router.get(wire.BLOB, response_class=FileResponse,
+            summary="Download a stored file (HTTP Range supported: resumable)",
             responses={200: {"content": {"application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"}}}},
                 401: _ERR, 404: _ERR, 422: _ERR})
@@ -43,8 +45,10 @@ async def blob(sha256: str, request: Request, station: CurrentStation) -> FileRe
     sha = _checked(sha256)
     state = gateway_state(request)
     row = await run_in_threadpool(blob_for, state, sha, station.agency_code)
+    # A published installer is for every station, whatever its agency.
+    allowed = row is not None or await run_in_threadpool(is_release_blob, state, sha)
     path = state.blobs.path(sha)
-    if row is None or not path.is_file():
+    if not allowed or not path.is_file():
         raise WireError(404, E_NOT_FOUND, "Cổng tỉnh không có tệp này cho đơn vị của máy trạm.")
     # Always bytes to save, never a page to render: a blob uploaded as text/html must not
     # run as a page of the gateway's origin in whatever opens the link. The declared type

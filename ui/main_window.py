@@ -56,6 +56,7 @@ from ui.slip_preview import SlipPreviewDialog
 from ui.studio_dialog import StudioDialog
 from ui.style import set_state
 from ui.sync_panel import SyncBridge, SyncPanel, indicator_text, overdue_text
+from ui.update_notice import UpdateNotice
 from ui.wedge import WedgeScanFilter
 from ui.workers import Runner
 
@@ -184,10 +185,17 @@ class MainWindow(QMainWindow):
         worker = self.sync.worker
         self.destroyed.connect(lambda *_: worker.stop())
 
+        # A downloaded, verified new version: offered now (technician, supervisor) or at
+        # the end of the day.
+        self.updates = UpdateNotice(
+            ctx, clerk, self.runner, ask=self._ask, quit_app=self._quit,
+            say=lambda text: self.statusBar().showMessage(text, 15_000), parent=self)
+
         self.timer = QTimer(self)
         self.timer.setInterval(30_000)
         self.timer.timeout.connect(self.refresh_counts)
         self.timer.timeout.connect(self.sync.ensure_alive)
+        self.timer.timeout.connect(self.updates.check)
         self.timer.start()
         self.show_page(self.HOME)
         self.sync.start()
@@ -596,7 +604,7 @@ class MainWindow(QMainWindow):
                        ("discard", "&Bỏ các trang này và thoát")],
                       answer, default="keep", escape="back")
             return True
-        return False
+        return self.updates.ask_at_close()
 
     def _close_answer(self, choice: str) -> None:
         if choice == "keep":  # the draft is saved once more, as it is now, then we quit

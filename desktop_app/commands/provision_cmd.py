@@ -207,6 +207,9 @@ def _apply(args: argparse.Namespace, plan: ProvisionPlan) -> int:
         lines.append(f"  - Người ký thay mặt cơ quan: Mẫu {', '.join(result.signers)}")
     if result.db_url_path:
         lines.append(f"  - CSDL dùng chung: {result.db_url_path}")
+    if plan.release_public_key:
+        lines.append("  - Khóa phát hành của tỉnh (kiểm tra chữ ký bản cập nhật): "
+                     f"{plan.release_public_key[:20]}…")
     if result.one_time_password:
         data["technician_one_time_password"] = result.one_time_password
         lines += ["", f"Mật khẩu dùng một lần của “{result.technician}”: "

@@ -32,6 +32,7 @@ from desktop_app.signers import SignerService
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.client import GatewayClient
 from desktop_app.sync.service import SyncService
+from desktop_app.sync.update_settings import remember_update_settings
 from local_db import repositories as repo
 from local_db.models import Clerk, DailyCounter, Station
 
@@ -159,6 +160,8 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
         for profile in plan.profiles:
             service.save_profile(profile, who)
             result.profiles.append(profile.name)
+    if plan.release_public_key or plan.update_max_kbps is not None:
+        remember_update_settings(ctx, plan.release_public_key, plan.update_max_kbps)
     signers = SignerService(ctx, station.agency_code)
     for kind, block in plan.signers:
         signers.save(kind, block, by=by.username if by else "provision")
@@ -173,7 +176,8 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
             "profiles": result.profiles, "technician": result.technician,
             "signers": result.signers, "key_escrow_sent": result.escrow_sent,
             "retention_days": station.retention_days, "printer": station.printer,
-            "scanner_prefix": station.scanner_prefix, "scanner_suffix": station.scanner_suffix})
+            "scanner_prefix": station.scanner_prefix, "scanner_suffix": station.scanner_suffix,
+            "release_public_key": plan.release_public_key})
     log.info("station provisioned: agency=%s digit=%d profiles=%d technician=%s token=%s "
              "ca=%s", result.station.agency_code, result.station.station_digit,
              len(result.profiles), result.technician_action or "none",

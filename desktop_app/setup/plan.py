@@ -38,6 +38,9 @@ KNOWN_KEYS: dict[str, str] = {
     "scanner_suffix": "ký tự máy quét mã QR gửi sau mỗi mã, trước Enter (thường để trống)",
     "signers": "người ký thay mặt cơ quan theo mẫu (\"04\", \"05\": authority, delegation, "
                "title, name)",
+    "release_public_key": "khóa công khai phát hành của tỉnh (ed25519:…) để kiểm tra chữ ký "
+                          "bản cập nhật",
+    "update_max_kbps": "tốc độ tải bản cập nhật tối đa (kbit/s)",
 }
 
 
@@ -81,6 +84,8 @@ class ProvisionPlan:
     db_url: str = field(default="", repr=False)
     signers: tuple[tuple[SignedKind, SignerBlock], ...] = ()
     warnings: tuple[str, ...] = ()
+    release_public_key: str = ""  # "ed25519:<hex>"; "" leaves the stored one as it is
+    update_max_kbps: int | None = None  # None leaves the stored limit as it is
 
     def summary(self) -> dict[str, Any]:
         """What will be applied, without any secret (for --dry-run and --json)."""
@@ -103,4 +108,6 @@ class ProvisionPlan:
             "scanner_suffix": scanner_affix_text(s.scanner_suffix),
             "signers": {kind.value: [*block.title_lines(), block.name]
                         for kind, block in self.signers},
+            "release_public_key": self.release_public_key,
+            "update_max_kbps": self.update_max_kbps,
         }

@@ -43,7 +43,7 @@ from desktop_app.station import (
     validate_station,
 )
 from desktop_app.sync.gateway_url import url_problem
-from sync_contract import wire
+from sync_contract import release_manifest, wire
 
 MAX_UPLOAD_MB = wire.MAX_FILE_BYTES // (1024 * 1024)
 PROFILE_KEYS = tuple(f.name for f in fields(ScanProfile))
@@ -362,6 +362,18 @@ def _check_scanner_affix(c: _Checker, which: AffixKind) -> str:
         return ""
 
 
+def _check_release_key(c: _Checker) -> str:
+    value = c.string("release_public_key")
+    if not value:
+        return ""
+    try:
+        return release_manifest.PUBLIC_KEY_PREFIX + release_manifest.parse_public_key(value)
+    except ValueError:
+        c.error("release_public_key", "không phải khóa công khai Ed25519 (cần dạng ed25519: và "
+                                      "64 chữ số thập lục phân, như lệnh release-key new in ra).")
+        return ""
+
+
 def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = True
                ) -> ProvisionPlan:
     c = _Checker(raw, source.parent)
@@ -435,6 +447,9 @@ def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = Tr
     profiles = _check_profiles(c)
     technician = _check_technician(c)
     signers = _check_signers(c)
+    release_key = _check_release_key(c)
+    max_kbps = c.integer("update_max_kbps", 0, 8, 1_000_000) if "update_max_kbps" in raw \
+        else None
     if c.problems:
         raise ProvisioningInvalid(c.problems)
     station = StationInfo(
@@ -454,4 +469,5 @@ def check_plan(raw: Mapping[str, Any], source: Path, *, check_printer: bool = Tr
                          profiles=profiles,
                          technician=technician, ca_pem=pem, ca_source=ca_source,
                          token=token, enrolment_code=enrol, db_url=db_url,
-                         signers=signers, warnings=tuple(c.warnings))
+                         signers=signers, warnings=tuple(c.warnings),
+                         release_public_key=release_key, update_max_kbps=max_kbps)

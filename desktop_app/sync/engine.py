@@ -37,6 +37,7 @@ from desktop_app.sync.national import file_hashes
 from desktop_app.sync.pull import Puller
 from desktop_app.sync.report import SyncReport
 from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader, UploadCancelled
+from desktop_app.sync.update_fetch import fetch_after_queue
 from local_db import outbox
 from local_db import repositories as repo
 from local_db.models import Station
@@ -101,6 +102,8 @@ class SyncEngine:
             self.ctx.blobs.share_disk(cancelled)  # once per PC, after an upgrade
             if pull and not cancelled():
                 self.puller.pull(report)
+                # Only now, with the queue pushed: a slice of a new version's download.
+                fetch_after_queue(self.ctx, self.client, cancelled, progress)
             self.audit_head.after_run(self.now())
             if not cancelled():
                 report_to_fleet(self.ctx, self.client, health)  # never raises
