@@ -319,6 +319,10 @@ class StationHeartbeat(Base):
     clock_offset_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     platform: Mapped[str] = mapped_column(String(200), default="")
     install_id: Mapped[str] = mapped_column(String(36), default="")
+    update_state: Mapped[str] = mapped_column(String(12), default="")
+    update_version: Mapped[str] = mapped_column(String(40), default="")
+    update_refused_version: Mapped[str] = mapped_column(String(40), default="")
+    update_refused_reason: Mapped[str] = mapped_column(String(16), default="")
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -17,7 +17,8 @@ from provincial_gateway.state import GatewayState
 from provincial_gateway.timeutil import VN
 
 BEHIND, SILENT, DOCTOR, DISK = "behind", "silent", "doctor", "disk"
-FLAG_ORDER = (BEHIND, SILENT, DOCTOR, DISK)
+UPDATE_REFUSED = "update_refused"  # it refused a published installer (signature or hash)
+FLAG_ORDER = (BEHIND, SILENT, DOCTOR, DISK, UPDATE_REFUSED)
 DEFAULT_SILENT_DAYS = 3.0
 DEFAULT_MIN_FREE_GB = 2.0
 GB = 1000**3  # as Windows Explorer and disk vendors print "GB" on the label
@@ -80,6 +81,10 @@ class FleetRow:
     platform: str = ""
     install_id: str = ""
     beats: int = 0
+    update_state: str = ""
+    update_version: str = ""
+    update_refused_version: str = ""
+    update_refused_reason: str = ""
     flags: list[str] = field(default_factory=list)
 
     @property
@@ -104,6 +109,9 @@ class FleetRow:
                 "doctor_warnings": self.doctor_warnings,
                 "clock_offset_s": self.clock_offset_s, "platform": self.platform,
                 "install_id": self.install_id, "heartbeats": self.beats,
+                "update_state": self.update_state, "update_version": self.update_version,
+                "update_refused_version": self.update_refused_version,
+                "update_refused_reason": self.update_refused_reason,
                 "flags": self.flags}
 
 
@@ -164,6 +172,10 @@ def load_rows(state: GatewayState, agency: str | None = None) -> list[FleetRow]:
                 row.platform = beat.platform
                 row.install_id = beat.install_id
                 row.beats = beat.beats
+                row.update_state = beat.update_state
+                row.update_version = beat.update_version
+                row.update_refused_version = beat.update_refused_version
+                row.update_refused_reason = beat.update_refused_reason
             rows.append(row)
     return rows
 
@@ -190,6 +202,8 @@ def judge(rows: list[FleetRow], policy: FleetPolicy, now: datetime) -> Fleet:
             r.flags.append(DOCTOR)
         if r.free_disk_bytes is not None and r.free_disk_bytes < policy.min_free_gb * GB:
             r.flags.append(DISK)
+        if r.update_refused_version:
+            r.flags.append(UPDATE_REFUSED)
     return Fleet(rows, newest, bar_text, policy, now)
 
 
@@ -201,7 +215,7 @@ def fleet(state: GatewayState, policy: FleetPolicy | None = None,
 # --- words for people (the CLI table and the admin page) -----------------------------------
 
 FLAG_VI = {BEHIND: "phiên bản cũ", SILENT: "im lặng", DOCTOR: "kiểm tra máy lỗi",
-           DISK: "sắp hết đĩa"}
+           DISK: "sắp hết đĩa", UPDATE_REFUSED: "từ chối bản cập nhật"}
 
 
 def duration_vi(seconds: float | None) -> str:
@@ -283,7 +297,9 @@ def summary_vi(result: Fleet) -> str:
              else "",
              f"{counts[SILENT]} im lặng quá {p.silent_days:g} ngày" if counts[SILENT] else "",
              f"{counts[DOCTOR]} kiểm tra máy (doctor) lỗi" if counts[DOCTOR] else "",
-             f"{counts[DISK]} còn dưới {p.min_free_gb:g} GB đĩa trống" if counts[DISK] else ""]
+             f"{counts[DISK]} còn dưới {p.min_free_gb:g} GB đĩa trống" if counts[DISK] else "",
+             f"{counts[UPDATE_REFUSED]} từ chối bản cập nhật (chữ ký hoặc mã băm sai)"
+             if counts[UPDATE_REFUSED] else ""]
     return (f"{len(result.rows)} quầy, {len(result.flagged)} quầy cần xem: "
             + "; ".join(x for x in parts if x) + ".")
 

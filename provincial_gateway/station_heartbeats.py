@@ -46,6 +46,10 @@ def _apply(row: StationHeartbeat, beat: wire.StationHeartbeat, now: datetime) ->
     row.clock_offset_s = beat.clock_offset_s
     row.platform = beat.platform
     row.install_id = beat.install_id
+    row.update_state = beat.update_state
+    row.update_version = beat.update_version
+    row.update_refused_version = beat.update_refused_version
+    row.update_refused_reason = beat.update_refused_reason
 
 
 def record(state: GatewayState, station: StationAuth, beat: wire.StationHeartbeat,

@@ -397,6 +397,14 @@ class StationHeartbeat(TextChecked):
     clock_offset_s: float | None = Field(default=None, ge=-1e10, le=1e10)
     platform: str = Field(default="", max_length=200)  # OS and Python, one line
     install_id: str = Field(default="", pattern=r"^[0-9a-fA-F-]{0,36}$")
+    # The update channel on this PC: "" (a station before it), none, downloading, ready
+    # (verified, waiting to be installed) or refused, and the last release it refused
+    # (bad signature or hash): the province learns a tampered or mis-signed installer.
+    update_state: Literal["none", "downloading", "ready", "refused", ""] = ""
+    update_version: str = Field(default="", pattern=r"^$|" + _VERSION, max_length=40)
+    update_refused_version: str = Field(default="", pattern=r"^$|" + _VERSION,
+                                        max_length=40)
+    update_refused_reason: Literal["signature", "hash", ""] = ""
 
 
 class HeartbeatAck(WireModel):

@@ -81,7 +81,22 @@ def build_heartbeat(ctx: AppContext) -> dict[str, Any]:
         "clock_offset_s": offset.offset_s if offset else None,
         "platform": platform_text(),
         "install_id": ctx.paths.install_id(create=False),
+        **_update_fields(ctx),
     }
+
+
+def _update_fields(ctx: AppContext) -> dict[str, str]:
+    """The update channel's state (desktop_app.sync.update_store), never a failure."""
+    from desktop_app.sync.update_store import update_status
+
+    try:
+        st = update_status(ctx.paths.root)
+    except Exception as exc:  # a damaged state file must not cost the heartbeat
+        log.info("update state not read: %s", type(exc).__name__)
+        return {}
+    return {"update_state": st.state, "update_version": st.version,
+            "update_refused_version": st.refused_version,
+            "update_refused_reason": st.refused_reason}
 
 
 def report_to_fleet(ctx: AppContext, client: GatewayClient, health: wire.Health) -> bool:

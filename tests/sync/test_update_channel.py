@@ -190,6 +190,14 @@ def test_bad_signature_is_refused_deleted_and_reported(
     # The same release is not fetched or reported again.
     assert fetcher(ctx, provisioned).run().outcome == Outcome.REFUSED
     assert len(audits(ctx, "update_refused")) == 1
+    # The next sync's heartbeat tells the province, whose fleet view flags the counter.
+    from provincial_gateway.fleet import UPDATE_REFUSED, fleet
+
+    provisioned.engine().run_once()
+    [row] = fleet(gateway.state).rows
+    assert UPDATE_REFUSED in row.flags
+    assert (row.update_state, row.update_version) == ("ready", "2.0.0")
+    assert (row.update_refused_version, row.update_refused_reason) == ("3.0.0", "signature")
     # The province publishes a correctly signed 3.0.1: verified, it replaces 2.0.0 and
     # the refusal is over.
     newer_data = installer_bytes(30_000, seed=9)
