@@ -66,7 +66,8 @@ def check_settings(state: GatewayState, doc: dict[str, Any]) -> None:
 
 
 def publish_settings(state: GatewayState, path: Path) -> tuple[dict[str, Any], bool]:
-    """(the published document, whether it is new). Stamps ``published_at`` now."""
+    """(the published document, whether it is new). ``published_at`` is now unless the
+    file gives it."""
     doc = load_settings_file(path)
     doc.setdefault("published_at", iso_now())
     check_settings(state, doc)
