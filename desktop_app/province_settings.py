@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from desktop_app.catalog import fee_row
 from desktop_app.context import AppContext
@@ -39,7 +40,7 @@ from desktop_app.scanning.profiles import check_profile
 from desktop_app.signers import SignerBlock, check_block
 from local_db import outbox
 from local_db import repositories as repo
-from local_db.models import ProcedureFee, ScanProfileRow, SignerRow
+from local_db.models import Procedure, ProcedureFee, ScanProfileRow, SignerRow
 from sync_contract import settings_rules
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ class ProvinceSettingsService:
             if problems:
                 self._refuse(doc, etag, problems)
         now = self.ctx.clock.now()
+        if doc is None and not self._drifted(now, catalog_changed):
+            return Outcome()  # the usual case: nothing to write, no write transaction
         with self.ctx.db.write(lock=SETTINGS_LOCK) as s:
             previous = json.loads(outbox.get_state(s, DOC_KEY, "") or "{}")
             if doc is None:
@@ -164,6 +167,16 @@ class ProvinceSettingsService:
             log.warning("province settings %s enforced again: %s", out.version, out.changed)
         return out
 
+    def _drifted(self, now: datetime, catalog_changed: bool) -> bool:
+        """Whether anything the applied document owns differs on this station now."""
+        with self.ctx.db.read() as s:
+            applied = json.loads(outbox.get_state(s, DOC_KEY, "") or "{}")
+            if not applied.get("version"):
+                return False
+            probe = Outcome()
+            _Apply(s, now, applied, applied, False, catalog_changed, probe, dry=True).run()
+            return bool(probe.changed)
+
     def _refuse(self, doc: dict[str, Any], etag: str, problems: list[str]) -> None:
         """Keep what applies now; remember the refusal (and the ETag, so the same broken
         document is not fetched and refused on every run), for the technician."""
@@ -188,13 +201,14 @@ class ProvinceSettingsService:
 
 class _Apply:
     """One application of a checked document inside the caller's transaction; fills
-    ``out.changed`` with names only (profiles, procedure codes, form numbers)."""
+    ``out.changed`` with names only (profiles, procedure codes, form numbers). ``dry``
+    only finds what would change, in a read transaction."""
 
     def __init__(self, s: Session, now: datetime, doc: dict[str, Any],
                  previous: dict[str, Any], new: bool, catalog_changed: bool,
-                 out: Outcome) -> None:
+                 out: Outcome, dry: bool = False) -> None:
         self.s, self.now, self.doc, self.previous, self.new = s, now, doc, previous, new
-        self.catalog_changed, self.out = catalog_changed, out
+        self.catalog_changed, self.out, self.dry = catalog_changed, out, dry
 
     def run(self) -> None:
         self.upload_limit()
@@ -204,15 +218,17 @@ class _Apply:
         self.out.changed = {k: v for k, v in self.out.changed.items() if v}
 
     def note(self, text: str, detail: str) -> None:
-        self.out.notices.append(text)
-        log.warning("province settings: %s", detail)
+        if not self.dry:
+            self.out.notices.append(text)
+            log.warning("province settings: %s", detail)
 
     def upload_limit(self) -> None:
         limit = self.doc.get("upload_limit_bytes")
         before = province_upload_limit(self.s)
         if limit != before:
-            outbox.set_state(self.s, UPLOAD_KEY, "" if limit is None else str(limit),
-                             self.now)
+            if not self.dry:
+                outbox.set_state(self.s, UPLOAD_KEY, "" if limit is None else str(limit),
+                                 self.now)
             self.out.changed["upload_limit"] = True
         station = repo.get_station(self.s)
         if limit is None or station is None:
@@ -223,7 +239,8 @@ class _Apply:
                       f" MB) vượt mức của tỉnh ({limit / MIB:g} MB); đã dùng mức của tỉnh.",
                       f"local upload limit {station.upload_limit_mb} MB above the "
                       f"province's {limit} bytes: dropped")
-            station.upload_limit_mb = ceiling_mb
+            if not self.dry:
+                station.upload_limit_mb = ceiling_mb
             self.out.changed["upload_limit_local_dropped"] = True
 
     def profiles(self) -> None:
@@ -234,11 +251,13 @@ class _Apply:
             profile = _profile(values)
             row = self.s.get(ScanProfileRow, profile.name)
             stored = asdict(profile) | {"mode": profile.mode.value}
+            if row is not None and all(getattr(row, k) == v for k, v in stored.items()):
+                continue
+            changed.append(profile.name)
+            if self.dry:
+                continue
             if row is None:
                 self.s.add(ScanProfileRow(**stored, updated_at=self.now))
-                changed.append(profile.name)
-                continue
-            if all(getattr(row, k) == v for k, v in stored.items()):
                 continue
             if profile.name not in before:
                 self.note(f"Hồ sơ quét “{profile.name}” của máy này trùng tên với hồ sơ quét "
@@ -251,14 +270,13 @@ class _Apply:
             for key, value in stored.items():
                 setattr(row, key, value)
             row.updated_at = self.now
-            changed.append(profile.name)
         names = {str(v["name"]) for v in wanted}
         withdrawn = sorted(before - names)
         for name in withdrawn:
             # Withdrawn by the province: kept, unlocked, as this station's own profile
             # (a clerk's unfinished work may name it).
             row = self.s.get(ScanProfileRow, name)
-            if row is not None:
+            if row is not None and not self.dry:
                 row.locked = False
         self.out.changed["scan_profiles"] = changed
         self.out.changed["scan_profiles_withdrawn"] = withdrawn
@@ -268,8 +286,11 @@ class _Apply:
         before = set(self.previous.get("fee_schedules") or {})
         changed: list[str] = []
         waiting: list[str] = []
+        procedures = {p.code: p for p in self.s.scalars(
+            select(Procedure).where(Procedure.code.in_(list(schedules)))
+            .options(selectinload(Procedure.fees)))} if schedules else {}
         for code, lines in schedules.items():
-            proc = repo.procedure(self.s, code)
+            proc = procedures.get(code)
             if proc is None:  # applied once the catalog brings it (checked at every pull)
                 waiting.append(code)
                 continue
@@ -280,12 +301,14 @@ class _Apply:
                 self.note(f"Biểu phí của thủ tục {code} trên máy này khác biểu phí của tỉnh; "
                           "đã dùng biểu phí của tỉnh.",
                           f"fees of {code} differed from the province's: replaced")
+            changed.append(code)
+            if self.dry:
+                continue
             # The procedure's schedule only: fees recorded on received dossiers are their
             # own rows (dossier_fees) and stay as they were assessed.
             proc.fees.clear()
             self.s.flush()
             proc.fees.extend(rows)
-            changed.append(code)
         self.out.changed["fee_schedules"] = changed
         self.out.changed["fee_schedules_waiting_for_catalog"] = waiting if self.new else []
 
@@ -305,15 +328,18 @@ class _Apply:
                 kept.append(form)  # the commune's own signer: the province cannot know it
                 continue
             values = (block.authority, block.delegation, block.title, block.name)
+            if row is not None and (row.authority, row.delegation, row.title,
+                                    row.name) == values:
+                continue
+            changed.append(form)
+            if self.dry:
+                continue
             if row is None:
                 row = SignerRow(agency_code=station.agency_code, kind=form)
                 self.s.add(row)
-            elif (row.authority, row.delegation, row.title, row.name) == values:
-                continue
             row.authority, row.delegation, row.title, row.name = values
             row.updated_at, row.updated_by = self.now, PROVINCE_SIGNER
-            changed.append(form)
-        if kept and self.new:
+        if kept and self.new and not self.dry:
             log.info("province settings: signer blocks of forms %s kept (set on this station)",
                      kept)
         self.out.changed["signers"] = changed
