@@ -279,3 +279,17 @@ def test_a_document_the_station_cannot_accept_is_refused_and_the_old_one_kept(
     assert publish(gateway, tmp_path, {**SETTINGS_V1, "version": "2026.12-4"}, capsys)[0] == 0
     assert synced.engine().run_once().settings_updated
     assert ProvinceSettingsService(ctx).status().refused == {}
+
+
+def test_a_gateway_without_province_settings_is_skipped(
+        ctx: AppContext, synced: SyncService, gateway: GatewayServer,
+        station_token: str) -> None:
+    # A provincial gateway of an earlier version has no such endpoint (404).
+    routes = gateway.app.router.routes
+    routes[:] = [r for r in routes if getattr(r, "path", "") != wire.PROVINCE_SETTINGS]
+    assert requests.get(gateway.url + wire.PROVINCE_SETTINGS, timeout=5,
+                        headers=auth_headers(station_token)).status_code == 404
+    report = synced.engine().run_once()
+    assert report.online and report.catalog_updated
+    assert not report.settings_updated and not report.errors
+    assert state(ctx, "province_settings_version") == ""
