@@ -282,12 +282,13 @@ def test_a_document_the_station_cannot_accept_is_refused_and_the_old_one_kept(
 
 
 def test_a_gateway_without_province_settings_is_skipped(
-        ctx: AppContext, synced: SyncService, gateway: GatewayServer,
-        station_token: str) -> None:
-    # A provincial gateway of an earlier version has no such endpoint (404).
-    routes = gateway.app.router.routes
-    routes[:] = [r for r in routes if getattr(r, "path", "") != wire.PROVINCE_SETTINGS]
-    assert requests.get(gateway.url + wire.PROVINCE_SETTINGS, timeout=5,
+        ctx: AppContext, synced: SyncService, gateway: GatewayServer, station_token: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A provincial gateway of an earlier version has no such endpoint: the station asks
+    # this real gateway for a path it does not serve, and gets its 404.
+    missing = wire.PREFIX + "/reference/not-served-here"
+    monkeypatch.setattr(wire, "PROVINCE_SETTINGS", missing)
+    assert requests.get(gateway.url + missing, timeout=5,
                         headers=auth_headers(station_token)).status_code == 404
     report = synced.engine().run_once()
     assert report.online and report.catalog_updated
