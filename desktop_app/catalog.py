@@ -17,6 +17,7 @@ from desktop_app.domain.fees import FeeBasis, FeeCount, FeeRule, assess
 from desktop_app.domain.text import fold, nfc
 from local_db import repositories as repo
 from local_db.models import Procedure, ProcedureComponent, ProcedureFee
+from sync_contract import settings_rules
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +119,14 @@ def _rule(f: ProcedureFee) -> FeeRule:
                    f.later_amount or 0, f.cap_per_copy or 0, f.note)
 
 
-def _fee_row(f: dict[str, Any], pos: int) -> ProcedureFee:
+def fee_row(f: dict[str, Any], pos: int) -> ProcedureFee:
+    """One schedule line as stored, checked by the rules the province's fee schedules
+    follow too (``settings_rules.fee_line_problems``); ValueError names what is wrong."""
+    problems = settings_rules.fee_line_problems(f)
+    if problems:
+        raise ValueError("; ".join(problems))
     basis = str(f.get("basis", "case") or "case")
-    if basis not in {b.value for b in FeeBasis}:
-        raise ValueError(f"fee {f.get('code')!r}: unknown basis {basis!r}")
-    numbers = {k: int(f.get(k, 0) or 0)
-               for k in ("amount", "later_from_page", "later_amount", "cap_per_copy")}
-    if any(v < 0 for v in numbers.values()):
-        raise ValueError(f"fee {f.get('code')!r}: negative amount")
+    numbers = {k: int(f.get(k, 0) or 0) for k in settings_rules.FEE_NUMBERS}
     return ProcedureFee(code=nfc(f.get("code", "")), name=nfc(f["name"]),
                         kind=f.get("kind", "le_phi"), note=nfc(f.get("note", "")),
                         position=pos, basis=basis, **numbers)
@@ -176,7 +177,7 @@ def _procedure_row(item: dict[str, Any], version: str) -> Procedure:
             )
         )
     try:
-        row.fees.extend(_fee_row(f, pos) for pos, f in enumerate(item.get("fees", [])))
+        row.fees.extend(fee_row(f, pos) for pos, f in enumerate(item.get("fees", [])))
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(
             "Danh mục thủ tục có mức phí, lệ phí không đọc được.",

@@ -16,6 +16,7 @@ from pathlib import Path
 from desktop_app.accounts import ClerkInfo, Role
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
+from desktop_app.province_settings import ProvinceSettingsService
 from desktop_app.scanning.model import (
     MAX_DPI,
     MIN_DPI,
@@ -99,10 +100,12 @@ class DigitizationService:
     # --- settings --------------------------------------------------------------------
 
     def rules(self) -> DigitizationRules:
-        """The provincial per-file limit comes from the station's provisioning."""
+        """The per-file limit: the station's (provisioning, F9), never above the one the
+        province publishes in its settings."""
         station = StationService(self.ctx).get()
-        limit_mb = station.upload_limit_mb if station else 10
-        return DigitizationRules(max_file_bytes=limit_mb * 1024 * 1024)
+        limit = (station.upload_limit_mb if station else 10) * 1024 * 1024
+        province = ProvinceSettingsService(self.ctx).upload_limit_bytes()
+        return DigitizationRules(max_file_bytes=min(limit, province) if province else limit)
 
     def hot_folders(self) -> list[Path]:
         """The station's hot folders, then any from ``MOTCUA_HOT_FOLDERS``."""
@@ -139,6 +142,13 @@ class DigitizationService:
     def save_profile(self, profile: ScanProfile, by: ClerkInfo) -> ScanProfile:
         profile = check_profile(profile)
         current = next((p for p in self.profiles() if p.name == profile.name), None)
+        if profile.name in ProvinceSettingsService(self.ctx).profile_names():
+            # Not even a technician: the next sync would set it back (README, "Cài đặt do
+            # tỉnh quản lý"); a profile of another name is the station's to add.
+            raise ProfileLocked(
+                f"Hồ sơ quét “{profile.name}” do tỉnh quản lý; máy này dùng được nhưng không "
+                "sửa được. Hãy tạo hồ sơ quét mới với tên khác nếu cần.",
+                f"{by.username} tried to change province profile {profile.name}")
         technician = by.role is Role.TECHNICIAN
         if not technician and ((current is not None and current.locked) or profile.locked):
             raise ProfileLocked(

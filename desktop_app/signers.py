@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 
 from desktop_app.context import AppContext
 from desktop_app.domain.errors import DomainError
-from desktop_app.domain.text import nfc
 from local_db import repositories as repo
 from local_db.models import SignerRow
+from sync_contract import settings_rules
 
 log = logging.getLogger(__name__)
 
-MAX_LINE = 120
+MAX_LINE = settings_rules.SIGNER_MAX_LINE
 NOT_CONFIGURED = "(chưa cấu hình người ký)"
 GENERIC_TITLE = "NGƯỜI ĐỨNG ĐẦU CƠ QUAN"
 
@@ -82,24 +82,18 @@ class Signature:
 FALLBACK = Signature(SignerBlock(), configured=False)
 
 
-def check_block(raw: SignerBlock) -> SignerBlock:
-    """Trimmed, NFC, signature lines in capitals; refuses what cannot be printed."""
-    def line(text: str, what: str, upper: bool) -> str:
-        value = " ".join(nfc(text).split())
-        if len(value) > MAX_LINE:
-            raise SignerError(f"{what} dài quá {MAX_LINE} ký tự.", f"signer {what} too long")
-        return value.upper() if upper else value
-
-    block = SignerBlock(line(raw.authority, "Dòng thẩm quyền", True),
-                        line(raw.delegation, "Dòng ký thay", True),
-                        line(raw.title, "Chức vụ", True),
-                        line(raw.name, "Họ tên người ký", False))
-    if not block.title:
-        raise SignerError("Vui lòng ghi chức vụ người ký (ví dụ CHỦ TỊCH).",
-                          "signer without title")
-    if not block.name:
-        raise SignerError("Vui lòng ghi họ tên người ký.", "signer without name")
-    return block
+def check_block(raw: SignerBlock, require_name: bool = True) -> SignerBlock:
+    """Trimmed, NFC, signature lines in capitals; refuses what cannot be printed. The
+    rules are the province settings' (``settings_rules.signer_problems``); only a block
+    the province publishes may leave the name to the commune."""
+    problems = settings_rules.signer_problems(
+        {"authority": raw.authority, "delegation": raw.delegation, "title": raw.title,
+         "name": raw.name}, require_name=require_name)
+    if problems:
+        raise SignerError(problems[0], f"signer block refused ({len(problems)} problem(s))")
+    line = settings_rules.signer_line
+    return SignerBlock(line(raw.authority, True), line(raw.delegation, True),
+                       line(raw.title, True), line(raw.name, False))
 
 
 class SignerService:
@@ -137,9 +131,12 @@ class SignerService:
 def signature_in(s: Session, agency_code: str, kind: SignedKind) -> Signature:
     row = s.scalars(select(SignerRow).where(SignerRow.agency_code == agency_code,
                                             SignerRow.kind == kind.value)).first()
-    if row is None or not row.title or not row.name:
+    if row is None or not row.title:
         return FALLBACK
-    return Signature(SignerBlock(row.authority, row.delegation, row.title, row.name), True)
+    block = SignerBlock(row.authority, row.delegation, row.title, row.name)
+    # The province's block may come without a name (it cannot know each commune's
+    # signer): its lines are printed, and the name's place shows the gap.
+    return Signature(block, configured=bool(row.name))
 
 
 # --- numbers ----------------------------------------------------------------------------

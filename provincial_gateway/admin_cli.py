@@ -252,6 +252,26 @@ def cmd_import_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish_settings(args: argparse.Namespace) -> int:
+    from provincial_gateway import settings_publish
+
+    state = _open(args)
+    try:
+        doc, new = settings_publish.publish_settings(state, Path(args.file))
+    finally:
+        state.close()
+    parts = [name for key, name in (("scan_profiles", "hồ sơ quét"),
+                                    ("upload_limit_bytes", "giới hạn dung lượng tệp"),
+                                    ("fee_schedules", "biểu phí"), ("signers", "người ký"))
+             if doc.get(key) is not None]
+    if new:
+        print(f"Đã công bố cài đặt phiên bản {doc['version']} ({doc['published_at']}): "
+              f"{', '.join(parts) or 'không phần nào'}. Các quầy nhận ở lần đồng bộ tới.")
+    else:
+        print(f"Cài đặt phiên bản {doc['version']} đã được công bố trước đó; không đổi gì.")
+    return 0
+
+
 def cmd_calendar(args: argparse.Namespace) -> int:
     from provincial_gateway import refdata
 
@@ -505,6 +525,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p = sub.add_parser("import-catalog", parents=[common], help="nạp danh mục thủ tục (JSON)")
     p.add_argument("file")
     p.set_defaults(func=cmd_import_catalog)
+
+    p = sub.add_parser("publish-settings", parents=[common],
+                       help="công bố cài đặt do tỉnh quản lý (JSON hoặc TOML): hồ sơ quét, "
+                            "giới hạn dung lượng tệp, biểu phí, người ký")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_publish_settings)
 
     p = sub.add_parser("calendar", help="ngày nghỉ / làm việc bù của tỉnh")
     csub = p.add_subparsers(dest="calendar_cmd", required=True)

@@ -1,4 +1,5 @@
-"""Health and the reference data a station pulls (catalog, calendar, clerks)."""
+"""Health and the reference data a station pulls (catalog, calendar, clerks, the
+province's settings)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from provincial_gateway import refdata
+from provincial_gateway import refdata, settings_publish
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.errors import E_NOT_FOUND, WireError
 from provincial_gateway.state import gateway_state
@@ -58,4 +59,12 @@ def clerks(request: Request, station: CurrentStation,
         raise WireError(403, wire.E_AGENCY,
                         "Danh sách cán bộ chỉ cấp cho máy trạm của chính đơn vị đó.")
     body = refdata.clerks_body(gateway_state(request), station.agency_code)
+    return refdata.etag_response(request, body)
+
+
+@router.get(wire.PROVINCE_SETTINGS, response_model=wire.ProvinceSettings, responses=_ETAG,
+            summary="Settings the province owns: scan profiles, upload limit, fee schedules, "
+                    "signer blocks (strong ETag; version \"\" until one is published)")
+def province_settings(request: Request, station: CurrentStation) -> Response:
+    body = settings_publish.settings_body(gateway_state(request))
     return refdata.etag_response(request, body)

@@ -62,6 +62,9 @@ HEALTH = f"{PREFIX}/health"
 CATALOG = f"{PREFIX}/catalog"
 CALENDAR = f"{PREFIX}/calendar"
 CLERKS = f"{PREFIX}/clerks"
+# The settings the province owns (scan profiles, upload limit, fee schedules, signer
+# blocks): one versioned document, served with an ETag like the catalog.
+PROVINCE_SETTINGS = f"{PREFIX}/province-settings"
 BLOBS_MISSING = f"{PREFIX}/blobs/missing"
 BLOB = PREFIX + "/blobs/{sha256}"
 FILES = f"{PREFIX}/files/"
@@ -181,6 +184,31 @@ class ClerkAccount(WireModel):
 class ClerksBody(WireModel):
     version: str
     clerks: list[ClerkAccount]
+
+
+class ProvinceSettings(WireModel):
+    """The province's settings document (`sync_contract.settings_rules` holds its rules,
+    which both sides check). A part left out (null) is the commune's own; `version` is
+    "" while the province has published none. Kept loose here on purpose: a station
+    checks a document field by field and refuses it whole, with the reasons, rather than
+    taking a malformed one as a broken answer."""
+
+    version: str
+    published_at: str = Field("", description="ISO 8601 with offset")
+    upload_limit_bytes: Any = Field(
+        None, description="integer: the most one file sent to the province may weigh; "
+                          "a station's own limit may only be lower")
+    scan_profiles: Any = Field(
+        None, description="list of {name, label_vi, dpi, mode, page_size, paper, duplex, "
+                          "drop_blank, deskew, crop_borders, jpeg_quality, ocr}; locked at "
+                          "the stations")
+    fee_schedules: Any = Field(
+        None, description="{procedure code: [fee lines as in the catalog: code, name, "
+                          "kind, basis, amount, later_from_page, later_amount, "
+                          "cap_per_copy, note]}")
+    signers: Any = Field(
+        None, description='{"04"|"05": {authority, delegation, title, name}}; name may be '
+                          "left to the commune")
 
 
 class StationIdentity(WireModel):

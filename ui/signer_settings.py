@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.accounts import ClerkInfo, Role
 from desktop_app.context import AppContext
-from desktop_app.signers import Signature, SignedKind, SignerBlock, SignerService
+from desktop_app.signers import FALLBACK, Signature, SignedKind, SignerBlock, SignerService
 from desktop_app.station import StationService
 from ui import messages
 from ui.workers import Runner
@@ -41,7 +41,8 @@ class _SignerForm(QGroupBox):
         form.addRow("Họ tên:", self.name)
 
     def show_signature(self, signature: Signature) -> None:
-        block = signature.block if signature.configured else SignerBlock(title="")
+        # A block the province gave without a name shows its lines, for the name to be added.
+        block = SignerBlock(title="") if signature is FALLBACK else signature.block
         self.authority.setText(block.authority)
         self.delegation.setText(block.delegation)
         self.title.setText(block.title)

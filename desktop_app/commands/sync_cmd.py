@@ -184,7 +184,8 @@ def _once(args: argparse.Namespace, service: object) -> int:
     data = {**totals, "online": report.online, "auth_failed": report.auth_failed,
             "pending": status.pending, "refused": status.refused,
             "waiting_other_counter": waiting,
-            "clock_skew_s": report.clock_skew_s, "errors": report.errors}
+            "clock_skew_s": report.clock_skew_s, "errors": report.errors,
+            "settings_updated": report.settings_updated, "notices": report.notices}
     text = (f"Đã gửi {totals.get('dossiers_sent', 0)} hồ sơ, "
             f"{totals.get('files_uploaded', 0)} tệp, {totals.get('events_sent', 0)} sự kiện; "
             f"nhận {totals.get('changes_pulled', 0)} thay đổi trạng thái. "
@@ -193,6 +194,8 @@ def _once(args: argparse.Namespace, service: object) -> int:
         text += f"\nĐang chờ quầy khác gửi nốt {waiting} mục."
     if report.errors:
         text += "\n" + "\n".join(f"- {e}" for e in dict.fromkeys(report.errors))
+    if report.notices:
+        text += "\nCài đặt do tỉnh quản lý:\n" + "\n".join(f"- {n}" for n in report.notices)
     _out(args, data, text)
     if report.auth_failed:
         return EXIT_AUTH

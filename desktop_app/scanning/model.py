@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from sync_contract import settings_rules
+
 MM_PER_INCH = 25.4
 
 
@@ -43,12 +45,12 @@ def page_pixels(size: str, dpi: int) -> tuple[int, int]:
     return round(w_mm / MM_PER_INCH * dpi), round(h_mm / MM_PER_INCH * dpi)
 
 
-PAPER_SOURCES = ("auto", "flatbed", "feeder")
-
-# The legal floor for digitized documents (DOMAIN.md), and the legibility floor of JPEG.
-MIN_DPI = 200
-MAX_DPI = 1200
-MIN_JPEG_QUALITY = 50
+# The legal floor for digitized documents (DOMAIN.md), the legibility floor of JPEG and
+# the paper sources are the rules a province's profiles follow too: one definition.
+PAPER_SOURCES = settings_rules.PAPER_SOURCES
+MIN_DPI = settings_rules.MIN_DPI
+MAX_DPI = settings_rules.MAX_DPI
+MIN_JPEG_QUALITY = settings_rules.MIN_JPEG_QUALITY
 
 
 @dataclass(frozen=True)

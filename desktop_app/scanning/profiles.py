@@ -3,21 +3,13 @@ these are the defaults every station starts with."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import nfc
-from desktop_app.scanning.model import (
-    MAX_DPI,
-    MIN_DPI,
-    MIN_JPEG_QUALITY,
-    PAGE_SIZES_MM,
-    PAPER_SOURCES,
-    ColourMode,
-    ScanProfile,
-)
+from desktop_app.scanning.model import ColourMode, ScanProfile
+from sync_contract import settings_rules
 
 BUILTIN_PROFILES: tuple[ScanProfile, ...] = (
     ScanProfile("a4-auto", "Giấy tờ A4 (tự động màu/xám/đen trắng), 300 dpi", dpi=300,
@@ -54,9 +46,11 @@ def builtin_profile(name: str) -> ScanProfile:
 
 # --- the rules of a profile -------------------------------------------------------------------
 
-PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,39}$")
-NAME_RULE_VI = ("chữ thường không dấu, số, - hoặc _ (tối đa 40 ký tự), ví dụ “a0-ban-do”")
-FLAGS = ("duplex", "drop_blank", "deskew", "crop_borders", "ocr", "locked")
+# The rules themselves are the province settings' rules (sync_contract.settings_rules), so
+# the gateway publishing a profile and this station saving one agree by construction.
+PROFILE_NAME = settings_rules.PROFILE_NAME
+NAME_RULE_VI = settings_rules.NAME_RULE_VI
+FLAGS = settings_rules.FLAGS
 
 
 @dataclass(frozen=True)
@@ -74,35 +68,10 @@ class InvalidProfile(DomainError):
 
 def profile_problems(values: Mapping[str, object]) -> list[ProfileProblem]:
     """Every rule a scan profile breaks, one problem per field, for values as a person
-    gave them (the settings dialog, a provisioning file); fields absent take
-    ScanProfile's defaults. The one validator of the UI, provisioning and
-    ``DigitizationService.save_profile``."""
-    problems: list[ProfileProblem] = []
-
-    def bad(field: str, message: str) -> None:
-        problems.append(ProfileProblem(field, message))
-
-    name, label = values.get("name"), values.get("label_vi")
-    if not isinstance(name, str) or not PROFILE_NAME.match(name):
-        bad("name", f"tên hồ sơ quét gồm {NAME_RULE_VI}")
-    if not isinstance(label, str) or not nfc(label):
-        bad("label_vi", "thiếu tên hiển thị tiếng Việt của hồ sơ quét")
-    for key in FLAGS:
-        if key in values and not isinstance(values[key], bool):
-            bad(key, "phải là true hoặc false")
-    for key, low, high in (("dpi", MIN_DPI, MAX_DPI), ("jpeg_quality", MIN_JPEG_QUALITY, 100)):
-        v = values.get(key)
-        if key in values and (isinstance(v, bool) or not isinstance(v, int)
-                              or not low <= v <= high):
-            bad(key, f"phải là số nguyên từ {low} đến {high}")
-    choices: tuple[tuple[str, str, Sequence[str]], ...] = (
-        ("mode", "chế độ màu", [m.value for m in ColourMode]),
-        ("page_size", "khổ giấy", list(PAGE_SIZES_MM)),
-        ("paper", "nguồn giấy", PAPER_SOURCES))
-    for key, what, allowed in choices:
-        if key in values and values[key] not in allowed:
-            bad(key, f"{what} phải là một trong: {', '.join(allowed)}")
-    return problems
+    gave them (the settings dialog, a provisioning file, the province's settings); fields
+    absent take ScanProfile's defaults. The one validator of the UI, provisioning,
+    ``DigitizationService.save_profile`` and the province settings (both sides)."""
+    return [ProfileProblem(f, m) for f, m in settings_rules.profile_problems(values)]
 
 
 def check_profile(profile: ScanProfile) -> ScanProfile:

@@ -27,6 +27,7 @@ from desktop_app.files import write_atomically
 from desktop_app.key_escrow import escrow_file, make_escrow
 from desktop_app.passwords import hash_password
 from desktop_app.paths import DB_URL_FILE
+from desktop_app.province_settings import ProvinceSettingsService
 from desktop_app.setup.plan import ProvisionPlan, TechnicianSpec
 from desktop_app.signers import SignerService
 from desktop_app.station import StationInfo, StationService
@@ -157,7 +158,12 @@ def apply_plan(ctx: AppContext, plan: ProvisionPlan, token: str = "") -> ApplyRe
         who = by or ClerkInfo(None, "provision", "Cấu hình từ tệp",  # type: ignore[arg-type]
                               Role.TECHNICIAN)
         service = DigitizationService(ctx)
+        province = ProvinceSettingsService(ctx).profile_names()
         for profile in plan.profiles:
+            if profile.name in province:  # the province's version stands
+                log.warning("provisioning: scan profile %s is the province's: not changed",
+                            profile.name)
+                continue
             service.save_profile(profile, who)
             result.profiles.append(profile.name)
     if plan.release_public_key or plan.update_max_kbps is not None:

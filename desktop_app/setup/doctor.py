@@ -51,6 +51,7 @@ from desktop_app.setup.doctor_checks import (
     ocr_status,
 )
 from desktop_app.setup.doctor_report import FAIL, OK, WARN, Check, DoctorReport
+from desktop_app.setup.doctor_settings import check_province_settings
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync.client import Timeout
 
@@ -141,6 +142,7 @@ def run_doctor(data_dir: Path | None = None, db_url: str | None = None, *,
             # so); any other failure is a bug and must show.
             with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
                 checks.append(check_signers(ctx, station))
+                checks.append(check_province_settings(ctx))
         if ctx is not None:
             checks.append(check_outbox(ctx, station.unsynced_warn_days if station else 3,
                                        clock.now()))

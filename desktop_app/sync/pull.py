@@ -1,5 +1,6 @@
 """Pull from the gateway: processing status changes (so the return counter knows a result
-is ready), the procedure catalog, holiday overrides and clerk accounts.
+is ready), the procedure catalog, holiday overrides, clerk accounts and the settings the
+province owns.
 
 Each page of changes is applied in the same transaction that advances the stored cursor,
 so a crash between the two cannot skip or repeat a change."""
@@ -16,9 +17,10 @@ from desktop_app.appointments import ChangeKind, change_appointment
 from desktop_app.catalog import CatalogService
 from desktop_app.context import AppContext
 from desktop_app.domain.dossier_status import DossierStatus
+from desktop_app.province_settings import ProvinceSettingsService, SettingsRefused
 from desktop_app.station import StationService
 from desktop_app.sync import bundle_keys
-from desktop_app.sync.client import GatewayClient, SyncError
+from desktop_app.sync.client import GatewayClient, Refused, SyncError
 from desktop_app.sync.report import SyncReport
 from local_db import outbox
 from local_db import repositories as repo
@@ -60,6 +62,7 @@ class Puller:
         report.catalog_updated = self.pull_catalog()
         report.calendar_updated = self.pull_calendar()
         report.clerks_updated = self.pull_clerks()
+        report.settings_updated = self.pull_settings(report)
         self.register_bundle_key()
 
     def register_bundle_key(self) -> None:
@@ -185,3 +188,26 @@ class Puller:
                 repo.add_audit(s, now, None, "clerks_pulled", "clerk", fetched.body.version,
                                {"changed": changed})
         return changed
+
+    def pull_settings(self, report: SyncReport) -> bool:
+        """The settings the province owns (scan profiles, upload limit, fee schedules,
+        signer blocks): a new version is checked and applied whole, an invalid one
+        refused whole; on 304 what the province owns is checked again, so a catalog
+        refresh or a local edit is set back (``desktop_app.province_settings``)."""
+        service = ProvinceSettingsService(self.ctx)
+        try:
+            fetched = self.client.fetch(wire.PROVINCE_SETTINGS, wire.ProvinceSettings,
+                                        service.etag())
+        except Refused as exc:
+            if exc.status != 404:
+                raise
+            log.info("gateway serves no province settings (older gateway)")
+            return False
+        body = fetched.body.model_dump() if fetched.body is not None else None
+        try:
+            outcome = service.receive(body, fetched.etag, report.catalog_updated)
+        except SettingsRefused as exc:
+            report.errors.append(exc.message_vi)
+            return False
+        report.notices += outcome.notices
+        return outcome.applied

@@ -22,8 +22,11 @@ class SyncReport:
     catalog_updated: bool = False
     calendar_updated: bool = False
     clerks_updated: int = 0
+    settings_updated: bool = False  # a new version of the province's settings applied
     auth_failed: bool = False
     errors: list[str] = field(default_factory=list)  # Vietnamese, for the clerk
+    # Vietnamese, for the technician: a local setting the province's settings overrode
+    notices: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
