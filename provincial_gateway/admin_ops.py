@@ -12,10 +12,11 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import select, update
 
 from provincial_gateway import enrolment_limits
-from provincial_gateway.auth import hash_token, new_token
+from provincial_gateway.auth import hash_token
 from provincial_gateway.db import Enrolment, Station, utcnow
 from provincial_gateway.dossiers import StatusError, list_dossiers, set_status
 from provincial_gateway.state import GatewayState
+from provincial_gateway.tokens import new_token
 
 __all__ = ["AdminError", "EnrolmentRefused", "StationRow", "StatusError", "add_station",
            "hash_password", "issue_enrolment_code", "list_dossiers", "list_stations",

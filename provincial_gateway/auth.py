@@ -6,7 +6,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,16 +19,6 @@ from provincial_gateway.state import GatewayState, gateway_state
 from sync_contract import wire
 
 ADMIN_COOKIE = "gw_admin"
-
-
-def new_token(nbytes: int = 32) -> str:
-    """A random URL-safe token that never begins with "-": a technician types it after
-    an option (`motcua sync --set-token TOKEN`), where a leading "-" reads as an option
-    and the command refuses it (1 token in 64 did)."""
-    while True:
-        token = secrets.token_urlsafe(nbytes)
-        if not token.startswith("-"):
-            return token
 
 
 def hash_token(token: str) -> str:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from provincial_gateway.tokens import new_token
 from sync_contract import wire
 
 # The repository's sample catalog; an installed gateway is given its province's file.
@@ -113,8 +114,6 @@ class GatewayConfig:
         if path.exists():
             return path.read_text(encoding="ascii").strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        from provincial_gateway.auth import new_token
-
         token = new_token(24)
         # Created 0600 so other local users cannot read it.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

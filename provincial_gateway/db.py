@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from sync_contract.release_manifest import PRODUCT as RELEASE_PRODUCT
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -325,6 +327,23 @@ class StationHeartbeat(Base):
     update_refused_reason: Mapped[str] = mapped_column(String(16), default="")
 
 
+class Release(Base):
+    """One published installer. A version is published once per platform."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("platform", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product: Mapped[str] = mapped_column(String(40), default=RELEASE_PRODUCT)
+    version: Mapped[str] = mapped_column(String(40))
+    platform: Mapped[str] = mapped_column(String(20), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    signature: Mapped[str] = mapped_column(Text)  # base64
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    published_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -360,7 +379,4 @@ def make_sessions(engine: Engine) -> sessionmaker:
 
 
 def create_schema(engine: Engine) -> None:
-    # Tables declared in modules of their own register on import.
-    from provincial_gateway import releases  # noqa: F401
-
     Base.metadata.create_all(engine)

@@ -27,11 +27,10 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
 from provincial_gateway.blobstore import READ_CHUNK
-from provincial_gateway.db import Base, Blob, utcnow
+from provincial_gateway.db import Blob, Release, utcnow
 from provincial_gateway.dossiers import retrying
 from provincial_gateway.state import GatewayState
 from sync_contract import release_manifest as rm
@@ -41,23 +40,6 @@ log = logging.getLogger("provincial_gateway")
 
 INSTALLER_MEDIA_TYPE = "application/octet-stream"
 _EXTENSIONS = {".exe": "windows", ".deb": "linux-deb"}
-
-
-class Release(Base):
-    """One published installer. A version is published once per platform."""
-
-    __tablename__ = "releases"
-    __table_args__ = (UniqueConstraint("platform", "version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    product: Mapped[str] = mapped_column(String(40), default=rm.PRODUCT)
-    version: Mapped[str] = mapped_column(String(40))
-    platform: Mapped[str] = mapped_column(String(20), index=True)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    size: Mapped[int] = mapped_column(BigInteger)
-    signature: Mapped[str] = mapped_column(Text)  # base64
-    filename: Mapped[str] = mapped_column(String(200), default="")
-    published_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ReleaseError(ValueError):

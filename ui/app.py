@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
-from importlib import resources
 
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop_app.context import AppContext
@@ -15,13 +13,12 @@ from desktop_app.domain.errors import DomainError
 from desktop_app.logging_setup import GUI, setup_logging
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
-from ui import messages, qt_vi
-from ui.crash import CrashReporter
+from ui import messages
+from ui.application import make_application
 from ui.first_run import run_first_setup
 from ui.login import LoginDialog
 from ui.main_window import PREFERRED_SIZE, MainWindow
 from ui.screen_fit import show_fitted
-from ui.style import apply_style
 from ui.wedge import WedgeScanFilter
 
 log = logging.getLogger(__name__)
@@ -55,22 +52,6 @@ def start(app: QApplication, ctx: AppContext) -> MainWindow | None:
     # The home page offers a draft or scans left unsaved by the last run.
     show_fitted(window, *PREFERRED_SIZE)
     return window
-
-
-def make_application(argv: list[str]) -> tuple[QApplication, CrashReporter]:
-    """The application as the station and training mode both run it."""
-    app = QApplication(argv)
-    qt_vi.install(app)
-    crashes = CrashReporter()
-    crashes.install()
-    app.setApplicationName("Một Cửa Offline")
-    app.setOrganizationName("MotCuaOffline")
-    app.setDesktopFileName("motcua-offline")  # = motcua-offline.desktop (Wayland app_id)
-    icon = resources.files("resources") / "icons" / "motcua.png"
-    if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
-    apply_style(app)
-    return app, crashes
 
 
 def run_gui(argv: list[str] | None = None) -> int:

@@ -211,7 +211,7 @@ def enter_training(app: QApplication, wedge: WedgeScanFilter,
 
 def run_training_gui(reset: bool = False, argv: list[str] | None = None) -> int:
     """`motcua training`: the same application as the station's, on the training data."""
-    from ui.app import make_application
+    from ui.application import make_application
 
     app, crashes = make_application(argv or sys.argv[:1])
     try:

@@ -253,7 +253,7 @@ def test_enrolment_limits_per_address_and_their_window(gateway: GatewayServer) -
 
 def test_tokens_never_begin_with_a_dash_and_keep_their_length() -> None:
     # `motcua sync --set-token TOKEN`: argparse reads a leading "-" as an option.
-    from provincial_gateway.auth import new_token
+    from provincial_gateway.tokens import new_token
 
     tokens = [new_token() for _ in range(3000)]  # 1 in 64 began with "-" before
     assert not [t for t in tokens if t.startswith("-")]
