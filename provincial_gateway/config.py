@@ -55,6 +55,15 @@ class GatewayConfig:
     # expiration); a station that comes back later gets 404 and starts a new upload. A
     # week, because a mountain commune's link can be down for days.
     upload_expiry_hours: int = 7 * 24
+    # The contract minor version this gateway speaks (wire.API_MINOR). A lower one makes
+    # it behave as a gateway of that version (no batch route, /health without batch
+    # limits): how a province running an older gateway is reproduced in tests.
+    contract_minor: int = wire.API_MINOR
+    # POST /dossiers/batch: documents per request (at most wire.DOSSIER_BATCH_MAX_ITEMS)
+    # and request body bytes (at least max_json_bytes, so a dossier one PUT takes also
+    # travels as a batch of one). Both announced in /health.
+    max_batch_items: int = wire.DOSSIER_BATCH_MAX_ITEMS
+    max_batch_bytes: int = wire.DOSSIER_BATCH_MAX_BYTES
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -220,6 +220,41 @@ def upsert_dossier(state: GatewayState, raw: Any, agency_code: str,
     return retrying(attempt)
 
 
+@dataclass(frozen=True)
+class BatchOutcome:
+    """One document of a dossier batch: the single PUT's result, or its refusal."""
+
+    client_id: str  # as the document carried it ("" without a usable one)
+    result: UpsertResult | None
+    error: WireError | None
+
+
+def upsert_many(state: GatewayState, raws: Sequence[Any], agency_code: str,
+                station_id: int | None, station_digit: int | None) -> list[BatchOutcome]:
+    """A dossier batch (contract 1.1): each document through `upsert_dossier` in its own
+    transaction, in the order sent, so a batch stores exactly what the same PUTs one by
+    one would have, and one refused or failing document leaves the others stored."""
+    out: list[BatchOutcome] = []
+    for n, raw in enumerate(raws):
+        given = raw.get("ClientId") if isinstance(raw, dict) else None
+        client_id = given[:64] if isinstance(given, str) else ""
+        try:
+            result = upsert_dossier(state, raw, agency_code, station_id, station_digit)
+        except WireError as exc:
+            log.warning("dossier batch item %d -> %d %s: %s", n, exc.status, exc.code,
+                        exc.message)
+            out.append(BatchOutcome(client_id, None, exc))
+            continue
+        except Exception:  # this item only (e.g. a lost race retried out): 500 for it
+            log.exception("dossier batch item %d failed", n)
+            out.append(BatchOutcome(client_id, None, WireError(
+                500, "internal", "Lỗi nội bộ của cổng tỉnh khi lưu hồ sơ này; hãy gửi lại "
+                "sau.")))
+            continue
+        out.append(BatchOutcome(client_id, result, None))
+    return out
+
+
 def _check_code_free(s: Session, ma_ho_so: str, client_id: str) -> None:
     if not ma_ho_so:
         return

@@ -22,9 +22,15 @@ _ETAG = {304: {"description": "Not modified (If-None-Match matched the ETag)"},
          401: _ERR}
 
 
-@router.get(wire.HEALTH, response_model=wire.Health, summary="Liveness, no authentication")
-def health() -> wire.Health:
-    return wire.Health(status="ok", api_version=wire.API_VERSION, server_time=iso_now())
+@router.get(wire.HEALTH, response_model=wire.Health,
+            summary="Liveness, contract version and batch limits, no authentication")
+def health(request: Request) -> wire.Health:
+    config = gateway_state(request).config
+    batches = config.contract_minor >= wire.DOSSIER_BATCH_MINOR
+    return wire.Health(status="ok", api_version=wire.API_VERSION, server_time=iso_now(),
+                       api_minor=config.contract_minor,
+                       dossier_batch_max_items=config.max_batch_items if batches else 0,
+                       dossier_batch_max_bytes=config.max_batch_bytes if batches else 0)
 
 
 @router.get(wire.CATALOG, response_model=wire.Catalog, responses={**_ETAG, 404: _ERR},
