@@ -434,6 +434,10 @@ class Bench:
             bundle_keys.ensure_registered(ctx, client.register_bundle_key)
         finally:
             client.close()
+        # The second gateway (the baselines') verifies the same station's signature.
+        key = bundle_keys.signing_key(ctx, StationService(ctx).require())
+        gateway_bundle_keys.register_for(self.gw2.state, TEST_STATION.agency_code, 1,
+                                         bundle_codec.public_key_hex(key))
 
     # --- one-shot baseline ------------------------------------------------------------------
 
@@ -692,7 +696,7 @@ class Bench:
             f"{m.up:,} B up + {wire_down:.1f} s receiving {m.down:,} B down + "
             f"{m.tally.requests} round trips ({m.tally.requests * rtt:.1f} s) + "
             f"{rest:.1f} s the rest (station and gateway work, commits); the one-request "
-            f"baseline sends {base.up:,} B (a sealed, compressed bundle)")
+            f"baseline sends {base.up:,} B (a sealed bundle)")
         if self.args.no_put_drain:
             return
         mp, runs_p, _ = self.drain_run(cached, last, n, "drain-puts", 0)

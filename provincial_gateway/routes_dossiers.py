@@ -59,14 +59,16 @@ async def put_dossier(client_id: str, doc: wire.DossierDocument, request: Reques
 
 @router.post(
     wire.DOSSIER_BATCH, response_model=wire.DossierBatchResult,
-    summary="Upsert several dossier documents (contract 1.1)",
+    response_model_exclude_defaults=True, summary="Upsert several dossier documents (contract 1.1)",
     description="Each document of `dossiers` is applied exactly as `PUT /dossiers/{ClientId}` "
                 "would apply it (same revision, ownership and file rules), in its own "
                 "transaction, in the order sent. Answers 200 with one result per document "
                 "in the same order: `status` is the single PUT's status with its `ack` "
-                "(200) or `error` (403 not_owner, 409 conflict or revision_jump, 422 "
-                "invalid or missing_blobs, 500 for a document the gateway failed on): one "
-                "refused document never fails the others. At most "
+                "(200; without `TaiLieuNop`, which the station sent) or `error` (403 "
+                "not_owner, 409 conflict or revision_jump, 422 invalid or missing_blobs, "
+                "500 for a document the gateway failed on): one refused document never "
+                "fails the others. The documents share one transaction, each in a "
+                "savepoint (one commit per batch). At most "
                 f"{wire.DOSSIER_BATCH_MAX_ITEMS} documents and "
                 f"{wire.DOSSIER_BATCH_MAX_BYTES // (1024 * 1024)} MiB of body by default, "
                 "as `/health` announces; a gateway of contract 1.0 answers 404 or 405.",
@@ -89,16 +91,11 @@ async def post_dossier_batch(batch: wire.DossierBatch, request: Request,
     raw = (await request.json())["dossiers"]  # compare and store exactly what was sent
     outcomes = await run_in_threadpool(dossiers.upsert_many, state, raw,
                                        station.agency_code, station.id, station.station_digit)
-    base = public_base(request)
-
-    def blob_url(sha: str) -> str:
-        return base + wire.BLOB.format(sha256=sha)
-
     results = []
     for o in outcomes:
         if o.result is not None:
             results.append(wire.DossierBatchItem(ClientId=o.client_id, status=200,
-                                                 ack=o.result.ack(blob_url)))
+                                                 ack=o.result.ack(None)))
         elif o.error is not None:
             results.append(wire.DossierBatchItem(
                 ClientId=o.client_id, status=o.error.status,

@@ -47,12 +47,13 @@ route, a new optional field), so a station of any 1.x works against any 1.y gate
 limits; the station uses an addition only when the gateway announces it.
 - 1.1: `POST /dossiers/batch` upserts up to `dossier_batch_max_items` dossier documents
   (at most `dossier_batch_max_bytes` of request body) in one request, each under exactly
-  the rules of `PUT /dossiers/{client_id}` and in its own transaction, in the order sent.
+  the rules of `PUT /dossiers/{client_id}`, all or nothing per document, in the order
+  sent.
   The answer is 200 with one `DossierBatchItem` per document, in the same order: `status`
-  is what the single PUT would have answered, with its `ack` (200) or its `error` (4xx,
-  or 500 for an item the gateway failed on), so one refused dossier never fails the
-  others. A station facing a 1.0 gateway (no `api_minor`, or 404/405 on the route) sends
-  one PUT per dossier as before.
+  is what the single PUT would have answered, with its `ack` (200; `TaiLieuNop` left out,
+  the station sent it) or its `error` (4xx, or 500 for an item the gateway failed on), so
+  one refused dossier never fails the others. A station facing a 1.0 gateway (no
+  `api_minor`, or 404/405 on the route) sends one PUT per dossier as before.
 """
 
 from __future__ import annotations
@@ -340,7 +341,7 @@ class DossierBatchItem(WireModel):
 
     ClientId: str  # as sent ("" when the document carried none)
     status: int
-    ack: DossierAck | None = None  # status 200
+    ack: DossierAck | None = None  # status 200 (TaiLieuNop left out)
     error: ErrorBody | None = None  # any other status
 
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from desktop_app.audit_chain import HeadReporter
 from desktop_app.blobs import BlobMissing, BlobStoreError
@@ -132,18 +133,28 @@ class SyncEngine:
 
     # --- item outcomes -------------------------------------------------------------------
 
-    def _retry(self, entry_id: int, attempts: int, exc: SyncError, report: SyncReport,
-               soon: bool = False) -> None:
-        delay = 5.0 if soon else backoff_delay(attempts, self.rng)
+    @contextmanager
+    def _writing(self, session: Session | None) -> Iterator[Session]:
+        """``session`` when the caller writes several outcomes in one transaction (the
+        items of a batch), else a transaction of its own."""
+        if session is not None:
+            yield session
+            return
         with self.ctx.db.write() as s:
+            yield s
+
+    def _retry(self, entry_id: int, attempts: int, exc: SyncError, report: SyncReport,
+               soon: bool = False, session: Session | None = None) -> None:
+        delay = 5.0 if soon else backoff_delay(attempts, self.rng)
+        with self._writing(session) as s:
             outbox.mark_retry(s, entry_id, self.now(), exc.message_vi, delay,
                               count_attempt=not soon)
         report.retry_later += 1
 
     def _refuse(self, entry_id: int, entity_type: str, entity_id: str, exc: Refused,
-                report: SyncReport) -> None:
+                report: SyncReport, session: Session | None = None) -> None:
         now = self.now()
-        with self.ctx.db.write() as s:
+        with self._writing(session) as s:
             outbox.mark_refused(s, entry_id, now, exc.message_vi,
                                 {"status": exc.status, **exc.body})
             repo.add_audit(s, now, None, "sync_refused", entity_type, entity_id,
@@ -383,28 +394,30 @@ class SyncEngine:
                     self._release(entry_id, "Mất kết nối.")
                 raise
             except SyncError as exc:  # the gateway is busy: every item backs off
-                for i in members:
-                    self._retry(ready[i][0], ready[i][2], exc, report)
+                with self.ctx.db.write() as s:
+                    for i in members:
+                        self._retry(ready[i][0], ready[i][2], exc, report, session=s)
                 continue
-            for i, result in zip(members, results, strict=True):
-                self._dossier_outcome(ready[i], result, report)
+            with self.ctx.db.write() as s:  # one commit for the batch's outcomes
+                for i, result in zip(members, results, strict=True):
+                    self._dossier_outcome(ready[i], result, report, s)
             moved(len(members))
         return [ready[i] for i in alone]
 
     def _dossier_outcome(self, item: Queued, result: wire.DossierAck | SyncError,
-                         report: SyncReport) -> None:
+                         report: SyncReport, session: Session | None = None) -> None:
         """One dossier's answer onto its outbox entry, the same for a PUT and for an
-        item of a batch."""
+        item of a batch (whose outcomes share ``session``)."""
         entry_id, uuid, attempts, _ = item
         if isinstance(result, MissingBlobs):
-            self._requeue_files(result.missing, uuid)
-            self._retry(entry_id, attempts, result, report, soon=True)
+            self._requeue_files(result.missing, uuid, session)
+            self._retry(entry_id, attempts, result, report, soon=True, session=session)
             return
         if isinstance(result, Refused):
-            self._refuse(entry_id, "dossier", uuid, result, report)
+            self._refuse(entry_id, "dossier", uuid, result, report, session)
             return
         if isinstance(result, SyncError):
-            self._retry(entry_id, attempts, result, report)
+            self._retry(entry_id, attempts, result, report, session=session)
             return
         ack = result
         now = self.now()
@@ -412,7 +425,7 @@ class SyncEngine:
         if warnings:
             log.warning("dossier %s stored by the gateway with warning(s): %s", uuid,
                         ", ".join(warnings))
-        with self.ctx.db.write() as s:
+        with self._writing(session) as s:
             outbox.mark_sent(s, entry_id, now, {"result": ack.result,
                                                 "revision": ack.PhienBan,
                                                 **({"warnings": warnings} if warnings
@@ -431,11 +444,12 @@ class SyncEngine:
             digits = set(s.scalars(select(Station.station_digit)))
         return digits - {self.station_digit}
 
-    def _requeue_files(self, missing: list[str], dossier_uuid: str) -> None:
+    def _requeue_files(self, missing: list[str], dossier_uuid: str,
+                       session: Session | None = None) -> None:
         """The gateway lost or never got some files (e.g. restored from a backup): put
         them back in the queue, once."""
         now = self.now()
-        with self.ctx.db.write() as s:
+        with self._writing(session) as s:
             have = {e.entity_id for e in outbox.pending_for(s, "file", missing)}
             for sha in missing:
                 if sha not in have and repo.get_blob(s, sha) is not None:

@@ -92,6 +92,17 @@ def test_a_resent_batch_stores_nothing_twice(gateway: GatewayServer,
         assert s.scalar(select(func.count()).select_from(DossierRevision)) == 30
 
 
+def test_documents_of_one_batch_see_each_other_in_order(gateway: GatewayServer,
+                                                        station_token: str) -> None:
+    twin = {**doc(2), "MaHoSo": doc(1)["MaHoSo"]}  # the code the first one just took
+    results = batch(gateway, station_token,
+                    [doc(1), twin, doc(1, revision=2), doc(1)]).json()["results"]
+    assert [(r["status"], (r.get("ack") or {}).get("result")) for r in results] == [
+        (200, "created"), (409, None), (200, "updated"), (200, "stale")]
+    assert "TaiLieuNop" not in results[0]["ack"] and "error" not in results[0]
+    assert stored(gateway) == {doc(1)["ClientId"]: 2}
+
+
 def test_caps_on_items_and_bytes(gateway: GatewayServer, station_token: str) -> None:
     health = wire.Health.model_validate(requests.get(gateway.url + wire.HEALTH,
                                                      timeout=10).json())
