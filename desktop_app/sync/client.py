@@ -57,8 +57,12 @@ def encode_dossier(document: dict[str, Any]) -> bytes:
     UTF-8 JSON (Vietnamese letters as themselves, not 6-byte escapes). The gateway
     compares parsed documents, so a batch and a PUT of one revision are the same body."""
     out = fitted(document, f"dossier {document.get('ClientId')}")
-    return json.dumps(out, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    try:
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate fitting left (in a key): escaped, as a
+        # PUT sends it; the gateway refuses the batch and each dossier goes by PUT
+        return json.dumps(out, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 class SyncError(DomainError):

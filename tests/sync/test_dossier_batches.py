@@ -163,6 +163,26 @@ def test_gateway_of_contract_1_0_gets_one_put_per_dossier(
     assert {e.response["result"] for e in entries(ctx).values()} == {"created"}
 
 
+def test_a_batch_the_gateway_refuses_as_a_whole_goes_one_put_each(
+        ctx: AppContext, clerk: ClerkInfo, synced: SyncService,
+        gateway: GatewayServer) -> None:
+    uuids = [receive(ctx, clerk) for _ in range(3)]
+    engine, sent = engine_at(synced)
+    announced = engine.client.health
+
+    def health(*args: Any, **kwargs: Any) -> wire.Health:
+        # The province lowers its cap between /health and the batch: 413 for the batch.
+        answer = announced(*args, **kwargs)
+        gateway.state.config.max_batch_items = 1
+        return answer
+
+    engine.client.health = health  # type: ignore[method-assign]
+    report = engine.run_once(pull=False)
+    assert report.dossiers_sent == 3 and report.refused == 0
+    assert batch_posts(sent) == 1 and dossier_puts(sent) == 3
+    assert sorted(d["client_id"] for d in gateway_dossiers(gateway)) == sorted(uuids)
+
+
 def test_a_cut_mid_batch_resends_that_batch_only_and_stores_each_once(
         ctx: AppContext, clerk: ClerkInfo, synced: SyncService,
         gateway: GatewayServer) -> None:
