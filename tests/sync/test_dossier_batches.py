@@ -149,6 +149,16 @@ def test_batches_are_sized_by_count(ctx: AppContext, clerk: ClerkInfo, synced: S
     assert {e.state for e in entries(ctx).values()} == {"sent"}
 
 
+def test_a_station_that_does_not_batch_works_against_a_1_1_gateway(
+        ctx: AppContext, clerk: ClerkInfo, synced: SyncService,
+        gateway: GatewayServer) -> None:
+    uuids = [receive(ctx, clerk) for _ in range(3)]
+    engine, sent = engine_at(synced, batch_items=0)  # as a station older than 1.1
+    assert engine.run_once(pull=False).dossiers_sent == 3
+    assert batch_posts(sent) == 0 and dossier_puts(sent) == 3
+    assert sorted(d["client_id"] for d in gateway_dossiers(gateway)) == sorted(uuids)
+
+
 def test_gateway_of_contract_1_0_gets_one_put_per_dossier(
         ctx: AppContext, clerk: ClerkInfo, station: StationInfo,
         gateway_factory: Callable[..., GatewayServer]) -> None:
