@@ -7,15 +7,21 @@
 Everything is real: the gateway (provincial_gateway.server.GatewayServer, uvicorn on
 loopback), the station (SQLite data directory in a temp dir, IntakeService.receive,
 SyncEngine / TusUploader / GatewayClient) and the link (tests/support/fault_proxy.py).
-Prints one table. Targets (issue): goodput >= 85 % of the link rate, bytes re-sent after
-a cut <= one chunk. Every scenario has a baseline measured in the same run:
+Prints one table. Targets: goodput >= 85 % of the link rate, bytes re-sent after a cut
+<= one chunk (a tus chunk for a file; for dossiers the batch, 64 KiB at most), the
+1,000-dossier drain <= 1.5x the one-request baseline. Every scenario has a baseline
+measured in the same run:
 
 - goodput, stalls, A0: a naive one-shot upload, i.e. the whole payload in one POST with
   no resume (the gateway's POST /bundles, which reads the whole body before doing
   anything: the payload is the station's own sealed bundle of the same file).
 - cut: that one-shot POST cut at the same file offset, then sent again from the start.
 - drain: the same queued dossiers in one request (POST /bundles of export_bundle's
-  output), i.e. what batching would give over this link.
+  output), against the engine's batches (contract 1.1, POST /dossiers/batch) and, unless
+  --no-put-drain, the engine's one PUT per dossier (what a 1.0 gateway gets). Each run
+  drains into a gateway of its own, so every one of them stores every dossier anew.
+- cutbatch: dossiers in batches with the link cut in the middle of the third batch, then
+  resumed: re-sent = dossier bytes on the wire - the documents' bytes, against the batch.
 
 Bytes "on the wire" are the proxy's counters (what crossed the emulated link, request
 headers and JSON included). File bytes on the wire = bytes up - request headers - JSON
@@ -30,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import logging
 import os
 import random
@@ -40,7 +45,6 @@ import tempfile
 import time
 import traceback
 import uuid
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -50,6 +54,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
 
 os.environ.setdefault("MOTCUA_NO_KEYRING", "1")  # never touch the machine's real keyring
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -66,12 +71,20 @@ from desktop_app.scanning.model import ColourMode, OutputPart
 from desktop_app.startup import open_station
 from desktop_app.station import StationService
 from desktop_app.sync import bundle_keys
-from desktop_app.sync.client import GatewayClient, LinkDown
+from desktop_app.sync.client import GatewayClient, LinkDown, encode_dossier
+from desktop_app.sync.dossier_batch import (
+    BATCH_MAX_BYTES,
+    BATCH_MAX_ITEMS,
+    ENVELOPE_BYTES,
+    BatchLimits,
+    plan,
+)
 from desktop_app.sync.service import SyncService
 from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader
 from desktop_app.sync.usb_bundle import export_bundle
 from local_db import outbox
 from provincial_gateway import bundle_keys as gateway_bundle_keys
+from provincial_gateway.db import Dossier as GatewayDossier
 from provincial_gateway.server import GatewayServer
 from sync_contract import bundle_codec, wire
 from tests.conftest import RECEIVED_AT, TEST_STATION
@@ -99,8 +112,11 @@ class Tally:
 
     requests: int = 0
     header_bytes: int = 0
-    json_bytes: int = 0  # bodies that are not file data (health, blobs/missing, dossiers…)
+    json_bytes: int = 0  # other bodies (health, blobs/missing, events…)
     file_bytes: int = 0  # PATCH bodies and one-shot POST bodies
+    dossier_bytes: int = 0  # dossier PUT and batch bodies
+    batches: int = 0  # POST /dossiers/batch requests
+    puts: int = 0  # PUT /dossiers/{id} requests
 
 
 def _header_size(request: Any, host: str) -> int:
@@ -122,6 +138,13 @@ def counted_client(base_url: str, token: str, tally: Tally) -> GatewayClient:
         size = len(body.encode() if isinstance(body, str) else body)
         if request.method == "PATCH" or request.path_url.startswith(wire.BUNDLES):
             tally.file_bytes += size
+        elif request.path_url == wire.DOSSIER_BATCH and request.method == "POST":
+            tally.dossier_bytes += size
+            tally.batches += 1
+        elif request.path_url.startswith(wire.PREFIX + "/dossiers/") \
+                and request.method == "PUT":
+            tally.dossier_bytes += size
+            tally.puts += 1
         else:
             tally.json_bytes += size
         return send(request, **kwargs)
@@ -172,7 +195,13 @@ class Measure:
 
     @property
     def file_on_wire(self) -> int:
-        return self.up - self.tally.header_bytes - self.tally.json_bytes
+        t = self.tally
+        return self.up - t.header_bytes - t.json_bytes - t.dossier_bytes
+
+    @property
+    def dossiers_on_wire(self) -> int:
+        t = self.tally
+        return self.up - t.header_bytes - t.json_bytes - t.file_bytes
 
 
 @contextmanager
@@ -186,10 +215,8 @@ def measuring(link: Link, tally: Tally) -> Iterator[dict[str, Any]]:
     finally:
         seconds = time.monotonic() - t0
         c = link.counters()
-        delta = Tally(tally.requests - before.requests,
-                      tally.header_bytes - before.header_bytes,
-                      tally.json_bytes - before.json_bytes,
-                      tally.file_bytes - before.file_bytes)
+        delta = Tally(*(getattr(tally, f) - getattr(before, f)
+                        for f in Tally.__dataclass_fields__))
         box["m"] = Measure(seconds, c.bytes_up, c.bytes_down, delta)
         box["t0"], box["t1"] = t0, t0 + seconds
 
@@ -360,9 +387,18 @@ class Bench:
             gateway_bundle_keys.register_for(gw.state, TEST_STATION.agency_code, 1,
                                              bundle_codec.public_key_hex(self.signer))
         self.recipient = gateway_bundle_keys.province_recipient(self.gw.config)
+        self.extra: list[Link | GatewayServer] = []
+
+    def fresh_gateway(self, name: str) -> tuple[GatewayServer, Link]:
+        """An empty gateway of its own (the same station token) behind its own link."""
+        gw = GatewayServer(self.work / name).start()
+        gw.add_station(TEST_STATION.agency_code, 1, "Quầy 1", token=self.token)
+        link = Link(gw.host, gw.port).start()
+        self.extra += [link, gw]
+        return gw, link
 
     def close(self) -> None:
-        for thing in (self.link, self.link2, self.gw, self.gw2):
+        for thing in (self.link, self.link2, self.gw, self.gw2, *self.extra):
             try:
                 thing.stop()
             except Exception as exc:  # report, do not mask the table
@@ -398,6 +434,10 @@ class Bench:
             bundle_keys.ensure_registered(ctx, client.register_bundle_key)
         finally:
             client.close()
+        # The second gateway (the baselines') verifies the same station's signature.
+        key = bundle_keys.signing_key(ctx, StationService(ctx).require())
+        gateway_bundle_keys.register_for(self.gw2.state, TEST_STATION.agency_code, 1,
+                                         bundle_codec.public_key_hex(key))
 
     # --- one-shot baseline ------------------------------------------------------------------
 
@@ -570,83 +610,178 @@ class Bench:
                            f"{chunk:,} B (target <= one chunk); one-shot re-sent "
                            f"{base_resent:,} B")
 
-    def drain(self, n: int) -> None:
+    def drain_run(self, cached: Path, last: datetime, n: int, name: str,
+                  batch_items: int, export_to: Path | None = None
+                  ) -> tuple[Measure, int, Any]:
+        """Drain a copy of the cached queue into a fresh gateway over the commune link:
+        (measure, run_once calls, the USB export made first when ``export_to``)."""
         profile = LinkProfile.commune()
-        label = "commune"
-        cached, build_s, last = build_queue(Path(self.args.cache_dir), n, self.args.rebuild)
-        self.notes.append(f"drain: {n} dossiers made by IntakeService.receive in "
-                          f"{build_s:.1f} s ({1000 * build_s / n:.0f} ms each, slip PDF "
-                          f"included; cached in {cached})")
-        d = self.next_dir("drain")
+        d = self.next_dir(name)
         shutil.copytree(cached, d / "station")
+        gw, link = self.fresh_gateway(f"gateway-{name}")
         ctx = station_ctx(d / "station", FixedClock(last + timedelta(hours=1)))
+        export = None
         try:
             service = SyncService(ctx)
             service.set_token(self.token)  # file store (MOTCUA_NO_KEYRING), for the bundle
-            self.bundle_ready(ctx)
-            export = export_bundle(ctx, service, d / "queue.bundle")
-            with ctx.db.read() as s:
-                docs = [dict(e.payload) for e in outbox.entries(
-                    s, states=(outbox.PENDING,), limit=100_000) if e.entity_type == "dossier"]
-            # Each document on its own: the test dossiers are near copies of each other,
-            # so a whole batch would deflate unrealistically well.
-            texts = [json.dumps(doc, ensure_ascii=False).encode() for doc in docs]
-            raw = sum(len(t) for t in texts)
-            zipped = sum(len(zlib.compress(t)) for t in texts)
-            if export.dossiers != n:
-                raise RuntimeError(f"drain: {export.dossiers} dossiers queued, not {n}")
+            if export_to is not None:
+                self.bundle_ready(ctx)
+                export = export_bundle(ctx, service, export_to)
+                if export.dossiers != n:
+                    raise RuntimeError(f"drain: {export.dossiers} dossiers queued, not {n}")
             tally = Tally()
-            client = self.client(tally)
-            engine = service.engine(client)
-            self.link.set_profile(profile)
+            client = counted_client(link.url_for(), self.token, tally)
+            engine = service.engine(client, batch_items=batch_items)
+            link.set_profile(profile)
             sent = runs = 0
-            with measuring(self.link, tally) as box:
+            with measuring(link, tally) as box:
                 while True:
                     report = engine.run_once(pull=False)
                     runs += 1
                     sent += report.dossiers_sent
                     if report.errors:
-                        raise RuntimeError(f"drain: {report.errors}")
+                        raise RuntimeError(f"drain {name}: {report.errors}")
                     if service.status().pending == 0 or not report.dossiers_sent:
                         break
             client.close()
             if sent != n:
-                raise RuntimeError(f"drain: {sent} of {n} dossiers sent")
+                raise RuntimeError(f"drain {name}: {sent} of {n} dossiers sent")
         finally:
             ctx.close()
-        m = box["m"]
+        with gw.sessions() as s:
+            stored = s.scalar(select(func.count()).select_from(GatewayDossier))
+        if stored != n:
+            raise RuntimeError(f"drain {name}: the gateway holds {stored} dossiers, not {n}")
+        return box["m"], runs, export
+
+    def drain(self, n: int) -> None:
+        profile = LinkProfile.commune()
+        label = "commune"
+        rate = profile.up_bps or 1
+        cached, build_s, last = build_queue(Path(self.args.cache_dir), n, self.args.rebuild)
+        self.notes.append(f"drain: {n} dossiers made by IntakeService.receive in "
+                          f"{build_s:.1f} s ({1000 * build_s / n:.0f} ms each, slip PDF "
+                          f"included; cached in {cached})")
+        bundle = self.work / "queue.bundle"
+        m, runs, export = self.drain_run(cached, last, n, "drain-batched", BATCH_MAX_ITEMS,
+                                         export_to=bundle)
         body = Path(export.path).read_bytes()
         base, receipt = self.one_shot(body, profile, second=True)
         if receipt.created != n:
             raise RuntimeError(f"drain baseline: {receipt}")
-        rate = profile.up_bps or 1
-        base_row = Row(f"drain {n}: all in one POST (batched)", label, base.up, base.seconds,
+        base_row = Row(f"drain {n}: all in one POST (baseline)", label, base.up, base.seconds,
                        rate, baseline="(baseline)", ratio=1.0,
                        note=f"{n / base.seconds:.1f} dossiers/s, {base.up / n:,.0f} B up + "
-                            f"{base.down / n:,.0f} B down per dossier")
-        per = m.seconds / n
-        row = Row(f"drain {n}: engine, 1 PUT each", label, m.up, m.seconds, rate,
-                  baseline=f"{base.seconds:.1f} s", ratio=m.seconds / base.seconds,
-                  note=f"{n / m.seconds:.2f} dossiers/s, {1000 * per:.0f} ms each, "
-                       f"{m.up / n:,.0f} B up + {m.down / n:,.0f} B down per dossier, "
-                       f"{m.tally.requests} requests, {runs} run_once")
+                            f"{base.down / n:,.0f} B down per dossier (sealed bundle)")
+        per_batch = n / max(1, m.tally.batches)
+        batch_bytes = m.tally.dossier_bytes / max(1, m.tally.batches)
+        row = Row(f"drain {n}: engine, batches (1.1)", label, m.up, m.seconds, rate,
+                  chunk=BATCH_MAX_BYTES, baseline=f"{base.seconds:.1f} s",
+                  ratio=m.seconds / base.seconds,
+                  note=f"{n / m.seconds:.1f} dossiers/s, {m.tally.batches} batches "
+                       f"(<= {BATCH_MAX_ITEMS} / {BATCH_MAX_BYTES // KiB} KiB; "
+                       f"{per_batch:.0f} dossiers, {batch_bytes:,.0f} B "
+                       f"each), {m.up / n:,.0f} B up + {m.down / n:,.0f} B down per "
+                       f"dossier, {m.tally.requests} requests, {runs} run_once")
         self.rows += [base_row, row]
+        verdict = "PASS" if row.ratio is not None and row.ratio <= 1.5 else "FAIL"
+        self.checks.append(f"{verdict}  drain {n}: batches {m.seconds:.1f} s vs one request "
+                           f"{base.seconds:.1f} s = {row.ratio:.2f}x (target <= 1.5x)")
         rtt = 2 * profile.latency_ms / 1000
-        wire_s = (m.up / n) * 8 / rate
-        rest = per - rtt - wire_s
-        batched = n * (wire_s + rest) + (n / 100) * rtt
-        gz = n * wire_s * zipped / raw
+        wire_up = m.up * 8 / rate
+        wire_down = m.down * 8 / (profile.down_bps or rate)
+        rest = m.seconds - wire_up - wire_down - m.tally.requests * rtt
         self.notes.append(
-            f"drain: {1000 * per:.0f} ms per dossier = {1000 * rtt:.0f} ms round trip + "
-            f"{1000 * wire_s:.0f} ms to send its {m.up / n:,.0f} B up at link rate + "
-            f"{1000 * rest:.0f} ms the rest (station and gateway commits, response); the "
-            f"link carries data {100 * row.share:.0f} % of the time, so the drain is bound "
-            f"by round trips. Estimate for batches of 100 dossiers per request (same bytes, "
-            f"same per-dossier work, one round trip per batch): {batched:.0f} s "
-            f"({n / batched:.1f} dossiers/s, {m.seconds / batched:.1f}x faster); the "
-            f"one-POST baseline measured {base.seconds:.1f} s. A dossier document deflates "
-            f"{raw / zipped:.1f}:1 on its own, so compressing request bodies would bring the "
-            f"bytes down to about {gz:.0f} s of link time.")
+            f"drain {n}, batches: {m.seconds:.1f} s = {wire_up:.1f} s sending "
+            f"{m.up:,} B up + {wire_down:.1f} s receiving {m.down:,} B down + "
+            f"{m.tally.requests} round trips ({m.tally.requests * rtt:.1f} s) + "
+            f"{rest:.1f} s the rest (station and gateway work, commits); the one-request "
+            f"baseline sends {base.up:,} B (a sealed bundle)")
+        if self.args.no_put_drain:
+            return
+        mp, runs_p, _ = self.drain_run(cached, last, n, "drain-puts", 0)
+        per = mp.seconds / n
+        self.rows.append(Row(
+            f"drain {n}: engine, 1 PUT each (1.0)", label, mp.up, mp.seconds, rate,
+            baseline=f"{base.seconds:.1f} s", ratio=mp.seconds / base.seconds,
+            note=f"{n / mp.seconds:.2f} dossiers/s, {1000 * per:.0f} ms each, "
+                 f"{mp.up / n:,.0f} B up + {mp.down / n:,.0f} B down per dossier, "
+                 f"{mp.tally.requests} requests, {runs_p} run_once; batches "
+                 f"{mp.seconds / m.seconds:.1f}x faster"))
+
+    def cut_batch(self, n: int) -> None:
+        """Dossiers in batches, the connection cut halfway through the third batch (the
+        last when there are fewer), then the next run resumes: what crossed the link for
+        dossiers beyond each document once is the re-sent part, at most one batch."""
+        profile = LinkProfile.commune()
+        label = "commune, 1 cut"
+        rate = profile.up_bps or 1
+        cached, _, last = build_queue(Path(self.args.cache_dir), n, self.args.rebuild)
+        d = self.next_dir("cut-batch")
+        shutil.copytree(cached, d / "station")
+        gw, link = self.fresh_gateway("gateway-cut-batch")
+        ctx = station_ctx(d / "station", FixedClock(last + timedelta(hours=1)))
+        try:
+            service = SyncService(ctx)
+            service.set_token(self.token)
+            with ctx.db.read() as s:
+                docs = [dict(e.payload) for e in outbox.entries(
+                    s, states=(outbox.PENDING,), limit=100_000) if e.entity_type == "dossier"]
+            sizes = [len(encode_dossier(doc)) for doc in docs]
+            groups = plan(sizes, BatchLimits(BATCH_MAX_ITEMS, BATCH_MAX_BYTES,
+                                             wire.DOSSIER_BATCH_MAX_BYTES))
+
+            def body_size(group: list[int]) -> int:
+                return ENVELOPE_BYTES + sum(sizes[i] for i in group) + len(group) - 1
+
+            k = min(2, len(groups) - 1)
+            cut_size = body_size(groups[k])
+            # Headers: health and each batch before, under 1 KB each.
+            cut_at = sum(body_size(g) for g in groups[:k]) + cut_size // 2 + 900 * (k + 2)
+            tally = Tally()
+            client = counted_client(link.url_for(), self.token, tally)
+            engine = service.engine(client)
+            link.set_profile(replace(profile, cut_after_bytes_up=cut_at))
+            with measuring(link, tally) as box1:
+                first = engine.run_once(pull=False)
+            before = sum(len(g) for g in groups[:k])
+            if first.dossiers_sent != before or not link.cuts:
+                self.notes.append(f"cutbatch: the cut did not land in batch {k + 1} "
+                                  f"({first.dossiers_sent} sent, {link.cuts} cuts)")
+            link.set_profile(profile)
+            service.retry()
+            sent = first.dossiers_sent
+            with measuring(link, tally) as box2:
+                while sent < n:
+                    report = engine.run_once(pull=False)
+                    if not report.dossiers_sent:
+                        raise RuntimeError(f"cutbatch: stuck at {sent}: {report.errors}")
+                    sent += report.dossiers_sent
+            client.close()
+            with ctx.db.read() as s:
+                open_left = len([e for e in outbox.entries(s) if e.entity_type == "dossier"])
+        finally:
+            ctx.close()
+        with gw.sessions() as s:
+            stored = s.scalar(select(func.count()).select_from(GatewayDossier))
+        if stored != n or open_left:
+            raise RuntimeError(f"cutbatch: {stored} stored of {n}, {open_left} left")
+        m1, m2 = box1["m"], box2["m"]
+        payload = sum(sizes)
+        on_wire = m1.dossiers_on_wire + m2.dossiers_on_wire
+        resent = on_wire - payload
+        self.rows.append(Row(
+            "cut: dossier batches, resumed", label, payload, m1.seconds + m2.seconds, rate,
+            resent=resent, chunk=BATCH_MAX_BYTES, baseline=f"batch {cut_size:,} B",
+            ratio=resent / cut_size,
+            note=f"cut in batch {k + 1} of {len(groups)} ({len(groups[k])} dossiers) after "
+                 f"{m1.dossiers_on_wire - sum(body_size(g) for g in groups[:k]):,} B of it; "
+                 f"{n} dossiers each stored once; {m1.tally.batches + m2.tally.batches} "
+                 f"batch requests"))
+        verdict = "PASS" if resent <= cut_size else "FAIL"
+        self.checks.append(f"{verdict}  cut mid-batch: {resent:,} B of dossiers re-sent vs "
+                           f"the cut batch of {cut_size:,} B (target <= one batch, "
+                           f"<= {BATCH_MAX_BYTES // KiB} KiB); every dossier stored once")
 
     def big(self, size: int, rate_x: float, baseline: bool) -> None:
         base_profile = LinkProfile.commune()
@@ -707,7 +842,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small sizes for a smoke run (under ~2 minutes)")
-    p.add_argument("--only", default="goodput,stalls,cut,drain,big",
+    p.add_argument("--only", default="goodput,stalls,cut,cutbatch,drain,big",
                    help="comma-separated scenarios (default: all)")
     p.add_argument("--goodput-kib", type=int, help="file for the goodput rows (2048)")
     p.add_argument("--chunks-kib", default="16,64,256", help="tus chunk sizes to compare")
@@ -715,6 +850,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=7, help="stall schedule seed")
     p.add_argument("--cut-kib", type=int, help="file for the cut rows (1024)")
     p.add_argument("--dossiers", type=int, help="queued dossiers to drain (1000)")
+    p.add_argument("--no-put-drain", action="store_true",
+                   help="skip the drain by one PUT per dossier (about 6 minutes at 1000)")
+    p.add_argument("--cut-dossiers", type=int,
+                   help="queued dossiers for the mid-batch cut (200)")
     p.add_argument("--big-mb", type=float, default=None, help="the A0 PDF, MiB (50)")
     p.add_argument("--big-rate-x", type=float, default=1.0,
                    help="link rate multiplier for the A0 rows only (labelled)")
@@ -729,6 +868,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.stall_kib = args.stall_kib or (128 if quick else 4096)
     args.cut_kib = args.cut_kib or (192 if quick else 1024)
     args.dossiers = args.dossiers or (40 if quick else 1000)
+    args.cut_dossiers = args.cut_dossiers or (40 if quick else 200)
     args.big_mb = args.big_mb or (0.25 if quick else 50.0)
     args.only = {s.strip() for s in args.only.split(",") if s.strip()}
     return args
@@ -749,6 +889,7 @@ def main(argv: list[str] | None = None) -> int:
         ("goodput", lambda: bench.goodput(args.goodput_kib * KiB, sorted(chunks))),
         ("stalls", lambda: bench.goodput_stalls(args.stall_kib * KiB, args.seed)),
         ("cut", lambda: bench.cut(args.cut_kib * KiB, DEFAULT_CHUNK)),
+        ("cutbatch", lambda: bench.cut_batch(args.cut_dossiers)),
         ("drain", lambda: bench.drain(args.dossiers)),
         ("big", lambda: bench.big(int(args.big_mb * MiB), args.big_rate_x,
                                   not args.no_big_baseline)),
@@ -778,6 +919,8 @@ def main(argv: list[str] | None = None) -> int:
     print("link: commune = 256 kbit/s each way, 150 ms one way (300 ms RTT); % link = "
           "payload bits / s / link rate; ratio = value / baseline of the same scenario "
           "(goodput rows: higher is better; cut: re-sent bytes; drain: seconds)")
+    print(f"dossier batches: at most {BATCH_MAX_ITEMS} documents or "
+          f"{BATCH_MAX_BYTES // KiB} KiB of body each (the \"chunk\" of a dossier cut)")
     print()
     print(render(bench.rows))
     print()

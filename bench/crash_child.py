@@ -187,6 +187,7 @@ class Worker:
         around(engine.uploader, "upload", "upload")
         around(engine, "push_dossiers", "dossiers")
         around(engine.client, "put_dossier", "put")
+        around(engine.client, "put_dossiers", "put")  # a batch (contract 1.1)
         around(engine, "push_events", "events")
         around(engine.puller, "pull", "pull")
 

@@ -58,6 +58,15 @@ class GatewayConfig:
     # Stations' heartbeats (`fleet`): advertised in /health and stored. Off, the gateway
     # behaves as one older than the feature (no advertisement, 404 on the route).
     accept_heartbeats: bool = True
+    # The contract minor version this gateway speaks (wire.API_MINOR). A lower one makes
+    # it behave as a gateway of that version (no batch route, /health without batch
+    # limits): how a province running an older gateway is reproduced in tests.
+    contract_minor: int = wire.API_MINOR
+    # POST /dossiers/batch: documents per request (at most wire.DOSSIER_BATCH_MAX_ITEMS)
+    # and request body bytes (at least max_json_bytes, so a dossier one PUT takes also
+    # travels as a batch of one). Both announced in /health.
+    max_batch_items: int = wire.DOSSIER_BATCH_MAX_ITEMS
+    max_batch_bytes: int = wire.DOSSIER_BATCH_MAX_BYTES
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -69,9 +69,11 @@ class UpsertResult:
     documents: list[dict[str, Any]]  # the stored revision's TaiLieuNop
     warnings: list[str] = field(default_factory=list)  # flags of the stored revision
 
-    def ack(self, blob_url: Callable[[str], str]) -> wire.DossierAck:
+    def ack(self, blob_url: Callable[[str], str] | None) -> wire.DossierAck:
+        """The acknowledgement, TaiLieuNop with each file's URL; without `blob_url` (a
+        batch item) TaiLieuNop is left out: the station holds the documents it sent."""
         items = []
-        for item in self.documents:
+        for item in self.documents if blob_url is not None else ():
             item = dict(item)
             sha = str(item.get("TepDinhKemSha256") or "").lower()
             if sha:
@@ -200,24 +202,89 @@ def upsert_dossier(state: GatewayState, raw: Any, agency_code: str,
     """Apply one revision of a dossier document under the wire.py revision and ownership
     rules. `station_id`/`station_digit` are the authenticated sender's (the digit is looked
     up when only the id is given)."""
-    doc = validate_document(raw)
-    if doc.MaDonVi != agency_code:
-        raise WireError(403, wire.E_AGENCY,
-                        f"Mã đơn vị {doc.MaDonVi} của hồ sơ không phải của máy trạm này "
-                        f"({agency_code}).")
     if station_digit is None and station_id is not None:
         with state.sessions() as s:
             station_digit = s.scalar(select(Station.station_digit)
                                      .where(Station.id == station_id))
-    check_code_space(doc.MaHoSo.strip(), agency_code, station_digit)
-    shas = referenced_blobs(doc)
-    body = canonical_json(raw)
+    doc, body, shas = _checked(raw, agency_code, station_digit)
 
     def attempt() -> UpsertResult:
         with state.sessions.begin() as s:
             return _upsert(s, doc, body, shas, agency_code, station_id, station_digit)
 
     return retrying(attempt)
+
+
+def _checked(raw: Any, agency_code: str, station_digit: int | None
+             ) -> tuple[wire.DossierDocument, str, list[str]]:
+    """What needs no database: the document valid, the sender's agency and code space;
+    then the document, its canonical body and the files it references."""
+    doc = validate_document(raw)
+    if doc.MaDonVi != agency_code:
+        raise WireError(403, wire.E_AGENCY,
+                        f"Mã đơn vị {doc.MaDonVi} của hồ sơ không phải của máy trạm này "
+                        f"({agency_code}).")
+    check_code_space(doc.MaHoSo.strip(), agency_code, station_digit)
+    return doc, canonical_json(raw), referenced_blobs(doc)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """One document of a dossier batch: the single PUT's result, or its refusal."""
+
+    client_id: str  # as the document carried it ("" without a usable one)
+    result: UpsertResult | None
+    error: WireError | None
+
+
+def upsert_many(state: GatewayState, raws: Sequence[Any], agency_code: str,
+                station_id: int | None, station_digit: int | None) -> list[BatchOutcome]:
+    """A dossier batch (contract 1.1): each document under exactly the rules of
+    `upsert_dossier` (`_checked`, then `_upsert`), in the order sent, each inside a
+    savepoint of one transaction: a refused or failing document leaves nothing behind and
+    the others are stored, while the batch pays one commit (one fsync) instead of one per
+    document. A lost race (IntegrityError) is retried for that document alone."""
+    out: list[BatchOutcome | None] = [None] * len(raws)
+    checked: list[tuple[int, str, tuple[wire.DossierDocument, str, list[str]]]] = []
+    for n, raw in enumerate(raws):
+        given = raw.get("ClientId") if isinstance(raw, dict) else None
+        client_id = given[:64] if isinstance(given, str) else ""
+        try:
+            checked.append((n, client_id, _checked(raw, agency_code, station_digit)))
+        except WireError as exc:
+            out[n] = _refused(n, client_id, exc)
+    if checked:
+        with state.sessions.begin() as s:
+            for n, client_id, (doc, body, shas) in checked:
+                out[n] = _upsert_in_savepoint(s, n, client_id, doc, body, shas, agency_code,
+                                              station_id, station_digit)
+    return [o for o in out if o is not None]
+
+
+def _refused(n: int, client_id: str, exc: WireError) -> BatchOutcome:
+    log.warning("dossier batch item %d -> %d %s: %s", n, exc.status, exc.code, exc.message)
+    return BatchOutcome(client_id, None, exc)
+
+
+def _upsert_in_savepoint(s: Session, n: int, client_id: str, doc: wire.DossierDocument,
+                         body: str, shas: list[str], agency_code: str,
+                         station_id: int | None, station_digit: int | None) -> BatchOutcome:
+    for attempt in range(RETRIES):
+        try:
+            with s.begin_nested():
+                result = _upsert(s, doc, body, shas, agency_code, station_id, station_digit)
+            return BatchOutcome(client_id, result, None)
+        except WireError as exc:
+            return _refused(n, client_id, exc)
+        except IntegrityError:
+            if attempt < RETRIES - 1:
+                continue
+            log.exception("dossier batch item %d failed", n)
+        except Exception:  # this item only: 500 for it, the others go on
+            log.exception("dossier batch item %d failed", n)
+        break
+    return BatchOutcome(client_id, None, WireError(
+        500, "internal", "Lỗi nội bộ của cổng tỉnh khi lưu hồ sơ này; hãy gửi lại sau."))
 
 
 def _check_code_free(s: Session, ma_ho_so: str, client_id: str) -> None:

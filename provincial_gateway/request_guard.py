@@ -7,7 +7,9 @@
    FastAPI reads and parses a JSON body before it runs the bearer dependency, so without
    this anybody could make the gateway buffer a body; now a caller without a token gets
    401 before a single body byte is read.
-3. Byte caps per route (`body_limit`), against Content-Length before the route runs and
+3. Byte caps per route (`body_limit`: a dossier batch `max_batch_bytes`, 4 MiB; an
+   upload chunk `max_file_bytes`; a bundle its sealed size; any other JSON
+   `max_json_bytes`, 2 MiB), against Content-Length before the route runs and
    counted while the body streams (a chunked body declares no length): 413 ErrorBody.
 4. A JSON body with a lone UTF-16 surrogate escape (`"\\ud800"`) gets 422: Python decodes
    it into a string that cannot be encoded as UTF-8, which failed later as a 500.
@@ -68,6 +70,8 @@ def body_limit(config: GatewayConfig, method: str, path: str) -> int:
         return config.max_file_bytes  # tus.patch_upload also holds a chunk to Upload-Length
     if path == wire.BUNDLES:
         return codec.sealed_size_limit(config.max_bundle_bytes)
+    if method == "POST" and path == wire.DOSSIER_BATCH:
+        return config.max_batch_bytes
     return config.max_json_bytes
 
 

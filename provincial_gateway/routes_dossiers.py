@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,10 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from provincial_gateway import dossiers
 from provincial_gateway.audit_heads import note_audit_head
 from provincial_gateway.auth import CurrentStation
-from provincial_gateway.errors import INVALID, WireError
+from provincial_gateway.errors import E_NOT_FOUND, INVALID, WireError
 from provincial_gateway.state import gateway_state, public_base
 from sync_contract import wire
 
+log = logging.getLogger("provincial_gateway")
 # Every dossier route keeps the station's audit-chain head it carries (audit_heads.py).
 router = APIRouter(tags=["dossiers"], responses=INVALID,
                    dependencies=[Depends(note_audit_head)])
@@ -53,6 +55,57 @@ async def put_dossier(client_id: str, doc: wire.DossierDocument, request: Reques
                                      station.agency_code, station.id, station.station_digit)
     base = public_base(request)
     return result.ack(lambda sha: base + wire.BLOB.format(sha256=sha))
+
+
+@router.post(
+    wire.DOSSIER_BATCH, response_model=wire.DossierBatchResult,
+    response_model_exclude_defaults=True, summary="Upsert several dossier documents (contract 1.1)",
+    description="Each document of `dossiers` is applied exactly as `PUT /dossiers/{ClientId}` "
+                "would apply it (same revision, ownership and file rules), in its own "
+                "transaction, in the order sent. Answers 200 with one result per document "
+                "in the same order: `status` is the single PUT's status with its `ack` "
+                "(200; without `TaiLieuNop`, which the station sent) or `error` (403 "
+                "not_owner, 409 conflict or revision_jump, 422 invalid or missing_blobs, "
+                "500 for a document the gateway failed on): one refused document never "
+                "fails the others. The documents share one transaction, each in a "
+                "savepoint (one commit per batch). At most "
+                f"{wire.DOSSIER_BATCH_MAX_ITEMS} documents and "
+                f"{wire.DOSSIER_BATCH_MAX_BYTES // (1024 * 1024)} MiB of body by default, "
+                "as `/health` announces; a gateway of contract 1.0 answers 404 or 405.",
+    responses={401: _ERR,
+               404: {"model": wire.ErrorBody,
+                     "description": "not_found: this gateway speaks contract 1.0"},
+               413: {"model": wire.ErrorBody,
+                     "description": "too_large: more documents or bytes than announced"},
+               422: {"model": wire.ErrorBody,
+                     "description": "invalid: the envelope (not a document) is malformed"}})
+async def post_dossier_batch(batch: wire.DossierBatch, request: Request,
+                             station: CurrentStation) -> wire.DossierBatchResult:
+    state = gateway_state(request)
+    config = state.config
+    if config.contract_minor < wire.DOSSIER_BATCH_MINOR:
+        raise WireError(404, E_NOT_FOUND, "Không có địa chỉ này trên cổng tỉnh.")
+    if len(batch.dossiers) > config.max_batch_items:
+        raise WireError(413, wire.E_TOO_LARGE,
+                        f"Một lần gửi nhiều nhất {config.max_batch_items} hồ sơ.")
+    raw = (await request.json())["dossiers"]  # compare and store exactly what was sent
+    outcomes = await run_in_threadpool(dossiers.upsert_many, state, raw,
+                                       station.agency_code, station.id, station.station_digit)
+    results = []
+    for o in outcomes:
+        if o.result is not None:
+            results.append(wire.DossierBatchItem(ClientId=o.client_id, status=200,
+                                                 ack=o.result.ack(None)))
+        elif o.error is not None:
+            results.append(wire.DossierBatchItem(
+                ClientId=o.client_id, status=o.error.status,
+                error=wire.ErrorBody(code=o.error.code, message=o.error.message,
+                                     missing=o.error.missing)))
+    refused = sum(1 for r in results if r.status != 200)
+    if refused:
+        log.info("dossier batch from %s: %d stored, %d refused", station.label,
+                 len(results) - refused, refused)
+    return wire.DossierBatchResult(results=results)
 
 
 @router.post(wire.EVENTS, response_model=wire.EventAck, summary="Record a lifecycle event",

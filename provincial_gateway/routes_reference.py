@@ -23,12 +23,16 @@ _ETAG = {304: {"description": "Not modified (If-None-Match matched the ETag)"},
          401: _ERR}
 
 
-@router.get(wire.HEALTH, response_model=wire.Health, summary="Liveness, no authentication")
+@router.get(wire.HEALTH, response_model=wire.Health,
+            summary="Liveness, contract version, features and batch limits, no authentication")
 def health(request: Request) -> wire.Health:
-    features = ([wire.FEATURE_HEARTBEAT] if gateway_state(request).config.accept_heartbeats
-                else [])
+    config = gateway_state(request).config
+    batches = config.contract_minor >= wire.DOSSIER_BATCH_MINOR
+    features = [wire.FEATURE_HEARTBEAT] if config.accept_heartbeats else []
     return wire.Health(status="ok", api_version=wire.API_VERSION, server_time=iso_now(),
-                       features=features)
+                       features=features, api_minor=config.contract_minor,
+                       dossier_batch_max_items=config.max_batch_items if batches else 0,
+                       dossier_batch_max_bytes=config.max_batch_bytes if batches else 0)
 
 
 @router.get(wire.CATALOG, response_model=wire.Catalog, responses={**_ETAG, 404: _ERR},

@@ -55,11 +55,13 @@ class GatewayServer:
                  admin_token: str = TEST_ADMIN_TOKEN, ssl_certfile: Path | None = None,
                  ssl_keyfile: Path | None = None, host: str = "127.0.0.1", port: int = 0,
                  public_url: str | None = None, serve_docs: bool | None = None,
-                 accept_heartbeats: bool = True) -> None:
+                 accept_heartbeats: bool = True,
+                 contract_minor: int = wire.API_MINOR) -> None:
         self.config = GatewayConfig(data_dir=Path(data_dir), db_url=db_url,
                                     catalog_file=catalog_file, admin_token=admin_token,
                                     public_url=public_url, serve_docs=serve_docs,
-                                    accept_heartbeats=accept_heartbeats)
+                                    accept_heartbeats=accept_heartbeats,
+                                    contract_minor=contract_minor)
         self.host = host
         self.port = port
         self.ssl_certfile = ssl_certfile

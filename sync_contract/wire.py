@@ -1,4 +1,4 @@
-"""Wire contract v1 between a counter station and the provincial gateway.
+"""Wire contract v1.1 between a counter station and the provincial gateway.
 
 With `bundle_codec`, this is the only code the station (`desktop_app.sync`) and the
 reference gateway (`provincial_gateway`) share. It holds the paths, headers and JSON
@@ -44,6 +44,20 @@ Rules every endpoint follows:
   `features` posts a `StationHeartbeat` (versions, queue, free disk, last doctor verdict,
   clock offset; no personal data); the gateway keeps the latest per station. A station
   never lets this fail or hold up its sync.
+
+Versions: the major version is in every path (`/api/v1`); minor versions only add (a new
+route, a new optional field), so a station of any 1.x works against any 1.y gateway.
+`GET /health` tells the gateway's minor version (`api_minor`, absent = 0) and its batch
+limits; the station uses an addition only when the gateway announces it.
+- 1.1: `POST /dossiers/batch` upserts up to `dossier_batch_max_items` dossier documents
+  (at most `dossier_batch_max_bytes` of request body) in one request, each under exactly
+  the rules of `PUT /dossiers/{client_id}`, all or nothing per document, in the order
+  sent.
+  The answer is 200 with one `DossierBatchItem` per document, in the same order: `status`
+  is what the single PUT would have answered, with its `ack` (200; `TaiLieuNop` left out,
+  the station sent it) or its `error` (4xx, or 500 for an item the gateway failed on), so
+  one refused dossier never fails the others. A station facing a 1.0 gateway (no
+  `api_minor`, or 404/405 on the route) sends one PUT per dossier as before.
 """
 
 from __future__ import annotations
@@ -56,6 +70,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from sync_contract import text_rules
 
 API_VERSION = 1
+# Minor version of this contract (additions only); see the module docstring.
+API_MINOR = 1
+DOSSIER_BATCH_MINOR = 1  # the first minor version with POST /dossiers/batch
 PREFIX = "/api/v1"
 
 HEALTH = f"{PREFIX}/health"
@@ -69,6 +86,7 @@ BLOBS_MISSING = f"{PREFIX}/blobs/missing"
 BLOB = PREFIX + "/blobs/{sha256}"
 FILES = f"{PREFIX}/files/"
 DOSSIER = PREFIX + "/dossiers/{client_id}"
+DOSSIER_BATCH = f"{PREFIX}/dossiers/batch"  # POST, contract 1.1
 EVENTS = f"{PREFIX}/events"
 CHANGES = f"{PREFIX}/changes"
 BUNDLES = f"{PREFIX}/bundles"
@@ -129,6 +147,13 @@ MAX_REVISION = 2**63 - 1
 MAX_CURSOR = 2**63 - 1  # `since` of the change feed: a signed 64-bit sequence
 MAX_REVISION_STEP = 1000
 
+# A dossier batch (contract 1.1): the gateway's defaults. 100 documents of ~2 KB are
+# ~200 KB, six seconds on a 256 kbit/s link; the byte cap is twice the cap of one PUT's
+# body (2 MiB), so any dossier one PUT takes also travels as a batch of one. A gateway
+# may announce lower limits in /health; the station keeps within what it announces.
+DOSSIER_BATCH_MAX_ITEMS = 100
+DOSSIER_BATCH_MAX_BYTES = 4 * 1024 * 1024
+
 # Warnings in a DossierAck (the dossier was stored).
 W_RECEIVED_IN_FUTURE = "received_in_future"  # NgayTiepNhan after the gateway's clock
 
@@ -150,6 +175,10 @@ class Health(WireModel):
     gateway: str = "provincial_gateway"
     # Optional endpoints this gateway serves (FEATURE_*); absent from older gateways.
     features: list[str] = Field(default_factory=list)
+    # Added in 1.1 (a 1.0 gateway sends neither: 0 means "no batches").
+    api_minor: int = 0
+    dossier_batch_max_items: int = 0
+    dossier_batch_max_bytes: int = 0
 
 
 class Catalog(WireModel):
@@ -333,6 +362,30 @@ class DossierAck(WireModel):
     TaiLieuNop: list[dict] = Field(default_factory=list)  # with DuongDanTaiTepTin URLs
     # Added: what the gateway noticed about the stored dossier (W_* words).
     warnings: list[str] = Field(default_factory=list)
+
+
+class DossierBatch(WireModel):
+    """POST /dossiers/batch body (1.1). Each document is checked on its own, exactly as a
+    PUT body (a `DossierDocument`): one that does not validate gets its own 422 in the
+    answer and the others are stored."""
+
+    dossiers: list[Any] = Field(
+        min_length=1, max_length=DOSSIER_BATCH_MAX_ITEMS,
+        description="DossierDocument bodies, each upserted by its ClientId in this order")
+
+
+class DossierBatchItem(WireModel):
+    """The outcome of one document of a batch: what PUT /dossiers/{ClientId} would have
+    answered, status included."""
+
+    ClientId: str  # as sent ("" when the document carried none)
+    status: int
+    ack: DossierAck | None = None  # status 200 (TaiLieuNop left out)
+    error: ErrorBody | None = None  # any other status
+
+
+class DossierBatchResult(WireModel):
+    results: list[DossierBatchItem]  # one per document, in the order sent
 
 
 class EventIn(TextChecked, WireModel):

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -52,6 +52,19 @@ def fitted(document: dict[str, Any], what: str) -> dict[str, Any]:
     return out
 
 
+def encode_dossier(document: dict[str, Any]) -> bytes:
+    """A dossier document as it travels in a batch: fitted to the text rules, compact
+    UTF-8 JSON (Vietnamese letters as themselves, not 6-byte escapes). The gateway
+    compares parsed documents, so a batch and a PUT of one revision are the same body."""
+    out = fitted(document, f"dossier {document.get('ClientId')}")
+    try:
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate fitting left (in a key): escaped, as a
+        # PUT sends it; the gateway refuses the batch and each dossier goes by PUT
+        return json.dumps(out, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
 class SyncError(DomainError):
     """Base of every sync failure; ``retry`` says whether backing off and trying again
     can help."""
@@ -89,6 +102,11 @@ class MissingBlobs(SyncError):
         super().__init__("Tỉnh chưa có đủ tệp của hồ sơ; sẽ gửi tệp trước.",
                          f"gateway lacks {len(missing)} blob(s)")
         self.missing = missing
+
+
+class BatchUnsupported(SyncError):
+    """The gateway did not take a dossier batch as a batch: one of contract 1.0 (404 or 405
+    on the route), or it refused the envelope (413, 422). Its dossiers go one PUT each."""
 
 
 class NotYet(SyncError):
@@ -228,12 +246,20 @@ class GatewayClient:
         """The exception for an unexpected status."""
         status = resp.status_code
         if status >= 500 or status == 429:
-            return ServerBusy("Hệ thống một cửa của tỉnh đang bận hoặc bảo trì; sẽ thử lại.",
-                              f"{what}: HTTP {status}")
+            return self._refusal(status, {}, what)
         try:
             body = self._json(resp, what)
         except LinkDown as exc:
             return exc
+        return self._refusal(status, body, what)
+
+    @staticmethod
+    def _refusal(status: int, body: dict[str, Any], what: str) -> SyncError:
+        """What a status and its ErrorBody mean for the item (a request's, or one item's
+        of a dossier batch)."""
+        if status >= 500 or status == 429:
+            return ServerBusy("Hệ thống một cửa của tỉnh đang bận hoặc bảo trì; sẽ thử lại.",
+                              f"{what}: HTTP {status}")
         code = str(body.get("code", ""))
         if status == 401:
             return AuthFailed(
@@ -343,6 +369,44 @@ class GatewayClient:
             raise LinkDown("Câu trả lời của hệ thống tỉnh không khớp hồ sơ đã gửi; sẽ thử lại.",
                            f"PUT dossier {client_id}: ack for {ack.ClientId}")
         return ack
+
+    def put_dossiers(self, encoded: Sequence[tuple[str, bytes]]
+                     ) -> list[wire.DossierAck | SyncError]:
+        """One dossier batch (contract 1.1): ``encoded`` is (ClientId, `encode_dossier`
+        output) per document. Returns, in the same order, each document's ack or the
+        error its single PUT would have raised. The whole request fails as a PUT does
+        (LinkDown, AuthFailed, ServerBusy); ``BatchUnsupported`` when the gateway would
+        not take it as a batch."""
+        what = f"dossier batch of {len(encoded)}"
+        body = b'{"dossiers":[' + b",".join(doc for _, doc in encoded) + b"]}"
+        resp = self.request("POST", wire.DOSSIER_BATCH, data=body,
+                            headers={"Content-Type": "application/json"})
+        if resp.status_code != 200:
+            failure = self._fail(resp, what)
+            if isinstance(failure, Refused):
+                raise BatchUnsupported("Hệ thống tỉnh không nhận gửi gộp; gửi từng hồ sơ.",
+                                       failure.detail) from failure
+            raise failure
+        answer = self._model(wire.DossierBatchResult, resp, what)
+        if len(answer.results) != len(encoded):
+            raise LinkDown("Câu trả lời của hệ thống tỉnh không khớp các hồ sơ đã gửi; sẽ "
+                           "thử lại.", f"{what}: {len(answer.results)} results")
+        out: list[wire.DossierAck | SyncError] = []
+        for (client_id, _), item in zip(encoded, answer.results, strict=True):
+            if item.ClientId != client_id or (item.ack is not None
+                                              and item.ack.ClientId != client_id):
+                raise LinkDown("Câu trả lời của hệ thống tỉnh không khớp hồ sơ đã gửi; sẽ "
+                               "thử lại.", f"{what}: result for {item.ClientId} in the "
+                               f"place of {client_id}")
+            if item.status == 200 and item.ack is not None:
+                out.append(item.ack)
+            elif item.status == 200:
+                raise LinkDown("Câu trả lời của hệ thống tỉnh không đúng định dạng; sẽ thử "
+                               "lại.", f"{what}: status 200 without an ack for {client_id}")
+            else:
+                error = item.error.model_dump() if item.error is not None else {}
+                out.append(self._refusal(item.status, error, f"dossier {client_id} in batch"))
+        return out
 
     def post_event(self, event: dict[str, Any]) -> wire.EventAck:
         resp = self.request("POST", wire.EVENTS,

@@ -18,19 +18,23 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from desktop_app.audit_chain import HeadReporter
 from desktop_app.blobs import BlobMissing, BlobStoreError
 from desktop_app.context import AppContext
 from desktop_app.sync.client import (
     AuthFailed,
+    BatchUnsupported,
     GatewayClient,
     LinkDown,
     MissingBlobs,
     NotYet,
     Refused,
     SyncError,
+    encode_dossier,
 )
+from desktop_app.sync.dossier_batch import BATCH_MAX_BYTES, BATCH_MAX_ITEMS, BatchLimits, plan
 from desktop_app.sync.fleet_report import report_to_fleet
 from desktop_app.sync.link import clock_skew_seconds
 from desktop_app.sync.national import file_hashes
@@ -41,6 +45,7 @@ from desktop_app.sync.update_fetch import fetch_after_queue
 from local_db import outbox
 from local_db import repositories as repo
 from local_db.models import Station
+from sync_contract import wire
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +68,15 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
 
 Cancelled = Callable[[], bool]
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+Queued = tuple[int, str, int, dict]  # outbox id, dossier UUID, attempts, document
 
 
 class SyncEngine:
     def __init__(self, ctx: AppContext, client: GatewayClient, holder: str, *,
                  chunk_size: int = DEFAULT_CHUNK, max_chunk_size: int | None = MAX_CHUNK,
-                 rng: random.Random | None = None, station_digit: int | None = None) -> None:
+                 rng: random.Random | None = None, station_digit: int | None = None,
+                 batch_items: int = BATCH_MAX_ITEMS, batch_bytes: int = BATCH_MAX_BYTES
+                 ) -> None:
         self.ctx = ctx
         # This PC's digit: the gateway takes a dossier only from the station whose digit
         # its code carries, so the dossiers of other counters sharing this database are
@@ -80,6 +88,10 @@ class SyncEngine:
         self.rng = rng or random.Random()
         self.puller = Puller(ctx, client)
         self.audit_head = HeadReporter(ctx.db, client.session)
+        # Dossier batches (contract 1.1): this station's own limits; the run's, within
+        # what the gateway announces, are set from /health (None: one PUT per dossier).
+        self.batch_items, self.batch_bytes = batch_items, batch_bytes
+        self.batch_limits: BatchLimits | None = None
 
     def now(self) -> datetime:
         return self.ctx.clock.now()
@@ -95,6 +107,8 @@ class SyncEngine:
             report.online = True
             report.server_time = health.server_time
             report.clock_skew_s = clock_skew_seconds(health.server_time, self.now())
+            self.batch_limits = BatchLimits.announced(health, self.batch_items,
+                                                      self.batch_bytes)
             self.audit_head.before_run()  # this PC's audit-chain head rides every request
             self.push_files(report, cancelled, progress)
             self.push_dossiers(report, cancelled, progress)
@@ -125,18 +139,28 @@ class SyncEngine:
 
     # --- item outcomes -------------------------------------------------------------------
 
-    def _retry(self, entry_id: int, attempts: int, exc: SyncError, report: SyncReport,
-               soon: bool = False) -> None:
-        delay = 5.0 if soon else backoff_delay(attempts, self.rng)
+    @contextmanager
+    def _writing(self, session: Session | None) -> Iterator[Session]:
+        """``session`` when the caller writes several outcomes in one transaction (the
+        items of a batch), else a transaction of its own."""
+        if session is not None:
+            yield session
+            return
         with self.ctx.db.write() as s:
+            yield s
+
+    def _retry(self, entry_id: int, attempts: int, exc: SyncError, report: SyncReport,
+               soon: bool = False, session: Session | None = None) -> None:
+        delay = 5.0 if soon else backoff_delay(attempts, self.rng)
+        with self._writing(session) as s:
             outbox.mark_retry(s, entry_id, self.now(), exc.message_vi, delay,
                               count_attempt=not soon)
         report.retry_later += 1
 
     def _refuse(self, entry_id: int, entity_type: str, entity_id: str, exc: Refused,
-                report: SyncReport) -> None:
+                report: SyncReport, session: Session | None = None) -> None:
         now = self.now()
-        with self.ctx.db.write() as s:
+        with self._writing(session) as s:
             outbox.mark_refused(s, entry_id, now, exc.message_vi,
                                 {"status": exc.status, **exc.body})
             repo.add_audit(s, now, None, "sync_refused", entity_type, entity_id,
@@ -158,9 +182,9 @@ class SyncEngine:
             return outbox.claim(s, entry_id, self.holder, self.now(), lease_s)
 
     @contextmanager
-    def _held(self, entry_id: int) -> Iterator[None]:
-        """Keep renewing the lease of ``entry_id`` while the body sends it."""
-        beat = _Heartbeat(self, entry_id)
+    def _held(self, *entry_ids: int) -> Iterator[None]:
+        """Keep renewing the leases of ``entry_ids`` while the body sends them."""
+        beat = _Heartbeat(self, entry_ids)
         beat.start()
         try:
             yield
@@ -281,7 +305,7 @@ class SyncEngine:
             if len(items) < 200:
                 return
 
-    def _send_dossiers(self, items: list[tuple[int, str, int, dict]], report: SyncReport,
+    def _send_dossiers(self, items: list[Queued], report: SyncReport,
                        cancelled: Cancelled, progress: Progress | None) -> None:
         # Only the newest revision of a dossier needs to travel; older entries are covered.
         best: dict[str, tuple[int, int]] = {}
@@ -291,11 +315,10 @@ class SyncEngine:
                 best[uuid] = key
         newest = {uuid: key[1] for uuid, key in best.items()}
         others = self._other_counters()
-        for n, (entry_id, uuid, attempts, doc) in enumerate(items, 1):
+        ready: list[Queued] = []
+        for entry_id, uuid, attempts, doc in items:
             if cancelled():
                 raise UploadCancelled("Đã dừng.", "cancelled")
-            if progress:
-                progress("Đang gửi hồ sơ", n, len(items))
             if newest[uuid] != entry_id:
                 with self.ctx.db.write() as s:
                     outbox.mark_sent(s, entry_id, self.now(),
@@ -312,40 +335,112 @@ class SyncEngine:
                             SyncError("Đang chờ gửi xong tệp của hồ sơ.", "files pending"),
                             report, soon=True)
                 continue
-            if not self._claim(entry_id):
-                continue
             doc.setdefault("PhienBan", 1)
-            try:
-                with self._held(entry_id):
-                    ack = self.client.put_dossier(doc)
-            except MissingBlobs as exc:
-                self._requeue_files(exc.missing, uuid)
-                self._retry(entry_id, attempts, exc, report, soon=True)
-                continue
-            except Refused as exc:
-                self._refuse(entry_id, "dossier", uuid, exc, report)
-                continue
-            except (LinkDown, AuthFailed):
-                self._release(entry_id, "Mất kết nối.")
-                raise
-            except SyncError as exc:
-                self._retry(entry_id, attempts, exc, report)
-                continue
-            now = self.now()
-            warnings = [str(w) for w in ack.warnings]
-            if warnings:
-                log.warning("dossier %s stored by the gateway with warning(s): %s", uuid,
-                            ", ".join(warnings))
+            ready.append((entry_id, uuid, attempts, doc))
+        done = len(items) - len(ready)
+
+        def moved(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress("Đang gửi hồ sơ", done, len(items))
+
+        if self.batch_limits is not None:
+            ready = self._send_batches(ready, self.batch_limits, report, cancelled, moved)
+        for item in ready:
+            if cancelled():
+                raise UploadCancelled("Đã dừng.", "cancelled")
+            self._send_one(item, report)
+            moved(1)
+
+    def _send_one(self, item: Queued, report: SyncReport) -> None:
+        entry_id, doc = item[0], item[3]
+        if not self._claim(entry_id):
+            return
+        try:
+            with self._held(entry_id):
+                result: wire.DossierAck | SyncError = self.client.put_dossier(doc)
+        except (LinkDown, AuthFailed):
+            self._release(entry_id, "Mất kết nối.")
+            raise
+        except SyncError as exc:
+            result = exc
+        self._dossier_outcome(item, result, report)
+
+    def _send_batches(self, ready: list[Queued], limits: BatchLimits, report: SyncReport,
+                      cancelled: Cancelled, moved: Callable[[int], None]) -> list[Queued]:
+        """Send ``ready`` in batches; returns what must still go one PUT each (a document
+        too large for any batch, or all the rest once the gateway refuses batches)."""
+        encoded = [encode_dossier(doc) for _, _, _, doc in ready]
+        alone = [i for i, body in enumerate(encoded) if not limits.fits_alone(len(body))]
+        batchable = sorted(set(range(len(ready))) - set(alone))
+        groups = [[batchable[k] for k in group]
+                  for group in plan([len(encoded[i]) for i in batchable], limits)]
+        for g, group in enumerate(groups):
+            if cancelled():
+                raise UploadCancelled("Đã dừng.", "cancelled")
             with self.ctx.db.write() as s:
-                outbox.mark_sent(s, entry_id, now, {"result": ack.result,
-                                                    "revision": ack.PhienBan,
-                                                    **({"warnings": warnings} if warnings
-                                                       else {})})
-                repo.add_audit(s, now, None, "dossier_synced", "dossier", uuid,
-                               {"revision": ack.PhienBan, "result": ack.result,
-                                "code": ack.MaHoSo,
-                                **({"warnings": warnings} if warnings else {})})
-            report.dossiers_sent += 1
+                claimed = outbox.claim_many(s, [ready[i][0] for i in group], self.holder,
+                                            self.now(), LEASE_S)
+            members = [i for i in group if ready[i][0] in claimed]  # only what we hold
+            if not members:
+                continue
+            ids = [ready[i][0] for i in members]
+            try:
+                with self._held(*ids):
+                    results = self.client.put_dossiers(
+                        [(ready[i][1], encoded[i]) for i in members])
+            except BatchUnsupported as exc:
+                log.warning("dossier batches not taken (%s): one PUT per dossier", exc.detail)
+                self.batch_limits = None
+                rest = [i for later in groups[g:] for i in later]
+                return [ready[i] for i in sorted(rest + alone)]
+            except (LinkDown, AuthFailed):
+                for entry_id in ids:
+                    self._release(entry_id, "Mất kết nối.")
+                raise
+            except SyncError as exc:  # the gateway is busy: every item backs off
+                with self.ctx.db.write() as s:
+                    for i in members:
+                        self._retry(ready[i][0], ready[i][2], exc, report, session=s)
+                continue
+            with self.ctx.db.write() as s:  # one commit for the batch's outcomes
+                for i, result in zip(members, results, strict=True):
+                    self._dossier_outcome(ready[i], result, report, s)
+            moved(len(members))
+        return [ready[i] for i in alone]
+
+    def _dossier_outcome(self, item: Queued, result: wire.DossierAck | SyncError,
+                         report: SyncReport, session: Session | None = None) -> None:
+        """One dossier's answer onto its outbox entry, the same for a PUT and for an
+        item of a batch (whose outcomes share ``session``)."""
+        entry_id, uuid, attempts, _ = item
+        if isinstance(result, MissingBlobs):
+            self._requeue_files(result.missing, uuid, session)
+            self._retry(entry_id, attempts, result, report, soon=True, session=session)
+            return
+        if isinstance(result, Refused):
+            self._refuse(entry_id, "dossier", uuid, result, report, session)
+            return
+        if isinstance(result, SyncError):
+            self._retry(entry_id, attempts, result, report, session=session)
+            return
+        ack = result
+        now = self.now()
+        warnings = [str(w) for w in ack.warnings]
+        if warnings:
+            log.warning("dossier %s stored by the gateway with warning(s): %s", uuid,
+                        ", ".join(warnings))
+        with self._writing(session) as s:
+            outbox.mark_sent(s, entry_id, now, {"result": ack.result,
+                                                "revision": ack.PhienBan,
+                                                **({"warnings": warnings} if warnings
+                                                   else {})})
+            repo.add_audit(s, now, None, "dossier_synced", "dossier", uuid,
+                           {"revision": ack.PhienBan, "result": ack.result,
+                            "code": ack.MaHoSo,
+                            **({"warnings": warnings} if warnings else {})})
+        report.dossiers_sent += 1
 
     def _other_counters(self) -> set[int]:
         """Digits of the other counter PCs on this database (none on a PC of its own)."""
@@ -355,11 +450,12 @@ class SyncEngine:
             digits = set(s.scalars(select(Station.station_digit)))
         return digits - {self.station_digit}
 
-    def _requeue_files(self, missing: list[str], dossier_uuid: str) -> None:
+    def _requeue_files(self, missing: list[str], dossier_uuid: str,
+                       session: Session | None = None) -> None:
         """The gateway lost or never got some files (e.g. restored from a backup): put
         them back in the queue, once."""
         now = self.now()
-        with self.ctx.db.write() as s:
+        with self._writing(session) as s:
             have = {e.entity_id for e in outbox.pending_for(s, "file", missing)}
             for sha in missing:
                 if sha not in have and repo.get_blob(s, sha) is not None:
@@ -409,11 +505,11 @@ class _Heartbeat:
     """A small timer thread renewing one item's lease while a request or an upload is
     in flight; it dies with the process, and with it the lease, within LEASE_S."""
 
-    def __init__(self, engine: SyncEngine, entry_id: int) -> None:
-        self.engine, self.entry_id = engine, entry_id
+    def __init__(self, engine: SyncEngine, entry_ids: tuple[int, ...]) -> None:
+        self.engine, self.entry_ids = engine, entry_ids
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"lease-{entry_id}")
+                                        name=f"lease-{entry_ids[0]}")
 
     def start(self) -> None:
         self._thread.start()
@@ -424,18 +520,24 @@ class _Heartbeat:
 
     def _run(self) -> None:
         e = self.engine
-        while not self._stop.wait(LEASE_RENEW_S):
+        held = list(self.entry_ids)
+        while held and not self._stop.wait(LEASE_RENEW_S):
             try:
                 with e.ctx.db.write() as s:
-                    kept = outbox.renew(s, self.entry_id, e.holder, e.now(), LEASE_S)
+                    lost = [i for i in held if not outbox.renew(s, i, e.holder, e.now(),
+                                                                 LEASE_S)]
             except Exception:  # the database is away: the request itself will tell
-                log.warning("outbox %d: lease not renewed (database unreachable)",
-                            self.entry_id, exc_info=True)
+                log.warning("outbox %s: lease not renewed (database unreachable)",
+                            _ids(held), exc_info=True)
                 continue
-            if not kept:
-                log.warning("outbox %d: lease lost while sending; the gateway's idempotence "
-                            "covers a second send", self.entry_id)
-                return
+            if lost:
+                log.warning("outbox %s: lease lost while sending; the gateway's idempotence "
+                            "covers a second send", _ids(lost))
+                held = [i for i in held if i not in lost]
+
+
+def _ids(entry_ids: list[int]) -> str:
+    return str(entry_ids[0]) if len(entry_ids) == 1 else f"{entry_ids[0]}…{entry_ids[-1]}"
 
 
 _OWN_NUMBER = re.compile(r"-\d{6}-([1-9])\d{3}$")

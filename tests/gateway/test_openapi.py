@@ -16,16 +16,17 @@ def test_checked_in_openapi_is_current() -> None:
     assert DOC.read_text(encoding="utf-8") == generated, (
         "run: python -m provincial_gateway.openapi_export docs/api/openapi.json")
     spec = json.loads(generated)
-    assert spec["info"] == {"title": "Một Cửa Offline — provincial gateway", "version": "1",
+    assert spec["info"] == {"title": "Một Cửa Offline — provincial gateway", "version": "1.1",
                             "description": wire.__doc__}
     for path in (wire.HEALTH, wire.CATALOG, wire.CALENDAR, wire.CLERKS, wire.BLOBS_MISSING,
                  wire.BLOB, wire.FILES, wire.FILES + "{upload_id}", wire.DOSSIER, wire.EVENTS,
-                 wire.CHANGES, wire.BUNDLES):
+                 wire.CHANGES, wire.BUNDLES, wire.DOSSIER_BATCH):
         assert path in spec["paths"], path
     assert {"options", "post"} <= set(spec["paths"][wire.FILES])
     assert {"head", "patch", "delete"} <= set(spec["paths"][wire.FILES + "{upload_id}"])
+    assert set(spec["paths"][wire.DOSSIER_BATCH]) == {"post"}  # contract 1.1
     schemas = spec["components"]["schemas"]
     for model in ("ErrorBody", "DossierAck", "DossierDocument", "EventIn", "ChangesBody",
-                  "BundleReceipt", "Health"):
+                  "BundleReceipt", "Health", "DossierBatch", "DossierBatchResult"):
         assert model in schemas, model
     assert not any(p.startswith("/admin") for p in spec["paths"])

@@ -122,7 +122,13 @@ def send(ctx: AppContext, token: str, stall_after_claim: bool, until_s: float) -
             time.sleep(3600)
             raise AssertionError("killed before")
 
+        def hang_batch(encoded: list[tuple[str, bytes]]) -> object:
+            print(f"claimed batch of {len(encoded)}", flush=True)
+            time.sleep(3600)
+            raise AssertionError("killed before")
+
         engine.client.put_dossier = hang  # type: ignore[method-assign]
+        engine.client.put_dossiers = hang_batch  # type: ignore[method-assign]
     deadline = time.monotonic() + until_s
     while True:  # as the worker does: another run a moment later
         report = engine.run_once(pull=False)
