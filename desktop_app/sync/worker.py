@@ -417,6 +417,8 @@ class SyncWorker:
     def _online_delay(self, queue: QueueStatus | None) -> float:
         """Until the next run is due (the earliest item's retry time, the status pull),
         looked at again sooner while items wait (``ProbeSchedule.online``)."""
+        if self.state.auth_failed:
+            return PROBE_MAX_S  # the token was refused: quiet until a technician fixes it
         until_pull = self._last_run + self.interval_s - time.monotonic()
         with self.service.ctx.db.read() as s:
             due = outbox.next_due_at(s)
