@@ -29,13 +29,15 @@ from desktop_app.sync.service import QueueItem, SyncService
 from desktop_app.sync.usb_bundle import export_bundle
 from desktop_app.sync.worker import SyncWorker, WorkerState
 from ui import messages
+from ui.network_watch import NetworkWatch
 from ui.screen_fit import fit
 from ui.style import set_state
 from ui.workers import Runner
 
 
 class SyncBridge(QObject):
-    """Carries the worker thread's state to the UI thread (queued signal)."""
+    """Carries the worker thread's state to the UI thread (queued signal), and the OS's
+    network-change signal to the worker (an immediate probe)."""
 
     changed = Signal(object)
 
@@ -45,6 +47,7 @@ class SyncBridge(QObject):
         self.worker = SyncWorker(self.service, listener=self.changed.emit)
         self.state = WorkerState()
         self.changed.connect(self._keep)
+        self.network = NetworkWatch(self.worker.probe_now, self)
 
     def _keep(self, state: WorkerState) -> None:
         self.state = state
@@ -152,6 +155,7 @@ class SyncPanel(QDialog):
         QShortcut(QKeySequence("F5"), self).activated.connect(self.sync_now)
         bridge.changed.connect(self.show_state)
         self.show_state(bridge.state)
+        bridge.worker.probe_now()  # the clerk looks at the link: show it as it is now
         self.reload()
 
     def show_state(self, state: WorkerState) -> None:

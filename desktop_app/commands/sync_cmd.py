@@ -212,6 +212,8 @@ def _forever(service: object, ctx: AppContext) -> int:
     from desktop_app.sync.worker import SyncWorker
 
     assert isinstance(service, SyncService)
+    # The window's worker and probe schedule: offline with items waiting, a probe at
+    # most every 3 s, so a scheduled service delivers as soon after the link's return.
     worker = SyncWorker(service, poll_s=SERVICE_POLL_S,
                         heartbeat=heartbeat_path(ctx.paths.root))
     stop = threading.Event()

@@ -1,10 +1,15 @@
 """The background sync worker: its own thread, never the UI's.
 
-Online, it runs whenever something is queued (``wake()``, or a new outbox row noticed by
-a cheap poll every ``poll_s``) and every ``interval_s`` to pull status changes. Offline,
-it probes the gateway with exponential backoff and jitter (5 s up to 5 min) and, the
-moment the link answers again, makes every waiting item due and runs at once instead of
-waiting out each item's own backoff.
+Each turn starts with a probe of the gateway (``GET /health``); its outcome is the
+online/offline state the status bar shows, so a lost link shows at the first failed
+probe, not at the first failed send. Online, it runs whenever something is queued
+(``wake()``, or a new outbox row noticed by a cheap poll every ``poll_s``), when an item's
+retry time comes, and every ``interval_s`` to pull status changes; in between, a turn is
+a probe only. When it probes is ``probe_schedule``'s rule: offline with items waiting at
+most every 3 s, offline and idle with backoff up to 5 min. The moment the link answers
+again it makes every waiting item due and runs at once instead of waiting out each item's
+own backoff. ``probe_now()`` (the OS's network-change signal, clerk activity) ends any
+wait with a probe.
 
 The loop never ends except by ``stop()``: a database fault (server stopped, SQLite locked
 or read-only, full disk) is published in ``WorkerState.db_error`` and retried with its own
@@ -28,8 +33,9 @@ from sqlalchemy import func, select
 
 from desktop_app.context import DatabaseUnavailable
 from desktop_app.domain.errors import DomainError
-from desktop_app.sync.client import LinkDown, SyncError
+from desktop_app.sync.client import GatewayClient, LinkDown, SyncError
 from desktop_app.sync.heartbeat import STALL_INTERVALS, write_heartbeat
+from desktop_app.sync.probe_schedule import PROBE_MAX_S, PROBE_TIMEOUT, ProbePolicy, ProbeSchedule
 from desktop_app.sync.report import SyncReport
 from desktop_app.sync.service import QueueStatus, SyncService
 from local_db import outbox
@@ -37,8 +43,6 @@ from local_db.models import OutboxEntry
 
 log = logging.getLogger(__name__)
 
-PROBE_MIN_S = 5.0
-PROBE_MAX_S = 300.0
 DB_RETRY_MIN_S = 2.0
 DB_RETRY_MAX_S = 60.0
 POLL_S = 5.0  # how often an idle worker looks for new outbox rows (one tiny query)
@@ -77,6 +81,7 @@ class WorkerState:
     db_error_since: datetime | None = None
     last_beat: float = 0.0  # time.time() of the loop's last turn
     restarts: int = 0  # how often ensure_alive() had to start the thread again
+    next_probe_s: float | None = None  # offline: the delay until the next probe
 
 
 Listener = Callable[[WorkerState], None]
@@ -86,7 +91,8 @@ class SyncWorker:
     def __init__(self, service: SyncService, *, interval_s: float = 60.0,
                  listener: Listener | None = None, rng: random.Random | None = None,
                  poll_s: float = POLL_S, heartbeat: Path | None = None,
-                 db_retry_min_s: float = DB_RETRY_MIN_S) -> None:
+                 db_retry_min_s: float = DB_RETRY_MIN_S,
+                 probe_policy: ProbePolicy | None = None) -> None:
         self.service = service
         self.interval_s = interval_s
         self.poll_s = poll_s
@@ -95,12 +101,14 @@ class SyncWorker:
         self.heartbeat = heartbeat
         self.db_retry_min_s = db_retry_min_s
         self._wake = threading.Event()
+        self._run_asked = threading.Event()  # the next turn runs, not only probes
         self._stop = threading.Event()
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.state = WorkerState()
-        self._probe_delay = PROBE_MIN_S
+        self.probes = ProbeSchedule(probe_policy, self.rng)
+        self._last_run = 0.0  # time.monotonic() of the last full run
         self._db_delay = db_retry_min_s
         self._last_row: int | None = None
         self._stall_logged = False
@@ -151,7 +159,13 @@ class SyncWorker:
         return thread is not None and thread.is_alive()
 
     def wake(self) -> None:
-        """Something was queued, or the clerk pressed "sync now"."""
+        """Something was queued, or the clerk pressed "sync now": probe and run now."""
+        self._run_asked.set()
+        self._wake.set()
+
+    def probe_now(self) -> None:
+        """The network changed (the OS said so) or the clerk is at work: probe at once,
+        whatever the wait. Runs only if the probe finds the link back or work due."""
         self._wake.set()
 
     def cancel_run(self) -> None:
@@ -277,7 +291,10 @@ class SyncWorker:
             if self._wake.wait(min(left, self.poll_s)):
                 break
             self._beat()
-            if self._new_rows() or self._server_back():
+            if self._new_rows():
+                self._run_asked.set()
+                break
+            if self._server_back():
                 break
         self._wake.clear()
 
@@ -308,12 +325,14 @@ class SyncWorker:
         return last is not None and top is not None and top > last
 
     def _step(self) -> float:
-        """One cycle; returns how long to sleep. Database faults propagate to the loop."""
+        """One turn; returns how long to sleep. Database faults propagate to the loop."""
         now = self.service.ctx.clock.now()
         if not self.service.configured():
             self._publish(configured=False, online=None, queue=self._queue(), checked_at=now)
             return self.interval_s
         was_online = self.state.online
+        run_asked = self._run_asked.is_set()
+        self._run_asked.clear()
         try:
             client = self.service.client()
         except DatabaseUnavailable:
@@ -323,54 +342,87 @@ class SyncWorker:
             return self.interval_s
         try:
             try:
-                client.health()
+                client.health(timeout=PROBE_TIMEOUT)
             except SyncError as exc:
-                self._probe_delay = min(PROBE_MAX_S, self._probe_delay * 2)
-                delay = self._probe_delay * self.rng.uniform(0.7, 1.3)
-                self._publish(online=False, configured=True, last_error=exc.message_vi,
-                              queue=self._queue(), checked_at=now)
-                log.info("gateway unreachable (%s); next probe in %.0f s", exc.detail, delay)
-                return delay
-            self._probe_delay = PROBE_MIN_S
+                return self._probe_failed(exc, now)
+            self.probes.succeeded()
             if was_online is False:
                 n = self.service.retry()
                 log.info("link is back: %d queued item(s) due now", n)
-            self._cancel.clear()
-            self._publish(online=True, configured=True, running=True, checked_at=now)
-            with self.service.ctx.db.read() as s:
-                self._last_row = s.scalar(select(func.max(OutboxEntry.id)))
-            engine = self.service.engine(client)
-            report = engine.run_once(
-                cancelled=lambda: self._cancel.is_set() or self._stop.is_set(),
-                progress=self._progress)
-            queue = self._queue()
-            if report.online and not report.auth_failed and queue and queue.pending == 0:
-                self.service.record_success()
+            elif was_online and not run_asked and not self._run_due():
+                # A probe only: nothing to send yet and the status pull not due.
                 queue = self._queue()
-            self._publish(running=False, online=report.online,
-                          auth_failed=report.auth_failed, last_report=report, queue=queue,
-                          last_error=report.errors[-1] if report.errors else "",
-                          errors=tuple(report.errors), progress=("", 0, 0))
-            if report.auth_failed:
-                # Nothing will work until a technician fixes the token: stay quiet.
-                return PROBE_MAX_S
-            if not report.online:
-                return PROBE_MIN_S
-            return self._until_next_due(queue)
+                self._publish(online=True, configured=True, checked_at=now, queue=queue,
+                              next_probe_s=None)
+                return self._online_delay(queue)
+            return self._full_run(client, now)
         except LinkDown as exc:
             self._publish(online=False, running=False, last_error=exc.message_vi)
-            return PROBE_MIN_S
+            return self.probes.failed(waiting=True)
         finally:
             client.close()
+
+    def _probe_failed(self, exc: SyncError, now: datetime) -> float:
+        queue = self._queue()
+        delay = self.probes.failed(waiting=bool(queue and queue.pending))
+        first = self.probes.failures == 1
+        self._publish(online=False, running=False, configured=True,
+                      last_error=exc.message_vi, queue=queue, checked_at=now,
+                      next_probe_s=delay)
+        # One line when the link goes, then one a minute or so: not one per probe.
+        if first or self.probes.failures % 20 == 0:
+            log.info("gateway unreachable (%s), %d probe(s) failed; next probe in %.1f s",
+                     exc.detail, self.probes.failures, delay)
+        return delay
+
+    def _full_run(self, client: GatewayClient, now: datetime) -> float:
+        """A full engine run: push what is due, pull status changes."""
+        self._cancel.clear()
+        self._publish(online=True, configured=True, running=True, checked_at=now,
+                      next_probe_s=None)
+        with self.service.ctx.db.read() as s:
+            self._last_row = s.scalar(select(func.max(OutboxEntry.id)))
+        engine = self.service.engine(client)
+        report = engine.run_once(
+            cancelled=lambda: self._cancel.is_set() or self._stop.is_set(),
+            progress=self._progress)
+        self._last_run = time.monotonic()
+        queue = self._queue()
+        if report.online and not report.auth_failed and queue and queue.pending == 0:
+            self.service.record_success()
+            queue = self._queue()
+        self._publish(running=False, online=report.online,
+                      auth_failed=report.auth_failed, last_report=report, queue=queue,
+                      last_error=report.errors[-1] if report.errors else "",
+                      errors=tuple(report.errors), progress=("", 0, 0))
+        if report.auth_failed:
+            # Nothing will work until a technician fixes the token: stay quiet.
+            return PROBE_MAX_S
+        if not report.online:
+            return self.probes.failed(waiting=bool(queue and queue.pending))
+        return self._online_delay(queue)
 
     def _progress(self, what: str, done: int, total: int) -> None:
         self.state = replace(self.state, last_beat=time.time())
         self._publish(progress=(what, done, total))
 
-    def _until_next_due(self, queue: QueueStatus | None) -> float:
+    def _run_due(self) -> bool:
+        """An item's retry time has come, or the status pull is due."""
+        if time.monotonic() - self._last_run >= self.interval_s:
+            return True
         with self.service.ctx.db.read() as s:
             due = outbox.next_due_at(s)
-        if due is None:
-            return self.interval_s
-        wait = (due - self.service.ctx.clock.now()).total_seconds()
-        return max(1.0, min(self.interval_s, wait))
+        return due is not None and due <= self.service.ctx.clock.now()
+
+    def _online_delay(self, queue: QueueStatus | None) -> float:
+        """Until the next run is due (the earliest item's retry time, the status pull),
+        looked at again sooner while items wait (``ProbeSchedule.online``)."""
+        if self.state.auth_failed:
+            return PROBE_MAX_S  # the token was refused: quiet until a technician fixes it
+        until_pull = self._last_run + self.interval_s - time.monotonic()
+        with self.service.ctx.db.read() as s:
+            due = outbox.next_due_at(s)
+        wait = until_pull
+        if due is not None:
+            wait = min(wait, (due - self.service.ctx.clock.now()).total_seconds())
+        return max(1.0, self.probes.online(bool(queue and queue.pending), wait))
