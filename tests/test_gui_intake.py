@@ -84,6 +84,7 @@ def open_main_window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkI
     yield win
     QApplication.instance().removeEventFilter(wedge)  # type: ignore[union-attr]
     win.runner.wait()
+    win.quit_now()  # no unsaved-work question left behind for the next test
 
 
 @pytest.fixture

@@ -245,6 +245,9 @@ def window(qtbot, ctx: AppContext, station: StationInfo,  # type: ignore[no-unty
     wedge.uninstall(QApplication.instance())  # type: ignore[arg-type]
     win.sync.stop()
     win.runner.wait()
+    # Closed here, not by qtbot: a draft left open would put the unsaved-work question,
+    # and that window (its timers, its question) would outlive the test into the next.
+    win.quit_now()
 
 
 # --- what a scan must do ------------------------------------------------------------------------

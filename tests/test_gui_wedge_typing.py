@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QVBoxLayout,
 )
+from pytestqt.exceptions import TimeoutError
 
 from desktop_app.accounts import AccountService, ClerkInfo, Role
 from desktop_app.context import AppContext
@@ -314,7 +315,16 @@ def test_shortcuts_and_mnemonics_still_work(qtbot, window: MainWindow, bench: Be
     assert window.intake.step == 1
     keyboard.tap(Qt.Key.Key_F3)
     assert window.pages.currentIndex() == MainWindow.LOOKUP
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.lookup.search, timeout=10_000)
+    try:
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is window.lookup.search,
+                        timeout=10_000)
+    except TimeoutError:  # say where the focus went, for the next person to read this
+        focus, active = QApplication.focusWidget(), QApplication.activeWindow()
+        raise AssertionError(
+            f"focus on {focus!r} ({focus.objectName() if focus else ''}) in "
+            f"{active!r}; page {window.pages.currentIndex()}; modal "
+            f"{QApplication.activeModalWidget()!r}; popup "
+            f"{QApplication.activePopupWidget()!r}") from None
     keyboard.type("12", ms=5)
     keyboard.tap(Qt.Key.Key_F1)  # F1 with "12" held: the search gets it first
     assert window.pages.currentIndex() == MainWindow.HOME

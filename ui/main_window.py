@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
         # A downloaded, verified new version: offered now (technician, supervisor) or at
         # the end of the day.
         self.updates = UpdateNotice(
-            ctx, clerk, self.runner, ask=self._ask, quit_app=self._quit,
+            ctx, clerk, self.runner, ask=self._ask, quit_app=self.quit_now,
             say=lambda text: self.statusBar().showMessage(text, 15_000), parent=self)
 
         self.timer = QTimer(self)
@@ -569,7 +569,9 @@ class MainWindow(QMainWindow):
         self.intake.save_draft()
         self.runner.wait(5_000)
 
-    def _quit(self) -> None:
+    def quit_now(self) -> None:
+        """Close without the unsaved-work question (its answer was given, or there is
+        nobody to ask: a test tearing the window down)."""
         self._quitting = True
         self.close()
 
@@ -593,10 +595,10 @@ class MainWindow(QMainWindow):
         if ws is not None:
             def answer(choice: str) -> None:
                 if choice == "keep":
-                    self._quit()
+                    self.quit_now()
                 elif choice == "discard":
                     ws.discard()
-                    self._quit()
+                    self.quit_now()
 
             self._ask(f"Còn {pages} trang đã quét chưa lưu thành tệp PDF ({ws.title}). Giữ "
                       "các trang để lần sau làm tiếp (hiện ở Trang chủ)?", "Thoát khi đang số hóa",
@@ -608,11 +610,11 @@ class MainWindow(QMainWindow):
 
     def _close_answer(self, choice: str) -> None:
         if choice == "keep":  # the draft is saved once more, as it is now, then we quit
-            self.intake.save_draft(on_done=self._quit, on_error=self._close_failed)
+            self.intake.save_draft(on_done=self.quit_now, on_error=self._close_failed)
         elif choice == "discard":
             # Failing to delete leaves the draft to be offered (and dropped) next time:
             # nothing is lost by quitting anyway.
-            self.intake.discard_draft(on_done=self._quit, on_error=lambda m, d: self._quit())
+            self.intake.discard_draft(on_done=self.quit_now, on_error=lambda m, d: self.quit_now())
 
     def _close_failed(self, message: str, detail: str) -> None:
         saved = self.intake.saved_at
@@ -621,5 +623,5 @@ class MainWindow(QMainWindow):
         self._ask(f"Không lưu được bản nháp: {message}\n\nNếu vẫn thoát, {lost}.",
                   "Chưa lưu được bản nháp",
                   [("back", "&Quay lại"), ("quit", "&Vẫn thoát")],
-                  lambda choice: self._quit() if choice == "quit" else None,
+                  lambda choice: self.quit_now() if choice == "quit" else None,
                   default="back", escape="back")
