@@ -31,7 +31,7 @@ from desktop_app.scanning.sources.registry import configured_hot_folders
 from desktop_app.station import StationService
 from desktop_app.sync.national import dossier_document
 from local_db import repositories as repo
-from local_db.models import ComponentFile, DossierComponent, ScanProfileRow
+from local_db.models import ComponentFile, ComponentReuse, DossierComponent, ScanProfileRow
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,10 @@ class DigitizedFile:
     dpi: int
     modes: tuple[str, ...]
     profile: str = ""
+    # A reused earlier copy (desktop_app.intake.reuse): the original component file at
+    # this station and its dossier code (MaKetQuaThayThe); None / "" for a new scan.
+    reused_from: int | None = None
+    source_code: str = ""
 
     @property
     def label_vi(self) -> str:
@@ -255,11 +259,17 @@ class DigitizationService:
 
 def link_files(comp: DossierComponent, files: Sequence[DigitizedFile], clerk_id: int | None,
                now: datetime) -> None:
-    """Insert the component-file rows (used by attach and by Receive in the wizard)."""
+    """Insert the component-file rows (used by attach and by Receive in the wizard). A
+    reused file is a new row on the same blob (state 2, DOMAIN.md) with its source."""
     for f in files:
+        reused = f.reused_from is not None and bool(f.source_code)
         comp.files.append(ComponentFile(
             blob_sha256=f.sha256, file_name=f.file_name[:200], part=f.part, parts=f.parts,
             pages=f.pages, size=f.size, dpi=f.dpi, colour_modes=",".join(f.modes),
-            digitization_state=1, profile=f.profile, clerk_id=clerk_id, created_at=now))
+            digitization_state=2 if reused else 1, profile=f.profile, clerk_id=clerk_id,
+            created_at=now,
+            reuse=ComponentReuse(source_file_id=f.reused_from, source_code=f.source_code[:60],
+                                 source_kind="component", clerk_id=clerk_id,
+                                 reused_at=now) if reused else None))
     if files:
         comp.provided = True

@@ -448,6 +448,27 @@ class ComponentFile(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     component: Mapped[DossierComponent] = relationship(back_populates="files")
+    # Set when the file is an earlier digitized copy reused instead of a new scan.
+    reuse: Mapped[ComponentReuse | None] = relationship(
+        foreign_keys="ComponentReuse.file_id", uselist=False, lazy="selectin")
+
+
+class ComponentReuse(Base):
+    """Where a reused file came from (desktop_app.intake.reuse): the component file of an
+    earlier dossier of the same citizen. The reused file row points at the same blob (no
+    copy); ``source_code`` is what the sync document sends as MaKetQuaThayThe."""
+
+    __tablename__ = "component_reuses"
+    __table_args__ = (Index("ix_component_reuses_source", "source_file_id"),)
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("component_files.id"), primary_key=True,
+                                         autoincrement=False)
+    # The original file at this station (the first digitized copy, never a reuse of it).
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("component_files.id"))
+    source_code: Mapped[str] = mapped_column(String(60))  # the original's dossier code
+    source_kind: Mapped[str] = mapped_column(String(20), default="component")
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
+    reused_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ScanProfileRow(Base):

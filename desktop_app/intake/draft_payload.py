@@ -50,7 +50,9 @@ def _person(p: PersonInfo, typed_birth: str) -> dict[str, Any]:
 def _file(f: DigitizedFile) -> dict[str, Any]:
     return {"sha256": f.sha256, "file_name": f.file_name, "part": f.part, "parts": f.parts,
             "pages": f.pages, "size": f.size, "dpi": f.dpi, "modes": list(f.modes),
-            "profile": f.profile}
+            "profile": f.profile,
+            **({"reused_from": f.reused_from, "source_code": f.source_code}
+               if f.reused_from is not None else {})}
 
 
 def _component(c: ComponentEntry) -> dict[str, Any]:
@@ -138,6 +140,9 @@ def _read_file(data: object) -> DigitizedFile | None:
         dpi=_int(data, "dpi"),
         modes=tuple(m for m in modes if isinstance(m, str)) if isinstance(modes, list) else (),
         profile=_text(data, "profile"),
+        reused_from=(data["reused_from"] if isinstance(data.get("reused_from"), int)
+                     and not isinstance(data.get("reused_from"), bool) else None),
+        source_code=_text(data, "source_code"),
     )
 
 

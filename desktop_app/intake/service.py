@@ -52,6 +52,7 @@ from desktop_app.fees import (
 )
 from desktop_app.intake.draft_store import DraftRef, forget_draft
 from desktop_app.intake.drafts import Delivery, DraftError, IntakeDraft, PersonInfo
+from desktop_app.intake.reuse import check_reused
 from desktop_app.station import StationInfo, StationService
 from desktop_app.sync import clock_offset
 from desktop_app.sync.national import dossier_document
@@ -249,6 +250,8 @@ class IntakeService:
                      status: DossierStatus, appointment: datetime | None,
                      assessed: list[AssessedFee], fee_total: int,
                      payment: PaymentEntry | None) -> tuple[int, str, str | None, str]:
+        # Before any number is taken: a reused copy superseded since it was offered.
+        check_reused(s, draft.owner.id_number, [(c.name, c.files) for c in draft.components])
         code: str | None = None
         if kind is IntakeKind.RECEIVED:
             # Numbers are taken inside this transaction: a crash or rollback gives them
@@ -336,6 +339,10 @@ class IntakeService:
             {"code": code, "slip_number": slip_number, "procedure": proc.code,
              "appointment": appointment.isoformat() if appointment else None,
              "fee_total": fee_total,
+             **({"reused": reused} if (reused := [
+                 {"position": pos, "source": f.source_code, "file": f.sha256}
+                 for pos, c in enumerate(draft.components) for f in c.files
+                 if f.reused_from is not None]) else {}),
              **({"payment": payment_detail(paid)} if paid is not None else {})},
         )
         if finishes is not None:

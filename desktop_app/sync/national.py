@@ -15,12 +15,14 @@ def national_time(value: datetime | None) -> str:
     return value.strftime("%Y%m%d%H%M%S") if value else ""
 
 
-def _files(c: DossierComponent) -> list[tuple[str, str, int]]:
-    """(sha256, file name, digitization state) of a component's current files."""
-    out = [(f.blob_sha256, f.file_name, f.digitization_state)
+def _files(c: DossierComponent) -> list[tuple[str, str, int, str]]:
+    """(sha256, file name, digitization state, MaKetQuaThayThe) of a component's current
+    files; the last is the original's dossier code for a reused copy, else ""."""
+    out = [(f.blob_sha256, f.file_name, f.digitization_state,
+            f.reuse.source_code if f.reuse else "")
            for f in c.files if f.superseded_at is None]
     if not out and c.blob_sha256:
-        out.append((c.blob_sha256, c.name, 1))
+        out.append((c.blob_sha256, c.name, 1, ""))
     return out
 
 
@@ -39,9 +41,14 @@ def _documents(c: DossierComponent) -> list[dict[str, Any]]:
     }
     files = _files(c)
     if not files:
-        return [{**base, "TenTepDinhKem": c.name, "TepDinhKemSha256": "", "DuocSoHoa": 0}]
-    return [{**base, "TenTepDinhKem": name, "TepDinhKemSha256": sha, "DuocSoHoa": state}
-            for sha, name, state in files]
+        return [{**base, "TenTepDinhKem": c.name, "TepDinhKemSha256": "", "DuocSoHoa": 0,
+                 "DuocTaiSuDung": False, "DuocLayTuKhoDMQG": False, "MaKetQuaThayThe": ""}]
+    # A reused copy (state 2 or 3) is DuocTaiSuDung with the code of what it stands for:
+    # the dossier whose digitized component (or result) it is (README, reuse).
+    return [{**base, "TenTepDinhKem": name, "TepDinhKemSha256": sha, "DuocSoHoa": state,
+             "DuocTaiSuDung": state in (2, 3), "DuocLayTuKhoDMQG": False,
+             "MaKetQuaThayThe": source}
+            for sha, name, state, source in files]
 
 
 def file_hashes(document: dict[str, Any]) -> list[str]:
