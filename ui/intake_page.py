@@ -13,6 +13,7 @@ remove it."""
 from __future__ import annotations
 
 import itertools
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -46,6 +47,7 @@ from desktop_app.intake.drafts import (
     IntakeDraft,
     SavedIntake,
 )
+from desktop_app.intake.reuse import OnFile, ReuseService, matches
 from desktop_app.intake.service import IntakeOutcome, IntakeService, SlipNotStored
 from desktop_app.scanning.studio import StudioBackend
 from desktop_app.scanning.workspace import Workspace
@@ -57,6 +59,8 @@ from ui.screen_fit import ActionBar, scrolling
 from ui.studio_dialog import StudioDialog
 from ui.style import set_state
 from ui.workers import Runner
+
+log = logging.getLogger(__name__)
 
 STEPS = ("Thủ tục", "Người nộp", "Thành phần hồ sơ", "Lệ phí, nhận kết quả", "Xem lại")
 # Edits are saved this long after the last keystroke: typing a name is one save, not
@@ -156,6 +160,7 @@ class IntakePage(QWidget):
 
         self.proc_step.chosen.connect(self.choose_procedure)
         self.components_step.digitize_requested.connect(self.digitize)
+        self.components_step.reused.connect(lambda _row: self.save_draft())
         self.back_btn.clicked.connect(self.go_back)
         self.next_btn.clicked.connect(self.go_next)
         self.receive_btn.clicked.connect(self.receive)
@@ -278,9 +283,29 @@ class IntakePage(QWidget):
             if problems:
                 self.error.setText("\n".join(problems))
                 return
+            self._look_up_documents(draft)
         if self.step == 3:
             self._fill_review(draft)
         self._show_step(self.step + 1)
+
+    def _look_up_documents(self, draft: IntakeDraft) -> None:
+        """The owner's documents already digitized, beside the checklist (once per owner
+        and procedure: each look-up is audited)."""
+        key = (draft.owner.id_number.strip(), draft.procedure_code)
+        if not key[0] or key == self._looked_up:
+            return
+        self._looked_up = key
+        reuse = ReuseService(self.service.ctx)
+        names = [c.name for c in self.components_step.entries]
+
+        def found(offers: list[OnFile]) -> None:
+            if self._looked_up == key:  # not another owner's by now
+                self.components_step.show_offers(matches(names, offers))
+
+        def failed(message: str, detail: str) -> None:
+            log.warning("citizen documents not looked up: %s", detail)
+
+        self.runner.submit(lambda: reuse.on_file(key[0], self.clerk, key[1]), found, failed)
 
     def digitize(self, row: int) -> None:
         """Open the studio over the wizard for this draft's components."""
@@ -529,6 +554,7 @@ class IntakePage(QWidget):
     # --- the saved draft ----------------------------------------------------------------
 
     def _load_components(self, entries: list[ComponentEntry]) -> None:
+        self._looked_up: tuple[str, str] | None = None  # a new checklist: offers again
         self.components_step.load(entries)
         draft_form.watch_counts(self.components_step, self._edited)
 

@@ -43,6 +43,7 @@ from desktop_app.domain.dates import parse_birth_date
 from desktop_app.domain.text import vnd
 from desktop_app.fees import assess_procedure
 from desktop_app.intake.drafts import ComponentEntry, IntakeDraft, PersonInfo
+from desktop_app.intake.reuse import OnFile
 from desktop_app.intake.service import IntakeService
 from ui.fee_panel import FeePanel
 from ui.style import set_state
@@ -203,17 +204,19 @@ COLS = ("Đã nộp", "Thành phần hồ sơ", "Bản chính", "Bản sao CT", 
         "Cần bổ sung / ghi chú", "Bản điện tử")
 
 
-def files_summary(files: list[DigitizedFile]) -> str:
+def files_summary(files: list[DigitizedFile], offered: bool = False) -> str:
     if not files:
-        return "Chưa số hóa"
+        return "Có bản số hóa cũ — Ctrl+R" if offered else "Chưa số hóa"
     pages = sum(f.pages for f in files)
     size = sum(f.size for f in files) / 1_048_576
     parts = f", {len(files)} tệp" if len(files) > 1 else ""
-    return f"✔ {pages} trang{parts}, {size:.1f} MB".replace(".", ",")
+    reused = f" — dùng lại từ {files[0].source_code}" if files[0].source_code else ""
+    return f"✔ {pages} trang{parts}, {size:.1f} MB".replace(".", ",") + reused
 
 
 class ComponentsStep(QWidget):
     digitize_requested = Signal(int)  # row of the component to start with
+    reused = Signal(int)  # row whose component took a copy on file (Ctrl+R)
 
     def __init__(self) -> None:
         super().__init__()
@@ -247,13 +250,24 @@ class ComponentsStep(QWidget):
         self.digitize_btn.clicked.connect(
             lambda: self.digitize_requested.emit(max(0, self.table.currentRow())))
         QShortcut(QKeySequence("Ctrl+S"), self).activated.connect(self.digitize_btn.click)
+        # One key instead of a scan: the citizen's copy already digitized for this kind.
+        reuse = QShortcut(QKeySequence("Ctrl+R"), self)
+        reuse.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        reuse.activated.connect(self.reuse_current)
+        self.offer_note = QLabel()
+        self.offer_note.setObjectName("banner")
+        self.offer_note.setWordWrap(True)
+        self.offer_note.setVisible(False)
+        self.offers: dict[int, OnFile] = {}
         hint = QLabel("Ctrl+A: đã nộp đủ thành phần bắt buộc · Phím cách: đánh dấu từng thành "
-                      "phần · Tab: sang ô kế tiếp · gõ số để sửa số bản. Thành phần có dấu * là "
-                      "bắt buộc.")
+                      "phần · Tab: sang ô kế tiếp · gõ số để sửa số bản · Ctrl+R: dùng lại bản "
+                      "số hóa đã có. Thành phần có dấu * là bắt buộc.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.offer_note)
+        self.table.currentCellChanged.connect(lambda *_: self._show_offer())
         row = QHBoxLayout()
         row.addWidget(all_btn)
         row.addWidget(self.digitize_btn)
@@ -264,6 +278,7 @@ class ComponentsStep(QWidget):
 
     def load(self, entries: list[ComponentEntry]) -> None:
         self.entries = entries
+        self.offers = {}
         self.table.setRowCount(len(entries))
         for row, c in enumerate(entries):
             check = QTableWidgetItem()
@@ -284,9 +299,36 @@ class ComponentsStep(QWidget):
             self._show_files(row, c.files)
         if entries:
             self.table.setCurrentCell(0, 0)
+        self._show_offer()
+
+    def show_offers(self, offers: dict[int, OnFile]) -> None:
+        """Documents of the owner already digitized, by checklist row (desktop_app reuse)."""
+        self.offers = {row: o for row, o in offers.items() if row < len(self.entries)}
+        for row in range(len(self.entries)):
+            self._show_files(row, self.entries[row].files)
+        self._show_offer()
+
+    def _show_offer(self) -> None:
+        row = self.table.currentRow()
+        offer = self.offers.get(row)
+        shown = offer is not None and not self.entries[row].files
+        self.offer_note.setText(f"“{offer.component_name}”: {offer.label_vi}"
+                                if shown and offer else "")
+        self.offer_note.setVisible(shown)
+
+    def reuse_current(self) -> bool:
+        """Ctrl+R: the current component takes the copy on file instead of a scan."""
+        row = self.table.currentRow()
+        offer = self.offers.get(row)
+        if offer is None or self.entries[row].files:
+            return False
+        self.set_files(row, list(offer.files))
+        self._show_offer()
+        self.reused.emit(row)
+        return True
 
     def _show_files(self, row: int, files: list[DigitizedFile]) -> None:
-        item = QTableWidgetItem(files_summary(files))
+        item = QTableWidgetItem(files_summary(files, row in self.offers))
         item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
         self.table.setItem(row, 6, item)
 
