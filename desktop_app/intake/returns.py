@@ -316,12 +316,12 @@ class ReturnService:
         receiver = receiver.checked()
         if method not in ("counter", "post"):
             raise ReturnError("Hình thức trả kết quả không hợp lệ.", f"method {method!r}")
-        handover = POST if method == "post" else (handover or PAPER)
-        if handover not in (PAPER, ELECTRONIC):
+        if handover not in ("", PAPER, ELECTRONIC):
             raise ReturnError("Hình thức trao kết quả không hợp lệ.", f"handover {handover!r}")
         if method == "post" and not nfc(post_address):
             raise ReturnError("Vui lòng nhập địa chỉ gửi kết quả qua bưu chính.",
                               "post without address")
+        handover = POST if method == "post" else (handover or PAPER)
         documents = [_result(r) for r in (results or [])]
         documents = [r for r in documents if r.name]
         for r in documents:
