@@ -313,11 +313,10 @@ def test_result_documents_are_shown_viewed_saved_and_the_handover_recorded(
     assert detail["handover"] == "electronic"
     from provincial_gateway.db import Event
 
-    window.sync.worker.wake()
-
-    def handover_there() -> list[str]:
+    def handover_there() -> bool:
+        window.sync.worker.wake()  # again while waiting: a wake during a run is not lost
         with gateway.sessions() as s:
             return [json.loads(e.body)["ChiTiet"].get("handover", "")
-                    for e in s.scalars(select(Event))]
+                    for e in s.scalars(select(Event))] == ["electronic"]
 
-    qtbot.waitUntil(lambda: handover_there() == ["electronic"], timeout=15_000)
+    qtbot.waitUntil(handover_there, timeout=20_000)
