@@ -589,3 +589,50 @@ class DailyCounter(Base):
     series: Mapped[str] = mapped_column(String(20), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ResultDocumentRow(Base):
+    """A result document the province attached to a processed dossier (pulled from the
+    change feed, DanhSachGiayToKetQua). The file is fetched after the upload queue
+    (``desktop_app.sync.result_fetch``): ``sha256`` of the fetched file is linked only
+    once its hash and size match what the province announced."""
+
+    __tablename__ = "result_documents"
+    __table_args__ = (UniqueConstraint("dossier_id", "gateway_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    gateway_id: Mapped[str] = mapped_column(String(64))  # GiayToId
+    change_seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(String(100), default="")
+    component_code: Mapped[str] = mapped_column(String(60), default="")
+    signer: Mapped[str] = mapped_column(String(200), default="")
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    announced_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(120), default="application/pdf")
+    download_path: Mapped[str] = mapped_column(Text)
+    # waiting | fetched | refused
+    state: Mapped[str] = mapped_column(String(10), default="waiting", index=True)
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    refused_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ResultHandover(Base):
+    """How a result reached the citizen: paper at the counter, by post, or an electronic
+    copy (saved to the citizen's own USB stick). Rows are only added: a handover is a fact
+    beside the dossier's return record, which stays as it was written."""
+
+    __tablename__ = "result_handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    method: Mapped[str] = mapped_column(String(12))  # paper | post | electronic
+    # The result documents handed over this way (ids of result_documents), if any.
+    documents: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
+    at: Mapped[datetime] = mapped_column(DateTime)

@@ -229,15 +229,38 @@ def cmd_set_status(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError("Ngày hẹn trả mới phải có dạng YYYY-MM-DD, “YYYY-MM-DD HH:MM” "
                            "hoặc yyyyMMddHHmmss.") from exc
+    results = _result_uploads(args)
     state = _open(args)
     try:
         change = admin_ops.set_status(state, args.ma_ho_so, status, note=args.note or "",
-                                      actor=args.by or "", new_appointment=appointment)
+                                      actor=args.by or "", new_appointment=appointment,
+                                      results=results)
+    except admin_ops.StatusError as exc:
+        raise CliError(str(exc)) from exc
     finally:
         state.close()
     print(f"Hồ sơ {change.MaHoSo or change.ClientId} chuyển sang {status} "
           f"({STATUS_LABELS[status]}); thứ tự thay đổi {change.seq}.")
+    for doc in change.DanhSachGiayToKetQua:
+        print(f"  Giấy tờ kết quả: {doc.TenGiayTo} {doc.MaGiayToKetQua} "
+              f"({doc.KichThuoc} byte, SHA-256 {doc.TepSha256[:12]}…)")
     return 0
+
+
+def _result_uploads(args: argparse.Namespace) -> list[Any]:
+    """--result FILE (repeatable); --name/--number/--signer/--date apply to every file."""
+    from datetime import date
+
+    from provincial_gateway.admin_ops import ResultUpload
+
+    signed_on = None
+    if args.date:
+        try:
+            signed_on = date.fromisoformat(args.date)
+        except ValueError as exc:
+            raise CliError("Ngày ký phải có dạng YYYY-MM-DD.") from exc
+    return [ResultUpload(Path(f), args.name or "", args.number or "", args.signer or "",
+                         signed_on) for f in args.result or []]
 
 
 def cmd_import_catalog(args: argparse.Namespace) -> int:
@@ -520,6 +543,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--note", help="nội dung xử lý")
     p.add_argument("--by", help="người xử lý")
     p.add_argument("--new-appointment", help="ngày hẹn trả mới")
+    p.add_argument("--result", action="append", metavar="FILE",
+                   help="tệp giấy tờ kết quả (PDF) đính kèm khi chuyển sang 9; lặp lại được")
+    p.add_argument("--name", help="tên giấy tờ kết quả (mặc định: tên tệp)")
+    p.add_argument("--number", help="số giấy tờ kết quả, ví dụ 123/GKS")
+    p.add_argument("--signer", help="người ký giấy tờ kết quả")
+    p.add_argument("--date", help="ngày ký (YYYY-MM-DD)")
     p.set_defaults(func=cmd_set_status)
 
     p = sub.add_parser("import-catalog", parents=[common], help="nạp danh mục thủ tục (JSON)")

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import mimetypes
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import select, update
 
 from provincial_gateway import enrolment_limits
 from provincial_gateway.auth import hash_token
-from provincial_gateway.db import Enrolment, Station, utcnow
-from provincial_gateway.dossiers import StatusError, list_dossiers, set_status
+from provincial_gateway.db import Blob, Enrolment, Station, utcnow
+from provincial_gateway.dossiers import ResultFile, StatusError, list_dossiers, retrying
+from provincial_gateway.dossiers import set_status as _set_status
 from provincial_gateway.state import GatewayState
 from provincial_gateway.tokens import new_token
+from sync_contract import wire
 
-__all__ = ["AdminError", "EnrolmentRefused", "StationRow", "StatusError", "add_station",
+__all__ = ["AdminError", "EnrolmentRefused", "ResultUpload", "StationRow", "StatusError",
+           "add_station",
            "hash_password", "issue_enrolment_code", "list_dossiers", "list_stations",
            "redeem_enrolment_code", "revoke_station", "set_status"]
 
@@ -170,3 +177,56 @@ def list_stations(state: GatewayState) -> list[StationRow]:
     with state.sessions() as s:
         rows = s.scalars(select(Station).order_by(Station.agency_code, Station.station_digit))
         return [StationRow(r.agency_code, r.station_digit, r.name, r.active) for r in rows]
+
+
+RESULT_MAX_BYTES = 100 * 1024 * 1024  # a scanned A0 map fits; a wrong file does not
+
+
+@dataclass(frozen=True)
+class ResultUpload:
+    """A result document file to attach when marking a dossier processed."""
+
+    path: Path
+    name: str = ""  # default: the file name without its extension
+    number: str = ""
+    signer: str = ""
+    signed_on: date | None = None
+
+
+def _stored_result(state: GatewayState, r: ResultUpload) -> ResultFile:
+    try:
+        data = r.path.read_bytes()
+    except OSError as exc:
+        raise StatusError(f"Không đọc được tệp kết quả “{r.path}”: {exc.strerror}.") from exc
+    if not data:
+        raise StatusError(f"Tệp kết quả “{r.path.name}” rỗng.")
+    if len(data) > RESULT_MAX_BYTES:
+        raise StatusError(f"Tệp kết quả “{r.path.name}” quá lớn (tối đa 100 MB).")
+    sha = hashlib.sha256(data).hexdigest()
+    media_type = mimetypes.guess_type(r.path.name)[0] or "application/octet-stream"
+    state.blobs.put_bytes(data, sha)
+
+    def record() -> None:
+        # No BlobAccess row: the agency's other stations do not get the file.
+        with state.sessions.begin() as s:
+            if s.get(Blob, sha) is None:
+                s.add(Blob(sha256=sha, size=len(data), media_type=media_type))
+
+    retrying(record)
+    return ResultFile(sha256=sha, size=len(data), name=(r.name or r.path.stem).strip(),
+                      number=r.number.strip(), signer=r.signer.strip(),
+                      signed_on=f"{r.signed_on:%Y%m%d}000000" if r.signed_on else "",
+                      media_type=media_type)
+
+
+def set_status(state: GatewayState, key: str, status: int, *, note: str = "",
+               actor: str = "", new_appointment: str = "",
+               results: Sequence[ResultUpload] = ()) -> wire.Change:
+    """The processing side moves a dossier; with status 9 it may attach result documents,
+    each stored in the blob store and listed in the change feed (DanhSachGiayToKetQua)."""
+    if results and status != 9:
+        raise StatusError("Chỉ đính kèm giấy tờ kết quả khi chuyển hồ sơ sang trạng thái 9 "
+                          "(có kết quả).")
+    files = [_stored_result(state, r) for r in results]
+    return _set_status(state, key, status, note=note, actor=actor,
+                       new_appointment=new_appointment, results=files)

@@ -29,7 +29,7 @@ from provincial_gateway.state import GatewayState, open_state
 from sync_contract import wire
 
 TITLE = "Một Cửa Offline — provincial gateway"
-API_DOC_VERSION = f"{wire.API_VERSION}.{wire.API_MINOR}"  # the contract version, 1.1
+API_DOC_VERSION = f"{wire.API_VERSION}.{wire.API_MINOR}"  # the contract version, 1.2
 
 
 class TusHeaderMiddleware:

@@ -231,6 +231,27 @@ class Change(Base):
     new_appointment: Mapped[str] = mapped_column(String(14), default="")
 
 
+class ResultDocument(Base):
+    """A result document the processing side attached when marking a dossier processed
+    (DanhSachGiayToKetQua). Its file is in the blob store without a BlobAccess row: only
+    the station that owns the dossier may download it (routes_blobs)."""
+
+    __tablename__ = "result_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    change_seq: Mapped[int] = mapped_column(Integer, index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(120), default="application/pdf")
+    name: Mapped[str] = mapped_column(String(300))
+    number: Mapped[str] = mapped_column(String(100), default="")
+    component_code: Mapped[str] = mapped_column(String(60), default="")
+    signer: Mapped[str] = mapped_column(String(200), default="")
+    signed_on: Mapped[str] = mapped_column(String(14), default="")  # yyyyMMddHHmmss
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class CalendarDay(Base):
     __tablename__ = "calendar_overrides"
 

@@ -37,6 +37,7 @@ from provincial_gateway.db import (
     DossierRevision,
     Event,
     Progress,
+    ResultDocument,
     Station,
     utcnow,
 )
@@ -427,9 +428,25 @@ class StatusError(ValueError):
     """A refused processing-status change, with a Vietnamese message."""
 
 
+@dataclass(frozen=True)
+class ResultFile:
+    """A result document already in the blob store (admin_ops stores the bytes)."""
+
+    sha256: str
+    size: int
+    name: str
+    number: str = ""
+    signer: str = ""
+    signed_on: str = ""  # yyyyMMddHHmmss
+    component_code: str = ""
+    media_type: str = "application/pdf"
+
+
 def set_status(state: GatewayState, key: str, status: int, *, note: str = "",
-               actor: str = "", new_appointment: str = "") -> wire.Change:
-    """The processing side moves a dossier (by MaHoSo or ClientId); appends to the feed."""
+               actor: str = "", new_appointment: str = "",
+               results: Sequence[ResultFile] = ()) -> wire.Change:
+    """The processing side moves a dossier (by MaHoSo or ClientId); appends to the feed,
+    with the result documents attached to this change (DanhSachGiayToKetQua)."""
     if status not in STATUS_LABELS:
         raise StatusError(f"Trạng thái “{status}” không hợp lệ: phải là số từ 1 đến 10 "
                           "(4 đang xử lý, 5 yêu cầu bổ sung, 9 có kết quả, 10 đã trả kết quả…).")
@@ -448,14 +465,47 @@ def set_status(state: GatewayState, key: str, status: int, *, note: str = "",
         change = append_change(s, d, status, now, text_note, actor,
                                result_ready_at=now if status == 9 else "",
                                new_appointment=new_appointment)
-        return _wire_change(change)
+        for r in results:
+            s.add(ResultDocument(dossier_id=d.id, change_seq=change.seq, sha256=r.sha256,
+                                 size=r.size, media_type=r.media_type, name=r.name[:300],
+                                 number=r.number[:100], signer=r.signer[:200],
+                                 signed_on=r.signed_on, component_code=r.component_code[:60]))
+        s.flush()
+        return _wire_change(change, _results_of(s, [change.seq]))
 
 
-def _wire_change(c: Change) -> wire.Change:
+def _results_of(s: Session, seqs: list[int]) -> dict[int, list[wire.ResultDocument]]:
+    out: dict[int, list[wire.ResultDocument]] = {}
+    if not seqs:
+        return out
+    for r in s.scalars(select(ResultDocument).where(ResultDocument.change_seq.in_(seqs))
+                       .order_by(ResultDocument.id)):
+        out.setdefault(r.change_seq, []).append(wire.ResultDocument(
+            GiayToId=str(r.id), TenGiayTo=r.name, MaThanhPhanHoSo=r.component_code,
+            MaGiayToKetQua=r.number, DuongDanTepTinKetQua=wire.BLOB.format(sha256=r.sha256),
+            TepSha256=r.sha256, KichThuoc=r.size, LoaiTep=r.media_type, NguoiKy=r.signer,
+            NgayKy=r.signed_on))
+    return out
+
+
+def _wire_change(c: Change, results: dict[int, list[wire.ResultDocument]]) -> wire.Change:
     return wire.Change(seq=c.seq, ClientId=c.client_id, MaHoSo=c.ma_ho_so,
                        TrangThaiHoSo=c.status, ThoiDiem=c.at, NoiDungXuLy=c.note,
                        NguoiXuLy=c.actor, NgayCoKetQua=c.result_ready_at,
-                       NgayHenTraMoi=c.new_appointment)
+                       NgayHenTraMoi=c.new_appointment,
+                       DanhSachGiayToKetQua=results.get(c.seq, []))
+
+
+def result_blob_for(state: GatewayState, sha256: str, station_id: int,
+                    agency_code: str) -> bool:
+    """A result file may be downloaded by the station owning its dossier only (a dossier
+    stored without a station, none today, is its agency's)."""
+    with state.sessions() as s:
+        owners = s.execute(select(Dossier.station_id, Dossier.agency_code)
+                           .join(ResultDocument, ResultDocument.dossier_id == Dossier.id)
+                           .where(ResultDocument.sha256 == sha256)).all()
+    return any(agency == agency_code and (owner is None or owner == station_id)
+               for owner, agency in owners)
 
 
 _SEQ_MAX = 2**31 - 1  # Change.seq is an Integer column
@@ -471,9 +521,12 @@ def changes_since(state: GatewayState, agency_code: str, since: int,
             rows = s.scalars(select(Change).where(Change.agency_code == agency_code,
                                                   Change.seq > since)
                              .order_by(Change.seq).limit(limit + 1)).all()
+            results = _results_of(s, [c.seq for c in rows[:limit]])
+    else:
+        results = {}
     more = len(rows) > limit
     rows = rows[:limit]
-    return wire.ChangesBody(changes=[_wire_change(c) for c in rows],
+    return wire.ChangesBody(changes=[_wire_change(c, results) for c in rows],
                             cursor=rows[-1].seq if rows else since, more=more)
 
 

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from provincial_gateway.auth import CurrentStation
 from provincial_gateway.blob_records import blob_for, missing_for
 from provincial_gateway.blobstore import is_sha256
+from provincial_gateway.dossiers import result_blob_for
 from provincial_gateway.errors import E_NOT_FOUND, INVALID, WireError
 from provincial_gateway.releases import is_release_blob
 from provincial_gateway.state import gateway_state
@@ -47,6 +48,9 @@ async def blob(sha256: str, request: Request, station: CurrentStation) -> FileRe
     row = await run_in_threadpool(blob_for, state, sha, station.agency_code)
     # A published installer is for every station, whatever its agency.
     allowed = row is not None or await run_in_threadpool(is_release_blob, state, sha)
+    # A result document: only for the station whose dossier it belongs to.
+    allowed = allowed or await run_in_threadpool(result_blob_for, state, sha, station.id,
+                                                 station.agency_code)
     path = state.blobs.path(sha)
     if not allowed or not path.is_file():
         raise WireError(404, E_NOT_FOUND, "Cổng tỉnh không có tệp này cho đơn vị của máy trạm.")

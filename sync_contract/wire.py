@@ -58,6 +58,10 @@ limits; the station uses an addition only when the gateway announces it.
   the station sent it) or its `error` (4xx, or 500 for an item the gateway failed on), so
   one refused dossier never fails the others. A station facing a 1.0 gateway (no
   `api_minor`, or 404/405 on the route) sends one PUT per dossier as before.
+- 1.2: a change may carry `DanhSachGiayToKetQua`, the result documents the processing
+  side attached (name, number, signer, date, SHA-256 and size of the file). Only the
+  station owning the dossier may download those files (`GET /blobs/{sha256}`); it checks
+  each file's SHA-256 and size. Older stations ignore the field.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ from sync_contract import text_rules
 
 API_VERSION = 1
 # Minor version of this contract (additions only); see the module docstring.
-API_MINOR = 1
+API_MINOR = 2
 DOSSIER_BATCH_MINOR = 1  # the first minor version with POST /dossiers/batch
 PREFIX = "/api/v1"
 
@@ -408,6 +412,24 @@ class EventAck(WireModel):
     result: Literal["created", "unchanged"]
 
 
+class ResultDocument(WireModel):
+    """One result document of a processed dossier (DanhSachGiayToKetQua, contract 1.2).
+    The file is downloaded from `DuongDanTepTinKetQua` (the blob route, Range supported)
+    by the station that owns the dossier, and checked against `TepSha256` and
+    `KichThuoc`."""
+
+    GiayToId: str = Field(max_length=64)  # the gateway's id of this document
+    TenGiayTo: str = Field(max_length=300)
+    MaThanhPhanHoSo: str = Field(default="", max_length=60)
+    MaGiayToKetQua: str = Field(default="", max_length=100)  # its number, e.g. 123/GKS
+    DuongDanTepTinKetQua: str = Field(max_length=200)  # /api/v1/blobs/{sha256}
+    TepSha256: str = Field(min_length=64, max_length=64)
+    KichThuoc: int = Field(ge=0)
+    LoaiTep: str = Field(default="application/pdf", max_length=120)
+    NguoiKy: str = Field(default="", max_length=200)
+    NgayKy: str = Field(default="", max_length=14)  # yyyyMMddHHmmss
+
+
 class Change(WireModel):
     seq: int
     ClientId: str
@@ -418,6 +440,8 @@ class Change(WireModel):
     NguoiXuLy: str = ""
     NgayCoKetQua: str = ""  # set when the result is ready for return
     NgayHenTraMoi: str = ""  # a new appointment set by the processing agency
+    # 1.2: the result documents attached with this change (older stations ignore it).
+    DanhSachGiayToKetQua: list[ResultDocument] = Field(default_factory=list)
 
 
 class ChangesBody(WireModel):

@@ -15,7 +15,7 @@ from desktop_app.intake.returns import Receiver, ReturnError, ReturnService, cod
 from desktop_app.intake.service import IntakeService
 from desktop_app.station import StationInfo
 from desktop_app.wedge_codes import is_receipt
-from local_db.models import AuditEntry, Dossier, OutboxEntry
+from local_db.models import AuditEntry, Dossier, OutboxEntry, ResultHandover
 
 from .test_intake import complete_draft, intake  # noqa: F401
 
@@ -79,8 +79,28 @@ def test_return_only_when_ready_then_recorded_and_queued(
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "dossier_returned")
                           ).one()
         assert audit.detail["receiver"] == "Lò Văn Ún" and audit.detail["to"] == 10
+        # How it went: paper at the counter, a fact beside the return record.
+        assert [h.method for h in s.scalars(select(ResultHandover))] == ["paper"]
+        assert audit.detail["handover"] == "paper"
     with pytest.raises(ReturnError):  # twice is refused; nothing changes
         service.record_return(out.dossier_id, Receiver("Lò Văn Ún", "019190009999"), clerk)
+
+
+def test_a_result_sent_by_post_is_a_post_handover(
+        ctx: AppContext, intake: IntakeService, clerk: ClerkInfo,  # noqa: F811
+        station: StationInfo) -> None:
+    out = intake.receive(complete_draft(intake), clerk)
+    service = ReturnService(ctx)
+    _set_status(ctx, out.dossier_id, 9)
+    with pytest.raises(ReturnError, match="trao kết quả không hợp lệ"):
+        service.record_return(out.dossier_id, Receiver("Nguyễn Thị Ánh Tuyết"), clerk,
+                              handover="fax")
+    service.record_return(out.dossier_id, Receiver("Nguyễn Thị Ánh Tuyết"), clerk,
+                          method="post", post_address="Bản Chang, xã Nà Phặc")
+    with ctx.db.read() as s:
+        assert [h.method for h in s.scalars(select(ResultHandover))] == ["post"]
+        event = s.scalars(select(OutboxEntry).where(OutboxEntry.entity_type == "event")).one()
+        assert event.payload["ChiTiet"]["handover"] == "post"
 
 
 def test_supplement_restarts_the_clock(ctx: AppContext, intake: IntakeService,  # noqa: F811

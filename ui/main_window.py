@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F10"), self).activated.connect(
             lambda: self.show_page(self.DASHBOARD))
         self.returns.printed.connect(self.on_printed)
+        self.returns.result_docs.show_pdf.connect(self._preview)
         self.returns.digitize_supplement.connect(self.digitize_dossier)
         self.late.printed.connect(self.on_printed)
         self.late.open_return.connect(self.on_receipt_scanned)

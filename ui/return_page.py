@@ -37,6 +37,7 @@ from desktop_app.domain.dossier_status import DossierStatus
 from desktop_app.domain.errors import DomainError
 from desktop_app.domain.text import vnd
 from desktop_app.fees import FeeService
+from desktop_app.intake.result_documents import ELECTRONIC, ResultDocuments
 from desktop_app.intake.returns import (
     ActionOutcome,
     LateRow,
@@ -46,6 +47,7 @@ from desktop_app.intake.returns import (
 )
 from ui import messages
 from ui.fee_panel import PaymentForm
+from ui.result_docs_panel import ResultDocsPanel
 from ui.screen_fit import ActionBar, scrolling
 from ui.workers import Runner
 
@@ -97,14 +99,19 @@ class ReturnPage(QWidget):
         self.authorisation = QLineEdit()
         self.authorisation.setPlaceholderText("Số, ngày văn bản ủy quyền")
         self.by_post = QRadioButton("Gửi qua bưu chính")
-        self.at_counter = QRadioButton("Tại quầy")
+        self.at_counter = QRadioButton("Bản giấy tại quầy")
+        self.electronic = QRadioButton("Bản điện tử (USB của công dân)")
+        self.electronic.setToolTip("Công dân nhận bản điện tử của giấy tờ kết quả: lưu ra "
+                                   "USB bằng nút “Lưu ra…” ở bảng giấy tờ kết quả")
         self.at_counter.setChecked(True)
         how = QButtonGroup(self)
         how.addButton(self.at_counter)
         how.addButton(self.by_post)
+        how.addButton(self.electronic)
         how_row = QHBoxLayout()
         how_row.addWidget(self.at_counter)
         how_row.addWidget(self.by_post)
+        how_row.addWidget(self.electronic)
         how_row.addStretch(1)
         self.post_address = QLineEdit()
         self.results = ResultsTable()
@@ -152,6 +159,10 @@ class ReturnPage(QWidget):
         body_layout.setContentsMargins(0, 0, 0, 0)
         body_layout.addWidget(self.status)
         body_layout.addWidget(self.card)
+        self.result_docs = ResultDocsPanel(ResultDocuments(service.ctx), clerk, runner)
+        self.result_docs.failed.connect(self._error)
+        self.result_docs.copy_saved.connect(self._error)
+        body_layout.addWidget(self.result_docs)
         body_layout.addWidget(who)
         body_layout.addWidget(fees)
         body_layout.addStretch(1)
@@ -215,6 +226,8 @@ class ReturnPage(QWidget):
             self._owner_toggled(self.is_owner.isChecked())
             if previous is None or previous.dossier_id != view.dossier_id:
                 self.results.fill(view.result_name)  # a reload keeps what was typed
+        self.result_docs.fill(view.code if view else "",
+                              view.result_documents if view else ())
         self._show_fees(view)
         ready = view is not None and view.ready
         self.return_btn.setEnabled(ready)
@@ -278,13 +291,15 @@ class ReturnPage(QWidget):
         receiver = Receiver(self.receiver_name.text(), self.receiver_id.text(),
                             self.is_owner.isChecked(), self.authorisation.text())
         method = "post" if self.by_post.isChecked() else "counter"
+        handover = ELECTRONIC if self.electronic.isChecked() else ""
         address = self.post_address.text()
         results = self.results.documents()
         payment = self.payment.entry() if self.payment.isVisible() else None
         self.return_btn.setEnabled(False)
         self.runner.submit(
             lambda: self.service.record_return(view.dossier_id, receiver, self.clerk,
-                                               method, address, results, payment),
+                                               method, address, results, payment,
+                                               handover),
             self._done, self._failed)
 
     def do_reverse(self) -> None:

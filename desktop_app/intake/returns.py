@@ -40,6 +40,14 @@ from desktop_app.fees import (
     payment_detail,
     statement_of,
 )
+from desktop_app.intake.result_documents import (
+    ELECTRONIC,
+    PAPER,
+    POST,
+    ResultDocView,
+    add_handover,
+    documents_of,
+)
 from desktop_app.intake.service import CounterBusy, fees_paid, receipt_qr_payload
 from desktop_app.signers import Signature, SignedKind, signature_in, take_number
 from desktop_app.station import StationInfo, StationService
@@ -123,6 +131,8 @@ class ReturnView:
     returned_to: str
     fees: FeeStatement
     result_name: str = ""  # what the catalog says the procedure results in
+    # The province's result documents pulled for this dossier (DanhSachGiayToKetQua).
+    result_documents: tuple[ResultDocView, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -181,7 +191,8 @@ def _view(s: Session, d: Dossier, now: datetime) -> ReturnView:
                       d.current_appointment_at, late,
                       d.remote_note, d.fee_total, d.delivery, d.delivery_address,
                       d.returned_at, d.returned_to, statement_of(d),
-                      proc.result if (proc := repo.procedure(s, d.procedure_code)) else "")
+                      proc.result if (proc := repo.procedure(s, d.procedure_code)) else "",
+                      documents_of(s, d.id))
 
 
 class ReturnService:
@@ -294,16 +305,23 @@ class ReturnService:
     def record_return(self, dossier_id: int, receiver: Receiver, clerk: ClerkInfo,
                       method: str = "counter", post_address: str = "",
                       results: Sequence[str | ResultDocument] | None = None,
-                      payment: PaymentEntry | None = None) -> ActionOutcome:
+                      payment: PaymentEntry | None = None,
+                      handover: str = "") -> ActionOutcome:
         """Hand the result over: who took it, how, which documents in how many copies
         (as counted at the counter; a bare name leaves the count blank on the form), and
-        the fee collected now if any (recorded in the same transaction)."""
+        the fee collected now if any (recorded in the same transaction). ``handover``: how
+        the result itself went (paper at the counter, the default, or an electronic copy;
+        ``post`` follows from the method), added as a ``result_handovers`` fact and carried
+        in the event's ChiTiet."""
         receiver = receiver.checked()
         if method not in ("counter", "post"):
             raise ReturnError("Hình thức trả kết quả không hợp lệ.", f"method {method!r}")
+        if handover not in ("", PAPER, ELECTRONIC):
+            raise ReturnError("Hình thức trao kết quả không hợp lệ.", f"handover {handover!r}")
         if method == "post" and not nfc(post_address):
             raise ReturnError("Vui lòng nhập địa chỉ gửi kết quả qua bưu chính.",
                               "post without address")
+        handover = POST if method == "post" else (handover or PAPER)
         documents = [_result(r) for r in (results or [])]
         documents = [r for r in documents if r.name]
         for r in documents:
@@ -323,6 +341,7 @@ class ReturnService:
             d.returned_to_id = receiver.id_number
             d.return_method = method
             d.returned_by_id = clerk.id
+            add_handover(s, d, handover, clerk, now)
             if method == "post":
                 d.delivery_address = nfc(post_address)
             if payment is not None:
@@ -339,7 +358,7 @@ class ReturnService:
 
         return self._act(dossier_id, clerk, "returned", "Trả kết quả giải quyết hồ sơ",
                          change, {"receiver": receiver.full_name, "owner": receiver.is_owner,
-                                  "method": method,
+                                  "method": method, "handover": handover,
                                   "results": [{"name": r.name, "copies": r.copies,
                                                "reference": r.reference}
                                               for r in documents]},

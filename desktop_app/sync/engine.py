@@ -40,6 +40,7 @@ from desktop_app.sync.link import clock_skew_seconds
 from desktop_app.sync.national import file_hashes
 from desktop_app.sync.pull import Puller
 from desktop_app.sync.report import SyncReport
+from desktop_app.sync.result_fetch import fetch_results_after_queue
 from desktop_app.sync.tus_upload import DEFAULT_CHUNK, MAX_CHUNK, TusUploader, UploadCancelled
 from desktop_app.sync.update_fetch import fetch_after_queue
 from local_db import outbox
@@ -118,6 +119,8 @@ class SyncEngine:
                 self.puller.pull(report)
                 # Only now, with the queue pushed: a slice of a new version's download.
                 fetch_after_queue(self.ctx, self.client, cancelled, progress)
+                # The province's result documents, also only with the queue pushed.
+                fetch_results_after_queue(self.ctx, self.client, cancelled, progress)
             self.audit_head.after_run(self.now())
             if not cancelled():
                 report_to_fleet(self.ctx, self.client, health)  # never raises

@@ -22,6 +22,7 @@ from desktop_app.station import StationService
 from desktop_app.sync import bundle_keys
 from desktop_app.sync.client import GatewayClient, Refused, SyncError
 from desktop_app.sync.report import SyncReport
+from desktop_app.sync.result_fetch import store_result_documents
 from local_db import outbox
 from local_db import repositories as repo
 from local_db.models import CalendarOverrideRow, Clerk
@@ -99,9 +100,10 @@ class Puller:
     def _apply(s: Session, change: wire.Change, now: datetime) -> int:
         dossier = repo.dossier_by_uuid(s, change.ClientId)
         if dossier is None:
-            log.info("change %d for a dossier not on this station (%s)", change.seq,
-                     change.MaHoSo)
+            log.info("change %d for a dossier not on this station (%d result documents "
+                     "ignored)", change.seq, len(change.DanhSachGiayToKetQua))
             return 0
+        store_result_documents(s, dossier, change, now)
         before = dossier.status
         new_date = parse_national(change.NgayHenTraMoi)
         if before == change.TrangThaiHoSo and new_date is None:

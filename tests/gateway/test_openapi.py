@@ -16,7 +16,7 @@ def test_checked_in_openapi_is_current() -> None:
     assert DOC.read_text(encoding="utf-8") == generated, (
         "run: python -m provincial_gateway.openapi_export docs/api/openapi.json")
     spec = json.loads(generated)
-    assert spec["info"] == {"title": "Một Cửa Offline — provincial gateway", "version": "1.1",
+    assert spec["info"] == {"title": "Một Cửa Offline — provincial gateway", "version": "1.2",
                             "description": wire.__doc__}
     for path in (wire.HEALTH, wire.CATALOG, wire.CALENDAR, wire.CLERKS, wire.BLOBS_MISSING,
                  wire.BLOB, wire.FILES, wire.FILES + "{upload_id}", wire.DOSSIER, wire.EVENTS,

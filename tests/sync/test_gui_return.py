@@ -243,3 +243,80 @@ def test_late_dossier_gets_an_apology_with_a_new_appointment(
     qtbot.waitUntil(lambda: late.table.rowCount() == 1
                     and late.table.item(0, 4).text() == new_text, timeout=5000)
     assert late.table.item(0, 6).text() == "Quá hẹn"
+
+
+def test_result_documents_are_shown_viewed_saved_and_the_handover_recorded(
+        qtbot, window: MainWindow, ctx: AppContext, clerk: ClerkInfo,  # type: ignore[no-untyped-def]
+        gateway: GatewayServer, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from local_db.models import ResultDocumentRow, ResultHandover
+    from provincial_gateway.admin_ops import ResultUpload
+
+    uuid = receive(ctx, clerk)
+    code = _code(ctx, uuid)
+    _synced(window, gateway, qtbot, uuid)
+    # The province's result: a real PDF (this dossier's receipt stands in for it).
+    result_pdf = ctx.blobs.read_bytes(_dossier(ctx, uuid).slip_blob or "")
+    source = tmp_path / "giay-khai-sinh.pdf"
+    source.write_bytes(result_pdf)
+    gateway.set_status(code, 9, note="Đã ký kết quả", results=[ResultUpload(
+        source, "Giấy khai sinh", "123/GKS", "Lò Văn Minh", date(2023, 11, 2))])
+    window.sync.worker.wake()
+
+    def fetched() -> bool:
+        with ctx.db.read() as s:
+            return s.scalar(select(ResultDocumentRow.state)) == "fetched"
+
+    qtbot.waitUntil(fetched, timeout=15_000)
+    key(qtbot, Qt.Key.Key_F7)
+    scan_text(code)
+    page = window.returns
+    panel = page.result_docs
+    qtbot.waitUntil(lambda: page.current is not None and panel.table.rowCount() == 1,
+                    timeout=5000)
+    assert panel.isVisible()
+    assert [panel.table.item(0, c).text() for c in range(5)] == [
+        "Giấy khai sinh", "123/GKS", "02/11/2023", "Lò Văn Minh", "Đã tải về"]
+
+    # Opened in the slip preview: rendered, and printable from there.
+    panel.view_btn.click()
+    preview = _preview(qtbot, window, "Giấy khai sinh")
+    assert preview.doc.pageCount() >= 1 and preview.pdf == result_pdf
+    preview.reject()
+
+    # An electronic copy on the citizen's USB stick.
+    usb = tmp_path / "usb" / "giay-khai-sinh.pdf"
+    usb.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *_a, **_k: (str(usb), "Tệp PDF (*.pdf)"))
+    panel.save_btn.click()
+    qtbot.waitUntil(lambda: "Đã lưu bản điện tử" in page.status.text(), timeout=5000)
+    assert Path(usb).read_bytes() == result_pdf
+
+    # Handed over as an electronic copy: recorded beside the return, and sent.
+    page.electronic.setChecked(True)
+    page.receiver_name.setFocus()
+    key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    _preview(qtbot, window, "Trả kết quả").accept()
+    assert _dossier(ctx, uuid).status == 10
+    with ctx.db.read() as s:
+        handovers = [(h.method, h.note, h.documents) for h in
+                     s.scalars(select(ResultHandover).order_by(ResultHandover.id))]
+        doc_id = s.scalar(select(ResultDocumentRow.id))
+        event = s.scalars(select(OutboxEntry).where(OutboxEntry.entity_type == "event")).one()
+        detail = dict(event.payload["ChiTiet"])
+    assert handovers == [("electronic", "usb", [doc_id]), ("electronic", "", [doc_id])]
+    assert detail["handover"] == "electronic"
+    from provincial_gateway.db import Event
+
+    def handover_there() -> bool:
+        window.sync.worker.wake()  # again while waiting: a wake during a run is not lost
+        with gateway.sessions() as s:
+            return [json.loads(e.body)["ChiTiet"].get("handover", "")
+                    for e in s.scalars(select(Event))] == ["electronic"]
+
+    qtbot.waitUntil(handover_there, timeout=20_000)
