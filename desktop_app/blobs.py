@@ -29,7 +29,7 @@ import hmac
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,6 +45,7 @@ from desktop_app.data_key import PURPOSE_BLOBS, DataKeyStore, DataKeyUnavailable
 from desktop_app.domain.errors import DomainError
 from desktop_app.files import fsync_dir
 from desktop_app.processes import temp_owner, temp_prefix
+from desktop_app.sealed_part import SealedPart
 from desktop_app.shared_blobs import SharedBlobError, SharedBlobStore
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,11 @@ class BlobStore:
         self.legacy_path(sha256).unlink(missing_ok=True)
         self.share(sha256)
 
+    def sealed_part(self, name: str, sha256: str) -> SealedPart:
+        """A resumable download into the private scratch directory, each chunk sealed as
+        it arrives (desktop_app.sealed_part): nothing of it lies on disk in plaintext."""
+        return SealedPart(self.scratch / name, self._key, sha256)
+
     def put_bytes(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
         if self._present(sha, len(data)):
@@ -257,14 +263,23 @@ class BlobStore:
     def put_file(self, source: Path) -> tuple[str, int]:
         """Copy a (possibly large) file in, hashing and encrypting while copying; returns
         (sha256, size). Memory stays flat for a 100 MB map."""
+        try:
+            with source.open("rb") as src:
+                return self.put_chunks(iter(lambda: src.read(1 << 20), b""), str(source))
+        except OSError as exc:
+            raise BlobStoreError(_WRITE_VI, f"blob put_file {source}: {exc!r}") from exc
+
+    def put_chunks(self, chunks: Iterable[bytes], what: str = "stream") -> tuple[str, int]:
+        """Store the bytes ``chunks`` yield, hashing and encrypting as they come (a
+        download that never lay on disk in plaintext); returns (sha256, size)."""
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         try:
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_tmp_prefix())
             try:
-                with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                with os.fdopen(fd, "wb") as out:
                     w = EncryptingWriter(out, self._key, deferred_meta=_SHA_BYTES)
-                    while chunk := src.read(1 << 20):
+                    for chunk in chunks:
                         digest.update(chunk)
                         w.write(chunk)
                     size = w.finish(digest.digest())
@@ -283,7 +298,7 @@ class BlobStore:
                 raise
             fsync_dir(target.parent)
         except OSError as exc:
-            raise BlobStoreError(_WRITE_VI, f"blob put_file {source}: {exc!r}") from exc
+            raise BlobStoreError(_WRITE_VI, f"blob put {what}: {exc!r}") from exc
         self._stored(sha)
         return sha, size
 

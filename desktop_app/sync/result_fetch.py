@@ -5,8 +5,10 @@ name, number, signer, date, SHA-256 and size of the file). The pull records them
 dossier of this station (``store_result_documents``; one for an unknown dossier is
 ignored). Then, once per sync cycle and only with nothing due in the outbox (dossiers
 first, always), ``fetch_results_after_queue`` downloads the waiting files in HTTP Range
-chunks appended to a part file in the blob store's private scratch directory, fsynced
-chunk by chunk, so a cut or a restart resumes where it stopped. A complete file whose
+chunks, each sealed (AES-GCM) as it arrives and appended to a part file in the blob
+store's private scratch directory (desktop_app.sealed_part: a citizen's result never
+lies on disk in plaintext), fsynced chunk by chunk, so a cut or a restart resumes where
+it stopped. A complete file whose
 SHA-256 or size differs from the announced ones is refused: deleted, nothing linked, an
 English log line, an audit entry, and a Vietnamese message the return counter (F7)
 shows. A matching file goes into the encrypted blob store like every blob.
@@ -16,19 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop_app.blobs import BlobStoreError
 from desktop_app.context import AppContext
+from desktop_app.sealed_part import SealedPart, SealedPartError
 from desktop_app.sync.client import GatewayClient, LinkDown, Refused, SyncError
 from desktop_app.sync.update_fetch import queue_busy
 from local_db import repositories as repo
@@ -128,9 +129,8 @@ class ResultFetcher:
             return [_Job(r.id, r.name, r.announced_sha256, r.size, r.download_path,
                          r.media_type, uuid) for r, uuid in rows]
 
-    def part(self, sha256: str) -> Path:
-        # The private (0700) scratch directory: plaintext never sits beside the store.
-        return self.ctx.blobs.scratch / f"result-{sha256}.part"
+    def part(self, sha256: str) -> SealedPart:
+        return self.ctx.blobs.sealed_part(f"result-{sha256}.part", sha256)
 
     def run(self) -> FetchSummary:
         summary = FetchSummary()
@@ -161,7 +161,7 @@ class ResultFetcher:
 
     def _fetch(self, job: _Job, started: float) -> str:
         part = self.part(job.sha256)
-        offset = part.stat().st_size if part.exists() else 0
+        offset = part.size()
         resumed = offset > 0
         if offset > job.size:
             part.unlink()
@@ -173,16 +173,11 @@ class ResultFetcher:
             if self.cancelled() or self.busy() or time.monotonic() - started > self.slice_s:
                 return WAITING
             data = self._chunk(job, offset, min(job.size, offset + self.chunk) - 1)
-            with part.open("ab") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            part.append(data)
             offset += len(data)
             if self.progress:
                 self.progress("Đang tải giấy tờ kết quả", offset, job.size)
-        if not part.exists():
-            part.touch()  # an empty result file: the hash check still decides
-        return self._finish(job, part, resumed)
+        return self._finish(job, part, resumed)  # an empty file: the hash check decides
 
     def _chunk(self, job: _Job, first: int, last: int) -> bytes:
         resp = self.client.request("GET", job.path, headers={
@@ -202,17 +197,20 @@ class ResultFetcher:
                            f"Content-Range {resp.headers.get('Content-Range')!r}")
         return data
 
-    def _finish(self, job: _Job, part: Path, resumed: bool) -> str:
+    def _finish(self, job: _Job, part: SealedPart, resumed: bool) -> str:
         h = hashlib.sha256()
         size = 0
-        with part.open("rb") as f:
-            while block := f.read(1 << 20):
+        try:
+            for block in part.plaintext():
                 h.update(block)
                 size += len(block)
+        except SealedPartError as exc:  # damaged on disk: counts as a mismatch
+            log.warning("result document %d: part file damaged (%s)", job.id, exc)
+            size = -1
         got = h.hexdigest()
         now = self.ctx.clock.now()
         if got != job.sha256 or size != job.size:
-            part.unlink(missing_ok=True)
+            part.unlink()
             if resumed:
                 # Bytes kept across a crash may be what went wrong: one fresh download
                 # decides.
@@ -233,8 +231,8 @@ class ResultFetcher:
                         "linked", job.id, got[:12], size, job.sha256[:12], job.size)
             return REFUSED
         try:
-            sha, stored = self.ctx.blobs.put_file(part)
-        except BlobStoreError as exc:
+            sha, stored = self.ctx.blobs.put_chunks(part.plaintext(), part.path.name)
+        except (BlobStoreError, SealedPartError) as exc:
             log.error("result document %d not stored: %s", job.id, exc)
             return WAITING
         with self.ctx.db.write() as s:
@@ -244,7 +242,7 @@ class ResultFetcher:
                 row.state, row.blob_sha256, row.fetched_at = FETCHED, sha, now
             repo.add_audit(s, now, None, "result_fetched", "dossier", job.dossier_uuid,
                            {"document": job.id, "sha256": sha, "size": stored})
-        part.unlink(missing_ok=True)
+        part.unlink()
         log.info("result document %d fetched and verified (sha256 %s, %d bytes)", job.id,
                  sha[:12], stored)
         return FETCHED

@@ -103,7 +103,15 @@ def test_download_resumes_with_range_after_a_cut(
                                    progress=lambda _t, done, _n: seen.append(done))
     assert stop_after_two.run().paused
     part = stop_after_two.part(sha)
-    assert part.stat().st_size == 200_000 and _rows(ctx)[0].state == "waiting"
+    assert part.size() == 200_000 and _rows(ctx)[0].state == "waiting"
+    # What waits on disk between the two runs is sealed: no run of the result's bytes.
+    on_disk = part.path.read_bytes()
+    assert RESULT[:64] not in on_disk and RESULT[150_000:150_064] not in on_disk
+    # A power cut in the middle of an append: the torn record is cut off, 100 000 bytes
+    # are fetched again from there.
+    with part.path.open("ab") as f:
+        f.write(on_disk[:5000])
+    assert stop_after_two.part(sha).size() == 200_000
     rest: list[int] = []
     ResultFetcher(ctx, client, chunk=100_000,
                   progress=lambda _t, done, _n: rest.append(done)).run()

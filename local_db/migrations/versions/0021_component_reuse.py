@@ -1,7 +1,7 @@
 """component_reuses: a component file that reuses an earlier digitized copy, and its source
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07 15:50:00
 
 A new table rather than columns on ``component_files``: SQLite would rebuild that table
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
