@@ -64,6 +64,13 @@ class DigitizedFile:
     # this station and its dossier code (MaKetQuaThayThe); None / "" for a new scan.
     reused_from: int | None = None
     source_code: str = ""
+    # "province": a copy the province holds (no file at this station to point at).
+    source_kind: str = "component"
+
+    @property
+    def is_reuse(self) -> bool:
+        return bool(self.source_code) and (self.reused_from is not None
+                                          or self.source_kind == "province")
 
     @property
     def label_vi(self) -> str:
@@ -262,14 +269,14 @@ def link_files(comp: DossierComponent, files: Sequence[DigitizedFile], clerk_id:
     """Insert the component-file rows (used by attach and by Receive in the wizard). A
     reused file is a new row on the same blob (state 2, DOMAIN.md) with its source."""
     for f in files:
-        reused = f.reused_from is not None and bool(f.source_code)
+        reused = f.is_reuse
         comp.files.append(ComponentFile(
             blob_sha256=f.sha256, file_name=f.file_name[:200], part=f.part, parts=f.parts,
             pages=f.pages, size=f.size, dpi=f.dpi, colour_modes=",".join(f.modes),
             digitization_state=2 if reused else 1, profile=f.profile, clerk_id=clerk_id,
             created_at=now,
             reuse=ComponentReuse(source_file_id=f.reused_from, source_code=f.source_code[:60],
-                                 source_kind="component", clerk_id=clerk_id,
+                                 source_kind=f.source_kind, clerk_id=clerk_id,
                                  reused_at=now) if reused else None))
     if files:
         comp.provided = True

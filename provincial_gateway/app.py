@@ -14,6 +14,7 @@ from provincial_gateway import (
     refdata,
     routes_admin,
     routes_blobs,
+    routes_citizens,
     routes_dossiers,
     routes_escrow,
     routes_reference,
@@ -87,7 +88,7 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
 
     routers = [module.router for module in (routes_reference, routes_stations, routes_blobs,
                                             tus, routes_dossiers, bundles, routes_admin,
-                                            routes_escrow, routes_updates)]
+                                            routes_escrow, routes_updates, routes_citizens)]
     for router in routers:
         app.include_router(router)
     app.state.routers = routers  # request_guard lists a path's methods in a 405's Allow

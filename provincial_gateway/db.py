@@ -348,6 +348,21 @@ class StationHeartbeat(Base):
     update_refused_reason: Mapped[str] = mapped_column(String(16), default="")
 
 
+class CitizenLookup(Base):
+    """A station asked which documents a citizen has on file (contract 1.3): the
+    gateway's audit of the look-up. Never the ID number: who asked, when, what was
+    answered (count and source dossier codes)."""
+
+    __tablename__ = "citizen_lookups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    found: Mapped[int] = mapped_column(Integer)
+    dossier_codes: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Release(Base):
     """One published installer. A version is published once per platform."""
 

@@ -29,6 +29,8 @@ def health(request: Request) -> wire.Health:
     config = gateway_state(request).config
     batches = config.contract_minor >= wire.DOSSIER_BATCH_MINOR
     features = [wire.FEATURE_HEARTBEAT] if config.accept_heartbeats else []
+    if config.contract_minor >= wire.CITIZEN_DOCUMENTS_MINOR:
+        features.append(wire.FEATURE_CITIZEN_DOCUMENTS)
     return wire.Health(status="ok", api_version=wire.API_VERSION, server_time=iso_now(),
                        features=features, api_minor=config.contract_minor,
                        dossier_batch_max_items=config.max_batch_items if batches else 0,

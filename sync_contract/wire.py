@@ -62,6 +62,12 @@ limits; the station uses an addition only when the gateway announces it.
   side attached (name, number, signer, date, SHA-256 and size of the file). Only the
   station owning the dossier may download those files (`GET /blobs/{sha256}`); it checks
   each file's SHA-256 and size. Older stations ignore the field.
+- 1.3 (feature `citizen_documents`): `GET /citizens/{id_number}/documents` (9 or 12
+  digits, else 422) lists the documents already digitized for that citizen in received
+  dossiers of the token's agency only: per document kind (`sync_contract.document_kinds`)
+  the files of the newest dossier holding one, with the source `MaHoSo`, received date,
+  SHA-256, size, media type and the `GET /blobs/{sha256}` path. Each look-up is recorded
+  by the gateway (station, count, source codes; never the ID number).
 """
 
 from __future__ import annotations
@@ -75,7 +81,7 @@ from sync_contract import text_rules
 
 API_VERSION = 1
 # Minor version of this contract (additions only); see the module docstring.
-API_MINOR = 2
+API_MINOR = 3
 DOSSIER_BATCH_MINOR = 1  # the first minor version with POST /dossiers/batch
 PREFIX = "/api/v1"
 
@@ -114,6 +120,10 @@ BUNDLE_KEY = f"{PREFIX}/station/bundle-key"
 # FEATURE_HEARTBEAT; an older gateway never hears of it.
 STATION_HEARTBEAT = f"{PREFIX}/station/heartbeat"
 FEATURE_HEARTBEAT = "station_heartbeat"
+# A citizen's documents on file at the province (contract 1.3), for reuse at intake.
+CITIZEN_DOCUMENTS = PREFIX + "/citizens/{id_number}/documents"
+FEATURE_CITIZEN_DOCUMENTS = "citizen_documents"
+CITIZEN_DOCUMENTS_MINOR = 3
 
 TUS_VERSION = "1.0.0"
 TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
@@ -515,3 +525,21 @@ class StationHeartbeat(TextChecked):
 class HeartbeatAck(WireModel):
     station: str  # "<agency>/<digit>", the token's
     received_at: str  # the gateway's time, ISO 8601 with offset
+
+
+class CitizenDocument(WireModel):
+    """One file of a document already digitized for the citizen (contract 1.3)."""
+
+    kind: str  # sync_contract.document_kinds.document_kind of the component name
+    name: str  # TenThanhPhan as received
+    file_name: str = ""
+    ma_ho_so: str  # the source dossier (MaKetQuaThayThe when reused)
+    received_at: str  # NgayTiepNhan, yyyyMMddHHmmss
+    sha256: str
+    size: int
+    media_type: str = "application/octet-stream"
+    download_path: str  # GET /blobs/{sha256}
+
+
+class CitizenDocuments(WireModel):
+    documents: list[CitizenDocument] = Field(default_factory=list)

@@ -51,8 +51,8 @@ def _file(f: DigitizedFile) -> dict[str, Any]:
     return {"sha256": f.sha256, "file_name": f.file_name, "part": f.part, "parts": f.parts,
             "pages": f.pages, "size": f.size, "dpi": f.dpi, "modes": list(f.modes),
             "profile": f.profile,
-            **({"reused_from": f.reused_from, "source_code": f.source_code}
-               if f.reused_from is not None else {})}
+            **({"reused_from": f.reused_from, "source_code": f.source_code,
+                "source_kind": f.source_kind} if f.is_reuse else {})}
 
 
 def _component(c: ComponentEntry) -> dict[str, Any]:
@@ -143,6 +143,7 @@ def _read_file(data: object) -> DigitizedFile | None:
         reused_from=(data["reused_from"] if isinstance(data.get("reused_from"), int)
                      and not isinstance(data.get("reused_from"), bool) else None),
         source_code=_text(data, "source_code"),
+        source_kind="province" if _text(data, "source_kind") == "province" else "component",
     )
 
 

@@ -32,24 +32,14 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizedFile
 from desktop_app.domain.errors import DomainError
-from desktop_app.domain.text import fold
 from local_db import repositories as repo
 from local_db.models import Applicant, Dossier, DossierComponent
+from sync_contract.document_kinds import document_kind
+
+__all__ = ["OnFile", "ReuseService", "StaleReuse", "check_reused", "document_kind",
+           "matches"]
 
 log = logging.getLogger(__name__)
-
-# Folded name prefixes of documents made for one request, never reused.
-_PER_REQUEST = ("to khai", "don ", "phieu", "du thao", "van ban yeu cau", "van ban/to khai")
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
-
-
-def document_kind(name: str) -> str:
-    """The key two documents of the same kind share ("" = never reused)."""
-    key = _NOT_WORD.sub(" ", fold(name)).strip()
-    if not key or key.startswith(_PER_REQUEST) or key == "don":
-        return ""
-    return key
-
 
 @dataclass(frozen=True)
 class OnFile:

@@ -340,9 +340,10 @@ class IntakeService:
              "appointment": appointment.isoformat() if appointment else None,
              "fee_total": fee_total,
              **({"reused": reused} if (reused := [
-                 {"position": pos, "source": f.source_code, "file": f.sha256}
+                 {"position": pos, "source": f.source_code, "file": f.sha256,
+                  **({"where": "province"} if f.source_kind == "province" else {})}
                  for pos, c in enumerate(draft.components) for f in c.files
-                 if f.reused_from is not None]) else {}),
+                 if f.is_reuse]) else {}),
              **({"payment": payment_detail(paid)} if paid is not None else {})},
         )
         if finishes is not None:

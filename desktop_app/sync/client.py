@@ -348,6 +348,16 @@ class GatewayClient:
             raise self._fail(resp, "key escrow")
         return [e.wrapped for e in self._model(wire.KeyEscrowList, resp, "key escrow").escrows]
 
+    def citizen_documents(self, id_number: str, timeout: Timeout | None = None
+                          ) -> list[wire.CitizenDocument]:
+        """The citizen's documents on file at the province for this agency (contract 1.3;
+        only call when /health announces FEATURE_CITIZEN_DOCUMENTS)."""
+        resp = self.request("GET", wire.CITIZEN_DOCUMENTS.format(id_number=id_number),
+                            timeout=timeout or self.timeout)
+        if resp.status_code != 200:
+            raise self._fail(resp, "citizen documents")
+        return self._model(wire.CitizenDocuments, resp, "citizen documents").documents
+
     def missing_blobs(self, hashes: list[str]) -> set[str]:
         out: set[str] = set()
         for start in range(0, len(hashes), 500):

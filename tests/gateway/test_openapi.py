@@ -16,11 +16,11 @@ def test_checked_in_openapi_is_current() -> None:
     assert DOC.read_text(encoding="utf-8") == generated, (
         "run: python -m provincial_gateway.openapi_export docs/api/openapi.json")
     spec = json.loads(generated)
-    assert spec["info"] == {"title": "Một Cửa Offline — provincial gateway", "version": "1.2",
+    assert spec["info"] == {"title": "Một Cửa Offline — provincial gateway", "version": "1.3",
                             "description": wire.__doc__}
     for path in (wire.HEALTH, wire.CATALOG, wire.CALENDAR, wire.CLERKS, wire.BLOBS_MISSING,
                  wire.BLOB, wire.FILES, wire.FILES + "{upload_id}", wire.DOSSIER, wire.EVENTS,
-                 wire.CHANGES, wire.BUNDLES, wire.DOSSIER_BATCH):
+                 wire.CHANGES, wire.BUNDLES, wire.DOSSIER_BATCH, wire.CITIZEN_DOCUMENTS):
         assert path in spec["paths"], path
     assert {"options", "post"} <= set(spec["paths"][wire.FILES])
     assert {"head", "patch", "delete"} <= set(spec["paths"][wire.FILES + "{upload_id}"])
