@@ -47,6 +47,7 @@ from desktop_app.intake.drafts import (
     IntakeDraft,
     SavedIntake,
 )
+from desktop_app.intake.province_reuse import fetch_province_copy, province_documents
 from desktop_app.intake.reuse import OnFile, ReuseService, matches
 from desktop_app.intake.service import IntakeOutcome, IntakeService, SlipNotStored
 from desktop_app.scanning.studio import StudioBackend
@@ -161,6 +162,7 @@ class IntakePage(QWidget):
         self.proc_step.chosen.connect(self.choose_procedure)
         self.components_step.digitize_requested.connect(self.digitize)
         self.components_step.reused.connect(lambda _row: self.save_draft())
+        self.components_step.fetch_offer.connect(self._fetch_offer)
         self.back_btn.clicked.connect(self.go_back)
         self.next_btn.clicked.connect(self.go_next)
         self.receive_btn.clicked.connect(self.receive)
@@ -297,6 +299,14 @@ class IntakePage(QWidget):
         self._looked_up = key
         reuse = ReuseService(self.service.ctx)
         names = [c.name for c in self.components_step.entries]
+        ctx, clerk = self.service.ctx, self.clerk
+
+        def look_up() -> list[OnFile]:
+            local = reuse.on_file(key[0], clerk, key[1])
+            # Then the province's copies of kinds this PC has none of, when online (a
+            # short timeout; offline or an older gateway answers nothing, quietly).
+            return local + province_documents(ctx, clerk, key[0], key[1],
+                                              [o.kind for o in local])
 
         def found(offers: list[OnFile]) -> None:
             if self._looked_up == key:  # not another owner's by now
@@ -305,7 +315,26 @@ class IntakePage(QWidget):
         def failed(message: str, detail: str) -> None:
             log.warning("citizen documents not looked up: %s", detail)
 
-        self.runner.submit(lambda: reuse.on_file(key[0], self.clerk, key[1]), found, failed)
+        self.runner.submit(look_up, found, failed)
+
+    def _fetch_offer(self, row: int) -> None:
+        """Ctrl+R on a copy held by the province: downloaded (hash-checked, encrypted)
+        in the background, then taken like a local one."""
+        offer = self.components_step.offers.get(row)
+        if offer is None:
+            return
+        ctx = self.service.ctx
+        self.error.setText("Đang tải bản số hóa từ hệ thống tỉnh…")
+
+        def done(_entry: OnFile) -> None:
+            self.error.setText("")
+            self.components_step.take_offer(row)
+
+        def failed(message: str, detail: str) -> None:
+            log.warning("province document not fetched: %s", detail)
+            self.error.setText(message)
+
+        self.runner.submit(lambda: fetch_province_copy(ctx, offer), done, failed)
 
     def digitize(self, row: int) -> None:
         """Open the studio over the wizard for this draft's components."""

@@ -217,6 +217,7 @@ def files_summary(files: list[DigitizedFile], offered: bool = False) -> str:
 class ComponentsStep(QWidget):
     digitize_requested = Signal(int)  # row of the component to start with
     reused = Signal(int)  # row whose component took a copy on file (Ctrl+R)
+    fetch_offer = Signal(int)  # row whose copy is on the province's system: fetch it first
 
     def __init__(self) -> None:
         super().__init__()
@@ -317,15 +318,25 @@ class ComponentsStep(QWidget):
         self.offer_note.setVisible(shown)
 
     def reuse_current(self) -> bool:
-        """Ctrl+R: the current component takes the copy on file instead of a scan."""
+        """Ctrl+R: the current component takes the copy on file instead of a scan (a copy
+        on the province's system is downloaded first: ``fetch_offer``)."""
         row = self.table.currentRow()
         offer = self.offers.get(row)
         if offer is None or self.entries[row].files:
             return False
+        if offer.where == "province":
+            self.fetch_offer.emit(row)
+        else:
+            self.take_offer(row)
+        return True
+
+    def take_offer(self, row: int) -> None:
+        offer = self.offers.get(row)
+        if offer is None or row >= len(self.entries) or self.entries[row].files:
+            return
         self.set_files(row, list(offer.files))
         self._show_offer()
         self.reused.emit(row)
-        return True
 
     def _show_files(self, row: int, files: list[DigitizedFile]) -> None:
         item = QTableWidgetItem(files_summary(files, row in self.offers))

@@ -116,3 +116,26 @@ def bring_local(ctx: AppContext, client: GatewayClient, entry: OnFile) -> OnFile
             repo.ensure_blob(s, sha, size, "application/pdf", ctx.clock.now())
         log.info("province document %s stored locally (%d bytes)", sha[:12], size)
     return entry
+
+
+def province_documents(ctx: AppContext, clerk: ClerkInfo, id_number: str,
+                       procedure_code: str, local_kinds: Sequence[str]) -> list[OnFile]:
+    """The look-up the intake wizard runs: [] when this station has no gateway set up."""
+    from desktop_app.sync.service import SyncService
+
+    service = SyncService(ctx)
+    if not service.configured():
+        return []
+    try:
+        client = service.client()
+    except DomainError as exc:
+        log.info("province documents not looked up: %s", exc.detail)
+        return []
+    return province_on_file(ctx, client, id_number, clerk, procedure_code, local_kinds)
+
+
+def fetch_province_copy(ctx: AppContext, entry: OnFile) -> OnFile:
+    """Bring a province entry's files into the blob store (for the wizard's Ctrl+R)."""
+    from desktop_app.sync.service import SyncService
+
+    return bring_local(ctx, SyncService(ctx).client(), entry)
