@@ -70,7 +70,8 @@ def test_dashboard_shows_the_month_and_exports_charts(qtbot, window: MainWindow,
         assert card.isVisible() and card.value.width() >= card.value.sizeHint().width()
     labels = [lbl.text() for lbl in page.findChildren(QLabel)]
     assert "Ba chỉ số của tỉnh" in labels
-    assert "hồ sơ có kết quả điện tử (trên hồ sơ trả kết quả trong kỳ)" in labels
+    assert "hồ sơ có kết quả điện tử" in labels
+    assert "trên hồ sơ tiếp nhận trong kỳ" in labels
     [series] = page.daily.series()
     assert isinstance(series, QBarSeries)
     received = series.barSets()[0]

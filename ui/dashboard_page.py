@@ -58,9 +58,12 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %".replace(".", ",")
 
 
+_RETURNED_BASIS = "trên hồ sơ trả kết quả trong kỳ"
+
+
 def _ratio(count: int, of: int, share: float | None) -> str:
     """"12/14 — 85,7 %": the count and its base beside the share."""
-    return f"{count}/{of} — {_pct(share)}"
+    return f"{count}/{of}" if share is None else f"{count}/{of} — {_pct(share)}"
 
 
 def _duration(seconds: float | None) -> str:
@@ -74,7 +77,7 @@ def _duration(seconds: float | None) -> str:
 
 
 class _Kpi(QWidget):
-    def __init__(self, label: str, tip: str = "") -> None:
+    def __init__(self, label: str, tip: str = "", basis: str = "") -> None:
         super().__init__()
         self.value = QLabel("—")
         self.value.setObjectName("cardValue")
@@ -84,6 +87,10 @@ class _Kpi(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.value)
         layout.addWidget(text)
+        if basis:  # what the share is taken over, in the quieter hint style
+            under = QLabel(basis)
+            under.setObjectName("hint")
+            layout.addWidget(under)
         if tip:
             self.setToolTip(tip)
 
@@ -184,17 +191,19 @@ class DashboardPage(QWidget):
         # của tỉnh"): each shown with its count and base, as the scorecard is checked.
         self.province = {
             "electronic": _Kpi(
-                "hồ sơ có kết quả điện tử (trên hồ sơ trả kết quả trong kỳ)",
-                "Hồ sơ trả kết quả trong kỳ mà máy đã nhận tệp kết quả của tỉnh, hoặc kết "
-                "quả được trao dạng bản điện tử"),
+                "hồ sơ có kết quả điện tử",
+                basis=_RETURNED_BASIS,
+                tip="Hồ sơ trả kết quả trong kỳ mà máy đã nhận tệp kết quả của tỉnh, hoặc "
+                "kết quả được trao dạng bản điện tử"),
             "digitized_result": _Kpi(
-                "hồ sơ được số hóa hồ sơ và kết quả (trên hồ sơ trả kết quả trong kỳ)",
-                "Hồ sơ trả kết quả trong kỳ có mọi thành phần đã nộp được số hóa và có tệp "
-                "kết quả của tỉnh"),
+                "hồ sơ được số hóa hồ sơ và kết quả",
+                basis=_RETURNED_BASIS,
+                tip="Hồ sơ trả kết quả trong kỳ có mọi thành phần đã nộp được số hóa và có "
+                "tệp kết quả của tỉnh"),
             "reuse": _Kpi(
-                "hồ sơ khai thác, tái sử dụng dữ liệu đã số hóa (trên hồ sơ tiếp nhận "
-                "trong kỳ)",
-                "Hồ sơ tiếp nhận trong kỳ có ít nhất một thành phần dùng lại bản số hóa "
+                "hồ sơ khai thác, tái sử dụng dữ liệu đã số hóa",
+                basis="trên hồ sơ tiếp nhận trong kỳ",
+                tip="Hồ sơ tiếp nhận trong kỳ có ít nhất một thành phần dùng lại bản số hóa "
                 "của hồ sơ trước"),
         }
         province_title = QLabel("Ba chỉ số của tỉnh")

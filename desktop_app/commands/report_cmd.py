@@ -168,7 +168,7 @@ def _pct(share: float | None) -> str:
 
 def _ratio(count: int, of: int, share: float | None) -> str:
     """"12/14 — 85,7 %": the count and its base beside the share."""
-    return f"{count}/{of} — {_pct(share)}"
+    return f"{count}/{of}" if share is None else f"{count}/{of} — {_pct(share)}"
 
 
 def _duration(seconds: float | None) -> str:
