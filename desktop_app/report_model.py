@@ -58,6 +58,19 @@ class DashboardFigures:
     sync_lag_p95_s: float | None
     unsynced: int
     late_open: int  # open and past the legal deadline (an apology does not change it)
+    # The province's three figures (README, "Ba chỉ số của tỉnh"), each a count over its
+    # base. Electronic results and digitized dossier + result are about the dossiers
+    # returned in the period (base: ``returned``); reuse is about the dossiers received
+    # in it (base: ``received``).
+    electronic_results: int = 0  # result file from the province, or handed electronically
+    electronic_results_of: int = 0
+    electronic_results_share: float | None = None
+    digitized_with_result: int = 0  # every provided component and the result digitized
+    digitized_with_result_of: int = 0
+    digitized_with_result_share: float | None = None
+    reused: int = 0  # at least one component reused from an earlier digitized copy
+    reused_of: int = 0
+    reuse_share: float | None = None
     per_day: list[DayCount] = field(default_factory=list)
     top_procedures: list[ProcedureCount] = field(default_factory=list)
     late_by_procedure: list[ProcedureCount] = field(default_factory=list)

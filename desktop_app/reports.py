@@ -131,6 +131,10 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[max(0, ceil(p / 100 * len(ordered)) - 1)]
 
 
+def _share(count: int, of: int) -> float | None:
+    return count / of if of else None
+
+
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """Inclusive calendar days to the half-open datetime interval of the queries."""
     if start > end:
@@ -189,9 +193,11 @@ class ReportService:
 
         received/returned/on time and the per-day counts are about events inside the
         period (a result returned in the period counts whenever the dossier came in);
-        digitized share, sync lag and the per-procedure figures are about the dossiers
-        received in the period; ``late_open`` is the backlog at ``now`` of dossiers
-        received up to the end of the period."""
+        digitized share, reuse share, sync lag and the per-procedure figures are about
+        the dossiers received in the period; the electronic results share and the
+        digitized dossier + result share are about the dossiers returned in it (a result
+        exists only once the dossier is resolved); ``late_open`` is the backlog at
+        ``now`` of dossiers received up to the end of the period."""
         lo, hi = period_bounds(start, end)
         now = now or self.ctx.clock.now()
         with self.ctx.db.read() as s:
@@ -201,6 +207,9 @@ class ReportService:
             tallies = q.procedure_tallies(s, lo, hi, now)
             digitized = q.digitized_count(s, lo, hi)
             lags, unsynced = q.sync_lags(s, lo, hi)
+            electronic = q.electronic_results_count(s, lo, hi)
+            with_result = q.digitized_with_result_count(s, lo, hi)
+            reused = q.reused_count(s, lo, hi)
         received = sum(received_days.values())
         returned = sum(r.returned for r in returned_days.values())
         on_time = sum(r.on_time for r in returned_days.values())
@@ -224,6 +233,15 @@ class ReportService:
             sync_lag_p95_s=percentile(lags, 95),
             unsynced=unsynced,
             late_open=late_open,
+            electronic_results=electronic,
+            electronic_results_of=returned,
+            electronic_results_share=_share(electronic, returned),
+            digitized_with_result=with_result,
+            digitized_with_result_of=returned,
+            digitized_with_result_share=_share(with_result, returned),
+            reused=reused,
+            reused_of=received,
+            reuse_share=_share(reused, received),
             per_day=per_day,
             top_procedures=[ProcedureCount(t.code, t.name, t.received, t.late)
                             for t in tallies[:TOP_PROCEDURES]],

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy import Select, and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,9 +25,12 @@ from local_db.models import (
     AppointmentChange,
     Clerk,
     ComponentFile,
+    ComponentReuse,
     Dossier,
     DossierComponent,
     OutboxEntry,
+    ResultDocumentRow,
+    ResultHandover,
 )
 
 # TrangThaiHoSo codes (desktop_app.domain.dossier_status) repeated as plain ints: local_db
@@ -241,11 +244,11 @@ def procedure_tallies(session: Session, start: datetime, end: datetime,
     return sorted(tallies, key=lambda t: (-t.received, t.code))
 
 
-def digitized_count(session: Session, start: datetime, end: datetime) -> int:
-    """Dossiers received in the period whose every provided component has a current
+def _fully_digitized(where: ColumnElement[bool]) -> Select[tuple[int]]:
+    """Ids of the dossiers matching ``where`` whose every provided component has a current
     digitized file (a non-superseded ComponentFile, or the legacy single blob).
 
-    A dossier without any provided component has nothing digitized and does not count:
+    A dossier without any provided component has nothing digitized and is not listed:
     counting it would let empty dossiers raise the share.
 
     Written as one join grouped by dossier rather than a NOT EXISTS per dossier: the
@@ -256,14 +259,70 @@ def digitized_count(session: Session, start: datetime, end: datetime) -> int:
                                   ComponentFile.superseded_at.is_(None))
     undigitized = func.sum(case(
         (and_(DossierComponent.blob_sha256.is_(None), not_(current_file)), 1), else_=0))
-    complete = (
+    return (
         select(DossierComponent.dossier_id)
         .join(Dossier, Dossier.id == DossierComponent.dossier_id)
-        .where(_in_period(start, end), DossierComponent.provided.is_(True))
+        .where(where, DossierComponent.provided.is_(True))
         .group_by(DossierComponent.dossier_id)
-        .having(undigitized == 0)
-        .subquery())
+        .having(undigitized == 0))
+
+
+def digitized_count(session: Session, start: datetime, end: datetime) -> int:
+    """Dossiers received in the period whose every provided component has a current
+    digitized file (:func:`_fully_digitized`)."""
+    complete = _fully_digitized(_in_period(start, end)).subquery()
     return session.scalar(select(func.count()).select_from(complete)) or 0
+
+
+# --- the province's three figures (README, "Ba chỉ số của tỉnh") -----------------------
+
+
+def _returned_in_period(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """The dossiers whose result was returned in the period: the dashboard's "returned"."""
+    return and_(Dossier.code.is_not(None), Dossier.returned_at >= start,
+                Dossier.returned_at < end)
+
+
+def _has_result_file() -> ColumnElement[bool]:
+    """The station holds a result file of the province for the dossier: a result document
+    fetched and hash-checked (a waiting or refused one has no file)."""
+    return exists().where(ResultDocumentRow.dossier_id == Dossier.id,
+                          ResultDocumentRow.state == "fetched",
+                          ResultDocumentRow.blob_sha256.is_not(None))
+
+
+def electronic_results_count(session: Session, start: datetime, end: datetime) -> int:
+    """Of the dossiers returned in the period, those whose result was electronic: the
+    station holds the province's result file (:func:`_has_result_file`), or the result
+    was handed over as an electronic copy (a ``result_handovers`` row, ``electronic``)."""
+    handed_electronically = exists().where(ResultHandover.dossier_id == Dossier.id,
+                                           ResultHandover.method == "electronic")
+    return session.scalar(
+        select(func.count(Dossier.id)).where(
+            _returned_in_period(start, end),
+            or_(_has_result_file(), handed_electronically))) or 0
+
+
+def digitized_with_result_count(session: Session, start: datetime, end: datetime) -> int:
+    """Of the dossiers returned in the period, those with every provided component
+    digitized (the rule of :func:`digitized_count`) and a result file
+    (:func:`_has_result_file`)."""
+    complete = _fully_digitized(
+        and_(_returned_in_period(start, end), _has_result_file())).subquery()
+    return session.scalar(select(func.count()).select_from(complete)) or 0
+
+
+def reused_count(session: Session, start: datetime, end: datetime) -> int:
+    """Dossiers received in the period with at least one component file that reuses an
+    earlier digitized copy (a ``component_reuses`` row), superseded since or not: the
+    reuse happened."""
+    # Reuses are few beside the dossiers: their dossiers are found once, not per dossier.
+    reused = Dossier.id.in_(
+        select(DossierComponent.dossier_id)
+        .join(ComponentFile, ComponentFile.component_id == DossierComponent.id)
+        .join(ComponentReuse, ComponentReuse.file_id == ComponentFile.id))
+    return session.scalar(
+        select(func.count(Dossier.id)).where(_in_period(start, end), reused)) or 0
 
 
 def sync_lags(session: Session, start: datetime, end: datetime) -> tuple[list[float], int]:

@@ -2,8 +2,9 @@
 
     xvfb-run -a -s "-screen 0 1400x950x24" .venv/bin/python scripts/screenshots.py [OUT_DIR]
 
-Home, each intake step and the receipt preview as the whole screen of a counter PC (the
-window opened as the app opens it; everything must fit), under docs/screenshots/SUFFIX/:
+Home, each intake step, the receipt preview, the return counter and the dashboard as the
+whole screen of a counter PC (the window opened as the app opens it; everything must fit),
+under docs/screenshots/SUFFIX/:
 
     xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python scripts/screenshots.py \
         --counter 1024x768
@@ -179,6 +180,11 @@ def counter_screens(out: Path, suffix: str) -> None:
         win.returns.open_code(code or "")
         win.runner.wait()
         whole_screen("11-return-counter.png")
+        # The dashboard, with the province's three figures under the counter's own.
+        win.show_page(win.DASHBOARD)
+        win.runner.wait()
+        settle(app, 800)
+        whole_screen("12-dashboard.png")
         win.sync.stop()
         win.runner.wait()
         win.close()

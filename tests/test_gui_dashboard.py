@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCharts import QBarSeries
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.catalog import CatalogService
@@ -38,7 +39,8 @@ def window(qtbot, ctx: AppContext, station: StationInfo, clerk: ClerkInfo,  # ty
     clock.set(datetime(2023, 10, 4, 10, 0))
     with ctx.db.write() as s:
         s.get(Dossier, ids[0]).status = 9  # type: ignore[union-attr]
-    ReturnService(ctx).record_return(ids[0], Receiver("Nguyễn Thị Ánh Tuyết"), clerk)
+    ReturnService(ctx).record_return(ids[0], Receiver("Nguyễn Thị Ánh Tuyết"), clerk,
+                                     handover="electronic")
     clock.set(datetime(2023, 10, 31, 16, 0))
     win = MainWindow(ctx, clerk, station)
     qtbot.addWidget(win)
@@ -59,6 +61,17 @@ def test_dashboard_shows_the_month_and_exports_charts(qtbot, window: MainWindow,
     assert page.kpis["received"].value.text() == "3"
     assert page.kpis["on_time"].value.text() == "100,0 %"
     assert page.range_label.text() == "01/10/2023 – 31/10/2023"
+    # The province's three figures, each with its count and base.
+    province = page.province
+    assert province["electronic"].value.text() == "1/1 — 100,0 %"  # handed electronically
+    assert province["digitized_result"].value.text() == "0/1 — 0,0 %"  # nothing scanned
+    assert province["reuse"].value.text() == "0/3 — 0,0 %"
+    for card in province.values():
+        assert card.isVisible() and card.value.width() >= card.value.sizeHint().width()
+    labels = [lbl.text() for lbl in page.findChildren(QLabel)]
+    assert "Ba chỉ số của tỉnh" in labels
+    assert "hồ sơ có kết quả điện tử" in labels
+    assert "trên hồ sơ tiếp nhận trong kỳ" in labels
     [series] = page.daily.series()
     assert isinstance(series, QBarSeries)
     received = series.barSets()[0]

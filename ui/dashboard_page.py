@@ -58,6 +58,14 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %".replace(".", ",")
 
 
+_RETURNED_BASIS = "trên hồ sơ trả kết quả trong kỳ"
+
+
+def _ratio(count: int, of: int, share: float | None) -> str:
+    """"12/14 — 85,7 %": the count and its base beside the share."""
+    return f"{count}/{of}" if share is None else f"{count}/{of} — {_pct(share)}"
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
@@ -69,7 +77,7 @@ def _duration(seconds: float | None) -> str:
 
 
 class _Kpi(QWidget):
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, tip: str = "", basis: str = "") -> None:
         super().__init__()
         self.value = QLabel("—")
         self.value.setObjectName("cardValue")
@@ -79,6 +87,12 @@ class _Kpi(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.value)
         layout.addWidget(text)
+        if basis:  # what the share is taken over, in the quieter hint style
+            under = QLabel(basis)
+            under.setObjectName("hint")
+            layout.addWidget(under)
+        if tip:
+            self.setToolTip(tip)
 
 
 def _chart(title: str) -> tuple[QChart, QChartView]:
@@ -173,6 +187,30 @@ class DashboardPage(QWidget):
         cards = FlowLayout()  # one row on a wide screen, two or three on a narrow one
         for card in self.kpis.values():
             cards.addWidget(card)
+        # The figures the province's scorecard judges the commune on (README, "Ba chỉ số
+        # của tỉnh"): each shown with its count and base, as the scorecard is checked.
+        self.province = {
+            "electronic": _Kpi(
+                "hồ sơ có kết quả điện tử",
+                basis=_RETURNED_BASIS,
+                tip="Hồ sơ trả kết quả trong kỳ mà máy đã nhận tệp kết quả của tỉnh, hoặc "
+                "kết quả được trao dạng bản điện tử"),
+            "digitized_result": _Kpi(
+                "hồ sơ được số hóa hồ sơ và kết quả",
+                basis=_RETURNED_BASIS,
+                tip="Hồ sơ trả kết quả trong kỳ có mọi thành phần đã nộp được số hóa và có "
+                "tệp kết quả của tỉnh"),
+            "reuse": _Kpi(
+                "hồ sơ khai thác, tái sử dụng dữ liệu đã số hóa",
+                basis="trên hồ sơ tiếp nhận trong kỳ",
+                tip="Hồ sơ tiếp nhận trong kỳ có ít nhất một thành phần dùng lại bản số hóa "
+                "của hồ sơ trước"),
+        }
+        province_title = QLabel("Ba chỉ số của tỉnh")
+        province_title.setObjectName("stepTitle")
+        province_cards = FlowLayout()
+        for card in self.province.values():
+            province_cards.addWidget(card)
 
         self.daily, self.daily_view = _chart("Hồ sơ tiếp nhận và trả kết quả theo ngày")
         self.top, self.top_view = _chart("Thủ tục tiếp nhận nhiều nhất")
@@ -187,6 +225,8 @@ class DashboardPage(QWidget):
         layout.addLayout(period)
         layout.addLayout(exports)
         layout.addLayout(cards)
+        layout.addWidget(province_title)
+        layout.addLayout(province_cards)
         layout.addLayout(charts, 1)
 
         self.period.currentIndexChanged.connect(lambda _: self.refresh())
@@ -223,6 +263,13 @@ class DashboardPage(QWidget):
                                f"{_duration(f.sync_lag_p95_s)}")
         k["late_open"].value.setText(str(f.late_open))
         k["unsynced"].value.setText(str(f.unsynced))
+        p = self.province
+        p["electronic"].value.setText(_ratio(f.electronic_results, f.electronic_results_of,
+                                             f.electronic_results_share))
+        p["digitized_result"].value.setText(_ratio(
+            f.digitized_with_result, f.digitized_with_result_of,
+            f.digitized_with_result_share))
+        p["reuse"].value.setText(_ratio(f.reused, f.reused_of, f.reuse_share))
         self._daily(f)
         self._procedures(self.top, f.top_procedures[:8], "received", "Tiếp nhận", ACCENT)
         self._procedures(self.late, f.late_by_procedure[:8], "late", "Trễ hạn", LATE)

@@ -166,6 +166,11 @@ def _pct(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.1f} %".replace(".", ",")
 
 
+def _ratio(count: int, of: int, share: float | None) -> str:
+    """"12/14 — 85,7 %": the count and its base beside the share."""
+    return f"{count}/{of}" if share is None else f"{count}/{of} — {_pct(share)}"
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "–"
@@ -196,6 +201,20 @@ def format_dashboard(f: DashboardFigures, refused: int = 0) -> str:
         f"Hồ sơ đã số hóa đầy đủ:     {_pct(f.digitized_share)}",
         f"Đồng bộ với tỉnh:           trung vị {_duration(f.sync_lag_median_s)}, "
         f"95 % trong {_duration(f.sync_lag_p95_s)}; chưa đồng bộ {f.unsynced}",
+    ]
+    electronic = _ratio(f.electronic_results, f.electronic_results_of,
+                        f.electronic_results_share)
+    with_result = _ratio(f.digitized_with_result, f.digitized_with_result_of,
+                         f.digitized_with_result_share)
+    lines += [
+        "",
+        "Ba chỉ số của tỉnh:",
+        f"  Tỷ lệ hồ sơ có kết quả điện tử:              {electronic}"
+        " (trên hồ sơ trả kết quả trong kỳ)",
+        f"  Tỷ lệ số hóa hồ sơ và kết quả:               {with_result}"
+        " (trên hồ sơ trả kết quả trong kỳ)",
+        f"  Tỷ lệ khai thác, tái sử dụng dữ liệu số hóa: "
+        f"{_ratio(f.reused, f.reused_of, f.reuse_share)} (trên hồ sơ tiếp nhận trong kỳ)",
     ]
     busy = [d for d in f.per_day if d.received or d.returned]
     if busy:
