@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
@@ -47,6 +47,21 @@ class ResultMeta:
     number: str
     signed_on: date | None
     signer: str
+
+    @classmethod
+    def from_form(cls, name: str, number: str, signed_on: str, signer: str) -> ResultMeta:
+        """The form's fields, the date typed as ngày/tháng/năm (e.g. 20/10/2023)."""
+        text = signed_on.strip()
+        day = None
+        if text:
+            try:
+                day = datetime.strptime(text.replace("-", "/").replace(".", "/"),
+                                        "%d/%m/%Y").date()
+            except ValueError:
+                raise CounterResultError("Thông tin giấy tờ kết quả chưa đúng: ngày ký phải "
+                                         "có dạng ngày/tháng/năm, ví dụ 20/10/2023.",
+                                         "result signing date not a date") from None
+        return cls(name, number, day, signer)
 
     def checked(self, today: date) -> ResultMeta:
         """The same metadata, trimmed and NFC; every problem named at once."""
