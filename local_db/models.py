@@ -326,6 +326,11 @@ class Dossier(Base):
     )
     fees: Mapped[list[DossierFee]] = relationship(order_by="DossierFee.position")
     payments: Mapped[list[FeePayment]] = relationship(order_by="FeePayment.id")
+    # Results digitized at this counter: the dossier document lists them upward.
+    counter_results: Mapped[list[ResultDocumentRow]] = relationship(
+        primaryjoin="and_(ResultDocumentRow.dossier_id == Dossier.id, "
+                    "ResultDocumentRow.origin == 'counter')",
+        order_by="ResultDocumentRow.id", viewonly=True)
 
 
 @event.listens_for(Dossier.appointment_at, "set", active_history=True)
@@ -619,6 +624,11 @@ class ResultDocumentRow(Base):
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
     refused_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # province: pulled from the change feed; counter: a paper result digitized at the
+    # counter (desktop_app.intake.counter_results), by ``clerk_id``, and sent upward.
+    origin: Mapped[str] = mapped_column(String(10), default="province",
+                                        server_default="province")
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerks.id"))
 
 
 class ResultHandover(Base):

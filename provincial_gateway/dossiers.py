@@ -149,9 +149,12 @@ def check_revision_step(revision: int, stored: int) -> None:
 
 
 def referenced_blobs(doc: wire.DossierDocument) -> list[str]:
+    """The components' files, then the results digitized at the counter: the station's
+    agency must hold each before the document is taken."""
     shas: list[str] = []
-    for item in doc.TaiLieuNop:
-        sha = (item.TepDinhKemSha256 or "").strip().lower()
+    given = [item.TepDinhKemSha256 for item in doc.TaiLieuNop]
+    for sha in given + [r.TepSha256 for r in doc.DanhSachGiayToKetQua]:
+        sha = (sha or "").strip().lower()
         if not sha:
             continue
         if not is_sha256(sha):

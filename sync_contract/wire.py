@@ -338,6 +338,20 @@ class TaiLieuNopItem(BaseModel):
         description="SHA-256 (hex) of the digitized file, uploaded first by tus")
 
 
+class CounterResultItem(BaseModel):
+    """A paper result digitized at the counter, listed by the station in its dossier
+    document (DanhSachGiayToKetQua, added field): its file is uploaded first by tus."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    GiayToId: str = Field(min_length=1, max_length=100)
+    TenGiayTo: str = Field(min_length=1, max_length=500)
+    MaGiayToKetQua: str = Field(default="", max_length=60)
+    NgayKy: NationalTime = ""
+    TepSha256: str = Field(min_length=64, max_length=64)
+    KichThuoc: int = Field(default=0, ge=0)
+
+
 class DossierDocument(TextChecked):
     """PUT /dossiers/{client_id} body: the national one-stop dossier document. Fields not
     declared here travel as sent (national vocabulary, added fields); every string, declared
@@ -363,6 +377,9 @@ class DossierDocument(TextChecked):
     NgayTuChoi: NationalTime | None = ""
     TaiLieuNop: list[TaiLieuNopItem] = Field(default_factory=list,
                                              max_length=text_rules.MAX_ITEMS)
+    # Results digitized at the counter; absent from most documents.
+    DanhSachGiayToKetQua: list[CounterResultItem] = Field(
+        default_factory=list, max_length=text_rules.MAX_ITEMS)
 
 
 class DossierAck(WireModel):

@@ -32,6 +32,12 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.domain.citizen_qr import looks_like_citizen_qr
 from desktop_app.dossiers import DossierDetail, DossierQueries, HomeCounts, StoredSlip
+from desktop_app.intake.counter_results import (
+    RESULT_SLOT,
+    CounterResults,
+    ResultMeta,
+    ResultStudioBackend,
+)
 from desktop_app.intake.draft_store import DraftStore, DraftSummary, RestoredIntake
 from desktop_app.intake.returns import ActionOutcome, ReturnService
 from desktop_app.intake.service import IntakeKind, IntakeOutcome, IntakeService
@@ -49,6 +55,7 @@ from ui.help_dialog import HelpDialog, show_crash
 from ui.home_page import HomePage, draft_text
 from ui.intake_page import IntakePage
 from ui.password_dialog import ChangePasswordDialog
+from ui.result_meta_dialog import ResultMetaDialog
 from ui.return_page import LatePage, ReturnPage
 from ui.scan_settings import ScanSettingsDialog
 from ui.screen_fit import MIN_WINDOW, fit, scrolling
@@ -156,6 +163,7 @@ class MainWindow(QMainWindow):
         self.returns.printed.connect(self.on_printed)
         self.returns.result_docs.show_pdf.connect(self._preview)
         self.returns.digitize_supplement.connect(self.digitize_dossier)
+        self.returns.digitize_result.connect(self.digitize_result)
         self.late.printed.connect(self.on_printed)
         self.late.open_return.connect(self.on_receipt_scanned)
         self.batch.open_workspace.connect(self.file_by_hand)
@@ -383,6 +391,33 @@ class MainWindow(QMainWindow):
 
         self.runner.submit(lambda: self.queries.detail(dossier_id), open_studio,
                            lambda m, d: messages.error(self, m))
+
+    def digitize_result(self, dossier_id: int, code: str, result_name: str) -> None:
+        """F7: a paper result, its metadata first, then the studio with one slot; stored,
+        it is the dossier's result (viewed, printed, handed over, sent to the province)."""
+        form = ResultMetaDialog(code, result_name, CounterResults(self.ctx).check, self)
+        self.result_form = form
+        form.accepted.connect(lambda: self._result_studio(dossier_id, code, form.meta))
+        form.open()
+
+    def _result_studio(self, dossier_id: int, code: str, meta: ResultMeta | None) -> None:
+        if meta is None:
+            return
+        backend = ResultStudioBackend(self.ctx, self.clerk, dossier_id, code, meta)
+        ws = Workspace.create(backend.work_root(), [(RESULT_SLOT, meta.name)],
+                              f"Hồ sơ {code} — {meta.number}")
+
+        def stored(key: str, files: list[object]) -> None:
+            self.returns.reload()
+            self.sync.worker.wake()
+            self.statusBar().showMessage(f"Đã lưu kết quả “{meta.name}” của hồ sơ {code}.",
+                                         15_000)
+
+        dialog = StudioDialog(backend, ws, self.runner, stored, RESULT_SLOT, self,
+                              heading="Số hóa kết quả giấy")
+        self.studio_dialog = dialog
+        dialog.finished.connect(lambda _: ws.discard() if ws.page_count() == 0 else None)
+        dialog.open()
 
     def file_by_hand(self, path: object) -> None:
         """Pages a batch could not file: the operator names the dossier they belong to."""

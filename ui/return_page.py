@@ -59,6 +59,8 @@ def _when(value: datetime | None) -> str:
 class ReturnPage(QWidget):
     printed = Signal(object)  # ActionOutcome: the main window previews and prints it
     digitize_supplement = Signal(int)  # dossier id: open the studio for its components
+    # dossier id, code, the catalog's result name: digitize a paper result as its result
+    digitize_result = Signal(int, str, str)
 
     def __init__(self, service: ReturnService, clerk: ClerkInfo, runner: Runner) -> None:
         super().__init__()
@@ -146,12 +148,17 @@ class ReturnPage(QWidget):
         self.supplement_done_btn = QPushButton("&Hoàn tất nhận bổ sung (hẹn lại)")
         self.supplement_done_btn.setToolTip(
             "Ghi nhận đã nhận đủ bổ sung: tính lại thời hạn và in giấy tiếp nhận mới")
+        self.result_scan_btn = QPushButton("Số hóa kết quả &giấy…")
+        self.result_scan_btn.setToolTip(
+            "Quét giấy tờ kết quả bản giấy của cơ quan giải quyết (số, ngày ký, người ký) "
+            "thành kết quả điện tử của hồ sơ; gửi lên tỉnh")
         self.withdraw_btn = QPushButton("Công dân &rút hồ sơ…")
         self.withdraw_btn.setToolTip("Ghi nhận công dân rút hồ sơ và in thông báo (mẫu 05)")
         self.stop_btn = QPushButton("In thông báo &dừng giải quyết")
         self.stop_btn.setToolTip("In thông báo dừng giải quyết hồ sơ (Mẫu 05) để trao cho công dân")
-        buttons = ActionBar([self.supplement_btn, self.supplement_done_btn, self.withdraw_btn,
-                             self.stop_btn], [self.return_btn])
+        buttons = ActionBar([self.result_scan_btn, self.supplement_btn,
+                             self.supplement_done_btn, self.withdraw_btn, self.stop_btn],
+                            [self.return_btn])
 
         # The dossier and the receiver scroll on a small screen; the buttons stay visible.
         body = QWidget()
@@ -177,6 +184,7 @@ class ReturnPage(QWidget):
         self.by_post.toggled.connect(lambda on: self.post_address.setEnabled(on))
         self.return_btn.clicked.connect(self.do_return)
         self.supplement_btn.clicked.connect(self._digitize_supplement)
+        self.result_scan_btn.clicked.connect(self._digitize_result)
         self.supplement_done_btn.clicked.connect(self.do_supplement)
         self.withdraw_btn.clicked.connect(self.do_withdraw)
         self.stop_btn.clicked.connect(self.do_stop_notice)
@@ -233,6 +241,8 @@ class ReturnPage(QWidget):
         self.return_btn.setEnabled(ready)
         supplement = view is not None and view.status is DossierStatus.SUPPLEMENT_REQUESTED
         self.supplement_btn.setEnabled(supplement)
+        # Any received dossier: the paper may arrive before the province's status does.
+        self.result_scan_btn.setEnabled(view is not None and bool(view.code))
         self.supplement_done_btn.setEnabled(supplement)
         open_ = view is not None and not view.status.is_terminal \
             and view.status is not DossierStatus.RESULT_READY
@@ -326,6 +336,11 @@ class ReturnPage(QWidget):
     def _digitize_supplement(self) -> None:
         if self.current is not None:
             self.digitize_supplement.emit(self.current.dossier_id)
+
+    def _digitize_result(self) -> None:
+        if self.current is not None and self.current.code:
+            self.digitize_result.emit(self.current.dossier_id, self.current.code,
+                                      self.current.result_name)
 
     def do_supplement(self) -> None:
         view = self.current

@@ -21,9 +21,10 @@ from ui.workers import Runner
 class StudioDialog(QDialog):
     def __init__(self, backend: StudioBackend, ws: Workspace, runner: Runner,
                  on_finished: Callable[[str, list[DigitizedFile]], None],
-                 start_key: str | None = None, parent: QWidget | None = None) -> None:
+                 start_key: str | None = None, parent: QWidget | None = None,
+                 heading: str = "Số hóa thành phần hồ sơ") -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Số hóa thành phần hồ sơ — {ws.title}")
+        self.setWindowTitle(f"{heading} — {ws.title}")
         fit(self, 1280, 820)
         self.studio = StudioPage(backend, runner, on_finished)
         layout = QVBoxLayout(self)

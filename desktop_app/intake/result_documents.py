@@ -45,9 +45,12 @@ class ResultDocView:
     blob_sha256: str | None
     media_type: str
     refused_reason: str
+    origin: str = "province"  # or "counter": a paper result digitized at this counter
 
     @property
     def state_vi(self) -> str:
+        if self.origin == "counter":
+            return "Số hóa tại quầy"
         if self.state == "fetched":
             return "Đã tải về"
         if self.state == "refused":
@@ -63,7 +66,8 @@ def documents_of(s: Session, dossier_id: int) -> tuple[ResultDocView, ...]:
     rows = s.scalars(select(ResultDocumentRow).where(ResultDocumentRow.dossier_id == dossier_id)
                      .order_by(ResultDocumentRow.id))
     return tuple(ResultDocView(r.id, r.name, r.number, r.signed_on, r.signer, r.state,
-                               r.blob_sha256, r.media_type, r.refused_reason) for r in rows)
+                               r.blob_sha256, r.media_type, r.refused_reason, r.origin)
+                 for r in rows)
 
 
 def add_handover(s: Session, d: Dossier, method: str, clerk: ClerkInfo, now: datetime,

@@ -257,12 +257,17 @@ class StudioBackend:
         fit = assemble_component(pages, out_dir, base, self.rules(), meta, cancel=control.token,
                                  ocr=ocr)
         files = self.service.store(fit.parts, profile="")
-        if self.dossier_id is not None:
-            self.service.attach(self.dossier_id, int(key), files, self.clerk,
-                                replace_existing=True)
+        self.link(key, files)
         ws.take(key)
         shutil.rmtree(out_dir, ignore_errors=True)
         return FinishResult(key, slot.label, tuple(files), tuple(fit.actions))
+
+    def link(self, key: str, files: Sequence[DigitizedFile]) -> None:
+        """Stored files of a slot, linked to the received dossier's component (nothing for
+        a dossier still being received: the wizard keeps them in its draft)."""
+        if self.dossier_id is not None:
+            self.service.attach(self.dossier_id, int(key), files, self.clerk,
+                                replace_existing=True)
 
     def separator_sheets(self, ws: Workspace | None = None) -> bytes:
         """One separator sheet per submitted component of this (received) dossier."""

@@ -52,15 +52,36 @@ def _documents(c: DossierComponent) -> list[dict[str, Any]]:
 
 
 def file_hashes(document: dict[str, Any]) -> list[str]:
-    """Blobs a dossier document refers to (the gateway must hold them first)."""
+    """Blobs a dossier document refers to (the gateway must hold them first): the
+    components' files and the results digitized at the counter."""
     return sorted({t["TepDinhKemSha256"] for t in document.get("TaiLieuNop", [])
-                   if t.get("TepDinhKemSha256")})
+                   if t.get("TepDinhKemSha256")}
+                  | {r["TepSha256"] for r in document.get("DanhSachGiayToKetQua", [])
+                     if r.get("TepSha256")})
+
+
+def _counter_results(d: Dossier) -> list[dict[str, Any]]:
+    """DanhSachGiayToKetQua of the paper results digitized at the counter (DOMAIN.md),
+    each with its file's hash: the gateway holds the file before it takes the document."""
+    return [{"GiayToId": r.gateway_id, "TenGiayTo": r.name,
+             "MaThanhPhanHoSo": r.component_code, "MaGiayToKetQua": r.number,
+             "NguoiKy": r.signer,
+             "NgayKy": r.signed_on.strftime("%Y%m%d000000") if r.signed_on else "",
+             "TepSha256": r.announced_sha256, "KichThuoc": r.size, "LoaiTep": r.media_type,
+             "DuongDanTepTinKetQua": f"/api/v1/blobs/{r.announced_sha256}",
+             "NguonKetQua": "counter"}
+            for r in d.counter_results]
 
 
 def dossier_document(d: Dossier, agency_code: str) -> dict[str, Any]:
     """The document as the gateway accepts it: every string within the wire text rules
     (lengths, no control or direction characters), whatever a clerk typed or pasted."""
-    return text_rules.fit_document(_document(d, agency_code))
+    doc = _document(d, agency_code)
+    # Added field, present only when there is one: documents of other dossiers (and their
+    # stored revisions) stay byte for byte as before.
+    if results := _counter_results(d):
+        doc["DanhSachGiayToKetQua"] = results
+    return text_rules.fit_document(doc)
 
 
 def _document(d: Dossier, agency_code: str) -> dict[str, Any]:
