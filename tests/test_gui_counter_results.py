@@ -16,6 +16,7 @@ from desktop_app.accounts import ClerkInfo
 from desktop_app.context import AppContext
 from desktop_app.intake.service import IntakeService
 from local_db.models import OutboxEntry, ResultDocumentRow
+from tests.support.shots import shot
 from ui.main_window import MainWindow
 from ui.result_meta_dialog import ResultMetaDialog
 
@@ -58,6 +59,7 @@ def test_digitize_a_paper_result_from_the_return_counter(
 
     form.number.setText("45/GCN-UBND")
     form.signed_on.setText("20/10/2023")
+    shot("f7-paper-result-form", form)
     _ok(form)
     qtbot.waitUntil(lambda: getattr(window, "studio_dialog", None) is not None
                     and window.studio_dialog.isVisible(), timeout=10_000)
@@ -82,6 +84,7 @@ def test_digitize_a_paper_result_from_the_return_counter(
         "Giấy chứng nhận đăng ký hộ kinh doanh", "45/GCN-UBND", "20/10/2023", "Lò Văn Minh",
         "Số hóa tại quầy"]
     assert panel.view_btn.isEnabled()
+    shot("f7-paper-result-listed", window)
     panel.view_btn.click()
     qtbot.waitUntil(lambda: getattr(window, "last_preview", None) is not None, timeout=10_000)
     assert "45/GCN-UBND" in window.last_preview.windowTitle()

@@ -20,6 +20,7 @@ from desktop_app.intake.returns import Receiver, ReturnService
 from desktop_app.intake.service import IntakeService
 from desktop_app.station import StationInfo
 from local_db.models import Dossier
+from tests.support.shots import shot
 from ui.main_window import MainWindow
 
 from .test_intake import TEST_CATALOG, complete_draft
@@ -66,6 +67,7 @@ def test_dashboard_shows_the_month_and_exports_charts(qtbot, window: MainWindow,
     assert province["electronic"].value.text() == "1/1 — 100,0 %"  # handed electronically
     assert province["digitized_result"].value.text() == "0/1 — 0,0 %"  # nothing scanned
     assert province["reuse"].value.text() == "0/3 — 0,0 %"
+    shot("dashboard-province-figures", window)
     for card in province.values():
         assert card.isVisible() and card.value.width() >= card.value.sizeHint().width()
     labels = [lbl.text() for lbl in page.findChildren(QLabel)]

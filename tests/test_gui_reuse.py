@@ -16,6 +16,7 @@ from desktop_app.context import AppContext
 from desktop_app.digitization import DigitizationService
 from desktop_app.intake.service import IntakeService
 from desktop_app.station import StationInfo
+from tests.support.shots import shot
 from ui.main_window import MainWindow
 
 from .test_digitization_store import _pdf
@@ -58,6 +59,7 @@ def test_the_copy_on_file_is_shown_and_reused_with_ctrl_r(  # type: ignore[no-un
     key(qtbot, Qt.Key.Key_Down)
     assert step.offer_note.isVisible()
     assert f"Đã có bản số hóa từ hồ sơ {code} ngày 27/10/2023" in step.offer_note.text()
+    shot("intake-copy-on-file", window)
 
     key(qtbot, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     entry = step.collect()[1]
@@ -65,3 +67,4 @@ def test_the_copy_on_file_is_shown_and_reused_with_ctrl_r(  # type: ignore[no-un
     assert entry.files[0].reused_from is not None
     assert step.table.item(1, 6).text().endswith(f"dùng lại từ {code}")
     assert not step.offer_note.isVisible()
+    shot("intake-copy-reused", window)

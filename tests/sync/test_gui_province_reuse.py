@@ -19,6 +19,7 @@ from desktop_app.sync.service import SyncService
 from provincial_gateway.server import GatewayServer
 from sync_contract import wire
 from tests.support.gateway_fixtures import AGENCY, add_station, auth_headers, upload_blob
+from tests.support.shots import shot
 
 from ..test_gui_intake import CARD, key, open_main_window, scan_text, type_text
 from ..test_intake import TEST_CATALOG, complete_draft
@@ -78,6 +79,7 @@ def test_a_province_copy_is_offered_and_fetched_with_ctrl_r(  # type: ignore[no-
         step.table.setFocus()
         step.table.setCurrentCell(GT, 0)
         assert "trên hệ thống tỉnh" in step.offer_note.text()
+        shot("intake-province-copy", window)
         key(qtbot, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: step.collect()[GT].provided, timeout=15_000)
         entry = step.collect()[GT]

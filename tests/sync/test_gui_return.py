@@ -22,6 +22,7 @@ from desktop_app.sync.service import SyncService
 from local_db.models import AuditEntry, Dossier, OutboxEntry
 from provincial_gateway.server import GatewayServer
 from tests.support.dialogs import answer_text
+from tests.support.shots import shot
 from ui import return_page
 from ui.main_window import MainWindow
 from ui.slip_preview import SlipPreviewDialog
@@ -281,11 +282,13 @@ def test_result_documents_are_shown_viewed_saved_and_the_handover_recorded(
     assert panel.isVisible()
     assert [panel.table.item(0, c).text() for c in range(5)] == [
         "Giấy khai sinh", "123/GKS", "02/11/2023", "Lò Văn Minh", "Đã tải về"]
+    shot("f7-result-from-the-province", window)
 
     # Opened in the slip preview: rendered, and printable from there.
     panel.view_btn.click()
     preview = _preview(qtbot, window, "Giấy khai sinh")
     assert preview.doc.pageCount() >= 1 and preview.pdf == result_pdf
+    shot("f7-result-viewer", preview)
     preview.reject()
 
     # An electronic copy on the citizen's USB stick.
@@ -300,6 +303,7 @@ def test_result_documents_are_shown_viewed_saved_and_the_handover_recorded(
     # Handed over as an electronic copy: recorded beside the return, and sent.
     page.electronic.setChecked(True)
     page.receiver_name.setFocus()
+    shot("f7-electronic-handover", window)
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     _preview(qtbot, window, "Trả kết quả").accept()
     assert _dossier(ctx, uuid).status == 10
