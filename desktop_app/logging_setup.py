@@ -227,6 +227,15 @@ def is_set_up() -> bool:
     return any(getattr(h, _MARK, False) for h in logging.getLogger().handlers)
 
 
+def remove_handlers() -> None:
+    """Take away the handlers :func:`setup_logging` installed (closing their files)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
+        root.removeHandler(old)
+        with contextlib.suppress(OSError, ValueError):  # its file already gone or closed
+            old.close()
+
+
 def setup_logging(logs_dir: Path | None, *, kind: str = CLI, verbose: bool = False,
                   console: bool = True) -> Path | None:
     """Install the rotating file handler of this ``kind`` of process (INFO and above,
@@ -237,10 +246,7 @@ def setup_logging(logs_dir: Path | None, *, kind: str = CLI, verbose: bool = Fal
     Idempotent: handlers installed by an earlier call are replaced. Returns the log
     file, or None when ``logs_dir`` is None or cannot be written (console only then)."""
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
-        root.removeHandler(old)
-        with contextlib.suppress(OSError, ValueError):  # its file already gone or closed
-            old.close()
+    remove_handlers()
     level = logging.DEBUG if verbose else logging.INFO
     root.setLevel(level)
     path: Path | None = None

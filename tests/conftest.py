@@ -40,6 +40,7 @@ from desktop_app.accounts import AccountService, ClerkInfo, Role
 from desktop_app.clock import FixedClock
 from desktop_app.context import AppContext
 from desktop_app.data_key import PURPOSE_DATABASE, DataKeyStore, subkey
+from desktop_app.logging_setup import remove_handlers
 from desktop_app.startup import open_station
 from desktop_app.station import StationInfo, StationService
 from local_db.engine import Database, sqlite_url
@@ -96,6 +97,15 @@ def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
             pytest.fail("a test marked nodb asks for the station database")
         return str(url)
     return f"sqlite:///{tmp_path / 'data' / 'm.db'}"
+
+
+@pytest.fixture(autouse=True)
+def _logging_handlers_end_with_the_test() -> Iterator[None]:
+    """A test that runs a command installs the app's log handlers, one of them on this
+    test's captured stderr: taken away after it, so no later line goes to a closed
+    stream."""
+    yield
+    remove_handlers()
 
 
 # The data key of the template's copies (any fixed 32 bytes: these are test files).

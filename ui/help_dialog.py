@@ -60,6 +60,8 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Alt+Q", "Quay lại bước trước", "Tiếp nhận"),
     ("Ctrl+A", "Đã nộp đủ các thành phần bắt buộc", "Tiếp nhận — thành phần"),
     ("Phím cách", "Đánh dấu đã nộp từng thành phần", "Tiếp nhận — thành phần"),
+    ("Ctrl+R", "Dùng lại bản số hóa đã có của công dân (trên máy hoặc trên hệ thống tỉnh)",
+     "Tiếp nhận — thành phần"),
     ("Ctrl+S", "Số hóa thành phần đang chọn", "Tiếp nhận — thành phần; Tra cứu"),
     ("Ctrl+P", "In phiếu ngay ra máy in của quầy", "Xem phiếu"),
     ("Ctrl+Shift+P", "Chọn máy in, số bản, khổ giấy rồi in", "Xem phiếu"),
