@@ -61,10 +61,20 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under MOTCUA_TEST_DB=postgresql, tests marked ``nodb`` (no station database, no
     PostgreSQL server: pure rules, images, packaging) are left out: the SQLite run already
-    ran them on the same machine, and running them again tells nothing about PostgreSQL."""
+    ran them on the same machine, and running them again tells nothing about PostgreSQL.
+    So are the GUI tests (``gui``) except those marked ``server`` (the database server
+    going away under the window): the widgets call the same services, which the
+    PostgreSQL run covers without them, and they are a third of its time."""
     if not ON_POSTGRESQL:
         return
-    kept = [item for item in items if item.get_closest_marker("nodb") is None]
+
+    def kept_on_postgresql(item: pytest.Item) -> bool:
+        if item.get_closest_marker("nodb") is not None:
+            return False
+        return (item.get_closest_marker("gui") is None
+                or item.get_closest_marker("server") is not None)
+
+    kept = [item for item in items if kept_on_postgresql(item)]
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept

@@ -76,6 +76,7 @@ def test_supplement_and_refusal_print_the_clerks_contact(
     assert full in slip_text(refused.slip_pdf)
 
 
+@pytest.mark.gui
 def test_account_dialog_saves_the_contact(qtbot, ctx: AppContext,  # type: ignore[no-untyped-def]
                                           clerk: ClerkInfo) -> None:
     AccountService(ctx).update_contact(clerk.id, "0208 3888 999", "")

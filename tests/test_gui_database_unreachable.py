@@ -30,7 +30,7 @@ from .conftest import TEST_STATION
 from .test_gui_intake import CARD, key, scan_text, type_text
 from .test_intake import TEST_CATALOG
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.server]
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 

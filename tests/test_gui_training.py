@@ -23,6 +23,8 @@ from ui.training_app import BANNER_TEXT, TITLE_PREFIX, TrainingController
 from ui.training_dialogs import ChecklistDialog
 from ui.wedge import WedgeScanFilter
 
+pytestmark = pytest.mark.gui
+
 
 @pytest.fixture
 def restore_env() -> Iterator[None]:
