@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ def encode_dossier(document: dict[str, Any]) -> bytes:
         # PUT sends it; the gateway refuses the batch and each dossier goes by PUT
         return json.dumps(out, separators=(",", ":"), allow_nan=False).encode("ascii")
 
+
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 class SyncError(DomainError):
     """Base of every sync failure; ``retry`` says whether backing off and trying again
@@ -291,6 +294,32 @@ class GatewayClient:
         return Refused(msg, f"{what}: HTTP {status} {code}", status, body)
 
     # --- endpoints -----------------------------------------------------------------------
+
+    def range_chunk(self, path: str, sha256: str, first: int, last: int, what: str,
+                    total: int | None = None) -> bytes:
+        """Bytes ``first``..``last`` of a stored file (a resumable download). A 200, or a
+        206 that is not the file's bytes (a proxy or captive portal that ignored the
+        range), or a short or misplaced answer is ``LinkDown``: retried later. Other
+        codes map as every request's do (401 stops, 5xx retries, others refuse).
+        ``total``: the file's size, checked against the answer's Content-Range."""
+        resp = self.request("GET", path, headers={
+            "Range": f"bytes={first}-{last}", "If-Range": f'"{sha256}"'})
+        ctype = resp.headers.get("Content-Type", "")
+        if resp.status_code == 200 or (resp.status_code == 206
+                                       and not ctype.startswith("application/octet-stream")):
+            raise LinkDown("Đường truyền trả về nội dung lạ; sẽ thử lại.",
+                           f"{what} chunk: HTTP {resp.status_code} {ctype or '-'}")
+        if resp.status_code != 206:
+            raise self._fail(resp, f"{what} download")
+        match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+        data = resp.content
+        if (match is None or int(match.group(1)) != first
+                or (total is not None and int(match.group(3)) != total)
+                or len(data) != last - first + 1):
+            raise LinkDown("Phần tải về bị cắt giữa chừng; sẽ thử lại.",
+                           f"{what} chunk {first}-{last}: got {len(data)} bytes, "
+                           f"Content-Range {resp.headers.get('Content-Range')!r}")
+        return data
 
     def health(self, timeout: Timeout | None = None) -> wire.Health:
         """Reachable, and the gateway's clock. Read timeout at most 20 s: a probe, not a

@@ -42,7 +42,6 @@ WAITING, FETCHED, REFUSED = "waiting", "fetched", "refused"
 CHUNK = 256 * 1024
 SLICE_S = 45.0  # as the update download: status pulls keep their rhythm
 _SHA = re.compile(r"^[0-9a-f]{64}$")
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
 def refused_vi(name: str) -> str:
@@ -180,22 +179,7 @@ class ResultFetcher:
         return self._finish(job, part, resumed)  # an empty file: the hash check decides
 
     def _chunk(self, job: _Job, first: int, last: int) -> bytes:
-        resp = self.client.request("GET", job.path, headers={
-            "Range": f"bytes={first}-{last}", "If-Range": f'"{job.sha256}"'})
-        ctype = resp.headers.get("Content-Type", "")
-        if resp.status_code == 200 or (resp.status_code == 206
-                                       and not ctype.startswith("application/octet-stream")):
-            raise LinkDown("Đường truyền trả về nội dung lạ; sẽ thử lại.",
-                           f"result chunk: HTTP {resp.status_code} {ctype or '-'}")
-        if resp.status_code != 206:
-            raise self.client._fail(resp, "result download")
-        match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
-        data = resp.content
-        if match is None or int(match.group(1)) != first or len(data) != last - first + 1:
-            raise LinkDown("Phần tải về bị cắt giữa chừng; sẽ thử lại.",
-                           f"result chunk {first}-{last}: got {len(data)} bytes, "
-                           f"Content-Range {resp.headers.get('Content-Range')!r}")
-        return data
+        return self.client.range_chunk(job.path, job.sha256, first, last, "result")
 
     def _finish(self, job: _Job, part: SealedPart, resumed: bool) -> str:
         h = hashlib.sha256()

@@ -27,7 +27,6 @@ import enum
 import hashlib
 import logging
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,7 +57,6 @@ log = logging.getLogger(__name__)
 DEFAULT_CHUNK = 64 * 1024
 LINK_SHARE = 0.25
 SLICE_S = 45.0
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
 class Outcome(enum.StrEnum):
@@ -233,25 +231,8 @@ class UpdateFetcher:
         return self._verify(m, part, offset - start, start)
 
     def _chunk(self, m: rm.UpdateManifest, first: int, last: int) -> bytes:
-        resp = self.client.request("GET", m.download_path, headers={
-            "Range": f"bytes={first}-{last}", "If-Range": f'"{m.sha256}"'})
-        ctype = resp.headers.get("Content-Type", "")
-        if resp.status_code == 200 or (resp.status_code == 206
-                                       and not ctype.startswith("application/octet-stream")):
-            # A proxy or captive portal that ignored the range: not the installer's bytes.
-            raise LinkDown("Đường truyền trả về nội dung lạ; sẽ thử lại.",
-                           f"update chunk: HTTP {resp.status_code} {ctype or '-'}")
-        if resp.status_code != 206:
-            # The connector's own mapping: 401 stops, 5xx retries, other codes refuse.
-            raise self.client._fail(resp, "update download")
-        match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
-        data = resp.content
-        if (match is None or int(match.group(1)) != first or int(match.group(3)) != m.size
-                or len(data) != last - first + 1):
-            raise LinkDown("Phần tải về bị cắt giữa chừng; sẽ thử lại.",
-                           f"update chunk {first}-{last}: got {len(data)} bytes, "
-                           f"Content-Range {resp.headers.get('Content-Range')!r}")
-        return data
+        return self.client.range_chunk(m.download_path, m.sha256, first, last, "update",
+                                       total=m.size)
 
     def _pause(self, nbytes: int, took: float) -> None:
         """Keep to ``share`` of the rate this chunk just measured, and to the cap."""
