@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from provincial_gateway import bundle_keys
-from provincial_gateway.blobstore import BlobStore
+from provincial_gateway.blobstore import BlobStore, LocalBlobStore
 from provincial_gateway.config import GatewayConfig
 from provincial_gateway.db import create_schema, make_engine, make_sessions
 
@@ -49,7 +49,7 @@ def open_state(config: GatewayConfig) -> GatewayState:
     create_schema(engine)
     config.remember_database()
     state = GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
-                         blobs=BlobStore(config.data_dir),
+                         blobs=LocalBlobStore(config.data_dir),
                          admin_token=config.resolve_admin_token())
     bundle_keys.prepare(state)
     return state
