@@ -64,7 +64,7 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
             raise ValueError("create_app needs a config or a state")
         state = open_state(config)
         refdata.load_catalog(state)
-    tus.reconcile_all(state)
+    tus.startup_sweep(state)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

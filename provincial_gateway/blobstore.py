@@ -133,14 +133,14 @@ class BlobStore(ABC):
 
 
 class LocalBlobStore(BlobStore):
-    """`blobs/ab/cdef…` and `uploads/segments/<id>/<name>` under the data directory, with
+    """`blobs/ab/cdef…` and `upload-segments/<id>/<name>` under the data directory, with
     `uploads/` as scratch: on one file system, so storing is an atomic rename."""
 
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "blobs"
         self.uploads = data_dir / "uploads"
         self.scratch = self.uploads
-        self.segments = self.uploads / "segments"
+        self.segments = data_dir / "upload-segments"
         for folder in (self.root, self.uploads, self.segments):
             folder.mkdir(parents=True, exist_ok=True)
 

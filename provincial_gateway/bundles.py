@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shutil
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -60,7 +59,7 @@ class _Staging:
 
     def __init__(self, state: GatewayState) -> None:
         self.state = state
-        self.dir = state.blobs.uploads / f"bundle-{secrets.token_hex(8)}"
+        self.dir = state.blobs.scratch_file("bundle", "")
         self.dir.mkdir(parents=True)
         self.json: dict[str, _JsonSink] = {}
         self.files: dict[str, tuple[Path, int]] = {}
@@ -101,7 +100,7 @@ class _Staging:
 
     def adopt_files(self, agency: str) -> None:
         for sha, (path, size) in self.files.items():
-            self.state.blobs.adopt(path, sha)
+            self.state.blobs.put_file(path, sha)
             record_blob(self.state, sha, size, "application/octet-stream", agency)
 
     def json_list(self, name: str) -> list[Any]:
@@ -231,7 +230,7 @@ async def post_bundle(request: Request, station: CurrentStation) -> wire.BundleR
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise WireError(413, wire.E_TOO_LARGE, "Gói dữ liệu USB quá lớn.")
-    spool = state.blobs.uploads / f"bundle-{secrets.token_hex(8)}.body"
+    spool = state.blobs.scratch_file("bundle", ".body")
     try:
         received = 0
         with spool.open("wb") as f:

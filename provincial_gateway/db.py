@@ -131,9 +131,34 @@ class Upload(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     media_type: Mapped[str] = mapped_column(String(120), default="application/octet-stream")
     metadata_raw: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[str] = mapped_column(String(10), default="open")  # open|done|failed|deleted
+    # open | done | failed | deleted | expired
+    state: Mapped[str] = mapped_column(String(10), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class UploadSegment(Base):
+    """The bytes one PATCH stored, as object `name` of the blob store: an upload's bytes
+    are its segments in offset order, and `uploads.offset` is where the last one ends.
+    Recorded in the same transaction that moves the offset, so no segment counts that
+    the offset does not cover."""
+
+    __tablename__ = "upload_segments"
+
+    upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id"), primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    length: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(40))
+
+
+class UploadLease(Base):
+    """Which request of which replica is writing an upload (`upload_leases`)."""
+
+    __tablename__ = "upload_leases"
+
+    upload_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    held_until: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Dossier(Base):

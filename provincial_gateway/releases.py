@@ -14,7 +14,6 @@ import hashlib
 import logging
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,7 +161,7 @@ def publish(state: GatewayState, installer: Path, version: str, *, signature: st
     if not installer.is_file():
         raise ReleaseError(f"Không tìm thấy bộ cài {installer}.")
     # Copy first, hash the copy: what is served is exactly what was hashed.
-    tmp = state.blobs.uploads / f"release-{secrets.token_hex(8)}.tmp"
+    tmp = state.blobs.scratch_file("release")
     h = hashlib.sha256()
     size = 0
     with installer.open("rb") as src, tmp.open("wb") as dst:
@@ -184,7 +183,7 @@ def publish(state: GatewayState, installer: Path, version: str, *, signature: st
             tmp.unlink(missing_ok=True)
             raise ReleaseError("Chữ ký không khớp với bộ cài, phiên bản và nền tảng này theo "
                                "khóa công khai đã cho; chưa công bố.")
-    state.blobs.adopt(tmp, sha)
+    state.blobs.put_file(tmp, sha)
 
     def record() -> Published:
         with state.sessions.begin() as s:

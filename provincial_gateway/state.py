@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -30,12 +29,7 @@ class GatewayState:
     sessions: sessionmaker
     blobs: BlobStore
     admin_token: str
-    # One lock per tus upload: a HEAD must not truncate what a PATCH is writing.
-    upload_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    last_expiry_sweep: datetime | None = None  # tus.expire_uploads
-
-    def upload_lock(self, upload_id: str) -> asyncio.Lock:
-        return self.upload_locks.setdefault(upload_id, asyncio.Lock())
+    last_expiry_sweep: datetime | None = None  # tus.expire_uploads (this replica's)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,10 +1,22 @@
 """tus 1.0 resumable uploads under /api/v1/files/ (core, creation, checksum, termination).
 
-Durability rule: chunk bytes are written to the partial file and fsynced *before* the
-new offset is committed to the database, so after a crash or a cut connection the
-recorded offset never points past bytes that are really on disk; bytes past it (a PATCH
-cut mid-way, or killed before its commit) are truncated the next time the upload is
-touched. A chunk sent with Upload-Checksum is applied whole or not at all."""
+Built for several replicas sharing one database and one blob store:
+
+- Each PATCH body is spooled to this process's scratch folder and fsynced, stored in the
+  blob store as a *segment* under a fresh name, and only then recorded: one transaction
+  inserts the segment row and moves `uploads.offset` — if the offset is still where the
+  PATCH began (compare-and-set). So the recorded offset never points past stored bytes,
+  and a PATCH that lost a race (or its lease) cannot overwrite the winner's bytes.
+- Nothing is ever truncated: bytes that were not recorded are simply not named by any
+  segment row. A HEAD only reads the database, on whatever replica it lands.
+- Who writes an upload at a time is a lease row in the database (`upload_leases`), not
+  a lock in one process's memory; a replica starting up touches only uploads no live
+  request holds.
+- When the last segment is recorded the whole file's SHA-256 is checked over the
+  segments and the blob store composes them into the finished blob.
+
+A chunk sent with Upload-Checksum is applied whole or not at all; one cut mid-way
+without a checksum keeps what arrived."""
 
 from __future__ import annotations
 
@@ -13,22 +25,26 @@ import hashlib
 import logging
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
+import psutil
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from provincial_gateway import upload_leases as leases
 from provincial_gateway.auth import CurrentStation, StationAuth
 from provincial_gateway.blob_records import record_blob
-from provincial_gateway.blobstore import file_sha256, fsync_dir, is_sha256
-from provincial_gateway.db import Station, Upload, utcnow
+from provincial_gateway.blobstore import is_sha256, segment_name
+from provincial_gateway.db import Station, Upload, UploadSegment, utcnow
 from provincial_gateway.errors import E_LOCKED, E_NOT_FOUND, INVALID, WireError
 from provincial_gateway.state import GatewayState, gateway_state, public_base
 from sync_contract import wire
@@ -40,6 +56,8 @@ EXPIRY_SWEEP_EVERY = timedelta(hours=1)
 STATUS_CHECKSUM_MISMATCH = 460
 OFFSET_MEDIA_TYPE = "application/offset+octet-stream"
 LOCK_WAIT_S = 15.0
+SPOOL_PREFIX = "patch"
+SPOOL_MAX_AGE_S = 24 * 3600  # a spool this old belongs to a process that is gone
 UPLOAD_PATH = wire.FILES + "{upload_id}"
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 # Only ASCII digits ("²".isdigit() is True) and no more than fit a 64-bit column.
@@ -144,29 +162,17 @@ def _owned(s: Any, upload_id: str, station: StationAuth | None) -> Upload:
     return up
 
 
-def reconcile(state: GatewayState, upload_id: str, station: StationAuth | None) -> UploadView:
-    """Bring the partial file and the recorded offset back in line (see module docstring)."""
-    with state.sessions.begin() as s:
-        up = _owned(s, upload_id, station)
-        if up.state == "done":
-            return _view(up)
-        partial = state.blobs.partial_path(up.id)
-        if not partial.exists():
-            if up.offset == up.length and state.blobs.exists(up.sha256):
-                pass  # crashed between the rename into the store and the commit
-            else:
-                partial.touch()
-                up.offset = 0
-        else:
-            size = partial.stat().st_size
-            if size != up.offset:
-                with partial.open("r+b") as f:
-                    f.truncate(min(size, up.offset))
-                    f.flush()
-                    os.fsync(f.fileno())
-                up.offset = min(size, up.offset)
-        view = _view(up)
-    if view.offset == view.length:
+def _peek(state: GatewayState, upload_id: str, station: StationAuth | None) -> UploadView:
+    with state.sessions() as s:
+        return _view(_owned(s, upload_id, station))
+
+
+def _settle(state: GatewayState, upload_id: str, station: StationAuth | None,
+            holder: str) -> UploadView:
+    """The recorded state; an upload whose last segment was recorded but which was not
+    finished (the replica stopped in between) is finished now, under `holder`'s lease."""
+    view = _peek(state, upload_id, station)
+    if view.state == "open" and view.offset == view.length:
         finalize(state, upload_id)
         return UploadView(view.id, view.length, view.length, view.sha256, "done",
                           view.metadata_raw)
@@ -180,8 +186,8 @@ def expires_at(state: GatewayState, updated_at: datetime) -> str:
 
 
 def expire_uploads(state: GatewayState, now: datetime | None = None) -> int:
-    """Discard open uploads idle past the expiry, with their partial files. Uploads that
-    a PATCH or HEAD holds the lock of are left for the next sweep."""
+    """Discard open uploads idle past the expiry, with their segments. Any replica may
+    sweep: an upload whose lease another request holds is left for the next sweep."""
     moment = now or utcnow()
     cutoff = moment - timedelta(hours=state.config.upload_expiry_hours)
     with state.sessions() as s:
@@ -189,17 +195,20 @@ def expire_uploads(state: GatewayState, now: datetime | None = None) -> int:
                                                      Upload.updated_at < cutoff)))
     expired = 0
     for upload_id in ids:
-        lock = state.upload_locks.get(upload_id)
-        if lock is not None and lock.locked():
+        holder = leases.new_holder()
+        if not leases.try_take(state, upload_id, holder):
             continue
-        with state.sessions.begin() as s:
-            up = s.get(Upload, upload_id)
-            if up is None or up.state != "open" or up.updated_at >= cutoff:
-                continue  # written meanwhile
-            up.state = "expired"
-        state.blobs.partial_path(upload_id).unlink(missing_ok=True)
-        state.upload_locks.pop(upload_id, None)
-        expired += 1
+        try:
+            with state.sessions.begin() as s:
+                up = s.get(Upload, upload_id)
+                if up is None or up.state != "open" or up.updated_at >= cutoff:
+                    continue  # written meanwhile
+                up.state = "expired"
+            state.blobs.drop_segments(upload_id)
+            expired += 1
+        finally:
+            leases.release(state, upload_id, holder)
+    leases.forget_stale(state)
     if expired:
         log.info("%d abandoned upload(s) expired", expired)
     state.last_expiry_sweep = moment
@@ -212,54 +221,144 @@ def _maybe_expire(state: GatewayState) -> None:
         expire_uploads(state)
 
 
-def reconcile_all(state: GatewayState) -> int:
-    """At start-up: drop expired uploads, then fix every open one after a crash or kill."""
+def startup_sweep(state: GatewayState) -> int:
+    """When a replica starts: expire abandoned uploads, finish uploads whose last segment
+    was recorded by a replica that stopped before finishing, carry partial files of the
+    single-file layout over as segments, and delete spools left by dead processes.
+    Nothing here touches an upload another replica holds; nothing is truncated."""
     expire_uploads(state)
     with state.sessions() as s:
-        ids = list(s.scalars(select(Upload.id).where(Upload.state == "open")))
-    for upload_id in ids:
+        rows = s.execute(select(Upload.id, Upload.offset, Upload.length)
+                         .where(Upload.state == "open")).all()
+    for upload_id, offset, length in rows:
+        holder = leases.new_holder()
+        if not leases.try_take(state, upload_id, holder):
+            continue  # a live request on another replica has it
         try:
-            reconcile(state, upload_id, None)
+            _adopt_legacy_partial(state, upload_id)
+            if offset == length:
+                finalize(state, upload_id)
         except WireError as exc:
             log.warning("upload %s discarded at start-up: %s", upload_id, exc.code)
-    return len(ids)
+        finally:
+            leases.release(state, upload_id, holder)
+    _drop_dead_spools(state)
+    return len(rows)
 
 
-def _set_state(state: GatewayState, upload_id: str, new_state: str, offset: int | None = None,
-               ) -> None:
+def _adopt_legacy_partial(state: GatewayState, upload_id: str) -> None:
+    """`uploads/<id>.part` (one growing file per upload, before segments): its recorded
+    bytes become the upload's first segment."""
+    legacy = state.blobs.scratch / f"{upload_id}.part"
+    if not legacy.is_file():
+        return
+    with state.sessions.begin() as s:
+        up = s.get(Upload, upload_id)
+        has_segments = s.scalar(select(UploadSegment.offset)
+                                .where(UploadSegment.upload_id == upload_id).limit(1))
+        if up is None or up.state != "open" or has_segments is not None:
+            legacy.unlink(missing_ok=True)
+            return
+        size = legacy.stat().st_size
+        if up.offset == 0 or size < up.offset:
+            up.offset = 0  # bytes the offset counted are gone: the station starts over
+            legacy.unlink(missing_ok=True)
+            return
+        with legacy.open("r+b") as f:
+            f.truncate(up.offset)  # bytes past the offset were never acknowledged
+            os.fsync(f.fileno())
+        name = segment_name(0)
+        state.blobs.put_segment(upload_id, name, legacy)
+        s.add(UploadSegment(upload_id=upload_id, offset=0, length=up.offset, name=name))
+    log.info("upload %s: partial file carried over as a segment", upload_id)
+
+
+def _drop_dead_spools(state: GatewayState) -> None:
+    """PATCH spools of processes that are gone (the scratch folder is this machine's;
+    replicas sharing it keep theirs), and any over a day old."""
+    cutoff = time.time() - SPOOL_MAX_AGE_S
+    for spool in state.blobs.scratch.glob(f"{SPOOL_PREFIX}-*"):
+        parts = spool.name.split("-")
+        pid = int(parts[2]) if len(parts) >= 4 and parts[2].isdigit() else 0
+        try:
+            if not psutil.pid_exists(pid) or spool.stat().st_mtime < cutoff:
+                spool.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _segments(state: GatewayState, upload_id: str) -> list[UploadSegment]:
+    with state.sessions() as s:
+        return list(s.scalars(select(UploadSegment).where(UploadSegment.upload_id == upload_id)
+                              .order_by(UploadSegment.offset)))
+
+
+def _set_state(state: GatewayState, upload_id: str, new_state: str) -> None:
     with state.sessions.begin() as s:
         up = s.get(Upload, upload_id)
         if up is not None:
             up.state = new_state
-            if offset is not None:
-                up.offset = offset
             up.updated_at = utcnow()
 
 
+def _fail(state: GatewayState, upload_id: str) -> None:
+    _set_state(state, upload_id, "failed")
+    state.blobs.drop_segments(upload_id)
+
+
 def finalize(state: GatewayState, upload_id: str) -> None:
-    """Verify the whole file's SHA-256, then move it into the content-addressed store."""
+    """Verify the whole file's SHA-256 over its segments, then store it as a blob. The
+    caller holds the upload's lease. A blob already held under that SHA-256 (stored by a
+    finish that stopped before its commit, or by another station) is simply used."""
     with state.sessions() as s:
         up = s.get(Upload, upload_id)
-        if up is None or up.state == "done":
+        if up is None or up.state != "open":
             return
         agency = s.scalar(select(Station.agency_code).where(Station.id == up.station_id))
         view = _view(up)
         media_type = up.media_type
-    partial = state.blobs.partial_path(upload_id)
-    if partial.exists():
-        if file_sha256(partial) != view.sha256:
-            partial.unlink(missing_ok=True)
-            _set_state(state, upload_id, "failed")
+    if not state.blobs.exists(view.sha256):
+        segments = _segments(state, upload_id)
+        end = 0
+        for seg in segments:
+            if seg.offset != end:
+                break
+            end += seg.length
+        if end != view.length:
+            log.error("upload %s: segments end at %d, not %d", upload_id, end, view.length)
+            _fail(state, upload_id)
+            raise _not_found()
+        h = hashlib.sha256()
+        for seg in segments:
+            for chunk in state.blobs.iter_segment(upload_id, seg.name):
+                h.update(chunk)
+        if h.hexdigest() != view.sha256:
+            _fail(state, upload_id)
             raise WireError(STATUS_CHECKSUM_MISMATCH, wire.E_CHECKSUM,
                             "Mã SHA-256 của tệp nhận được không khớp với mã khai báo; "
                             "tệp đã bị loại bỏ, hãy tải lại từ đầu.")
-        state.blobs.adopt(partial, view.sha256)
-    elif not state.blobs.exists(view.sha256):
-        _set_state(state, upload_id, "failed")
-        raise _not_found()
+        state.blobs.compose(upload_id, [seg.name for seg in segments], view.sha256)
     record_blob(state, view.sha256, view.length, media_type, agency or "")
-    _set_state(state, upload_id, "done", offset=view.length)
-    state.upload_locks.pop(upload_id, None)
+    _set_state(state, upload_id, "done")
+    state.blobs.drop_segments(upload_id)
+
+
+def _record_segment(state: GatewayState, upload_id: str, start: int, length: int,
+                    spool: Path) -> bool:
+    """Store the spooled bytes as a segment, then move the offset from `start` to
+    `start + length` — only if it is still at `start` (compare-and-set). False, with the
+    segment dropped, when another request got there first."""
+    name = segment_name(start)
+    state.blobs.put_segment(upload_id, name, spool)
+    with state.sessions.begin() as s:
+        moved = s.execute(update(Upload).where(
+            Upload.id == upload_id, Upload.offset == start, Upload.state == "open")
+            .values(offset=start + length, updated_at=utcnow())).rowcount
+        if moved:
+            s.add(UploadSegment(upload_id=upload_id, offset=start, length=length, name=name))
+    if not moved:
+        state.blobs.drop_segment(upload_id, name)
+    return bool(moved)
 
 
 router = APIRouter(tags=["files (tus 1.0)"], responses=INVALID, default_response_class=Response)
@@ -325,10 +424,6 @@ def create_upload(request: Request, station: CurrentStation) -> Response:
         raise _bad("Upload-Metadata phải có sha256 (64 ký tự thập lục phân) của tệp.")
     _maybe_expire(state)
     upload_id = uuid.uuid4().hex
-    partial = state.blobs.partial_path(upload_id)
-    with partial.open("wb") as f:
-        os.fsync(f.fileno())
-    fsync_dir(partial.parent)
     with state.sessions.begin() as s:
         s.add(Upload(id=upload_id, station_id=station.id, length=length, offset=0, sha256=sha,
                      media_type=media_type_of(meta),
@@ -351,13 +446,10 @@ async def head_upload(upload_id: str, request: Request, station: CurrentStation)
     state = gateway_state(request)
     if not UPLOAD_ID.match(upload_id):
         raise _not_found()
-    lock = state.upload_lock(upload_id)
-    if lock.locked():
-        # A PATCH is writing: report what is recorded, do not touch its file.
-        view = await run_in_threadpool(_peek, state, upload_id, station)
-    else:
-        async with lock:
-            view = await run_in_threadpool(reconcile, state, upload_id, station)
+    # Only reads what is recorded: a HEAD on any replica never touches stored bytes.
+    view = await run_in_threadpool(_peek, state, upload_id, station)
+    if view.state == "open" and view.offset == view.length:
+        view = await run_in_threadpool(_settle_if_free, state, upload_id, station)
     headers = {"Upload-Offset": str(view.offset), "Upload-Length": str(view.length),
                "Cache-Control": "no-store"}
     if view.metadata_raw:
@@ -365,22 +457,30 @@ async def head_upload(upload_id: str, request: Request, station: CurrentStation)
     return Response(status_code=200, headers=headers)
 
 
-def _peek(state: GatewayState, upload_id: str, station: StationAuth) -> UploadView:
-    with state.sessions() as s:
-        return _view(_owned(s, upload_id, station))
-
-
-async def _acquire(state: GatewayState, upload_id: str) -> Any:
-    if not UPLOAD_ID.match(upload_id):
-        raise _not_found()  # before a lock is made for it
-    lock = state.upload_lock(upload_id)
+def _settle_if_free(state: GatewayState, upload_id: str, station: StationAuth) -> UploadView:
+    holder = leases.new_holder()
+    if not leases.try_take(state, upload_id, holder):
+        return _peek(state, upload_id, station)  # whoever holds it is finishing it
     try:
-        with anyio.fail_after(LOCK_WAIT_S):
-            await lock.acquire()
-    except TimeoutError as exc:
-        raise WireError(423, E_LOCKED, "Tệp đang được ghi bởi một yêu cầu khác; hãy thử lại.") \
-            from exc
-    return lock
+        return _settle(state, upload_id, station, holder)
+    finally:
+        leases.release(state, upload_id, holder)
+
+
+async def _acquire(state: GatewayState, upload_id: str) -> str:
+    """Take the upload's lease, waiting up to LOCK_WAIT_S for another request's."""
+    if not UPLOAD_ID.match(upload_id):
+        raise _not_found()
+    holder = leases.new_holder()
+    deadline = time.monotonic() + LOCK_WAIT_S
+    pause = 0.05
+    while not await run_in_threadpool(leases.try_take, state, upload_id, holder):
+        if time.monotonic() + pause > deadline:
+            raise WireError(423, E_LOCKED,
+                            "Tệp đang được ghi bởi một yêu cầu khác; hãy thử lại.")
+        await anyio.sleep(pause)
+        pause = min(pause * 2, 0.5)
+    return holder
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -414,17 +514,23 @@ async def patch_upload(upload_id: str, request: Request, station: CurrentStation
         raise WireError(415, wire.E_INVALID, f"Content-Type phải là {OFFSET_MEDIA_TYPE}.")
     offset = _int_header(request, "upload-offset")
     checksum = parse_checksum(request.headers.get("upload-checksum"))
-    lock = await _acquire(state, upload_id)
+    holder = await _acquire(state, upload_id)
     try:
-        return await _patch_locked(state, upload_id, request, station, offset, checksum)
+        return await _patch_held(state, upload_id, request, station, offset, checksum, holder)
     finally:
-        lock.release()
+        await run_in_threadpool(leases.release, state, upload_id, holder)
 
 
-async def _patch_locked(state: GatewayState, upload_id: str, request: Request,
-                        station: StationAuth, offset: int,
-                        checksum: tuple[str, bytes] | None) -> Response:
-    up = await run_in_threadpool(reconcile, state, upload_id, station)
+def _offset_moved(stored: int) -> WireError:
+    return WireError(409, wire.E_CONFLICT,
+                     f"Upload-Offset không khớp với vị trí đã lưu {stored}.",
+                     headers={"Upload-Offset": str(stored)})
+
+
+async def _patch_held(state: GatewayState, upload_id: str, request: Request,
+                      station: StationAuth, offset: int, checksum: tuple[str, bytes] | None,
+                      holder: str) -> Response:
+    up = await run_in_threadpool(_settle, state, upload_id, station, holder)
     if up.state == "done" and offset == up.length:
         return Response(status_code=204, headers={"Upload-Offset": str(up.length)})
     if offset != up.offset:
@@ -435,40 +541,22 @@ async def _patch_locked(state: GatewayState, upload_id: str, request: Request,
     remaining = up.length - up.offset
     if declared is not None and parse_uint(declared, "Content-Length") > remaining:
         raise _bad("Đoạn dữ liệu vượt quá Upload-Length.")
-    hasher = hashlib.new(checksum[0]) if checksum else None
-    written, cut, overflow = 0, False, False
-    fd = os.open(state.blobs.partial_path(upload_id), os.O_WRONLY | getattr(os, "O_BINARY", 0))
+    # The pid in the name lets a restart on this machine drop spools of dead processes.
+    spool = state.blobs.scratch_file(f"{SPOOL_PREFIX}-{upload_id}-{os.getpid()}", ".part")
     try:
-        os.lseek(fd, up.offset, os.SEEK_SET)
-        try:
-            async for chunk in request.stream():
-                if written + len(chunk) > remaining:
-                    overflow = True
-                    break
-                _write_all(fd, chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
-                written += len(chunk)
-        except ClientDisconnect:
-            cut = True
-        mismatch = hasher is not None and checksum is not None and (
-            cut or hasher.digest() != checksum[1])
-        keep = written > 0 and not overflow and not mismatch
-        if keep:
-            await run_in_threadpool(os.fsync, fd)
-        else:
-            os.ftruncate(fd, up.offset)
+        written, cut, refused = await _spool_body(state, upload_id, request, spool, remaining,
+                                                  checksum, holder)
+        if refused is not None and not cut:
+            raise refused
+        new_offset = up.offset
+        if written and refused is None:
+            if not await run_in_threadpool(_record_segment, state, upload_id, up.offset,
+                                           written, spool):
+                stored = await run_in_threadpool(_peek, state, upload_id, station)
+                raise _offset_moved(stored.offset)
+            new_offset += written
     finally:
-        os.close(fd)
-    if overflow:
-        raise _bad("Đoạn dữ liệu vượt quá Upload-Length.")
-    if mismatch and not cut:
-        raise WireError(STATUS_CHECKSUM_MISMATCH, wire.E_CHECKSUM,
-                        "Upload-Checksum của đoạn dữ liệu không khớp; đoạn này chưa được ghi, "
-                        "hãy gửi lại.")
-    new_offset = up.offset + (written if keep else 0)
-    if keep:
-        await run_in_threadpool(_set_state, state, upload_id, "open", new_offset)
+        spool.unlink(missing_ok=True)
     if cut:
         log.info("upload %s: connection cut mid-PATCH, kept offset %d", upload_id, new_offset)
         return Response(status_code=400)  # nobody is listening any more
@@ -478,18 +566,59 @@ async def _patch_locked(state: GatewayState, upload_id: str, request: Request,
                                               "Upload-Expires": expires_at(state, utcnow())})
 
 
+async def _spool_body(state: GatewayState, upload_id: str, request: Request, spool: Path,
+                      remaining: int, checksum: tuple[str, bytes] | None, holder: str,
+                      ) -> tuple[int, bool, WireError | None]:
+    """Write the PATCH body to a local spool, fsynced: (bytes kept, connection cut, why
+    the chunk is refused). Bytes are kept after a cut unless a checksum was sent (a
+    chunk that cannot be verified is not applied at all)."""
+    hasher = hashlib.new(checksum[0]) if checksum else None
+    written, cut = 0, False
+    refused: WireError | None = None
+    renew_at = time.monotonic() + leases.RENEW_EVERY_S
+    fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                 0o600)
+    try:
+        try:
+            async for chunk in request.stream():
+                if written + len(chunk) > remaining:
+                    refused = _bad("Đoạn dữ liệu vượt quá Upload-Length.")
+                    break
+                _write_all(fd, chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+                written += len(chunk)
+                if time.monotonic() >= renew_at:
+                    if not await run_in_threadpool(leases.renew, state, upload_id, holder):
+                        refused = WireError(423, E_LOCKED, "Phiên ghi tệp đã hết hạn; "
+                                            "hãy hỏi lại vị trí (HEAD) rồi gửi tiếp.")
+                        break
+                    renew_at = time.monotonic() + leases.RENEW_EVERY_S
+        except ClientDisconnect:
+            cut = True
+        if refused is None and hasher is not None and checksum is not None and (
+                cut or hasher.digest() != checksum[1]):
+            refused = WireError(STATUS_CHECKSUM_MISMATCH, wire.E_CHECKSUM,
+                                "Upload-Checksum của đoạn dữ liệu không khớp; đoạn này chưa "
+                                "được ghi, hãy gửi lại.")
+        if written and refused is None:
+            await run_in_threadpool(os.fsync, fd)
+    finally:
+        os.close(fd)
+    return written, cut, refused
+
+
 @router.delete(UPLOAD_PATH, status_code=204, dependencies=TUS,
                summary="Abandon an upload (tus termination)",
                openapi_extra={"parameters": [_TUS_HEADER]},
                responses={401: _ERR, 404: _ERR, 412: _ERR})
 async def delete_upload(upload_id: str, request: Request, station: CurrentStation) -> Response:
     state = gateway_state(request)
-    lock = await _acquire(state, upload_id)
+    holder = await _acquire(state, upload_id)
     try:
         await run_in_threadpool(_terminate, state, upload_id, station)
     finally:
-        lock.release()
-        state.upload_locks.pop(upload_id, None)
+        await run_in_threadpool(leases.release, state, upload_id, holder)
     return Response(status_code=204)
 
 
@@ -497,4 +626,4 @@ def _terminate(state: GatewayState, upload_id: str, station: StationAuth) -> Non
     with state.sessions.begin() as s:
         up = _owned(s, upload_id, station)
         up.state = "deleted"
-    state.blobs.partial_path(upload_id).unlink(missing_ok=True)
+    state.blobs.drop_segments(upload_id)

@@ -30,6 +30,34 @@ def blob_on_disk(gateway: GatewayServer, sha: str) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
+def upload_id(location: str) -> str:
+    return location.rsplit("/", 1)[1]
+
+
+def recorded_bytes(gateway: GatewayServer, location: str) -> bytes:
+    """The upload's bytes as its recorded segments hold them."""
+    from sqlalchemy import select
+
+    from provincial_gateway.db import UploadSegment
+
+    with gateway.sessions() as s:
+        segments = s.scalars(select(UploadSegment).where(
+            UploadSegment.upload_id == upload_id(location)).order_by(UploadSegment.offset))
+        return b"".join(gateway.state.blobs.segment_path(seg.upload_id, seg.name).read_bytes()
+                        for seg in segments)
+
+
+def segment_files(gateway: GatewayServer, location: str) -> list[str]:
+    folder = gateway.state.blobs.segments / upload_id(location)
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def spooled(gateway: GatewayServer, location: str) -> int:
+    """Bytes of this upload's PATCH body being received (0 when none is)."""
+    return sum(p.stat().st_size
+               for p in gateway.state.blobs.scratch.glob(f"patch-{upload_id(location)}-*"))
+
+
 def test_options_advertise_the_extensions(gateway: GatewayServer) -> None:
     resp = requests.options(gateway.url + wire.FILES, timeout=5)
     assert resp.status_code == 204
@@ -112,8 +140,7 @@ def test_chunk_checksum(gateway: GatewayServer, station_token: str, algo: str) -
     assert wrong.status_code == 460
     assert wrong.json()["code"] == wire.E_CHECKSUM
     assert head_offset(location, station_token) == 0
-    partial = gateway.state.blobs.partial_path(location.rsplit("/", 1)[1])
-    assert partial.stat().st_size == 0  # the chunk was not applied
+    assert recorded_bytes(gateway, location) == b"" and segment_files(gateway, location) == []
     right = patch(location, station_token, 0, chunk,
                   f"{algo} {b64(hashlib.new(algo, chunk).digest())}")
     assert right.status_code == 204 and right.headers["Upload-Offset"] == "50000"
@@ -135,19 +162,19 @@ def test_whole_file_sha256_mismatch_discards_the_upload(gateway: GatewayServer,
     missing = requests.post(gateway.url + wire.BLOBS_MISSING, json={"sha256": [claimed]},
                             headers=auth_headers(station_token), timeout=5)
     assert missing.json()["missing"] == [claimed]
-    assert not gateway.state.blobs.partial_path(location.rsplit("/", 1)[1]).exists()
+    assert segment_files(gateway, location) == []
 
 
 def test_cut_mid_patch_keeps_what_arrived_and_resumes(gateway: GatewayServer,
                                                       station_token: str) -> None:
     location = create(gateway.url, station_token, DATA)
     assert patch(location, station_token, 0, DATA[:100_000]).status_code == 204
-    partial = gateway.state.blobs.partial_path(location.rsplit("/", 1)[1])
     sock = start_partial_patch(location, station_token, 100_000, DATA[100_000:], 70_000)
-    wait_for(lambda: partial.stat().st_size >= 170_000)
+    wait_for(lambda: spooled(gateway, location) >= 70_000)
     sock.close()  # the link drops in the middle of the chunk
     wait_for(lambda: head_offset(location, station_token) == 170_000)
-    assert partial.read_bytes() == DATA[:170_000]
+    assert recorded_bytes(gateway, location) == DATA[:170_000]
+    assert spooled(gateway, location) == 0
     assert patch(location, station_token, 170_000, DATA[170_000:]).status_code == 204
     assert blob_on_disk(gateway, SHA) == DATA
 
@@ -156,15 +183,16 @@ def test_cut_mid_patch_with_checksum_applies_nothing(gateway: GatewayServer,
                                                      station_token: str) -> None:
     location = create(gateway.url, station_token, DATA)
     assert patch(location, station_token, 0, DATA[:100_000]).status_code == 204
-    partial = gateway.state.blobs.partial_path(location.rsplit("/", 1)[1])
     chunk = DATA[100_000:]
     sock = start_partial_patch(location, station_token, 100_000, chunk, 70_000,
                                checksum=f"sha256 {b64(hashlib.sha256(chunk).digest())}")
-    wait_for(lambda: partial.stat().st_size >= 170_000)
+    wait_for(lambda: spooled(gateway, location) >= 70_000)
     sock.close()
     # A chunk that cannot be verified against its checksum is not applied at all.
-    wait_for(lambda: partial.stat().st_size == 100_000)
+    wait_for(lambda: spooled(gateway, location) == 0)
     assert head_offset(location, station_token) == 100_000
+    assert recorded_bytes(gateway, location) == DATA[:100_000]
+    assert len(segment_files(gateway, location)) == 1
 
 
 def test_drop_after_patch_is_visible_through_head(gateway: GatewayServer,
@@ -184,7 +212,7 @@ def test_delete_terminates_an_upload(gateway: GatewayServer, station_token: str)
     assert requests.head(location, headers=tus_headers(station_token), timeout=5
                          ).status_code == 404
     assert patch(location, station_token, 1000, DATA[1000:2000]).status_code == 404
-    assert not gateway.state.blobs.partial_path(location.rsplit("/", 1)[1]).exists()
+    assert segment_files(gateway, location) == []
 
 
 def test_abandoned_uploads_expire(gateway: GatewayServer, station_token: str) -> None:
@@ -194,6 +222,7 @@ def test_abandoned_uploads_expire(gateway: GatewayServer, station_token: str) ->
     from email.utils import parsedate_to_datetime
 
     from provincial_gateway import tus
+    from provincial_gateway import upload_leases as leases
     from provincial_gateway.db import Upload, utcnow
 
     old = create(gateway.url, station_token, DATA)
@@ -204,8 +233,14 @@ def test_abandoned_uploads_expire(gateway: GatewayServer, station_token: str) ->
     old_id = old.rsplit("/", 1)[1]
     with gateway.sessions.begin() as s:
         s.get(Upload, old_id).updated_at = utcnow() - timedelta(days=7, minutes=1)
+    assert len(segment_files(gateway, old)) == 1
+    # An upload a request holds (on any replica) is left for the next sweep.
+    holder = leases.new_holder()
+    assert leases.try_take(gateway.state, old_id, holder)
+    assert tus.expire_uploads(gateway.state) == 0
+    leases.release(gateway.state, old_id, holder)
     assert tus.expire_uploads(gateway.state) == 1
-    assert not gateway.state.blobs.partial_path(old_id).exists()
+    assert segment_files(gateway, old) == []
     assert requests.head(old, headers=tus_headers(station_token), timeout=5).status_code == 404
     assert patch(old, station_token, 1000, DATA[1000:2000]).status_code == 404
     assert head_offset(fresh, station_token) == 0
