@@ -303,3 +303,24 @@ def test_tuspy_sees_a_sha256_mismatch(gateway: GatewayServer, station_token: str
     assert info.value.status_code == 460
     assert b"checksum_mismatch" in info.value.response_content
     assert blob_on_disk(gateway, SHA) is None
+
+
+def test_a_partial_file_of_the_older_layout_is_carried_over(gateway: GatewayServer,
+                                                            station_token: str) -> None:
+    """An upload left open by a gateway version that kept one growing `<id>.part` file:
+    at start-up its recorded bytes become the first segment, and bytes past the recorded
+    offset (never acknowledged) are dropped; the station resumes where HEAD says."""
+    from provincial_gateway import tus
+    from provincial_gateway.db import Upload
+
+    location = create(gateway.url, station_token, DATA)
+    legacy = gateway.state.blobs.scratch / f"{upload_id(location)}.part"
+    legacy.write_bytes(DATA[:150_000])
+    with gateway.sessions.begin() as s:
+        s.get(Upload, upload_id(location)).offset = 100_000
+    tus.startup_sweep(gateway.state)
+    assert not legacy.exists()
+    assert head_offset(location, station_token) == 100_000
+    assert recorded_bytes(gateway, location) == DATA[:100_000]
+    assert patch(location, station_token, 100_000, DATA[100_000:]).status_code == 204
+    assert blob_on_disk(gateway, SHA) == DATA
