@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import logging
 import os
 import sys
 import urllib.error
@@ -49,27 +48,64 @@ def _open(args: argparse.Namespace) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from provincial_gateway.app import create_app
+    from provincial_gateway import workers
 
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Cần cả --tls-cert và --tls-key để bật HTTPS.")
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not 1 <= args.workers <= workers.MAX_WORKERS:
+        raise CliError(f"Số tiến trình xử lý (--workers) phải từ 1 đến {workers.MAX_WORKERS}, "
+                       f"không phải {args.workers}.")
+    if not 1 <= args.db_pool <= workers.MAX_DB_POOL:
+        raise CliError(f"Số kết nối cơ sở dữ liệu mỗi tiến trình (--db-pool) phải từ 1 đến "
+                       f"{workers.MAX_DB_POOL}, không phải {args.db_pool}.")
+    workers.configure_logging(args.log_level)
     config = _config(args, catalog_file=Path(args.catalog) if args.catalog else None,
                      admin_token=args.admin_token, public_url=args.public_url,
                      serve_docs=True if args.docs else None,
-                     accept_heartbeats=not args.no_heartbeats)
-    app = create_app(config)
+                     accept_heartbeats=not args.no_heartbeats, db_pool_size=args.db_pool)
+    options: dict[str, Any] = dict(
+        host=args.host, port=args.port, http="h11", ws="none", ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key, log_level=args.log_level, proxy_headers=False,
+        timeout_graceful_shutdown=5)
+    app: Any = None
+    if args.workers == 1:
+        from provincial_gateway.app import create_app
+
+        app = create_app(config)  # in this process, as before --workers existed
+    else:
+        workers.prepare(config)
     scheme = "https" if args.tls_cert else "http"
     token_source = (ENV_ADMIN_TOKEN if os.environ.get(ENV_ADMIN_TOKEN) or args.admin_token
                     else str(config.data_dir / ADMIN_TOKEN_FILE))
     print(f"Cổng tỉnh chạy tại {scheme}://{args.host}:{args.port} "
           f"(dữ liệu: {config.data_dir}; trang quản trị /admin, mã quản trị: {token_source})",
           flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, http="h11", ws="none",
-                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
-                log_level=args.log_level, proxy_headers=False, timeout_graceful_shutdown=5)
+    print(_capacity_line(config, args.workers), flush=True)
+    if app is not None:
+        uvicorn.run(app, **options)
+        return 0
+    # Spawned workers inherit this process's environment; SIGINT/SIGTERM to this parent
+    # stops them all (uvicorn's supervisor terminates and joins every worker).
+    os.environ[workers.ENV_WORKER_CONFIG] = workers.config_to_json(config, args.log_level)
+    try:
+        uvicorn.run(workers.FACTORY, factory=True, workers=args.workers, **options)
+    finally:
+        os.environ.pop(workers.ENV_WORKER_CONFIG, None)
     return 0
+
+
+def _capacity_line(config: GatewayConfig, count: int) -> str:
+    """Processes and database connections, for checking PostgreSQL's max_connections."""
+    from provincial_gateway.workers import connections_per_worker
+
+    if config.database_url.startswith("sqlite"):
+        advice = " Nên dùng PostgreSQL (--db) khi chạy nhiều tiến trình." if count > 1 else ""
+        return f"{count} tiến trình xử lý; cơ sở dữ liệu SQLite.{advice}"
+    per = connections_per_worker(config.db_pool_size)
+    return (f"{count} tiến trình xử lý; mỗi tiến trình tối đa {per} kết nối PostgreSQL "
+            f"({config.db_pool_size} thường trực + {per - config.db_pool_size} khi tải cao), "
+            f"cả máy này tối đa {count * per}: max_connections của máy chủ PostgreSQL phải "
+            "đủ cho tổng của mọi máy chạy cổng.")
 
 
 def cmd_add_station(args: argparse.Namespace) -> int:
@@ -475,6 +511,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                    help="không nhận nhịp báo của máy trạm (như cổng phiên bản cũ)")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="số tiến trình xử lý yêu cầu, 1–64 (mặc định 1). Nhiều tiến trình "
+                        "chạy được với SQLite nhưng nên dùng PostgreSQL (--db)")
+    p.add_argument("--db-pool", type=int, default=10, metavar="N",
+                   help="số kết nối PostgreSQL thường trực của mỗi tiến trình (mặc định 10; "
+                        "khi tải cao mở thêm tối đa gấp đôi số này)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("add-station", parents=[common], help="cấp quyền cho một máy trạm")

@@ -67,6 +67,8 @@ class GatewayConfig:
     # travels as a batch of one). Both announced in /health.
     max_batch_items: int = wire.DOSSIER_BATCH_MAX_ITEMS
     max_batch_bytes: int = wire.DOSSIER_BATCH_MAX_BYTES
+    # PostgreSQL connections each process keeps (and twice as many more under load).
+    db_pool_size: int = 10
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -39,7 +39,7 @@ def open_state(config: GatewayConfig) -> GatewayState:
     """Open (and create) the database and the stores (`refdata.load_catalog` then
     imports the catalog the server is configured with)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, pool_size=config.db_pool_size)
     create_schema(engine)
     config.remember_database()
     state = GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
