@@ -48,7 +48,7 @@ def _open(args: argparse.Namespace) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from provincial_gateway import workers
+    from provincial_gateway import trusted_proxies, workers
 
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("Cần cả --tls-cert và --tls-key để bật HTTPS.")
@@ -58,6 +58,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 1 <= args.db_pool <= workers.MAX_DB_POOL:
         raise CliError(f"Số kết nối cơ sở dữ liệu mỗi tiến trình (--db-pool) phải từ 1 đến "
                        f"{workers.MAX_DB_POOL}, không phải {args.db_pool}.")
+    try:
+        proxies = trusted_proxies.parse(
+            args.trusted_proxy or os.environ.get(trusted_proxies.ENV_TRUSTED_PROXIES))
+    except trusted_proxies.TrustedProxyError as exc:
+        raise CliError(str(exc)) from None
     workers.configure_logging(args.log_level)
     config = _config(args, catalog_file=Path(args.catalog) if args.catalog else None,
                      admin_token=args.admin_token, public_url=args.public_url,
@@ -65,8 +70,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                      accept_heartbeats=not args.no_heartbeats, db_pool_size=args.db_pool)
     options: dict[str, Any] = dict(
         host=args.host, port=args.port, http="h11", ws="none", ssl_certfile=args.tls_cert,
-        ssl_keyfile=args.tls_key, log_level=args.log_level, proxy_headers=False,
-        timeout_graceful_shutdown=5)
+        ssl_keyfile=args.tls_key, log_level=args.log_level, timeout_graceful_shutdown=5,
+        # uvicorn's Config carries these into spawned workers too (it is pickled to them).
+        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
     app: Any = None
     if args.workers == 1:
         from provincial_gateway.app import create_app
@@ -81,6 +87,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"(dữ liệu: {config.data_dir}; trang quản trị /admin, mã quản trị: {token_source})",
           flush=True)
     print(_capacity_line(config, args.workers), flush=True)
+    if proxies:
+        print("Địa chỉ người gọi lấy từ X-Forwarded-For/X-Forwarded-Proto khi yêu cầu đến "
+              f"từ reverse proxy: {', '.join(proxies)}", flush=True)
     if app is not None:
         uvicorn.run(app, **options)
         return 0
@@ -502,6 +511,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--tls-key", help="khóa riêng PEM")
     p.add_argument("--catalog", help="nạp danh mục thủ tục từ tệp JSON khi khởi động")
     p.add_argument("--public-url", help="địa chỉ công khai khi chạy sau reverse proxy")
+    p.add_argument("--trusted-proxy", action="append", metavar="ADDR[,ADDR…]",
+                   help="địa chỉ IP hoặc dải mạng CIDR của reverse proxy được tin "
+                        "X-Forwarded-For/X-Forwarded-Proto (mặc định: không tin ai; "
+                        "hoặc MOTCUA_GATEWAY_TRUSTED_PROXIES)")
     p.add_argument("--docs", action="store_true",
                    help="phục vụ /docs, /redoc và /openapi.json (mặc định tắt; "
                         "hoặc MOTCUA_GATEWAY_DOCS=1)")
