@@ -15,8 +15,9 @@ correct code, typed from another address, keeps working whatever guessers did. A
 has about 72 bits, so a guesser changing addresses gains nothing either;
 `Enrolment.failed_attempts` still counts the guesses for the province to see.
 
-The address is the TCP peer: behind a reverse proxy every caller would share the proxy's
-address (and its limit) unless the proxy's forwarded address is passed to uvicorn."""
+The address is the TCP peer, or, when that peer is a reverse proxy named by
+`serve --trusted-proxy`, the caller it forwards (`trusted_proxies`); behind a proxy not
+named there every caller shares the proxy's address and its limit."""
 
 from __future__ import annotations
 

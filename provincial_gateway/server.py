@@ -111,7 +111,7 @@ class GatewayServer:
         config = uvicorn.Config(
             self._app, http="h11", ws="none", lifespan="on", log_level="warning",
             access_log=False, timeout_graceful_shutdown=2,
-            proxy_headers=False,  # as `serve`: the client address is the TCP peer
+            proxy_headers=False,  # as `serve` without --trusted-proxy: the TCP peer
             ssl_certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
             ssl_keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None)
         self._server = uvicorn.Server(config)
