@@ -187,6 +187,35 @@ def test_compose(store: BlobStore, sizes: list[int], s3_parts: int) -> None:
     assert store.size(digest) == len(whole)
 
 
+class FailingReads(S3BlobStore):
+    """Reading a segment back breaks after its first chunk, as a dropped connection."""
+
+    def _iter_object(self, key: str, start: int = 0, end: int | None = None
+                     ) -> Iterator[bytes]:
+        chunks = super()._iter_object(key, start, end)
+        yield next(chunks)
+        chunks.close()
+        raise ObjectStoreError("Không kết nối được kho tệp S3; hãy thử lại sau.", "cut")
+
+
+@pytest.mark.nodb
+def test_a_failed_compose_leaves_no_multipart_upload(s3_client: Any, tmp_path: Path) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}/"
+    store = FailingReads(BUCKET, prefix, scratch=tmp_path, client=s3_client,
+                         part_size=PART_MIN)
+    upload_id = uuid.uuid4().hex
+    pieces = [os.urandom(2 * MIB), os.urandom(100)]
+    names = [segment_name(0), segment_name(2 * MIB)]
+    for name, piece in zip(names, pieces, strict=True):
+        store.put_segment(upload_id, name, scratch_with(store, piece))
+    digest = sha(b"".join(pieces))
+    with pytest.raises(ObjectStoreError):
+        store.compose(upload_id, names, digest)
+    assert not store.exists(digest)
+    pending = s3_client.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix)
+    assert pending.get("Uploads", []) == []  # aborted: no hidden parts left behind
+
+
 @pytest.mark.nodb
 def test_drop_segment_and_segments(store: BlobStore) -> None:
     upload_id = uuid.uuid4().hex
