@@ -25,9 +25,17 @@ from provincial_gateway.config import (
     default_data_dir,
 )
 from provincial_gateway.faults import KINDS
+from provincial_gateway.object_store import (
+    BlobStoreSettingError,
+    ObjectStoreError,
+    ObjectStoreNotInstalled,
+)
 from provincial_gateway.timeutil import VN
 
 PROG = "python -m provincial_gateway"
+# As `motcua gateway` without its extra (desktop_app.commands.gateway_cmd): this install
+# cannot do what was asked.
+EXIT_NOT_INSTALLED = 2
 
 
 class CliError(Exception):
@@ -36,7 +44,7 @@ class CliError(Exception):
 
 def _config(args: argparse.Namespace, **extra: Any) -> GatewayConfig:
     return GatewayConfig(data_dir=Path(args.data) if args.data else default_data_dir(),
-                         db_url=args.db, **extra)
+                         db_url=args.db, blob_store=args.blob_store, **extra)
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -83,9 +91,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     scheme = "https" if args.tls_cert else "http"
     token_source = (ENV_ADMIN_TOKEN if os.environ.get(ENV_ADMIN_TOKEN) or args.admin_token
                     else str(config.data_dir / ADMIN_TOKEN_FILE))
+    files = f"; tệp: {config.blob_store_url}" if config.blob_store_url else ""
     print(f"Cổng tỉnh chạy tại {scheme}://{args.host}:{args.port} "
-          f"(dữ liệu: {config.data_dir}; trang quản trị /admin, mã quản trị: {token_source})",
-          flush=True)
+          f"(dữ liệu: {config.data_dir}{files}; trang quản trị /admin, mã quản trị: "
+          f"{token_source})", flush=True)
     print(_capacity_line(config, args.workers), flush=True)
     if proxies:
         print("Địa chỉ người gọi lấy từ X-Forwarded-For/X-Forwarded-Proto khi yêu cầu đến "
@@ -500,6 +509,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                                        "hoặc thư mục dữ liệu của người dùng)")
     common.add_argument("--db", help="URL cơ sở dữ liệu (mặc định SQLite trong --data; "
                                      "PostgreSQL: postgresql+psycopg://…)")
+    common.add_argument("--blob-store", metavar="URL",
+                        help="nơi lưu tệp: s3://bucket/tiền-tố cho kho S3 dùng chung giữa "
+                             "các máy chủ (địa chỉ và khóa từ biến môi trường AWS_*), local "
+                             "cho thư mục dữ liệu (mặc định: $MOTCUA_GATEWAY_BLOB_STORE hoặc "
+                             "lần chạy trước với --data này)")
     parser = argparse.ArgumentParser(prog=prog, description="Cổng tỉnh tham chiếu của Một Cửa "
                                      "Offline (đồng bộ hồ sơ, đào tạo, kiểm thử).")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -685,8 +699,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
-    """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage; `fleet`: 3
-    when a counter needs looking at).
+    """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage or a missing
+    extra (`--blob-store s3://…` without boto3); `fleet`: 3 when a counter needs looking
+    at).
 
     `prog` names the command in help texts, e.g. "motcua gateway"."""
     args = build_parser(prog).parse_args(argv)
@@ -697,6 +712,13 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
     try:
         return int(args.func(args))
-    except (CliError, AdminError, StatusError, RefDataError, ReleaseError) as exc:
+    except ObjectStoreNotInstalled as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return EXIT_NOT_INSTALLED
+    except ObjectStoreError as exc:
+        print(f"Lỗi: {exc.message}", file=sys.stderr)
+        return 1
+    except (CliError, AdminError, StatusError, RefDataError, ReleaseError,
+            BlobStoreSettingError) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 1

@@ -17,7 +17,10 @@ ENV_DATA_DIR = "MOTCUA_GATEWAY_DATA"
 ENV_DB_URL = "MOTCUA_GATEWAY_DB_URL"
 ENV_ADMIN_TOKEN = "MOTCUA_GATEWAY_ADMIN_TOKEN"
 ENV_DOCS = "MOTCUA_GATEWAY_DOCS"  # "1": serve /docs, /redoc and /openapi.json
+ENV_BLOB_STORE = "MOTCUA_GATEWAY_BLOB_STORE"
 DB_URL_FILE = "db_url"
+BLOB_STORE_FILE = "blob_store"
+LOCAL_BLOB_STORE = "local"
 
 
 def default_data_dir() -> Path:
@@ -69,6 +72,10 @@ class GatewayConfig:
     max_batch_bytes: int = wire.DOSSIER_BATCH_MAX_BYTES
     # PostgreSQL connections each process keeps (and twice as many more under load).
     db_pool_size: int = 10
+    # Where file bytes live (provincial_gateway.object_store): None or "" the environment,
+    # else the store this data directory was last served with, else the data directory;
+    # "local" the data directory; "s3://bucket/optional/prefix" a bucket shared by replicas.
+    blob_store: str | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -96,6 +103,32 @@ class GatewayConfig:
         except OSError:
             remembered = ""
         return remembered or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    @property
+    def blob_store_url(self) -> str:
+        """Empty for the local store, else "s3://…": explicit, else the environment, else
+        what this data directory was last served with (so `publish-update --data DIR`
+        stores the installer where `serve --data DIR --blob-store …` serves it from)."""
+        chosen = (self.blob_store or "").strip() or os.environ.get(ENV_BLOB_STORE, "").strip()
+        if not chosen:
+            try:
+                chosen = (self.data_dir / BLOB_STORE_FILE).read_text(encoding="utf-8").strip()
+            except OSError:
+                chosen = ""
+        return "" if chosen == LOCAL_BLOB_STORE else chosen
+
+    def remember_blob_store(self) -> None:
+        """Record an explicit store choice in the data directory ("local" forgets one)."""
+        chosen = (self.blob_store or "").strip()
+        path = self.data_dir / BLOB_STORE_FILE
+        if chosen == LOCAL_BLOB_STORE:
+            path.unlink(missing_ok=True)
+            return
+        if not chosen:
+            return
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(chosen + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
     def remember_database(self) -> None:
         """Record an explicit non-default database URL in the data directory (0600: it

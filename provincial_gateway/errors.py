@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from provincial_gateway.object_store import ObjectStoreError
 from sync_contract import wire
 
 log = logging.getLogger("provincial_gateway")
@@ -77,6 +78,14 @@ def install_handlers(app: FastAPI) -> None:
                    405: "Phương thức không được hỗ trợ ở địa chỉ này."}.get(
             exc.status_code, str(exc.detail))
         err = WireError(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        log_refusal(request, err)
+        return err.response()
+
+    @app.exception_handler(ObjectStoreError)
+    async def _store(request: Request, exc: ObjectStoreError) -> JSONResponse:
+        # The object store is down or slow (already logged): a station retries a 503.
+        err = WireError(503, E_UNAVAILABLE, "Kho tệp của cổng tỉnh tạm thời không truy cập "
+                        "được; hãy thử lại sau.", headers={"Retry-After": "30"})
         log_refusal(request, err)
         return err.response()
 

@@ -56,8 +56,9 @@ class GatewayServer:
                  ssl_keyfile: Path | None = None, host: str = "127.0.0.1", port: int = 0,
                  public_url: str | None = None, serve_docs: bool | None = None,
                  accept_heartbeats: bool = True,
-                 contract_minor: int = wire.API_MINOR) -> None:
+                 contract_minor: int = wire.API_MINOR, blob_store: str | None = None) -> None:
         self.config = GatewayConfig(data_dir=Path(data_dir), db_url=db_url,
+                                    blob_store=blob_store,
                                     catalog_file=catalog_file, admin_token=admin_token,
                                     public_url=public_url, serve_docs=serve_docs,
                                     accept_heartbeats=accept_heartbeats,

@@ -12,9 +12,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from provincial_gateway import bundle_keys
-from provincial_gateway.blobstore import BlobStore, LocalBlobStore
+from provincial_gateway.blobstore import BlobStore
 from provincial_gateway.config import GatewayConfig
 from provincial_gateway.db import create_schema, make_engine, make_sessions
+from provincial_gateway.object_store import open_blob_store
 
 if TYPE_CHECKING:
     from provincial_gateway.faults import FaultPlan
@@ -39,12 +40,13 @@ def open_state(config: GatewayConfig) -> GatewayState:
     """Open (and create) the database and the stores (`refdata.load_catalog` then
     imports the catalog the server is configured with)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    blobs = open_blob_store(config)  # first: a missing bucket stops before any change
+    config.remember_blob_store()
     engine = make_engine(config.database_url, pool_size=config.db_pool_size)
     create_schema(engine)
     config.remember_database()
     state = GatewayState(config=config, engine=engine, sessions=make_sessions(engine),
-                         blobs=LocalBlobStore(config.data_dir),
-                         admin_token=config.resolve_admin_token())
+                         blobs=blobs, admin_token=config.resolve_admin_token())
     bundle_keys.prepare(state)
     return state
 
