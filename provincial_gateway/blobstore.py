@@ -110,6 +110,10 @@ class BlobStore(ABC):
         """The blob as a local file when the store has one (served with sendfile)."""
         return None
 
+    def close(self) -> None:
+        """Let go of connections (a client's pool); the store is not used after."""
+        return None
+
     # --- tus upload segments --------------------------------------------------------
     @abstractmethod
     def put_segment(self, upload_id: str, name: str, src: Path) -> None:
@@ -169,9 +173,6 @@ class LocalBlobStore(BlobStore):
         os.replace(src, dest)
         fsync_dir(dest.parent)
         fsync_dir(src.parent)
-
-    def adopt(self, src: Path, sha256: str) -> None:
-        self.put_file(src, sha256)
 
     def iter_range(self, sha256: str, start: int = 0, end: int | None = None
                    ) -> Iterator[bytes]:

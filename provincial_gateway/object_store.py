@@ -135,13 +135,8 @@ class S3BlobStore(BlobStore):
         self.transfer = TransferConfig(multipart_threshold=part_size,
                                        multipart_chunksize=part_size, max_concurrency=2)
 
-    # Names older callers (bundles, releases) use on the local store.
-    @property
-    def uploads(self) -> Path:
-        return self.scratch
-
-    def adopt(self, src: Path, sha256: str) -> None:
-        self.put_file(src, sha256)
+    def close(self) -> None:
+        self.client.close()
 
     # --- keys ---------------------------------------------------------------------------
     def blob_key(self, sha256: str) -> str:

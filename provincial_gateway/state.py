@@ -34,6 +34,7 @@ class GatewayState:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.blobs.close()
 
 
 def open_state(config: GatewayConfig) -> GatewayState:

@@ -147,7 +147,7 @@ def test_bundle_round_trip_is_idempotent(gateway: GatewayServer, station_token: 
     damaged[len(data) // 2] ^= 1
     assert refused(post(gateway, station_token, bytes(damaged))) == (400, wire.E_BUNDLE)
     assert refused(post(gateway, station_token, data[:-20])) == (400, wire.E_BUNDLE)
-    assert list(gateway.state.blobs.uploads.iterdir()) == []  # nothing staged is left
+    assert list(gateway.state.blobs.scratch.iterdir()) == []  # nothing staged is left
 
 
 def test_bundle_still_imports_after_the_token_is_reissued(gateway: GatewayServer,
@@ -267,7 +267,7 @@ def test_bomb_style_bundles_are_refused_without_memory_growth(
     monkeypatch.setattr(gateway.state.config, "max_bundle_json_bytes", 100)
     docs = seal(key, recipient, json_members([sample_document()]))
     assert _peak(gateway, docs)[1] == (413, wire.E_TOO_LARGE)
-    assert list(gateway.state.blobs.uploads.iterdir()) == []
+    assert list(gateway.state.blobs.scratch.iterdir()) == []
 
 
 def _file_bundle(path: Path, key: Ed25519PrivateKey, recipient: str, mib: int,

@@ -31,8 +31,8 @@ class Replicas:
     db_url: str | None
     started: list[GatewayProcess]
 
-    def start(self) -> GatewayProcess:
-        gw = GatewayProcess(self.data_dir, db_url=self.db_url)
+    def start(self, data_dir: Path | None = None, *extra: str) -> GatewayProcess:
+        gw = GatewayProcess(data_dir or self.data_dir, db_url=self.db_url, extra_args=extra)
         self.started.append(gw)
         return gw.start()
 
@@ -43,7 +43,9 @@ def replicas(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Replica
     fresh PostgreSQL database under MOTCUA_TEST_DB=postgresql) and one --data folder."""
     from tests.conftest import ON_POSTGRESQL
 
-    db_url = None
+    # Replicas with data folders of their own name the SQLite file explicitly.
+    own_folders = "s3_endpoint" in request.fixturenames
+    db_url = f"sqlite:///{tmp_path / 'shared.db'}" if own_folders else None
     if ON_POSTGRESQL:
         name = request.getfixturevalue("pg_databases").take()
         db_url = f"{request.getfixturevalue('pg_server')}/{name}"
@@ -55,7 +57,7 @@ def replicas(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Replica
     yield group
     for gw in group.started:
         gw.stop()
-    if db_url:
+    if ON_POSTGRESQL and db_url:
         request.getfixturevalue("pg_databases").drop(db_url.rsplit("/", 1)[1])
 
 
@@ -132,3 +134,32 @@ def test_an_upload_moves_between_replicas(replicas: Replicas) -> None:
         offset = int(resp.headers["Upload-Offset"])
     assert offset == len(DATA)
     assert downloaded(a) == DATA
+
+
+def test_replicas_on_two_machines_share_uploads_through_a_bucket(
+        replicas: Replicas, s3_endpoint: str, tmp_path: Path) -> None:
+    """Two replicas with nothing on disk in common — each its own data folder, as on two
+    machines — one database and one S3 bucket (a real S3 server process): an upload begun
+    on one is finished on the other while the first answers HEADs, and either serves it."""
+    from tests.support.s3_server import BUCKET, make_client
+
+    store = ("--blob-store", f"s3://{BUCKET}/replicas-{tmp_path.name}/")
+    a = replicas.start(tmp_path / "machine-a", *store)
+    b = replicas.start(tmp_path / "machine-b", *store)
+    location = create(a.url, TOKEN, DATA)
+    on_b = location.replace(a.url, b.url)
+    assert patch(location, TOKEN, 0, DATA[:300_000]).status_code == 204
+    sock = start_partial_patch(on_b, TOKEN, 300_000, DATA[300_000:], 200_000)
+    upload = location.rsplit("/", 1)[1]
+    wait_for(lambda: sum(p.stat().st_size for p in
+                         (tmp_path / "machine-b" / "scratch").glob(f"patch-{upload}-*"))
+             >= 200_000)
+    assert head_offset(location, TOKEN) == 300_000
+    status, headers = finish_patch(sock, DATA[500_000:])
+    assert (status, headers["upload-offset"]) == (204, str(len(DATA)))
+    assert downloaded(a) == DATA and downloaded(b) == DATA
+    keys = [o["Key"] for o in make_client().list_objects_v2(
+        Bucket=BUCKET, Prefix=f"replicas-{tmp_path.name}/").get("Contents", [])]
+    assert keys == [f"replicas-{tmp_path.name}/blobs/{SHA[:2]}/{SHA[2:]}"]  # segments gone
+    for machine in ("machine-a", "machine-b"):
+        assert not list((tmp_path / machine).glob("blobs/*/*"))
