@@ -28,8 +28,11 @@ included. No retries: a failed request counts as an error and its dossier as not
 Afterwards the database is checked: exactly N x M dossiers, one per ClientId, and one
 change-feed row each. During the run a sampler reads every 100 ms: each gateway process's
 RSS (psutil, its children included) and, on PostgreSQL, pg_stat_activity (backends
-waiting on a heavyweight lock by wait_event, and those idle in transaction). SQLite's busy
-waits happen inside sqlite3 (busy_timeout) and are not visible: "n/a"."""
+waiting on a heavyweight lock by wait_event, and those idle in transaction, and how many
+distinct backends were seen). SQLite's busy waits happen inside sqlite3 (busy_timeout) and
+are not visible: "n/a". CPU: the gateway processes' (with children) and the load
+generator's over the run; PostgreSQL's is that of the backends alive at the end, so a
+connection opened and closed during the run is missing from it (a lower bound)."""
 
 from __future__ import annotations
 
@@ -181,6 +184,7 @@ class Sampled:
     lock_waits: list[int] = field(default_factory=list)
     idle_in_tx: list[int] = field(default_factory=list)
     lock_kinds: Counter[str] = field(default_factory=Counter)
+    backends: set[tuple[int, Any]] = field(default_factory=set)  # (pid, backend_start)
 
 
 class Sampler(threading.Thread):
@@ -210,13 +214,17 @@ class Sampler(threading.Thread):
                 self.out.rss_peak[p.pid] = max(self.out.rss_peak.get(p.pid, 0), rss)
             if conn is not None:
                 rows = conn.execute(
-                    "SELECT wait_event_type, wait_event, state FROM pg_stat_activity "
+                    "SELECT wait_event_type, wait_event, state, pid, backend_start "
+                    "FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall()
-                locks = [w for t, w, _ in rows if t == "Lock"]
+                locks = [w for t, w, *_ in rows if t == "Lock"]
                 self.out.lock_waits.append(len(locks))
                 self.out.lock_kinds.update(locks)
-                self.out.idle_in_tx.append(sum(1 for *_, st in rows
+                self.out.idle_in_tx.append(sum(1 for _, _, st, *_ in rows
                                                if st == "idle in transaction"))
+                # Connections opened during the run (a pool that closes and reopens its
+                # overflow connections shows many more than it keeps).
+                self.out.backends.update((pid, start) for *_, pid, start in rows)
         if conn is not None:
             conn.close()
 
@@ -393,7 +401,8 @@ def fmt_row(r: Row) -> list[str]:
         it = r.sampled.idle_in_tx
         kinds = ",".join(f"{k}:{v}" for k, v in r.sampled.lock_kinds.most_common(3))
         locks = (f"{max(lw)}/{statistics.mean(lw):.1f} [{kinds or '-'}]; "
-                 f"idle-in-tx {max(it)}/{statistics.mean(it):.1f}")
+                 f"idle-in-tx {max(it)}/{statistics.mean(it):.1f}; "
+                 f"backends seen {len(r.sampled.backends)}")
     else:
         locks = "n/a"
     return [r.db, str(r.replicas), f"{r.stations}x{r.dossiers}", stored,
@@ -406,8 +415,8 @@ def fmt_row(r: Row) -> list[str]:
 
 HEADER = ["db", "repl", "N x M", "stored (db check)", "wall s", "dossiers/s", "p50 s",
           "p95 s", "p99 s", "HTTP/client errors", "peak RSS MiB", "gw CPU ms/d",
-          "pg CPU ms/d", "client CPU ms/d", "lock waits max/mean [wait_event]",
-          "load before"]
+          "pg CPU ms/d", "client CPU ms/d",
+          "lock waits max/mean [wait_event]; idle in transaction max/mean", "load before"]
 
 
 def print_table(rows: list[Row]) -> None:
