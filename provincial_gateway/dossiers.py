@@ -50,9 +50,10 @@ from sync_contract import wire
 log = logging.getLogger("provincial_gateway.dossiers")
 T = TypeVar("T")
 RETRIES = 6
-# Serialises change-feed appends on PostgreSQL: sequence values are taken at insert but
-# become visible at commit, so without it a reader could pass seq 8 before 7 commits.
-FEED_LOCK_KEY = 0x4D43_4631  # "MCF1"
+# Serialises change-feed appends per agency on PostgreSQL (the first key of the two-int
+# advisory lock; the second is hashtext(agency_code)). Sequence values are taken at insert
+# but become visible at commit, so without it a reader could pass seq 8 before 7 commits.
+FEED_LOCK_NAMESPACE = 0x4D43_4631  # "MCF1"
 # The revision columns are 32-bit integers on PostgreSQL; no station gets anywhere near.
 STORED_REVISION_MAX = 2**31 - 1
 # A receipt time further ahead of the gateway's clock than this is flagged: more than
@@ -171,17 +172,53 @@ def held_blobs(s: Session, agency_code: str, shas: list[str]) -> set[str]:
         BlobAccess.agency_code == agency_code, BlobAccess.sha256.in_(shas))))
 
 
-def append_change(s: Session, dossier: Dossier, status: int, at: str, note: str = "",
-                  actor: str = "", result_ready_at: str = "", new_appointment: str = "") -> Change:
+@dataclass(frozen=True)
+class FeedEntry:
+    """A change-feed row to append at the very end of its transaction (`append_changes`)."""
+
+    dossier: Dossier
+    status: int
+    at: str
+    note: str = ""
+    actor: str = ""
+    result_ready_at: str = ""
+    new_appointment: str = ""
+
+    def row(self) -> Change:
+        d = self.dossier
+        return Change(agency_code=d.agency_code, dossier_id=d.id, client_id=d.client_id,
+                      ma_ho_so=d.ma_ho_so or "", status=self.status, at=self.at,
+                      note=self.note, actor=self.actor[:50],
+                      result_ready_at=self.result_ready_at,
+                      new_appointment=self.new_appointment)
+
+
+def append_changes(s: Session, entries: Sequence[FeedEntry]) -> list[Change]:
+    """Append `entries` to the change feed: call it as the transaction's last statement,
+    commit right after.
+
+    A reader pages one agency's feed by `seq > cursor` (`changes_since`), so within one
+    agency a seq must never become visible before a smaller one. On PostgreSQL the rows
+    are inserted under a transaction-level advisory lock of their agency, taken right
+    before the insert and released by the commit: the seq is drawn while the lock is held
+    and the row is committed before the next writer of that agency can draw one, so an
+    agency's seqs commit in order. Other agencies' seqs interleave, which no reader sees
+    (it filters on its agency); two agencies whose hashtext collides merely wait for each
+    other. Taken last, the lock is held for the insert and the commit only, never across
+    the checks and queries before, so one agency's writers do not queue behind another's.
+    SQLite serialises writers on its own."""
+    if not entries:
+        return []
+    rows = [e.row() for e in entries]
+    s.flush()  # everything else first: the lock below is followed only by these inserts
     if s.get_bind().dialect.name == "postgresql":
-        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK_KEY})
-    change = Change(agency_code=dossier.agency_code, dossier_id=dossier.id,
-                    client_id=dossier.client_id, ma_ho_so=dossier.ma_ho_so or "",
-                    status=status, at=at, note=note, actor=actor[:50],
-                    result_ready_at=result_ready_at, new_appointment=new_appointment)
-    s.add(change)
+        # Sorted: two transactions appending for the same agencies lock them in one order.
+        for agency in sorted({r.agency_code for r in rows}):
+            s.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:agency))"),
+                      {"ns": FEED_LOCK_NAMESPACE, "agency": agency})
+    s.add_all(rows)
     s.flush()
-    return change
+    return rows
 
 
 def _national_or_now(value: str) -> str:
@@ -193,10 +230,14 @@ def _documents(body: str) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)]
 
 
-def _result(s: Session, result: str, d: Dossier) -> UpsertResult:
-    flags = s.scalars(select(DossierFlag.kind).where(
-        DossierFlag.dossier_id == d.id, DossierFlag.revision == d.revision)
-        .order_by(DossierFlag.id)).all()
+def _result(s: Session, result: str, d: Dossier,
+            flags: Sequence[str] | None = None) -> UpsertResult:
+    """`flags`: the stored revision's, when the caller has just written that revision
+    (and so knows them); else they are read."""
+    if flags is None:
+        flags = s.scalars(select(DossierFlag.kind).where(
+            DossierFlag.dossier_id == d.id, DossierFlag.revision == d.revision)
+            .order_by(DossierFlag.id)).all()
     return UpsertResult(result, d.client_id, d.ma_ho_so or "", d.revision, d.status,
                         _documents(d.body), list(flags))
 
@@ -214,7 +255,10 @@ def upsert_dossier(state: GatewayState, raw: Any, agency_code: str,
 
     def attempt() -> UpsertResult:
         with state.sessions.begin() as s:
-            return _upsert(s, doc, body, shas, agency_code, station_id, station_digit)
+            result, entry = _upsert(s, doc, body, shas, agency_code, station_id,
+                                    station_digit)
+            append_changes(s, [entry] if entry else [])  # last: see append_changes
+            return result
 
     return retrying(attempt)
 
@@ -259,9 +303,14 @@ def upsert_many(state: GatewayState, raws: Sequence[Any], agency_code: str,
             out[n] = _refused(n, client_id, exc)
     if checked:
         with state.sessions.begin() as s:
+            feed: list[FeedEntry] = []
             for n, client_id, (doc, body, shas) in checked:
-                out[n] = _upsert_in_savepoint(s, n, client_id, doc, body, shas, agency_code,
-                                              station_id, station_digit)
+                out[n], entry = _upsert_in_savepoint(s, n, client_id, doc, body, shas,
+                                                     agency_code, station_id, station_digit)
+                if entry is not None:
+                    feed.append(entry)
+            # The batch's feed rows together, last, under one lock (see append_changes).
+            append_changes(s, feed)
     return [o for o in out if o is not None]
 
 
@@ -272,14 +321,16 @@ def _refused(n: int, client_id: str, exc: WireError) -> BatchOutcome:
 
 def _upsert_in_savepoint(s: Session, n: int, client_id: str, doc: wire.DossierDocument,
                          body: str, shas: list[str], agency_code: str,
-                         station_id: int | None, station_digit: int | None) -> BatchOutcome:
+                         station_id: int | None, station_digit: int | None
+                         ) -> tuple[BatchOutcome, FeedEntry | None]:
     for attempt in range(RETRIES):
         try:
             with s.begin_nested():
-                result = _upsert(s, doc, body, shas, agency_code, station_id, station_digit)
-            return BatchOutcome(client_id, result, None)
+                result, entry = _upsert(s, doc, body, shas, agency_code, station_id,
+                                        station_digit)
+            return BatchOutcome(client_id, result, None), entry
         except WireError as exc:
-            return _refused(n, client_id, exc)
+            return _refused(n, client_id, exc), None
         except IntegrityError:
             if attempt < RETRIES - 1:
                 continue
@@ -288,7 +339,7 @@ def _upsert_in_savepoint(s: Session, n: int, client_id: str, doc: wire.DossierDo
             log.exception("dossier batch item %d failed", n)
         break
     return BatchOutcome(client_id, None, WireError(
-        500, "internal", "Lỗi nội bộ của cổng tỉnh khi lưu hồ sơ này; hãy gửi lại sau."))
+        500, "internal", "Lỗi nội bộ của cổng tỉnh khi lưu hồ sơ này; hãy gửi lại sau.")), None
 
 
 def _check_code_free(s: Session, ma_ho_so: str, client_id: str) -> None:
@@ -309,19 +360,20 @@ def _check_blobs(s: Session, agency_code: str, shas: list[str]) -> None:
                         "hãy tải tệp lên trước.", missing=missing)
 
 
-def _flag_future_receipt(s: Session, d: Dossier, doc: wire.DossierDocument) -> None:
+def _flag_future_receipt(s: Session, d: Dossier, doc: wire.DossierDocument) -> list[str]:
     """A receipt time ahead of the gateway's clock (a counter PC whose clock runs fast, or
-    a forged time): stored as sent, flagged for the province."""
+    a forged time): stored as sent, flagged for the province. Returns the flags added."""
     received = _national_time(doc.NgayTiepNhan) if doc.NgayTiepNhan else None
     now = now_vn()
     if received is None or received <= now + FUTURE_TOLERANCE:
-        return
+        return []
     ahead = int((received - now).total_seconds())
     s.add(DossierFlag(dossier_id=d.id, revision=d.revision, kind=wire.W_RECEIVED_IN_FUTURE,
                       detail=f"NgayTiepNhan {doc.NgayTiepNhan} ahead of the gateway clock "
                              f"({now:%Y%m%d%H%M%S}) by {ahead} s"))
     log.warning("dossier %s revision %d: receipt time %d s ahead of the gateway clock",
                 d.client_id, d.revision, ahead)
+    return [wire.W_RECEIVED_IN_FUTURE]
 
 
 def _owned(d: Dossier, agency_code: str, station_id: int | None) -> bool:
@@ -332,7 +384,10 @@ def _owned(d: Dossier, agency_code: str, station_id: int | None) -> bool:
 
 
 def _upsert(s: Session, doc: wire.DossierDocument, body: str, shas: list[str], agency_code: str,
-            station_id: int | None, station_digit: int | None) -> UpsertResult:
+            station_id: int | None, station_digit: int | None
+            ) -> tuple[UpsertResult, FeedEntry | None]:
+    """The stored outcome, and the feed row a new dossier adds: the caller appends it
+    last (`append_changes`), so the agency's feed lock is not held across this."""
     ma_ho_so = doc.MaHoSo.strip()
     d = s.scalar(select(Dossier).where(Dossier.client_id == doc.ClientId))
     if d is not None:
@@ -341,12 +396,12 @@ def _upsert(s: Session, doc: wire.DossierDocument, body: str, shas: list[str], a
             raise not_owner(agency_code, station_digit)
         if doc.PhienBan == d.revision:
             if body == d.body:
-                return _result(s, "unchanged", d)
+                return _result(s, "unchanged", d), None
             raise WireError(409, wire.E_CONFLICT,
                             f"Hồ sơ {d.ma_ho_so or doc.ClientId} đã có phiên bản {d.revision} "
                             "với nội dung khác; cần cán bộ giám sát kiểm tra.")
         if doc.PhienBan < d.revision:
-            return _result(s, "stale", d)
+            return _result(s, "stale", d), None
         check_revision_step(doc.PhienBan, d.revision)
         if d.ma_ho_so and ma_ho_so != d.ma_ho_so:
             raise WireError(409, wire.E_CONFLICT,
@@ -365,9 +420,9 @@ def _upsert(s: Session, doc: wire.DossierDocument, body: str, shas: list[str], a
             d.status = doc.TrangThaiHoSo
             s.add(Progress(dossier_id=d.id, status=d.status, at=national_now(),
                            note=STATUS_LABELS[d.status], source="station"))
-        _flag_future_receipt(s, d, doc)
+        flags = _flag_future_receipt(s, d, doc)
         s.flush()
-        return _result(s, "updated", d)
+        return _result(s, "updated", d, flags), None
 
     check_revision_step(doc.PhienBan, 0)
     _check_code_free(s, ma_ho_so, doc.ClientId)
@@ -382,10 +437,9 @@ def _upsert(s: Session, doc: wire.DossierDocument, body: str, shas: list[str], a
     s.add(DossierRevision(dossier_id=d.id, revision=doc.PhienBan, body=body))
     note = "Tiếp nhận hồ sơ" if d.status == 2 else STATUS_LABELS[d.status]
     s.add(Progress(dossier_id=d.id, status=d.status, at=at, note=note, source="station"))
-    append_change(s, d, d.status, at, note)
-    _flag_future_receipt(s, d, doc)
+    flags = _flag_future_receipt(s, d, doc)
     s.flush()
-    return _result(s, "created", d)
+    return _result(s, "created", d, flags), FeedEntry(d, d.status, at, note)
 
 
 def record_event(state: GatewayState, event: wire.EventIn, agency_code: str) -> str:
@@ -465,16 +519,18 @@ def set_status(state: GatewayState, key: str, status: int, *, note: str = "",
         text_note = note.strip() or STATUS_LABELS[status]
         s.add(Progress(dossier_id=d.id, status=status, at=now, actor=actor[:50],
                        note=text_note, source="gateway"))
-        change = append_change(s, d, status, now, text_note, actor,
-                               result_ready_at=now if status == 9 else "",
-                               new_appointment=new_appointment)
-        for r in results:
-            s.add(ResultDocument(dossier_id=d.id, change_seq=change.seq, sha256=r.sha256,
-                                 size=r.size, media_type=r.media_type, name=r.name[:300],
-                                 number=r.number[:100], signer=r.signer[:200],
-                                 signed_on=r.signed_on, component_code=r.component_code[:60]))
+        (change,) = append_changes(s, [FeedEntry(
+            d, status, now, text_note, actor, result_ready_at=now if status == 9 else "",
+            new_appointment=new_appointment)])
+        # They need the change's seq, so they come after it, under the agency's lock.
+        docs = [ResultDocument(dossier_id=d.id, change_seq=change.seq, sha256=r.sha256,
+                               size=r.size, media_type=r.media_type, name=r.name[:300],
+                               number=r.number[:100], signer=r.signer[:200],
+                               signed_on=r.signed_on, component_code=r.component_code[:60])
+                for r in results]
+        s.add_all(docs)
         s.flush()
-        return _wire_change(change, _results_of(s, [change.seq]))
+    return _wire_change(change, {change.seq: [_wire_result(r) for r in docs]})
 
 
 def _results_of(s: Session, seqs: list[int]) -> dict[int, list[wire.ResultDocument]]:
@@ -483,12 +539,16 @@ def _results_of(s: Session, seqs: list[int]) -> dict[int, list[wire.ResultDocume
         return out
     for r in s.scalars(select(ResultDocument).where(ResultDocument.change_seq.in_(seqs))
                        .order_by(ResultDocument.id)):
-        out.setdefault(r.change_seq, []).append(wire.ResultDocument(
-            GiayToId=str(r.id), TenGiayTo=r.name, MaThanhPhanHoSo=r.component_code,
-            MaGiayToKetQua=r.number, DuongDanTepTinKetQua=wire.BLOB.format(sha256=r.sha256),
-            TepSha256=r.sha256, KichThuoc=r.size, LoaiTep=r.media_type, NguoiKy=r.signer,
-            NgayKy=r.signed_on))
+        out.setdefault(r.change_seq, []).append(_wire_result(r))
     return out
+
+
+def _wire_result(r: ResultDocument) -> wire.ResultDocument:
+    return wire.ResultDocument(
+        GiayToId=str(r.id), TenGiayTo=r.name, MaThanhPhanHoSo=r.component_code,
+        MaGiayToKetQua=r.number, DuongDanTepTinKetQua=wire.BLOB.format(sha256=r.sha256),
+        TepSha256=r.sha256, KichThuoc=r.size, LoaiTep=r.media_type, NguoiKy=r.signer,
+        NgayKy=r.signed_on)
 
 
 def _wire_change(c: Change, results: dict[int, list[wire.ResultDocument]]) -> wire.Change:
