@@ -1,5 +1,7 @@
-"""Province-wide load on the gateway: N stations at once, each sending M dossiers with
-one attached file, against 1 or 2 gateway processes on one database and one data folder.
+"""Province-wide load on the gateway: N stations at once, each sending M dossiers and
+one file (--mode engine, the default: one sync round as the station's engine makes it,
+files first, then dossiers in batches; --mode per-dossier: a file and a round per
+dossier), against 1 or 2 gateway processes on one database and one data folder.
 
     .venv/bin/python bench/bench_gateway_load.py --quick               # smoke run, ~1 min
     .venv/bin/python bench/bench_gateway_load.py --db postgresql --replicas both
@@ -102,7 +104,7 @@ class StationResult:
 
 
 def run_station(spec: StationSpec, dossiers: int, file_bytes: bytes, use_put: bool,
-                start_at: float, out: StationResult) -> None:
+                start_at: float, out: StationResult, mode: str = "engine") -> None:
     from desktop_app.sync.client import GatewayClient, SyncError, encode_dossier
     from desktop_app.sync.dossier_batch import BatchLimits
     from desktop_app.sync.tus_upload import TusUploader
@@ -121,6 +123,10 @@ def run_station(spec: StationSpec, dossiers: int, file_bytes: bytes, use_put: bo
         limits = None if use_put else BatchLimits.announced(client.health())
     except SyncError as exc:
         out.statuses[type(exc).__name__] += dossiers
+        return
+    if mode == "engine":
+        run_engine_round(client, uploader, spec, dossiers, file_bytes, limits, out)
+        client.close()
         return
     for n in range(dossiers):
         # A file of its own per dossier: a fresh SHA-256, so the gateway stores each.
@@ -151,15 +157,63 @@ def run_station(spec: StationSpec, dossiers: int, file_bytes: bytes, use_put: bo
     client.close()
 
 
+def run_engine_round(client: Any, uploader: Any, spec: StationSpec, dossiers: int,
+                     file_bytes: bytes, limits: Any, out: StationResult) -> None:
+    """One sync round as `SyncEngine.run_once` makes it after a day's intake: the files the
+    gateway lacks first (one here, on the first dossier), then the dossiers in the
+    batches `dossier_batch.plan` makes (or one PUT each). A dossier's latency is from the
+    start of the round to its acknowledgement, as the counter waits for it."""
+    from desktop_app.sync.client import SyncError, encode_dossier
+    from desktop_app.sync.dossier_batch import plan
+    from tests.support.gateway_fixtures import sample_document
+
+    data = hashlib.sha256(f"{spec.index}".encode()).digest() + file_bytes
+    sha = hashlib.sha256(data).hexdigest()
+    docs = [(client_id(spec.index, n),
+             sample_document(client_id(spec.index, n),
+                             f"{spec.agency}-231027-{spec.digit}{n:03d}",
+                             shas=[sha] if n == 0 else [], agency=spec.agency))
+            for n in range(dossiers)]
+    started = time.perf_counter()
+    try:
+        if sha in client.missing_blobs([sha]):
+            uploader.upload(io.BytesIO(data), sha, filename="tep.pdf")
+            out.uploaded += 1
+    except Exception as exc:  # SyncError or a transport error: the round stops here
+        out.statuses[type(exc).__name__] += dossiers
+        return
+    encoded = [(cid, encode_dossier(doc)) for cid, doc in docs]
+    groups = ([[i] for i in range(len(docs))] if limits is None
+              else plan([len(body) for _, body in encoded], limits))
+    for group in groups:
+        try:
+            if limits is None:
+                client.put_dossier(docs[group[0]][1])
+                results: list[Any] = [None]
+            else:
+                results = client.put_dossiers([encoded[i] for i in group])
+        except Exception as exc:
+            out.statuses[type(exc).__name__] += len(group)
+            continue
+        done = time.perf_counter() - started
+        for result in results:
+            if isinstance(result, SyncError):
+                out.statuses[type(result).__name__] += 1
+            else:
+                out.latencies.append(done)
+                out.acked += 1
+
+
 def client_process(specs: list[StationSpec], dossiers: int, file_kib: int, use_put: bool,
-                   start_at: float, queue: Any) -> None:
+                   start_at: float, queue: Any, mode: str = "engine") -> None:
     import logging
 
     logging.disable(logging.WARNING)  # the client logs refusals; the table counts them
     file_bytes = os.urandom(file_kib * KiB - 32)
     results = [StationResult() for _ in specs]
     threads = [threading.Thread(target=run_station, daemon=True,
-                                args=(spec, dossiers, file_bytes, use_put, start_at, res))
+                                args=(spec, dossiers, file_bytes, use_put, start_at, res,
+                                      mode))
                for spec, res in zip(specs, results, strict=True)]
     for t in threads:
         t.start()
@@ -359,7 +413,8 @@ def run_config(base: Path, db: str, db_url: str | None, pg_port: int | None, rep
         # Time enough for the spawned interpreters to import and start their threads.
         start_at = time.time() + 3.0 + n / 200
         workers = [ctx.Process(target=client_process,
-                               args=(specs[c::k], m, args.file_kib, args.put, start_at, queue))
+                               args=(specs[c::k], m, args.file_kib, args.put, start_at, queue,
+                                     args.mode))
                    for c in range(k)]
         for w in workers:
             w.start()
@@ -454,8 +509,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replicas", choices=["1", "2", "both"], default="both")
     p.add_argument("--client-procs", type=int, default=2,
                    help="load-generator processes (threads: one per station)")
+    p.add_argument("--mode", choices=["engine", "per-dossier"], default="engine",
+                   help="engine: each station's one file, then its dossiers in the engine's "
+                        "batches (the issue's load); per-dossier: a file and a round per "
+                        "dossier")
     p.add_argument("--put", action="store_true",
-                   help="one PUT per dossier instead of the engine's batch of one")
+                   help="one PUT per dossier instead of batches")
     p.add_argument("--log-level", default="info", help="the gateways' --log-level")
     p.add_argument("--timeout", type=float, default=900.0, help="per configuration, s")
     p.add_argument("--quick", action="store_true", help="60 stations x 3 dossiers, 64 KiB")
@@ -465,8 +524,10 @@ def main(argv: list[str] | None = None) -> int:
         args.stations, args.dossiers, args.file_kib = 60, 3, 64
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     counts = [1, 2] if args.replicas == "both" else [int(args.replicas)]
-    print(f"{args.stations} stations x {args.dossiers} dossiers, {args.file_kib} KiB file "
-          f"each, {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
+    files = "one per station" if args.mode == "engine" else "one per dossier"
+    print(f"{args.stations} stations x {args.dossiers} dossiers, {args.file_kib} KiB files "
+          f"({files}), {'PUT each' if args.put else 'batches'}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()}", flush=True)
     rows: list[Row] = []
     base = Path(tempfile.mkdtemp(prefix="motcua-bench-load-"))
     try:

@@ -121,7 +121,7 @@ def _capacity_line(config: GatewayConfig, count: int) -> str:
         return f"{count} tiến trình xử lý; cơ sở dữ liệu SQLite.{advice}"
     per = connections_per_worker(config.db_pool_size)
     return (f"{count} tiến trình xử lý; mỗi tiến trình tối đa {per} kết nối PostgreSQL "
-            f"({config.db_pool_size} thường trực + {per - config.db_pool_size} khi tải cao), "
+            f"({config.db_pool_size} thường trực + {per - config.db_pool_size} dự phòng), "
             f"cả máy này tối đa {count * per}: max_connections của máy chủ PostgreSQL phải "
             "đủ cho tổng của mọi máy chạy cổng.")
 
@@ -541,9 +541,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="số tiến trình xử lý yêu cầu, 1–64 (mặc định 1). Nhiều tiến trình "
                         "chạy được với SQLite nhưng nên dùng PostgreSQL (--db)")
-    p.add_argument("--db-pool", type=int, default=10, metavar="N",
-                   help="số kết nối PostgreSQL thường trực của mỗi tiến trình (mặc định 10; "
-                        "khi tải cao mở thêm tối đa gấp đôi số này)")
+    p.add_argument("--db-pool", type=int, default=20, metavar="N",
+                   help="số kết nối PostgreSQL thường trực của mỗi tiến trình, cũng là số yêu "
+                        "cầu nó xử lý cùng lúc (mặc định 20; thêm tối đa 5 kết nối dự phòng)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("add-station", parents=[common], help="cấp quyền cho một máy trạm")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +24,7 @@ from provincial_gateway import (
     tus,
 )
 from provincial_gateway.config import GatewayConfig
+from provincial_gateway.db import is_sqlite
 from provincial_gateway.errors import WireError, install_handlers, log_refusal
 from provincial_gateway.faults import FaultMiddleware, FaultPlan
 from provincial_gateway.request_guard import BodyTooLarge, RequestGuard
@@ -68,6 +70,11 @@ def create_app(config: GatewayConfig | None = None, *, state: GatewayState | Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not is_sqlite(state.engine):
+            # Request threads no more than pooled connections (db.make_engine): a thread
+            # beyond them would open and close a PostgreSQL backend of its own each time.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = \
+                state.config.db_pool_size
         yield
         if owned:
             state.close()

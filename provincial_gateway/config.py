@@ -71,7 +71,7 @@ class GatewayConfig:
     max_batch_items: int = wire.DOSSIER_BATCH_MAX_ITEMS
     max_batch_bytes: int = wire.DOSSIER_BATCH_MAX_BYTES
     # PostgreSQL connections each process keeps (and twice as many more under load).
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     # Where file bytes live (provincial_gateway.object_store): None or "" the environment,
     # else the store this data directory was last served with, else the data directory;
     # "local" the data directory; "s3://bucket/optional/prefix" a bucket shared by replicas.

@@ -36,8 +36,10 @@ def configure_logging(level: str) -> None:
 
 
 def connections_per_worker(pool_size: int) -> int:
-    """The most PostgreSQL connections one process opens (make_engine: pool + 2 × pool)."""
-    return pool_size + 2 * pool_size
+    """The most PostgreSQL connections one process opens (db.make_engine)."""
+    from provincial_gateway.db import POOL_MARGIN
+
+    return pool_size + POOL_MARGIN
 
 
 def config_to_json(config: GatewayConfig, log_level: str) -> str:
