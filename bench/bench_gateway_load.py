@@ -20,12 +20,17 @@ replicas round-robin, as a load balancer would; a station keeps its replica (its
 upload lives there).
 
 Concurrency: one thread per station, all released at the same instant, so all N stations
-really are in flight at once (N connections). The threads live in --client-procs
-processes (default 2) so the load generator's GIL is not the bottleneck; on a 2-CPU
-machine the generator still competes with the gateways and PostgreSQL for the CPUs, which
-the table shows (client CPU s). Per-dossier latency is measured on the station: from the
-missing-blobs check to the dossier's acknowledgement (file + dossier), its own CPU wait
-included. No retries: a failed request counts as an error and its dossier as not sent.
+really are in flight at once (N connections); with --spread S they start evenly over S
+seconds instead (dossiers/s is then the arrival rate when the gateways keep up). Two
+latencies: a dossier's, from the start of its round to its acknowledgement (p50/p95/p99:
+with everything at once this is about the whole run, by Little's law N in flight /
+requests per second), and each HTTP request's answer time (requests' `elapsed`). The
+threads live in --client-procs processes (default 2) so the load generator's GIL is not
+the bottleneck; on a 2-CPU machine the generator still competes with the gateways and
+PostgreSQL for the CPUs, which the table shows (client CPU s). Per-dossier latency is
+measured on the station: from the missing-blobs check to the dossier's acknowledgement
+(file + dossier), its own CPU wait included. No retries: a failed request counts as an
+error and its dossier as not sent.
 
 Afterwards the database is checked: exactly N x M dossiers, one per ClientId, and one
 change-feed row each. During the run a sampler reads every 100 ms: each gateway process's
@@ -79,6 +84,7 @@ class StationSpec:
     digit: int
     token: str
     url: str
+    delay: float = 0.0  # after the common start (--spread)
 
 
 def stations_of(n: int, per_agency: int) -> list[tuple[int, str, int, str]]:
@@ -101,6 +107,7 @@ class StationResult:
     statuses: Counter[str] = field(default_factory=Counter)  # HTTP >= 400, exceptions
     acked: int = 0
     uploaded: int = 0
+    requests: list[float] = field(default_factory=list)  # each HTTP request's answer time
 
 
 def run_station(spec: StationSpec, dossiers: int, file_bytes: bytes, use_put: bool,
@@ -113,12 +120,13 @@ def run_station(spec: StationSpec, dossiers: int, file_bytes: bytes, use_put: bo
     client = GatewayClient(spec.url, spec.token)
 
     def count(resp: Any, *args: Any, **kwargs: Any) -> None:
+        out.requests.append(resp.elapsed.total_seconds())
         if resp.status_code >= 400:
             out.statuses[str(resp.status_code)] += 1
 
     client.session.hooks["response"].append(count)
     uploader = TusUploader(client)
-    time.sleep(max(0.0, start_at - time.time()))
+    time.sleep(max(0.0, start_at + spec.delay - time.time()))
     try:
         limits = None if use_put else BatchLimits.announced(client.health())
     except SyncError as exc:
@@ -225,8 +233,10 @@ def client_process(specs: list[StationSpec], dossiers: int, file_kib: int, use_p
         total.statuses.update(r.statuses)
         total.acked += r.acked
         total.uploaded += r.uploaded
+        total.requests += r.requests
     cpu = time.process_time()
-    queue.put((total.latencies, dict(total.statuses), total.acked, total.uploaded, cpu))
+    queue.put((total.latencies, dict(total.statuses), total.acked, total.uploaded, cpu,
+               total.requests))
 
 
 # --- the gateway side ---------------------------------------------------------------------
@@ -334,6 +344,7 @@ class Row:
     expected_missing: int = 0
     wall_s: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    requests: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     rss_mib: list[float] = field(default_factory=list)
     gw_cpu_s: float = 0.0
@@ -346,10 +357,11 @@ class Row:
     def rate(self) -> float:
         return len(self.latencies) / self.wall_s if self.wall_s else 0.0
 
-    def pct(self, q: float) -> float:
-        if not self.latencies:
+    def pct(self, q: float, of: list[float] | None = None) -> float:
+        values = self.latencies if of is None else of
+        if not values:
             return float("nan")
-        xs = sorted(self.latencies)
+        xs = sorted(values)
         return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
@@ -402,7 +414,8 @@ def run_config(base: Path, db: str, db_url: str | None, pg_port: int | None, rep
         gateways.append(gw.start())
     try:
         procs = [psutil.Process(gw.pid) for gw in gateways]
-        specs = [StationSpec(i, agency, digit, token, gateways[i % replicas].url)
+        specs = [StationSpec(i, agency, digit, token, gateways[i % replicas].url,
+                             args.spread * i / n)
                  for i, agency, digit, token in stations_of(n, args.per_agency)]
         sampler = Sampler(procs, db_url if db == "postgresql" else None)
         gw_cpu0 = sum(cpu_seconds(p) for p in procs)
@@ -427,7 +440,8 @@ def run_config(base: Path, db: str, db_url: str | None, pg_port: int | None, rep
             w.join(timeout=30)
         row.gw_cpu_s = sum(cpu_seconds(p) for p in procs) - gw_cpu0
         row.pg_cpu_s = pg_cpu(pg_port) - pg_cpu0
-        for latencies, statuses, _acked, _uploaded, cpu in results:
+        for latencies, statuses, _acked, _uploaded, cpu, requests in results:
+            row.requests += requests
             row.latencies += latencies
             row.statuses.update(statuses)
             row.client_cpu_s += cpu
@@ -462,14 +476,16 @@ def fmt_row(r: Row) -> list[str]:
         locks = "n/a"
     return [r.db, str(r.replicas), f"{r.stations}x{r.dossiers}", stored,
             f"{r.wall_s:.1f}", f"{r.rate:.0f}", f"{r.pct(0.5):.2f}", f"{r.pct(0.95):.2f}",
-            f"{r.pct(0.99):.2f}", errors, "/".join(f"{x:.0f}" for x in r.rss_mib),
+            f"{r.pct(0.99):.2f}", f"{r.pct(0.5, r.requests):.2f}/{r.pct(0.99, r.requests):.2f}",
+            errors, "/".join(f"{x:.0f}" for x in r.rss_mib),
             f"{1000 * r.gw_cpu_s / per:.1f}",
             f"{1000 * r.pg_cpu_s / per:.1f}" if r.db == "postgresql" else "-",
             f"{1000 * r.client_cpu_s / per:.1f}", locks, f"{r.load_before:.2f}"]
 
 
 HEADER = ["db", "repl", "N x M", "stored (db check)", "wall s", "dossiers/s", "p50 s",
-          "p95 s", "p99 s", "HTTP/client errors", "peak RSS MiB", "gw CPU ms/d",
+          "p95 s", "p99 s", "request p50/p99 s", "HTTP/client errors", "peak RSS MiB",
+          "gw CPU ms/d",
           "pg CPU ms/d", "client CPU ms/d",
           "lock waits max/mean [wait_event]; idle in transaction max/mean", "load before"]
 
@@ -513,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="engine: each station's one file, then its dossiers in the engine's "
                         "batches (the issue's load); per-dossier: a file and a round per "
                         "dossier")
+    p.add_argument("--spread", type=float, default=0.0, metavar="S",
+                   help="stations start evenly over S seconds instead of all at once")
     p.add_argument("--put", action="store_true",
                    help="one PUT per dossier instead of batches")
     p.add_argument("--log-level", default="info", help="the gateways' --log-level")
@@ -526,7 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     counts = [1, 2] if args.replicas == "both" else [int(args.replicas)]
     files = "one per station" if args.mode == "engine" else "one per dossier"
     print(f"{args.stations} stations x {args.dossiers} dossiers, {args.file_kib} KiB files "
-          f"({files}), {'PUT each' if args.put else 'batches'}, {os.cpu_count()} CPUs, "
+          f"({files}), {'PUT each' if args.put else 'batches'}, "
+          f"{f'starts spread over {args.spread:g} s' if args.spread else 'all at once'}, "
+          f"{os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()}", flush=True)
     rows: list[Row] = []
     base = Path(tempfile.mkdtemp(prefix="motcua-bench-load-"))
