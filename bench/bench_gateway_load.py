@@ -409,7 +409,7 @@ def run_config(base: Path, db: str, db_url: str | None, pg_port: int | None, rep
     gateways = []
     for r in range(replicas):
         gw = GatewayProcess(data, port=free_port(), db_url=db_url,
-                            extra_args=("--log-level", args.log_level))
+                            extra_args=("--log-level", args.log_level, *args.serve_args))
         gw.log_path = data / f"gateway-{r}.log"
         gateways.append(gw.start())
     try:
@@ -534,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--put", action="store_true",
                    help="one PUT per dossier instead of batches")
     p.add_argument("--log-level", default="info", help="the gateways' --log-level")
+    p.add_argument("--serve-arg", dest="serve_args", action="append", default=[],
+                   metavar="ARG", help="one more argument for `serve` (repeatable), e.g. "
+                                       "--serve-arg=--db-pool --serve-arg=40")
     p.add_argument("--timeout", type=float, default=900.0, help="per configuration, s")
     p.add_argument("--quick", action="store_true", help="60 stations x 3 dossiers, 64 KiB")
     p.add_argument("--keep", action="store_true", help="keep the data folders")
