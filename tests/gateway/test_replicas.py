@@ -163,3 +163,38 @@ def test_replicas_on_two_machines_share_uploads_through_a_bucket(
     assert keys == [f"replicas-{tmp_path.name}/blobs/{SHA[:2]}/{SHA[2:]}"]  # segments gone
     for machine in ("machine-a", "machine-b"):
         assert not list((tmp_path / machine).glob("blobs/*/*"))
+
+
+def test_the_same_dossier_sent_to_both_replicas_at_once(replicas: Replicas) -> None:
+    """A station that timed out on one replica resends to the other while the first is
+    still storing it: one `created`, one `unchanged`, never two dossiers or two feed rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from provincial_gateway.config import GatewayConfig
+    from provincial_gateway.db import Change, Dossier
+    from provincial_gateway.state import open_state
+    from tests.support.gateway_fixtures import sample_document
+
+    a, b = replicas.start(), replicas.start()
+    rounds = 40
+    docs = [sample_document(ma_ho_so=f"{AGENCY}-231027-1{n:03d}") for n in range(rounds)]
+
+    def put(url: str, doc: dict[str, object]) -> str:
+        resp = requests.put(url + wire.DOSSIER.format(client_id=doc["ClientId"]), json=doc,
+                            headers=auth_headers(TOKEN), timeout=30)
+        assert resp.status_code == 200, resp.text
+        return str(resp.json()["result"])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for doc in docs:
+            results = sorted(pool.map(put, (a.url, b.url), (doc, doc)))
+            assert results == ["created", "unchanged"]
+    state = open_state(GatewayConfig(data_dir=replicas.data_dir, db_url=replicas.db_url))
+    try:
+        with state.sessions() as s:
+            assert s.scalar(select(func.count(Dossier.id))) == rounds
+            assert s.scalar(select(func.count(Change.seq))) == rounds
+    finally:
+        state.close()
