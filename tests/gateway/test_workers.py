@@ -14,6 +14,7 @@ import requests
 
 from provincial_gateway import admin_cli
 from provincial_gateway.config import GatewayConfig
+from provincial_gateway.db import POOL_MARGIN
 from provincial_gateway.server import GatewayProcess
 from provincial_gateway.workers import config_from_json, config_to_json
 from sync_contract import wire
@@ -74,7 +75,9 @@ def test_two_workers_serve_and_stop_together(tmp_path: Path, db_args: list[str])
         assert ready == {w.pid for w in workers}  # both built the app and serve
         log = gw.log_path.read_text(encoding="utf-8")
         assert "2 tiến trình xử lý" in log
-        assert ("30 kết nối PostgreSQL" in log) if db_args else ("SQLite" in log)
+        # The default pool (20) and the spare connections, per worker.
+        per_worker = f"{20 + POOL_MARGIN} kết nối PostgreSQL"
+        assert (per_worker in log) if db_args else ("SQLite" in log)
 
         # Fresh connections, several at once: the kernel hands them to either worker.
         docs = [sample_document(ma_ho_so=f"{AGENCY}-231027-1{i:03d}") for i in range(8)]
