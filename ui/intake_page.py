@@ -209,7 +209,7 @@ class IntakePage(QWidget):
             3: self.delivery_step.set_count,
             4: self.receive_btn,
         }[index]
-        QTimer.singleShot(0, focus.setFocus)
+        _focus_soon(focus)
         self.save_draft()  # every change of step is kept at once
 
     def reset(self) -> None:
@@ -476,7 +476,7 @@ class IntakePage(QWidget):
         self._scan_banner(f"Đã điền thông tin {who} từ thẻ căn cước: {card.full_name}, "
                           f"số {card.id_number}.", ok=True)
         if self.step == 1:
-            QTimer.singleShot(0, target.phone.setFocus)
+            _focus_soon(target.phone)
         elif self.step == len(STEPS) - 1 and self.procedure is not None:
             self._fill_review(self.draft())  # the review shows who is in the dossier now
 
@@ -685,3 +685,10 @@ class IntakePage(QWidget):
             except DomainError:
                 index -= 1  # cannot happen for a draft saved at review; be safe anyway
         self._show_step(index)
+
+
+def _focus_soon(widget: QWidget) -> None:
+    """Focus `widget` once the events in hand are done — unless by then it is no longer
+    on screen: a clerk who pressed F3 (or scanned a receipt) right after a step change
+    must not have the keyboard pulled back to the intake page behind the new one."""
+    QTimer.singleShot(0, lambda: widget.setFocus() if widget.isVisible() else None)
