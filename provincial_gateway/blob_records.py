@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from provincial_gateway.db import Blob, BlobAccess
 from provincial_gateway.dossiers import held_blobs, retrying
@@ -15,14 +16,19 @@ def record_blob(state: GatewayState, sha256: str, size: int, media_type: str,
 
     def attempt() -> None:
         with state.sessions.begin() as s:
-            if s.get(Blob, sha256) is None:
-                s.add(Blob(sha256=sha256, size=size,
-                           media_type=media_type or "application/octet-stream"))
-                s.flush()
-            if s.get(BlobAccess, (sha256, agency_code)) is None:
-                s.add(BlobAccess(sha256=sha256, agency_code=agency_code))
+            add_blob(s, sha256, size, media_type, agency_code)
 
     retrying(attempt)
+
+
+def add_blob(s: Session, sha256: str, size: int, media_type: str, agency_code: str) -> None:
+    """`record_blob` inside the caller's transaction (which retries on IntegrityError)."""
+    if s.get(Blob, sha256) is None:
+        s.add(Blob(sha256=sha256, size=size,
+                   media_type=media_type or "application/octet-stream"))
+        s.flush()
+    if s.get(BlobAccess, (sha256, agency_code)) is None:
+        s.add(BlobAccess(sha256=sha256, agency_code=agency_code))
 
 
 def missing_for(state: GatewayState, agency_code: str, shas: list[str]) -> list[str]:

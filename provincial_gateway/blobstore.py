@@ -171,8 +171,9 @@ class LocalBlobStore(BlobStore):
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(src, dest)
+        # The new name must survive a power cut; the old one coming back would only be a
+        # leftover in scratch (or a segment no row names), so its folder is not synced.
         fsync_dir(dest.parent)
-        fsync_dir(src.parent)
 
     def iter_range(self, sha256: str, start: int = 0, end: int | None = None
                    ) -> Iterator[bytes]:

@@ -42,9 +42,10 @@ from starlette.requests import ClientDisconnect
 
 from provincial_gateway import upload_leases as leases
 from provincial_gateway.auth import CurrentStation, StationAuth
-from provincial_gateway.blob_records import record_blob
+from provincial_gateway.blob_records import add_blob
 from provincial_gateway.blobstore import is_sha256, segment_name
 from provincial_gateway.db import Station, Upload, UploadSegment, utcnow
+from provincial_gateway.dossiers import retrying
 from provincial_gateway.errors import E_LOCKED, E_NOT_FOUND, INVALID, WireError
 from provincial_gateway.state import GatewayState, gateway_state, public_base
 from sync_contract import wire
@@ -338,8 +339,15 @@ def finalize(state: GatewayState, upload_id: str) -> None:
                             "Mã SHA-256 của tệp nhận được không khớp với mã khai báo; "
                             "tệp đã bị loại bỏ, hãy tải lại từ đầu.")
         state.blobs.compose(upload_id, [seg.name for seg in segments], view.sha256)
-    record_blob(state, view.sha256, view.length, media_type, agency or "")
-    _set_state(state, upload_id, "done")
+
+    def done() -> None:  # the blob's rows and the upload's end in one transaction
+        with state.sessions.begin() as s:
+            add_blob(s, view.sha256, view.length, media_type, agency or "")
+            up = s.get(Upload, upload_id)
+            if up is not None:
+                up.state, up.updated_at = "done", utcnow()
+
+    retrying(done)
     state.blobs.drop_segments(upload_id)
 
 

@@ -22,6 +22,8 @@ from datetime import timedelta
 
 import psutil
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from provincial_gateway.db import UploadLease, utcnow
@@ -69,22 +71,23 @@ def try_take(state: GatewayState, upload_id: str, holder: str) -> bool:
     """Take (or renew) the lease; False when another live holder has it."""
     now = utcnow()
     until = now + LEASE_TTL
+    dialect = state.engine.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # One statement in the usual case: a new row, or this holder's / a lapsed one replaced.
+    take = insert(UploadLease).values(upload_id=upload_id, holder=holder, held_until=until)
+    take = take.on_conflict_do_update(
+        index_elements=[UploadLease.upload_id],
+        set_={"holder": holder, "held_until": until},
+        where=or_(UploadLease.holder == holder, UploadLease.held_until < now),
+    ).returning(UploadLease.holder)  # a row back when taken (psycopg's rowcount is -1)
     try:
         with state.sessions.begin() as s:
-            taken = s.execute(
-                update(UploadLease)
-                .where(UploadLease.upload_id == upload_id,
-                       or_(UploadLease.holder == holder, UploadLease.held_until < now))
-                .values(holder=holder, held_until=until)).rowcount
-            if taken:
+            if s.connection().execute(take).first() is not None:
                 return True
             current = s.scalar(select(UploadLease.holder)
                                .where(UploadLease.upload_id == upload_id))
-            if current is None:
-                s.add(UploadLease(upload_id=upload_id, holder=holder, held_until=until))
-                return True
-            if not _gone_here(current):
-                return False
+            if current is None or not _gone_here(current):
+                return False  # held; or released this instant (the caller tries again)
             taken = s.execute(update(UploadLease).where(
                 UploadLease.upload_id == upload_id, UploadLease.holder == current)
                 .values(holder=holder, held_until=until)).rowcount
