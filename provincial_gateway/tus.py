@@ -168,10 +168,9 @@ def _peek(state: GatewayState, upload_id: str, station: StationAuth | None) -> U
         return _view(_owned(s, upload_id, station))
 
 
-def _settle(state: GatewayState, upload_id: str, station: StationAuth | None,
-            holder: str) -> UploadView:
+def _settle(state: GatewayState, upload_id: str, station: StationAuth | None) -> UploadView:
     """The recorded state; an upload whose last segment was recorded but which was not
-    finished (the replica stopped in between) is finished now, under `holder`'s lease."""
+    finished (the replica stopped in between) is finished now; the caller holds its lease."""
     view = _peek(state, upload_id, station)
     if view.state == "open" and view.offset == view.length:
         finalize(state, upload_id)
@@ -470,7 +469,7 @@ def _settle_if_free(state: GatewayState, upload_id: str, station: StationAuth) -
     if not leases.try_take(state, upload_id, holder):
         return _peek(state, upload_id, station)  # whoever holds it is finishing it
     try:
-        return _settle(state, upload_id, station, holder)
+        return _settle(state, upload_id, station)
     finally:
         leases.release(state, upload_id, holder)
 
@@ -538,7 +537,7 @@ def _offset_moved(stored: int) -> WireError:
 async def _patch_held(state: GatewayState, upload_id: str, request: Request,
                       station: StationAuth, offset: int, checksum: tuple[str, bytes] | None,
                       holder: str) -> Response:
-    up = await run_in_threadpool(_settle, state, upload_id, station, holder)
+    up = await run_in_threadpool(_settle, state, upload_id, station)
     if up.state == "done" and offset == up.length:
         return Response(status_code=204, headers={"Upload-Offset": str(up.length)})
     if offset != up.offset:
