@@ -19,6 +19,9 @@ class _Emitter(QObject):
     fired = Signal()
 
 
+CALLS = 2000
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None and True are immortal")
 def test_calls_returning_nothing_keep_none_and_true(qapp) -> None:  # type: ignore[no-untyped-def]
     label = QLabel()
@@ -26,10 +29,12 @@ def test_calls_returning_nothing_keep_none_and_true(qapp) -> None:  # type: igno
     heard: list[int] = []
     emitter.fired.connect(lambda: heard.append(1))
     none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
-    for _ in range(200):
+    for _ in range(CALLS):
         label.setText("Tiếp nhận")
         emitter.fired.emit()
-    assert len(heard) == 200
-    # A few references may come and go with the loop itself, never one per call.
-    assert abs(sys.getrefcount(None) - none_before) < 20
-    assert abs(sys.getrefcount(True) - true_before) < 20
+    assert len(heard) == CALLS
+    # The broken binding drops one reference per call (2,000 here). Other threads of the
+    # test process (a server left from an earlier test, the GC) move the counts by a few
+    # dozen meanwhile, which once reached 34: the bound sits far from both.
+    assert abs(sys.getrefcount(None) - none_before) < CALLS // 10
+    assert abs(sys.getrefcount(True) - true_before) < CALLS // 10
